@@ -1,0 +1,70 @@
+package io.clops.kafka;
+
+import io.clops.avro.ClusterEvent;
+import io.clops.avro.CommandEnvelope;
+import io.clops.avro.CommandResult;
+import io.clops.avro.DeploymentStatus;
+import io.clops.avro.DesiredDeployment;
+import io.clops.avro.InferenceEnvelope;
+import io.clops.avro.RegistryEvent;
+import io.clops.schemas.AvroSerde;
+import org.apache.kafka.common.serialization.Serde;
+import org.apache.kafka.common.serialization.Serdes;
+
+import java.util.List;
+
+/** The topic catalog (ARCHITECTURE.md): every topic clops uses, its key, value and policy. */
+public final class Topics {
+    private Topics() {
+    }
+
+    static final int PARTITIONS = 3;
+    private static final Serde<String> KEY = Serdes.String();
+
+    public static final Topic<String, CommandEnvelope> COMMANDS = new Topic<>(
+            new TopicSpec("clops.commands", PARTITIONS, "delete", TopicSpec.FOREVER), KEY, AvroSerde.of(CommandEnvelope.class));
+    public static final Topic<String, RegistryEvent> REGISTRY = new Topic<>(
+            new TopicSpec("clops.registry", PARTITIONS, "delete", TopicSpec.FOREVER), KEY, AvroSerde.of(RegistryEvent.class));
+    public static final Topic<String, ClusterEvent> CLUSTER = new Topic<>(
+            new TopicSpec("clops.cluster", PARTITIONS, "compact", 0), KEY, AvroSerde.of(ClusterEvent.class));
+    public static final Topic<String, CommandResult> COMMAND_RESULTS = new Topic<>(
+            new TopicSpec("clops.command-results", PARTITIONS, "delete", TopicSpec.DAYS_7), KEY, AvroSerde.of(CommandResult.class));
+    public static final Topic<String, DesiredDeployment> DESIRED = new Topic<>(
+            new TopicSpec("clops.desired", PARTITIONS, "compact", 0), KEY, AvroSerde.of(DesiredDeployment.class));
+    public static final Topic<String, DeploymentStatus> STATUS = new Topic<>(
+            new TopicSpec("clops.status", PARTITIONS, "compact", 0), KEY, AvroSerde.of(DeploymentStatus.class));
+    public static final Topic<String, String> SCHEMAS = new Topic<>(
+            new TopicSpec("clops.schemas", 1, "compact", 0), KEY, Serdes.String());
+    public static final Topic<byte[], byte[]> DEADLETTER = new Topic<>(
+            new TopicSpec("clops.deadletter", 1, "delete", TopicSpec.DAYS_7), Serdes.ByteArray(), Serdes.ByteArray());
+    public static final Topic<String, byte[]> INFERENCE_LOG = new Topic<>(
+            new TopicSpec("clops.inference-log", PARTITIONS, "delete", TopicSpec.DAYS_7), KEY, Serdes.ByteArray());
+
+    /** Every fixed topic, created at start-up. */
+    public static final List<TopicSpec> ALL = List.of(COMMANDS.spec(), REGISTRY.spec(), CLUSTER.spec(),
+            COMMAND_RESULTS.spec(), DESIRED.spec(), STATUS.spec(), SCHEMAS.spec(), DEADLETTER.spec(), INFERENCE_LOG.spec());
+
+    /** Async inference request topic of one deployment: keyed by request id, OIP v2 JSON or an Avro envelope. */
+    public static Topic<String, byte[]> inferRequests(String project, String deployment) {
+        return new Topic<>(new TopicSpec("clops.infer." + project + "." + deployment + ".requests", PARTITIONS, "delete",
+                TopicSpec.DAYS_7), KEY, Serdes.ByteArray());
+    }
+
+    public static Topic<String, byte[]> inferResponses(String project, String deployment) {
+        return new Topic<>(new TopicSpec("clops.infer." + project + "." + deployment + ".responses", PARTITIONS, "delete",
+                TopicSpec.DAYS_7), KEY, Serdes.ByteArray());
+    }
+
+    /** Envelope serde for async inference topics (values are bytes: JSON or this envelope). */
+    public static final AvroSerde<InferenceEnvelope> INFERENCE_ENVELOPE = AvroSerde.of(InferenceEnvelope.class);
+
+    /** Key of a deployment in clops.desired and clops.status. */
+    public static String deploymentKey(String project, String deployment) {
+        return project + "/" + deployment;
+    }
+
+    /** Key of a model in clops.registry. */
+    public static String modelKey(String project, String model) {
+        return project + "/" + model;
+    }
+}

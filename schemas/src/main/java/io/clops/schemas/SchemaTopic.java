@@ -1,0 +1,58 @@
+package io.clops.schemas;
+
+import io.clops.kafka.Topics;
+import org.apache.avro.Schema;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+
+/** Publishes this process's writer schemas to clops.schemas and reads the topic back for unknown fingerprints. */
+public final class SchemaTopic {
+    private SchemaTopic() {
+    }
+
+    /** Publish every current top-level schema, and let the global catalog consult the topic from now on. */
+    public static void connect(String bootstrap) {
+        try (KafkaProducer<String, String> producer = new KafkaProducer<>(Map.of(
+                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+                ProducerConfig.ACKS_CONFIG, "all",
+                ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true), new StringSerializer(), new StringSerializer())) {
+            for (Schema s : SchemaCatalog.TOP_LEVEL) {
+                producer.send(new ProducerRecord<>(Topics.SCHEMAS.name(), SchemaCatalog.fingerprintHex(s), s.toString()));
+            }
+            producer.flush();
+        }
+        SchemaCatalog.global().setRemote(() -> readAll(bootstrap));
+    }
+
+    public static Collection<Schema> readAll(String bootstrap) {
+        List<Schema> out = new ArrayList<>();
+        try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false), new StringDeserializer(), new StringDeserializer())) {
+            TopicPartition tp = new TopicPartition(Topics.SCHEMAS.name(), 0);
+            consumer.assign(List.of(tp));
+            consumer.seekToBeginning(List.of(tp));
+            long end = consumer.endOffsets(List.of(tp)).get(tp);
+            while (consumer.position(tp) < end) {
+                for (var rec : consumer.poll(Duration.ofMillis(500))) {
+                    if (rec.value() != null) {
+                        out.add(new Schema.Parser().parse(rec.value()));
+                    }
+                }
+            }
+        }
+        return out;
+    }
+}
