@@ -1,0 +1,119 @@
+package io.clops.reconciler;
+
+import io.clops.avro.CommandEnvelope;
+import io.clops.avro.CommandResult;
+import io.clops.avro.DesiredDeployment;
+import io.clops.avro.ProjectState;
+import io.clops.avro.RegistryEvent;
+import io.clops.kafka.Topic;
+import io.clops.kafka.Topics;
+import io.clops.schemas.AvroSerde;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.KeyValue;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.kstream.Branched;
+import org.apache.kafka.streams.kstream.Consumed;
+import org.apache.kafka.streams.kstream.KStream;
+import org.apache.kafka.streams.kstream.Named;
+import org.apache.kafka.streams.kstream.Produced;
+import org.apache.kafka.streams.kstream.Repartitioned;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.state.Stores;
+
+import java.util.Map;
+
+/**
+ * The clops topology, as one function of a {@link StreamsBuilder}:
+ * <pre>
+ * clops.commands (by project) ─ decode ─────────────────────────────┐
+ * clops.registry (by project/model) ─ decode ─ re-key by project ───┴─ fold per project (store project-state)
+ *                                                                        ├─► clops.command-results
+ *                                                                        └─► clops.desired
+ * undecodable records ─► clops.deadletter (with source topic/partition/offset/error headers)
+ * </pre>
+ * Every stateful operator, store and repartition topic is named, so internal topics keep their names.
+ */
+public final class ClopsTopology {
+    private ClopsTopology() {
+    }
+
+    public static final String STORE = "project-state";
+
+    public static Topology build(StreamsBuilder builder) {
+        builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(STORE),
+                Serdes.String(), AvroSerde.of(ProjectState.class)));
+
+        KStream<String, Object> commands = decoded(builder, Topics.COMMANDS, "commands")
+                .mapValues(v -> (Object) v, Named.as("commands-as-events"));
+        KStream<String, Object> registry = decoded(builder, Topics.REGISTRY, "registry")
+                .selectKey((k, v) -> v.getProject(), Named.as("registry-key-by-project"))
+                .repartition(Repartitioned.with(Serdes.String(), Topics.REGISTRY.valueSerde()).withName("registry-by-project"))
+                .mapValues(v -> (Object) v, Named.as("registry-as-events"));
+
+        Map<String, KStream<String, ProjectFold.Output>> outputs = commands.merge(registry, Named.as("project-events"))
+                .process(FoldProcessor::new, Named.as("fold"), STORE)
+                .split(Named.as("fold-"))
+                .branch((k, o) -> o.target() == ProjectFold.Target.COMMAND_RESULTS, Branched.as("results"))
+                .defaultBranch(Branched.as("desired"));
+
+        outputs.get("fold-results")
+                .map((k, o) -> KeyValue.pair(o.key(), (CommandResult) o.value()), Named.as("results-unwrap"))
+                .to(Topics.COMMAND_RESULTS.name(), Produced.with(Serdes.String(), Topics.COMMAND_RESULTS.valueSerde())
+                        .withName("results-sink"));
+        outputs.get("fold-desired")
+                .map((k, o) -> KeyValue.pair(o.key(), (DesiredDeployment) o.value()), Named.as("desired-unwrap"))
+                .to(Topics.DESIRED.name(), Produced.with(Serdes.String(), Topics.DESIRED.valueSerde())
+                        .withName("desired-sink"));
+        return builder.build();
+    }
+
+    private static <T> KStream<String, T> decoded(StreamsBuilder builder, Topic<String, T> topic, String name) {
+        Map<String, KStream<String, Decoded<T>>> branches = builder
+                .stream(topic.name(), Consumed.with(Serdes.String(), Serdes.ByteArray()).withName(name + "-source"))
+                .processValues(() -> new DecodeOrDeadLetter<>(topic.valueSerde().deserializer()), Named.as(name + "-decode"))
+                .split(Named.as(name + "-"))
+                .branch((k, d) -> d.ok(), Branched.as("ok"))
+                .defaultBranch(Branched.as("poison"));
+        branches.get(name + "-poison")
+                .mapValues(Decoded::raw, Named.as(name + "-poison-raw"))
+                .to(Topics.DEADLETTER.name(), Produced.with(Serdes.String(), Serdes.ByteArray()).withName(name + "-deadletter"));
+        return branches.get(name + "-ok").mapValues(Decoded::value, Named.as(name + "-value"));
+    }
+
+    /** Applies {@link ProjectFold} to each event of a project, keeping the project's state in the store. */
+    static final class FoldProcessor implements Processor<String, Object, String, ProjectFold.Output> {
+        private ProcessorContext<String, ProjectFold.Output> context;
+        private KeyValueStore<String, ProjectState> store;
+
+        @Override
+        public void init(ProcessorContext<String, ProjectFold.Output> context) {
+            this.context = context;
+            this.store = context.getStateStore(STORE);
+        }
+
+        @Override
+        public void process(Record<String, Object> record) {
+            String project = record.key();
+            ProjectState state = store.get(project);
+            if (state == null) {
+                state = ProjectFold.empty(project);
+            }
+            ProjectFold.Step step;
+            if (record.value() instanceof CommandEnvelope cmd) {
+                step = ProjectFold.onCommand(state, cmd);
+            } else {
+                step = ProjectFold.onRegistry(state, (RegistryEvent) record.value());
+            }
+            if (step.state() != state) {
+                store.put(project, step.state());
+            }
+            for (ProjectFold.Output o : step.outputs()) {
+                context.forward(record.withValue(o));
+            }
+        }
+    }
+}

@@ -1,0 +1,168 @@
+package io.clops.reconciler;
+
+import io.clops.avro.CommandEnvelope;
+import io.clops.avro.CommandResult;
+import io.clops.avro.DesiredDeployment;
+import io.clops.avro.RegistryEvent;
+import io.clops.kafka.Topics;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.test.TestRecord;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+
+import static io.clops.testing.Fixtures.alias;
+import static io.clops.testing.Fixtures.deploy;
+import static io.clops.testing.Fixtures.registered;
+import static io.clops.testing.Fixtures.spec;
+import static io.clops.testing.Fixtures.undeploy;
+import static io.clops.testing.Fixtures.version;
+import static org.assertj.core.api.Assertions.assertThat;
+
+class ClopsTopologyTest {
+    private TopologyTestDriver driver;
+    private TestInputTopic<String, CommandEnvelope> commands;
+    private TestInputTopic<String, RegistryEvent> registry;
+    private TestInputTopic<String, byte[]> rawCommands;
+    private TestOutputTopic<String, CommandResult> results;
+    private TestOutputTopic<String, DesiredDeployment> desired;
+    private TestOutputTopic<String, byte[]> deadletter;
+
+    @BeforeEach
+    void setUp() {
+        Properties props = new Properties();
+        props.put(StreamsConfig.APPLICATION_ID_CONFIG, "clops-reconciler-test");
+        props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
+        props.put(StreamsConfig.STATE_DIR_CONFIG, System.getProperty("java.io.tmpdir") + "/clops-ttd-" + System.nanoTime());
+        driver = new TopologyTestDriver(ClopsTopology.build(new StreamsBuilder()), props);
+        commands = driver.createInputTopic(Topics.COMMANDS.name(), Serdes.String().serializer(), Topics.COMMANDS.valueSerde().serializer());
+        rawCommands = driver.createInputTopic(Topics.COMMANDS.name(), Serdes.String().serializer(), Serdes.ByteArray().serializer());
+        registry = driver.createInputTopic(Topics.REGISTRY.name(), Serdes.String().serializer(), Topics.REGISTRY.valueSerde().serializer());
+        results = driver.createOutputTopic(Topics.COMMAND_RESULTS.name(), Serdes.String().deserializer(), Topics.COMMAND_RESULTS.valueSerde().deserializer());
+        desired = driver.createOutputTopic(Topics.DESIRED.name(), Serdes.String().deserializer(), Topics.DESIRED.valueSerde().deserializer());
+        deadletter = driver.createOutputTopic(Topics.DEADLETTER.name(), Serdes.String().deserializer(), Serdes.ByteArray().deserializer());
+    }
+
+    @AfterEach
+    void tearDown() {
+        driver.close();
+    }
+
+    private void registerIris() {
+        registry.pipeInput("demo/iris", registered("r1", "demo", version("iris", 1, List.of("java", "Iris"))));
+        registry.pipeInput("demo/iris", registered("r2", "demo", version("iris", 2, List.of("java", "Iris2"))));
+        registry.pipeInput("demo/iris", alias("r3", "demo", "iris", "champion", 1));
+    }
+
+    @Test
+    void deployResolvesAnAliasAndIsAccepted() {
+        registerIris();
+        commands.pipeInput("demo", deploy("c1", "demo", "iris", spec("iris@champion")));
+
+        CommandResult r = results.readValue();
+        assertThat(r.getCommandId()).isEqualTo("c1");
+        assertThat(r.getAccepted()).isTrue();
+        assertThat(r.getGeneration()).isEqualTo(1);
+        var rec = desired.readRecord();
+        assertThat(rec.key()).isEqualTo("demo/iris");
+        assertThat(rec.value().getRoutes()).hasSize(1);
+        assertThat(rec.value().getRoutes().get(0).getVersion().getVersion()).isEqualTo(1);
+        assertThat(rec.value().getActor()).isEqualTo("alice");
+    }
+
+    @Test
+    void unknownModelOrAliasIsRefusedWithAReasonAndNothingDesired() {
+        registerIris();
+        commands.pipeInput("demo", deploy("c1", "demo", "x", spec("iris@canary")));
+        commands.pipeInput("demo", deploy("c2", "demo", "y", spec("resnet")));
+        commands.pipeInput("demo", deploy("c3", "demo", "z", spec("iris:9")));
+
+        Map<String, CommandResult> byId = results.readKeyValuesToMap();
+        assertThat(byId.get("c1").getAccepted()).isFalse();
+        assertThat(byId.get("c1").getReason()).isEqualTo("spec.model: model 'iris' has no alias 'canary'");
+        assertThat(byId.get("c2").getReason()).contains("model 'resnet' is not registered in project 'demo'");
+        assertThat(byId.get("c3").getReason()).contains("has no version 9");
+        assertThat(desired.isEmpty()).isTrue();
+    }
+
+    @Test
+    void sameSpecAgainIsUnchangedAndARepeatedCommandIdChangesNothing() {
+        registerIris();
+        commands.pipeInput("demo", deploy("c1", "demo", "iris", spec("iris@champion")));
+        commands.pipeInput("demo", deploy("c2", "demo", "iris", spec("iris@champion")));
+        commands.pipeInput("demo", deploy("c1", "demo", "iris", spec("iris:2"))); // replayed id, other payload
+        List<CommandResult> rs = results.readValuesToList();
+        assertThat(rs).extracting(CommandResult::getCommandId).containsExactly("c1", "c2", "c1");
+        assertThat(rs.get(1).getReason()).isEqualTo("unchanged");
+        assertThat(rs.get(2).getGeneration()).isEqualTo(1);
+        assertThat(desired.readValuesToList()).hasSize(1);
+    }
+
+    @Test
+    void movingAnAliasRollsTheDeploymentToANewGeneration() {
+        registerIris();
+        commands.pipeInput("demo", deploy("c1", "demo", "iris", spec("iris@champion")));
+        desired.readValue();
+        registry.pipeInput("demo/iris", alias("r4", "demo", "iris", "champion", 2));
+
+        DesiredDeployment d = desired.readValue();
+        assertThat(d.getGeneration()).isEqualTo(2);
+        assertThat(d.getRoutes().get(0).getVersion().getVersion()).isEqualTo(2);
+        assertThat(d.getCommandId()).isEqualTo("r4");
+        assertThat(d.getActor()).isEqualTo("bob");
+    }
+
+    @Test
+    void undeployWritesATombstoneAndUnknownUndeployIsRefused() {
+        registerIris();
+        commands.pipeInput("demo", deploy("c1", "demo", "iris", spec("iris@champion")));
+        commands.pipeInput("demo", undeploy("c2", "demo", "iris"));
+        commands.pipeInput("demo", undeploy("c3", "demo", "iris"));
+
+        List<TestRecord<String, DesiredDeployment>> ds = desired.readRecordsToList();
+        assertThat(ds).hasSize(2);
+        assertThat(ds.get(1).key()).isEqualTo("demo/iris");
+        assertThat(ds.get(1).value()).isNull();
+        Map<String, CommandResult> byId = results.readKeyValuesToMap();
+        assertThat(byId.get("c2").getAccepted()).isTrue();
+        assertThat(byId.get("c3").getAccepted()).isFalse();
+        assertThat(byId.get("c3").getReason()).isEqualTo("deployment 'iris' does not exist in project 'demo'");
+    }
+
+    @Test
+    void projectsAreIndependent() {
+        registerIris();
+        commands.pipeInput("other", deploy("c1", "other", "iris", spec("iris@champion")));
+        assertThat(results.readValue().getReason()).contains("not registered in project 'other'");
+    }
+
+    @Test
+    void aPoisonRecordGoesToTheDeadLetterTopicAndThePipelineGoesOn() {
+        registerIris();
+        rawCommands.pipeInput("demo", "{\"this is\": \"not avro\"}".getBytes(StandardCharsets.UTF_8));
+        commands.pipeInput("demo", deploy("c1", "demo", "iris", spec("iris@champion")));
+
+        TestRecord<String, byte[]> dead = deadletter.readRecord();
+        assertThat(new String(dead.value(), StandardCharsets.UTF_8)).isEqualTo("{\"this is\": \"not avro\"}");
+        assertThat(header(dead, "clops.dlq.topic")).isEqualTo("clops.commands");
+        assertThat(header(dead, "clops.dlq.offset")).isEqualTo("0");
+        assertThat(header(dead, "clops.dlq.error")).contains("CommandEnvelope");
+        assertThat(results.readValue().getAccepted()).isTrue();
+    }
+
+    private static String header(TestRecord<?, ?> r, String name) {
+        Header h = r.headers().lastHeader(name);
+        return h == null ? null : new String(h.value(), StandardCharsets.UTF_8);
+    }
+}
