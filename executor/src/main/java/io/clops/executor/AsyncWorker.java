@@ -1,0 +1,222 @@
+package io.clops.executor;
+
+import io.clops.avro.InferenceEnvelope;
+import io.clops.kafka.KafkaConfigs;
+import io.clops.kafka.Topics;
+import io.clops.schemas.AvroSerde;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Semaphore;
+
+/**
+ * The async side: the deployment's request topic, consumed by all its executors as one consumer group. Each request
+ * is answered on the response topic (or the topic its {@code clops-reply-to} header names), keyed by request id and
+ * carrying the request's headers back. Offsets are committed only after the answers of a batch are acknowledged
+ * (at-least-once: an executor that dies mid-batch leaves the batch to another, which may answer some ids twice).
+ * <p>
+ * A request is either plain OIP v2 JSON with headers ({@code clops-request-id}, optional {@code clops-model},
+ * {@code clops-deadline-ms}, {@code clops-reply-to}) or an Avro {@link InferenceEnvelope}; the answer has the same form.
+ */
+public final class AsyncWorker implements Runnable, AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(AsyncWorker.class);
+    public static final String H_REQUEST_ID = "clops-request-id";
+    public static final String H_MODEL = "clops-model";
+    public static final String H_DEADLINE = "clops-deadline-ms";
+    public static final String H_REPLY_TO = "clops-reply-to";
+    public static final String H_STATUS = "clops-status";
+    public static final String H_CONTENT_TYPE = "content-type";
+
+    private final ExecutorConfig config;
+    private final ModelClient model;
+    private final Metrics metrics;
+    private final Clock clock;
+    private final KafkaConsumer<String, byte[]> consumer;
+    private final KafkaProducer<String, byte[]> producer;
+    private final Semaphore inFlight;
+    private volatile boolean running = true;
+
+    public AsyncWorker(ExecutorConfig config, ModelClient model, Metrics metrics, Clock clock) {
+        this.config = config;
+        this.model = model;
+        this.metrics = metrics;
+        this.clock = clock;
+        Map<String, Object> c = new HashMap<>(KafkaConfigs.reader(config.bootstrap(), "executor-" + config.deployment()));
+        c.put(ConsumerConfig.GROUP_ID_CONFIG, config.consumerGroup());
+        c.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 64);
+        this.consumer = new KafkaConsumer<>(c, new StringDeserializer(), new org.apache.kafka.common.serialization.ByteArrayDeserializer());
+        this.producer = new KafkaProducer<>(KafkaConfigs.producer(config.bootstrap(), "executor-" + config.deployment()),
+                new StringSerializer(), new ByteArraySerializer());
+        this.inFlight = new Semaphore(config.asyncConcurrency());
+    }
+
+    @Override
+    public void run() {
+        try {
+            consumer.subscribe(List.of(config.requestTopic()));
+            while (running) {
+                ConsumerRecords<String, byte[]> batch = consumer.poll(Duration.ofMillis(200));
+                if (batch.isEmpty()) {
+                    updateLag();
+                    continue;
+                }
+                List<CompletableFuture<ProducerRecord<String, byte[]>>> answers = new ArrayList<>();
+                for (ConsumerRecord<String, byte[]> rec : batch) {
+                    answers.add(answer(rec));
+                }
+                List<java.util.concurrent.Future<?>> sent = new ArrayList<>();
+                for (var a : answers) {
+                    sent.add(producer.send(a.join()));
+                }
+                producer.flush();
+                for (var f : sent) {
+                    f.get();
+                }
+                consumer.commitSync();
+                updateLag();
+            }
+        } catch (WakeupException e) {
+            // closing
+        } catch (Exception e) {
+            if (running) {
+                LOG.error("async worker of {} stopped: {}", config.deployment(), e.toString(), e);
+            }
+        } finally {
+            consumer.close(Duration.ofSeconds(2));
+            producer.close(Duration.ofSeconds(2));
+        }
+    }
+
+    private void updateLag() {
+        try {
+            var assigned = consumer.assignment();
+            if (assigned.isEmpty()) {
+                return;
+            }
+            Map<TopicPartition, Long> end = consumer.endOffsets(assigned, Duration.ofMillis(500));
+            long lag = 0;
+            for (TopicPartition tp : assigned) {
+                lag += Math.max(0, end.get(tp) - consumer.position(tp));
+            }
+            metrics.asyncLag.set(lag);
+        } catch (RuntimeException e) {
+            // lag is best effort
+        }
+    }
+
+    private CompletableFuture<ProducerRecord<String, byte[]>> answer(ConsumerRecord<String, byte[]> rec) {
+        long start = System.nanoTime();
+        Request req = Request.parse(rec, config.modelName());
+        String replyTo = req.replyTo != null ? req.replyTo : config.responseTopic();
+        if (req.deadlineMs != null && clock.millis() > req.deadlineMs) {
+            ModelClient.Reply r = ModelClient.error(504, "deadline exceeded before the request was computed", -1);
+            metrics.record("async", 504, System.nanoTime() - start, -1);
+            return CompletableFuture.completedFuture(req.response(replyTo, r));
+        }
+        String path = "v2".equals(config.protocol()) ? "/v2/models/" + req.model + "/infer"
+                : header(rec.headers(), "clops-path", "/");
+        inFlight.acquireUninterruptibly();
+        metrics.inFlight.incrementAndGet();
+        return model.call("POST", path, Map.of("Content-Type", List.of(req.contentType)), req.body)
+                .whenComplete((r, e) -> {
+                    inFlight.release();
+                    metrics.inFlight.decrementAndGet();
+                })
+                .thenApply(r -> {
+                    metrics.record("async", r.status(), System.nanoTime() - start, r.modelNanos());
+                    return req.response(replyTo, r);
+                });
+    }
+
+    static String header(Headers headers, String name, String fallback) {
+        Header h = headers.lastHeader(name);
+        return h == null ? fallback : new String(h.value(), StandardCharsets.UTF_8);
+    }
+
+    /** One request, whichever form it came in. */
+    private record Request(String id, String model, String contentType, byte[] body, Long deadlineMs, String replyTo,
+                           Headers correlation, boolean envelope) {
+
+        static Request parse(ConsumerRecord<String, byte[]> rec, String defaultModel) {
+            Headers correlation = new RecordHeaders();
+            for (Header h : rec.headers()) {
+                if (!h.key().equals(H_REPLY_TO) && !h.key().equals(H_DEADLINE) && !h.key().equals(H_STATUS)) {
+                    correlation.add(h);
+                }
+            }
+            String fallbackId = rec.key() != null ? rec.key() : rec.topic() + "-" + rec.partition() + "-" + rec.offset();
+            if (AvroSerde.isSingleObject(rec.value())) {
+                try {
+                    InferenceEnvelope env = Topics.INFERENCE_ENVELOPE.deserialize(rec.topic(), rec.value());
+                    byte[] body = new byte[env.getBody().remaining()];
+                    env.getBody().duplicate().get(body);
+                    String replyTo = env.getHeaders().getOrDefault(H_REPLY_TO, header(rec.headers(), H_REPLY_TO, null));
+                    env.getHeaders().forEach((k, v) -> {
+                        if (!k.equals(H_REPLY_TO) && correlation.lastHeader(k) == null) {
+                            correlation.add(k, v.getBytes(StandardCharsets.UTF_8));
+                        }
+                    });
+                    return new Request(env.getId(), env.getModel() != null ? env.getModel() : defaultModel,
+                            env.getContentType(), body, env.getDeadlineMs(), replyTo, correlation, true);
+                } catch (RuntimeException e) {
+                    // not an envelope after all: fall through and treat it as raw bytes
+                }
+            }
+            String deadline = header(rec.headers(), H_DEADLINE, null);
+            return new Request(header(rec.headers(), H_REQUEST_ID, fallbackId), header(rec.headers(), H_MODEL, defaultModel),
+                    header(rec.headers(), H_CONTENT_TYPE, "application/json"), rec.value() == null ? new byte[0] : rec.value(),
+                    deadline == null ? null : Long.valueOf(deadline), header(rec.headers(), H_REPLY_TO, null), correlation, false);
+        }
+
+        ProducerRecord<String, byte[]> response(String topic, ModelClient.Reply r) {
+            Headers headers = new RecordHeaders(correlation.toArray());
+            headers.remove(H_REQUEST_ID);
+            headers.remove(H_CONTENT_TYPE);
+            headers.add(H_REQUEST_ID, id.getBytes(StandardCharsets.UTF_8));
+            headers.add(H_STATUS, Integer.toString(r.status()).getBytes(StandardCharsets.UTF_8));
+            headers.add(H_CONTENT_TYPE, r.contentType().getBytes(StandardCharsets.UTF_8));
+            byte[] value = r.body();
+            if (envelope) {
+                Map<String, String> hs = new HashMap<>();
+                for (Header h : correlation) {
+                    hs.put(h.key(), new String(h.value(), StandardCharsets.UTF_8));
+                }
+                boolean ok = r.status() >= 200 && r.status() < 300;
+                InferenceEnvelope out = InferenceEnvelope.newBuilder().setId(id).setModel(model)
+                        .setContentType(r.contentType()).setBody(ByteBuffer.wrap(r.body())).setHeaders(hs)
+                        .setStatus(r.status()).setError(ok ? null : new String(r.body(), StandardCharsets.UTF_8)).build();
+                value = Topics.INFERENCE_ENVELOPE.serialize(topic, out);
+            }
+            return new ProducerRecord<>(topic, null, id, value, headers);
+        }
+    }
+
+    @Override
+    public void close() {
+        running = false;
+        consumer.wakeup();
+    }
+}

@@ -1,0 +1,65 @@
+package io.clops.executor;
+
+import io.clops.kafka.TopicAdmin;
+import io.clops.kafka.Topics;
+import io.clops.schemas.SchemaTopic;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.time.Clock;
+import java.util.List;
+import java.util.Map;
+
+/** One executor process: sync proxy always, async worker when the deployment's mode asks for it. */
+public final class ExecutorMain implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(ExecutorMain.class);
+
+    private final SyncServer sync;
+    private final AsyncWorker async;
+    private final Thread asyncThread;
+
+    public ExecutorMain(ExecutorConfig config) throws IOException {
+        Metrics metrics = new Metrics();
+        ModelClient model = new ModelClient(config.modelUrl(), config.timeoutMs());
+        this.sync = new SyncServer(config, model, metrics).start();
+        if (config.async()) {
+            SchemaTopic.connect(config.bootstrap());
+            TopicAdmin.ensure(config.bootstrap(), List.of(
+                    Topics.inferRequests(config.project(), config.deployment()).spec(),
+                    Topics.inferResponses(config.project(), config.deployment()).spec()));
+            this.async = new AsyncWorker(config, model, metrics, Clock.systemUTC());
+            this.asyncThread = new Thread(async, "executor-async");
+            asyncThread.start();
+        } else {
+            this.async = null;
+            this.asyncThread = null;
+        }
+        LOG.info("executor for {}/{} on http://127.0.0.1:{} → {} (mode {})", config.project(), config.deployment(),
+                sync.port(), config.modelUrl(), config.mode());
+    }
+
+    public int port() {
+        return sync.port();
+    }
+
+    @Override
+    public void close() {
+        if (async != null) {
+            async.close();
+            try {
+                asyncThread.join(5000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        sync.stop();
+    }
+
+    public static void main(String[] args) throws Exception {
+        ExecutorConfig config = ExecutorConfig.fromEnv(Map.copyOf(System.getenv()));
+        ExecutorMain main = new ExecutorMain(config);
+        Runtime.getRuntime().addShutdownHook(new Thread(main::close, "executor-shutdown"));
+        Thread.currentThread().join();
+    }
+}

@@ -1,0 +1,204 @@
+package io.clops.executor;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.net.httpserver.HttpServer;
+import io.clops.avro.InferenceEnvelope;
+import io.clops.broker.EmbeddedKafkaBroker;
+import io.clops.examples.iris.IrisServer;
+import io.clops.kafka.KafkaConfigs;
+import io.clops.kafka.TopicAdmin;
+import io.clops.kafka.Topics;
+import io.clops.testing.KafkaExtension;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+@ExtendWith(KafkaExtension.class)
+class ExecutorIT {
+    static final String SETOSA = "{\"inputs\":[{\"name\":\"input-0\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[5.1,3.5,1.4,0.2]}]}";
+    static final String VIRGINICA = "{\"inputs\":[{\"name\":\"input-0\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[6.3,3.3,6.0,2.5]}]}";
+    static final ObjectMapper JSON = new ObjectMapper();
+    static final HttpClient HTTP = HttpClient.newHttpClient();
+
+    static IrisServer iris;
+    static HttpServer slow;
+    static ExecutorMain executor;
+    static String bootstrap;
+
+    @BeforeAll
+    static void start() throws Exception {
+        bootstrap = KafkaExtension.bootstrapServers();
+        iris = new IrisServer(0, "iris", "1").start();
+        slow = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 16);
+        slow.createContext("/", ex -> {
+            try (ex) {
+                Thread.sleep(1500);
+                ex.sendResponseHeaders(200, -1);
+            } catch (InterruptedException ignored) {
+                // stopping
+            }
+        });
+        slow.start();
+        executor = new ExecutorMain(config("iris-exec", "http://127.0.0.1:" + iris.port(), "both", 5000, 1024));
+    }
+
+    @AfterAll
+    static void stop() {
+        executor.close();
+        iris.stop();
+        slow.stop(0);
+    }
+
+    static ExecutorConfig config(String deployment, String modelUrl, String mode, int timeoutMs, long maxBody) {
+        return new ExecutorConfig(0, modelUrl, "iris", "v2", "exectest", deployment, mode, bootstrap, timeoutMs, maxBody, 4);
+    }
+
+    static HttpResponse<String> post(int port, String path, String body) throws Exception {
+        return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                .POST(HttpRequest.BodyPublishers.ofString(body)).header("Content-Type", "application/json").build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test
+    void syncInferIsProxiedToTheModel() throws Exception {
+        HttpResponse<String> r = post(executor.port(), "/v2/models/iris/infer", VIRGINICA);
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(JSON.readTree(r.body()).at("/outputs/0/data/0").asText()).isEqualTo("virginica");
+        HttpResponse<String> ready = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + executor.port() + "/v2/health/ready")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(ready.statusCode()).isEqualTo(200);
+        HttpResponse<String> metrics = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + executor.port() + "/metrics")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(metrics.body()).contains("clops_executor_requests_total{project=\"exectest\",deployment=\"iris-exec\",route=\"sync\",code=\"200\"}")
+                .contains("clops_executor_model_seconds_bucket");
+    }
+
+    @Test
+    void modelErrorsPassThroughWithTheirStatus() throws Exception {
+        HttpResponse<String> r = post(executor.port(), "/v2/models/iris/infer", "{\"inputs\":[]}");
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(r.body()).contains("inputs");
+    }
+
+    @Test
+    void oversizedBodyIs413WithJson() throws Exception {
+        HttpResponse<String> r = post(executor.port(), "/v2/models/iris/infer", "x".repeat(2048));
+        assertThat(r.statusCode()).isEqualTo(413);
+        assertThat(JSON.readTree(r.body()).get("error").asText()).contains("larger than 1024 bytes");
+    }
+
+    @Test
+    void modelDownIs503AndNotReady() throws Exception {
+        int closed = EmbeddedKafkaBroker.freePort();
+        try (ExecutorMain down = new ExecutorMain(config("down", "http://127.0.0.1:" + closed, "sync", 2000, 1024))) {
+            HttpResponse<String> r = post(down.port(), "/v2/models/iris/infer", SETOSA);
+            assertThat(r.statusCode()).isEqualTo(503);
+            assertThat(JSON.readTree(r.body()).get("error").asText()).startsWith("model unavailable");
+            HttpResponse<String> ready = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + down.port() + "/v2/health/ready")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(ready.statusCode()).isEqualTo(503);
+        }
+    }
+
+    @Test
+    void slowModelIs504() throws Exception {
+        try (ExecutorMain timeout = new ExecutorMain(config("slow", "http://127.0.0.1:" + slow.getAddress().getPort(), "sync", 300, 1024))) {
+            HttpResponse<String> r = post(timeout.port(), "/anything", "{}");
+            assertThat(r.statusCode()).isEqualTo(504);
+            assertThat(JSON.readTree(r.body()).get("error").asText()).contains("within 300 ms");
+        }
+    }
+
+    @Test
+    void plainKafkaClientWithJsonAndHeadersGetsItsAnswer() throws Exception {
+        String requests = Topics.inferRequests("exectest", "iris-exec").name();
+        String replyTo = "exectest.my-replies";
+        TopicAdmin.ensure(bootstrap, List.of(new io.clops.kafka.TopicSpec(replyTo, 1, "delete", 3600_000)));
+        try (var producer = new KafkaProducer<>(KafkaConfigs.producer(bootstrap, "plain-client"), new StringSerializer(), new StringSerializer())) {
+            var headers = new RecordHeaders();
+            headers.add("clops-request-id", "req-json-1".getBytes(StandardCharsets.UTF_8));
+            headers.add("trace-id", "abc123".getBytes(StandardCharsets.UTF_8));
+            headers.add("clops-reply-to", replyTo.getBytes(StandardCharsets.UTF_8));
+            producer.send(new ProducerRecord<>(requests, null, "req-json-1", SETOSA, headers)).get();
+            var expired = new RecordHeaders();
+            expired.add("clops-request-id", "req-late".getBytes(StandardCharsets.UTF_8));
+            expired.add("clops-reply-to", replyTo.getBytes(StandardCharsets.UTF_8));
+            expired.add("clops-deadline-ms", "1000".getBytes(StandardCharsets.UTF_8));
+            producer.send(new ProducerRecord<>(requests, null, "req-late", SETOSA, expired)).get();
+        }
+        Map<String, ConsumerRecord<String, byte[]>> answers = await(replyTo, 2);
+        ConsumerRecord<String, byte[]> ok = answers.get("req-json-1");
+        assertThat(header(ok, "clops-status")).isEqualTo("200");
+        assertThat(header(ok, "trace-id")).isEqualTo("abc123");
+        assertThat(JSON.readTree(ok.value()).at("/outputs/0/data/0").asText()).isEqualTo("setosa");
+        ConsumerRecord<String, byte[]> late = answers.get("req-late");
+        assertThat(header(late, "clops-status")).isEqualTo("504");
+        assertThat(JSON.readTree(late.value()).get("error").asText()).contains("deadline exceeded");
+    }
+
+    @Test
+    void avroEnvelopeIsAnsweredWithAnEnvelope() throws Exception {
+        String requests = Topics.inferRequests("exectest", "iris-exec").name();
+        String responses = Topics.inferResponses("exectest", "iris-exec").name();
+        InferenceEnvelope req = InferenceEnvelope.newBuilder().setId("req-avro-1").setModel("iris")
+                .setBody(ByteBuffer.wrap(VIRGINICA.getBytes(StandardCharsets.UTF_8))).setHeaders(Map.of("corr", "42")).build();
+        try (var producer = new KafkaProducer<>(KafkaConfigs.producer(bootstrap, "avro-client"), new StringSerializer(), new ByteArraySerializer())) {
+            producer.send(new ProducerRecord<>(requests, "req-avro-1", Topics.INFERENCE_ENVELOPE.serialize(requests, req))).get();
+        }
+        ConsumerRecord<String, byte[]> answer = await(responses, 1).get("req-avro-1");
+        InferenceEnvelope env = Topics.INFERENCE_ENVELOPE.deserialize(responses, answer.value());
+        assertThat(env.getStatus()).isEqualTo(200);
+        assertThat(env.getHeaders()).containsEntry("corr", "42");
+        assertThat(JSON.readTree(StandardCharsets.UTF_8.decode(env.getBody()).toString()).at("/outputs/0/data/0").asText())
+                .isEqualTo("virginica");
+    }
+
+    static String header(ConsumerRecord<?, ?> r, String name) {
+        var h = r.headers().lastHeader(name);
+        return h == null ? null : new String(h.value(), StandardCharsets.UTF_8);
+    }
+
+    /** Reads the topic from the beginning until {@code n} distinct request ids have answers (30 s at most). */
+    static Map<String, ConsumerRecord<String, byte[]>> await(String topic, int n) {
+        Map<String, ConsumerRecord<String, byte[]>> out = new HashMap<>();
+        try (var consumer = new KafkaConsumer<>(KafkaConfigs.reader(bootstrap, "probe"), new StringDeserializer(), new ByteArrayDeserializer())) {
+            List<TopicPartition> parts = consumer.partitionsFor(topic).stream().map(p -> new TopicPartition(topic, p.partition())).toList();
+            consumer.assign(parts);
+            consumer.seekToBeginning(parts);
+            long deadline = System.currentTimeMillis() + 30_000;
+            while (out.size() < n && System.currentTimeMillis() < deadline) {
+                for (var r : consumer.poll(Duration.ofMillis(200))) {
+                    out.put(r.key(), r);
+                }
+            }
+        }
+        assertThat(out).as("answers on " + topic).hasSizeGreaterThanOrEqualTo(n);
+        return out;
+    }
+}
