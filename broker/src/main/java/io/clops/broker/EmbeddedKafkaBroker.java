@@ -11,7 +11,6 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -56,8 +55,8 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
             }
             boolean formatted = state.containsKey("cluster.id");
             int brokerPort = port != 0 ? port
-                    : formatted ? Integer.parseInt(state.getProperty("port")) : freePort();
-            int controllerPort = formatted ? Integer.parseInt(state.getProperty("controller.port")) : freePort();
+                    : formatted ? Integer.parseInt(state.getProperty("port")) : FreePorts.pick();
+            int controllerPort = formatted ? Integer.parseInt(state.getProperty("controller.port")) : FreePorts.pick();
             String clusterId = formatted ? state.getProperty("cluster.id") : Uuid.randomUuid().toString();
             requireFree(brokerPort, "Kafka listener");
             requireFree(controllerPort, "KRaft controller listener");
@@ -135,15 +134,6 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     public void close() {
         server.shutdown();
         server.awaitShutdown();
-    }
-
-    public static int freePort() {
-        try (ServerSocket s = new ServerSocket(0)) {
-            s.setReuseAddress(true);
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 
     private static void requireFree(int port, String what) {

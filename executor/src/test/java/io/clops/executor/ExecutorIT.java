@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
 import io.clops.avro.InferenceEnvelope;
-import io.clops.broker.EmbeddedKafkaBroker;
+import io.clops.broker.FreePorts;
 import io.clops.examples.iris.IrisServer;
 import io.clops.kafka.KafkaConfigs;
 import io.clops.kafka.TopicAdmin;
@@ -115,7 +115,7 @@ class ExecutorIT {
 
     @Test
     void modelDownIs503AndNotReady() throws Exception {
-        int closed = EmbeddedKafkaBroker.freePort();
+        int closed = FreePorts.pick();
         try (ExecutorMain down = new ExecutorMain(config("down", "http://127.0.0.1:" + closed, "sync", 2000, 1024))) {
             HttpResponse<String> r = post(down.port(), "/v2/models/iris/infer", SETOSA);
             assertThat(r.statusCode()).isEqualTo(503);

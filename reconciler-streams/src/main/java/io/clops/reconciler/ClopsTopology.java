@@ -17,7 +17,6 @@ import org.apache.kafka.streams.kstream.Consumed;
 import org.apache.kafka.streams.kstream.KStream;
 import org.apache.kafka.streams.kstream.Named;
 import org.apache.kafka.streams.kstream.Produced;
-import org.apache.kafka.streams.kstream.Repartitioned;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
@@ -30,12 +29,14 @@ import java.util.Map;
  * The clops topology, as one function of a {@link StreamsBuilder}:
  * <pre>
  * clops.commands (by project) ─ decode ─────────────────────────────┐
- * clops.registry (by project/model) ─ decode ─ re-key by project ───┴─ fold per project (store project-state)
+ * clops.registry (project/model, partitioned by project) ─ decode ─┴─ fold per project (store project-state)
  *                                                                        ├─► clops.command-results
  *                                                                        └─► clops.desired
  * undecodable records ─► clops.deadletter (with source topic/partition/offset/error headers)
  * </pre>
- * Every stateful operator, store and repartition topic is named, so internal topics keep their names.
+ * Both inputs are co-partitioned by project and read by the same task, which takes records in timestamp order:
+ * a registration acknowledged before a deploy is folded before it. Every stateful operator and store is named, so
+ * internal topics keep their names.
  */
 public final class ClopsTopology {
     private ClopsTopology() {
@@ -50,8 +51,8 @@ public final class ClopsTopology {
         KStream<String, Object> commands = decoded(builder, Topics.COMMANDS, "commands")
                 .mapValues(v -> (Object) v, Named.as("commands-as-events"));
         KStream<String, Object> registry = decoded(builder, Topics.REGISTRY, "registry")
+                // clops.registry is partitioned by project (see Topics.partitionFor), so re-keying needs no repartition
                 .selectKey((k, v) -> v.getProject(), Named.as("registry-key-by-project"))
-                .repartition(Repartitioned.with(Serdes.String(), Topics.REGISTRY.valueSerde()).withName("registry-by-project"))
                 .mapValues(v -> (Object) v, Named.as("registry-as-events"));
 
         Map<String, KStream<String, ProjectFold.Output>> outputs = commands.merge(registry, Named.as("project-events"))

@@ -63,6 +63,15 @@ public final class Topics {
         return project + "/" + deployment;
     }
 
+    /**
+     * The partition the default partitioner gives a String key: clops.registry uses it with the project, so a
+     * project's registry events share a partition number with its commands (co-partitioned by project).
+     */
+    public static int partitionFor(String key, int partitions) {
+        return org.apache.kafka.common.utils.Utils.toPositive(
+                org.apache.kafka.common.utils.Utils.murmur2(key.getBytes(java.nio.charset.StandardCharsets.UTF_8))) % partitions;
+    }
+
     /** Key of a model in clops.registry. */
     public static String modelKey(String project, String model) {
         return project + "/" + model;

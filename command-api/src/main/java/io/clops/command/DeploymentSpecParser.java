@@ -1,0 +1,206 @@
+package io.clops.command;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.clops.api.FieldError;
+import io.clops.api.InvalidRequest;
+import io.clops.api.Names;
+import io.clops.avro.Autoscale;
+import io.clops.avro.DeploymentSpec;
+import io.clops.avro.ExecutorSettings;
+import io.clops.avro.Replicas;
+import io.clops.avro.Resources;
+import io.clops.avro.TrafficSplit;
+
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Reads a ModelDeployment document (apiVersion, kind, metadata, spec) strictly: every field is checked, unknown
+ * fields are errors (a typo must not be silently ignored), and all errors are reported at once, each naming its
+ * field as written ({@code spec.replicas.min}). Nothing is produced for a document with any error.
+ */
+public final class DeploymentSpecParser {
+    private DeploymentSpecParser() {
+    }
+
+    public record Parsed(String project, String name, DeploymentSpec spec) {
+    }
+
+    private static final Pattern CPU = Pattern.compile("[0-9]+(\\.[0-9]+)?m?");
+    private static final Pattern MEMORY = Pattern.compile("[0-9]+(Ki|Mi|Gi|Ti|k|M|G|T)?");
+
+    public static Parsed parse(String pathProject, String pathName, JsonNode doc) {
+        List<FieldError> errors = new ArrayList<>();
+        if (doc == null || !doc.isObject()) {
+            throw new InvalidRequest("invalid deployment", List.of(new FieldError("body", "must be a ModelDeployment object")));
+        }
+        known(doc, Set.of("apiVersion", "kind", "metadata", "spec", "status"), "", errors);
+        if (doc.has("apiVersion") && !"clops.io/v1".equals(doc.get("apiVersion").asText())) {
+            errors.add(new FieldError("apiVersion", "must be clops.io/v1, not '" + doc.get("apiVersion").asText() + "'"));
+        }
+        if (doc.has("kind") && !"ModelDeployment".equals(doc.get("kind").asText())) {
+            errors.add(new FieldError("kind", "must be ModelDeployment, not '" + doc.get("kind").asText() + "'"));
+        }
+        JsonNode meta = doc.path("metadata");
+        String name = meta.path("name").isTextual() ? meta.get("name").asText() : pathName;
+        String project = meta.path("project").isTextual() ? meta.get("project").asText()
+                : meta.path("namespace").isTextual() ? meta.get("namespace").asText() : pathProject;
+        if (meta.isObject()) {
+            known(meta, Set.of("name", "project", "namespace", "labels", "annotations"), "metadata.", errors);
+        }
+        Names.checkLabel("metadata.name", name, 40, errors);
+        if (pathName != null && name != null && !pathName.equals(name)) {
+            errors.add(new FieldError("metadata.name", "'" + name + "' differs from the name in the URL '" + pathName + "'"));
+        }
+        if (pathProject != null && project != null && !pathProject.equals(project)) {
+            errors.add(new FieldError("metadata.project", "'" + project + "' differs from the project in the URL '" + pathProject + "'"));
+        }
+        Names.checkLabel("metadata.project", project, 40, errors);
+
+        JsonNode s = doc.get("spec");
+        if (s == null || !s.isObject()) {
+            errors.add(new FieldError("spec", "is required"));
+            throw new InvalidRequest("invalid deployment", errors);
+        }
+        known(s, Set.of("model", "port", "protocol", "resources", "replicas", "autoscale", "mode", "traffic", "shadow", "executor"),
+                "spec.", errors);
+        String model = s.path("model").isTextual() ? s.get("model").asText() : null;
+        if (s.has("model") && !s.get("model").isTextual()) {
+            errors.add(new FieldError("spec.model", "must be a string"));
+        } else {
+            Names.checkModelRef("spec.model", model, errors);
+        }
+        Integer port = s.has("port") ? integer(s.get("port"), "spec.port", 1, 65535, errors) : null;
+        String protocol = s.has("protocol") ? oneOf(s.get("protocol"), "spec.protocol", Set.of("v2", "raw"), errors) : null;
+
+        JsonNode r = s.path("resources");
+        known(r, Set.of("cpu", "memory", "gpu"), "spec.resources.", errors);
+        Resources resources = Resources.newBuilder()
+                .setCpu(r.has("cpu") ? quantity(r.get("cpu"), "spec.resources.cpu", CPU, "a CPU quantity such as 500m or 2", errors) : "500m")
+                .setMemory(r.has("memory") ? quantity(r.get("memory"), "spec.resources.memory", MEMORY, "a memory quantity such as 512Mi or 2Gi", errors) : "512Mi")
+                .setGpu(r.has("gpu") ? integer(r.get("gpu"), "spec.resources.gpu", 0, 16, errors) : 0)
+                .build();
+
+        JsonNode rep = s.path("replicas");
+        known(rep, Set.of("min", "max"), "spec.replicas.", errors);
+        int min = rep.has("min") ? integer(rep.get("min"), "spec.replicas.min", 0, 1000, errors) : 1;
+        int max = rep.has("max") ? integer(rep.get("max"), "spec.replicas.max", 1, 1000, errors) : Math.max(1, min);
+        if (max < min) {
+            errors.add(new FieldError("spec.replicas.max", "must be at least spec.replicas.min (" + min + "), not " + max));
+        }
+
+        Autoscale autoscale = null;
+        if (s.has("autoscale") && !s.get("autoscale").isNull()) {
+            JsonNode a = s.get("autoscale");
+            known(a, Set.of("metric", "target"), "spec.autoscale.", errors);
+            autoscale = Autoscale.newBuilder()
+                    .setMetric(a.has("metric") ? oneOf(a.get("metric"), "spec.autoscale.metric", Set.of("cpu", "rps", "lag"), errors) : "cpu")
+                    .setTarget(a.has("target") ? integer(a.get("target"), "spec.autoscale.target", 1, 1_000_000, errors) : 70)
+                    .build();
+        }
+        String mode = s.has("mode") ? oneOf(s.get("mode"), "spec.mode", Set.of("sync", "async", "both"), errors) : "both";
+
+        List<TrafficSplit> traffic = new ArrayList<>();
+        if (s.has("traffic") && !s.get("traffic").isNull()) {
+            JsonNode t = s.get("traffic");
+            if (!t.isArray()) {
+                errors.add(new FieldError("spec.traffic", "must be a list of {model, weight}"));
+            } else {
+                int sum = 0;
+                for (int i = 0; i < t.size(); i++) {
+                    String f = "spec.traffic[" + i + "]";
+                    known(t.get(i), Set.of("model", "weight"), f + ".", errors);
+                    String m = t.get(i).path("model").asText(null);
+                    Names.checkModelRef(f + ".model", m, errors);
+                    int w = t.get(i).has("weight") ? integer(t.get(i).get("weight"), f + ".weight", 0, 100, errors) : -1;
+                    if (w < 0 && !t.get(i).has("weight")) {
+                        errors.add(new FieldError(f + ".weight", "is required"));
+                    }
+                    sum += Math.max(w, 0);
+                    traffic.add(TrafficSplit.newBuilder().setModel(m == null ? "" : m).setWeight(Math.max(w, 0)).build());
+                }
+                if (!t.isEmpty() && sum != 100) {
+                    errors.add(new FieldError("spec.traffic", "weights must add up to 100, not " + sum));
+                }
+            }
+        }
+        String shadow = null;
+        if (s.has("shadow") && !s.get("shadow").isNull()) {
+            shadow = s.get("shadow").asText();
+            Names.checkModelRef("spec.shadow", shadow, errors);
+        }
+
+        JsonNode e = s.path("executor");
+        known(e, Set.of("timeoutMs", "rateLimitRps", "maxBodyBytes", "logRequests"), "spec.executor.", errors);
+        ExecutorSettings executor = ExecutorSettings.newBuilder()
+                .setTimeoutMs(e.has("timeoutMs") ? integer(e.get("timeoutMs"), "spec.executor.timeoutMs", 1, 600_000, errors) : 5000)
+                .setRateLimitRps(e.has("rateLimitRps") ? integer(e.get("rateLimitRps"), "spec.executor.rateLimitRps", 0, 1_000_000, errors) : 0)
+                .setMaxBodyBytes(e.has("maxBodyBytes") ? integer(e.get("maxBodyBytes"), "spec.executor.maxBodyBytes", 1, 1 << 30, errors) : 10L * 1024 * 1024)
+                .setLogRequests(e.has("logRequests") ? bool(e.get("logRequests"), "spec.executor.logRequests", errors) : true)
+                .build();
+
+        if (!errors.isEmpty()) {
+            throw new InvalidRequest("invalid deployment", errors);
+        }
+        DeploymentSpec spec = DeploymentSpec.newBuilder().setModel(model).setPort(port).setProtocol(protocol)
+                .setResources(resources).setReplicas(Replicas.newBuilder().setMin(min).setMax(max).build())
+                .setAutoscale(autoscale).setMode(mode).setTraffic(traffic).setShadow(shadow).setExecutor(executor).build();
+        return new Parsed(project, name, spec);
+    }
+
+    private static void known(JsonNode node, Set<String> fields, String prefix, List<FieldError> errors) {
+        if (node == null || node.isMissingNode() || node.isNull()) {
+            return;
+        }
+        if (!node.isObject()) {
+            errors.add(new FieldError(prefix.isEmpty() ? "body" : prefix.substring(0, prefix.length() - 1), "must be an object"));
+            return;
+        }
+        Iterator<String> it = node.fieldNames();
+        while (it.hasNext()) {
+            String f = it.next();
+            if (!fields.contains(f)) {
+                errors.add(new FieldError(prefix + f, "unknown field (known: " + String.join(", ", new java.util.TreeSet<>(fields)) + ")"));
+            }
+        }
+    }
+
+    private static int integer(JsonNode n, String field, int min, int max, List<FieldError> errors) {
+        if (!n.isIntegralNumber() || !n.canConvertToInt()) {
+            errors.add(new FieldError(field, "must be an integer, not " + n));
+            return min;
+        }
+        int v = n.asInt();
+        if (v < min || v > max) {
+            errors.add(new FieldError(field, "must be between " + min + " and " + max + ", not " + v));
+        }
+        return v;
+    }
+
+    private static boolean bool(JsonNode n, String field, List<FieldError> errors) {
+        if (!n.isBoolean()) {
+            errors.add(new FieldError(field, "must be true or false, not " + n));
+            return false;
+        }
+        return n.asBoolean();
+    }
+
+    private static String oneOf(JsonNode n, String field, Set<String> allowed, List<FieldError> errors) {
+        String v = n.isTextual() ? n.asText() : n.toString();
+        if (!allowed.contains(v)) {
+            errors.add(new FieldError(field, "must be one of " + String.join(", ", new java.util.TreeSet<>(allowed)) + ", not '" + v + "'"));
+        }
+        return v;
+    }
+
+    private static String quantity(JsonNode n, String field, Pattern p, String what, List<FieldError> errors) {
+        String v = n.isTextual() ? n.asText() : n.isNumber() ? n.asText() : n.toString();
+        if (!p.matcher(v).matches()) {
+            errors.add(new FieldError(field, "must be " + what + ", not '" + v + "'"));
+        }
+        return v;
+    }
+}

@@ -1,0 +1,16 @@
+package io.clops.reconciler;
+
+import io.clops.avro.DesiredDeployment;
+
+/**
+ * Where deployments run: local processes or a Kubernetes cluster. The worker calls it level-triggered: with the
+ * latest desired state of a key (apply) or its absence (delete), as often as it likes; both must be idempotent.
+ */
+public interface DeploymentRuntime extends AutoCloseable {
+    void apply(DesiredDeployment desired);
+
+    void delete(String project, String name);
+
+    @Override
+    void close();
+}

@@ -1,0 +1,122 @@
+package io.clops.reconciler.local;
+
+import io.clops.avro.DesiredDeployment;
+import io.clops.kafka.TopicAdmin;
+import io.clops.kafka.Topics;
+import io.clops.reconciler.DeploymentRuntime;
+import io.clops.reconciler.StatusWriter;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The one-machine runtime: each deployment is a model server process and an executor process on free local ports.
+ * A supervisor checks them every half second: a process that exits is restarted with backoff (status Failed with
+ * the reason meanwhile), a ready executor makes the deployment Ready. A new generation replaces both processes;
+ * delete stops them. Processes left behind by a platform that was killed are stopped at start-up (pid files).
+ */
+public final class LocalProcessRuntime implements DeploymentRuntime {
+    private static final Logger LOG = LoggerFactory.getLogger(LocalProcessRuntime.class);
+
+    /** How to start things on this machine. */
+    public record Settings(Path home, String bootstrap, String javaBin, String executorClasspath) {
+        public static Settings defaults(Path home, String bootstrap) {
+            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+            return new Settings(home, bootstrap, java,
+                    System.getProperty("clops.executor.classpath", System.getProperty("java.class.path")));
+        }
+
+        Path logs() {
+            return home.resolve("logs");
+        }
+
+        Path run() {
+            return home.resolve("run");
+        }
+    }
+
+    private final Settings settings;
+    private final StatusWriter status;
+    private final Clock clock;
+    private final Map<String, LocalDeployment> deployments = new ConcurrentHashMap<>();
+    private final ScheduledExecutorService supervisor;
+
+    public LocalProcessRuntime(Settings settings, StatusWriter status, Clock clock) {
+        this.settings = settings;
+        this.status = status;
+        this.clock = clock;
+        try {
+            Files.createDirectories(settings.logs());
+            Files.createDirectories(settings.run());
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot create " + settings.home(), e);
+        }
+        PidFiles.killOrphans(settings.run());
+        this.supervisor = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "local-supervisor");
+            t.setDaemon(true);
+            return t;
+        });
+        supervisor.scheduleWithFixedDelay(this::superviseAll, 500, 500, TimeUnit.MILLISECONDS);
+    }
+
+    @Override
+    public synchronized void apply(DesiredDeployment desired) {
+        String key = Topics.deploymentKey(desired.getProject(), desired.getName());
+        LocalDeployment current = deployments.get(key);
+        if (current != null && current.generation() == desired.getGeneration()) {
+            return;
+        }
+        if (current != null) {
+            current.stop();
+        }
+        if (!"sync".equals(desired.getSpec().getMode())) {
+            TopicAdmin.ensure(settings.bootstrap(), List.of(
+                    Topics.inferRequests(desired.getProject(), desired.getName()).spec(),
+                    Topics.inferResponses(desired.getProject(), desired.getName()).spec()));
+        }
+        LocalDeployment next = new LocalDeployment(desired, settings, status, clock);
+        deployments.put(key, next);
+        next.start();
+        LOG.info("deployment {} generation {}: starting {}", key, desired.getGeneration(),
+                desired.getRoutes().get(0).getRef());
+    }
+
+    @Override
+    public synchronized void delete(String project, String name) {
+        LocalDeployment current = deployments.remove(Topics.deploymentKey(project, name));
+        if (current != null) {
+            current.stop();
+            LOG.info("deployment {}/{} stopped", project, name);
+        }
+        status.statusGone(project, name);
+        status.flush();
+    }
+
+    private synchronized void superviseAll() {
+        for (LocalDeployment d : deployments.values()) {
+            try {
+                d.supervise();
+            } catch (RuntimeException e) {
+                LOG.warn("supervising {} failed: {}", d.key(), e.toString(), e);
+            }
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        supervisor.shutdownNow();
+        deployments.values().forEach(LocalDeployment::stop);
+        deployments.clear();
+    }
+}

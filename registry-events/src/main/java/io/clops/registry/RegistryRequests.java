@@ -1,0 +1,152 @@
+package io.clops.registry;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.clops.api.FieldError;
+import io.clops.api.InvalidRequest;
+import io.clops.api.Names;
+import io.clops.avro.ModelVersion;
+import io.clops.avro.TensorSpec;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/** Turns registry request bodies into events' payloads, or an {@link InvalidRequest} naming every bad field. */
+public final class RegistryRequests {
+    private RegistryRequests() {
+    }
+
+    private static final Set<String> VERSION_FIELDS = Set.of("version", "image", "command", "port", "protocol", "inputs", "outputs", "tags");
+    private static final Set<String> DATATYPES = Set.of("BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16",
+            "INT32", "INT64", "FP16", "FP32", "FP64", "BYTES");
+
+    /** A version to register; {@code nextVersion} is used when the body names none. */
+    public static ModelVersion version(String project, String model, JsonNode body, int nextVersion) {
+        List<FieldError> errors = new ArrayList<>();
+        Names.checkLabel("project", project, 40, errors);
+        Names.checkLabel("model", model, 40, errors);
+        if (body == null || !body.isObject()) {
+            throw new InvalidRequest("invalid model version", List.of(new FieldError("body", "must be a JSON object")));
+        }
+        unknownFields(body, VERSION_FIELDS, "", errors);
+        int version = body.has("version") ? integer(body, "version", 1, 999_999_999, errors) : nextVersion;
+        String image = text(body, "image", errors);
+        List<String> command = new ArrayList<>();
+        if (body.has("command")) {
+            if (!body.get("command").isArray() || body.get("command").isEmpty()) {
+                errors.add(new FieldError("command", "must be a non-empty list of strings"));
+            } else {
+                body.get("command").forEach(c -> command.add(c.asText()));
+            }
+        }
+        if (image == null && command.isEmpty()) {
+            errors.add(new FieldError("command", "a version needs a command (local runtime) or an image (Kubernetes), or both"));
+        }
+        int port = body.has("port") ? integer(body, "port", 1, 65535, errors) : 8080;
+        String protocol = body.has("protocol") ? text(body, "protocol", errors) : "v2";
+        if (protocol != null && !protocol.equals("v2") && !protocol.equals("raw")) {
+            errors.add(new FieldError("protocol", "must be v2 or raw, not '" + protocol + "'"));
+        }
+        List<TensorSpec> inputs = tensors(body, "inputs", errors);
+        List<TensorSpec> outputs = tensors(body, "outputs", errors);
+        Map<String, String> tags = new HashMap<>();
+        if (body.has("tags")) {
+            if (!body.get("tags").isObject()) {
+                errors.add(new FieldError("tags", "must be an object of strings"));
+            } else {
+                body.get("tags").fields().forEachRemaining(e -> tags.put(e.getKey(), e.getValue().asText()));
+            }
+        }
+        if (!errors.isEmpty()) {
+            throw new InvalidRequest("invalid model version", errors);
+        }
+        return ModelVersion.newBuilder().setModel(model).setVersion(version).setImage(image).setCommand(command)
+                .setPort(port).setProtocol(protocol).setInputs(inputs).setOutputs(outputs).setTags(tags).build();
+    }
+
+    /** The version an alias should point at. */
+    public static int aliasTarget(String alias, JsonNode body) {
+        List<FieldError> errors = new ArrayList<>();
+        Names.checkLabel("alias", alias, 40, errors);
+        int version = 0;
+        if (body == null || !body.isObject() || !body.has("version")) {
+            errors.add(new FieldError("version", "is required"));
+        } else {
+            unknownFields(body, Set.of("version"), "", errors);
+            version = integer(body, "version", 1, 999_999_999, errors);
+        }
+        if (!errors.isEmpty()) {
+            throw new InvalidRequest("invalid alias", errors);
+        }
+        return version;
+    }
+
+    private static List<TensorSpec> tensors(JsonNode body, String field, List<FieldError> errors) {
+        List<TensorSpec> out = new ArrayList<>();
+        if (!body.has(field)) {
+            return out;
+        }
+        JsonNode arr = body.get(field);
+        if (!arr.isArray()) {
+            errors.add(new FieldError(field, "must be a list of {name, datatype, shape}"));
+            return out;
+        }
+        for (int i = 0; i < arr.size(); i++) {
+            JsonNode t = arr.get(i);
+            String f = field + "[" + i + "]";
+            if (!t.path("name").isTextual()) {
+                errors.add(new FieldError(f + ".name", "is required"));
+            }
+            String dt = t.path("datatype").asText("");
+            if (!DATATYPES.contains(dt)) {
+                errors.add(new FieldError(f + ".datatype", "must be one of " + new java.util.TreeSet<>(DATATYPES) + ", not '" + dt + "'"));
+            }
+            List<Long> shape = new ArrayList<>();
+            if (!t.path("shape").isArray()) {
+                errors.add(new FieldError(f + ".shape", "must be a list of integers (-1 for a variable dimension)"));
+            } else {
+                t.get("shape").forEach(d -> shape.add(d.asLong()));
+            }
+            out.add(TensorSpec.newBuilder().setName(t.path("name").asText()).setDatatype(dt).setShape(shape).build());
+        }
+        return out;
+    }
+
+    static void unknownFields(JsonNode node, Set<String> known, String prefix, List<FieldError> errors) {
+        Iterator<String> it = node.fieldNames();
+        while (it.hasNext()) {
+            String f = it.next();
+            if (!known.contains(f)) {
+                errors.add(new FieldError(prefix + f, "unknown field"));
+            }
+        }
+    }
+
+    private static String text(JsonNode body, String field, List<FieldError> errors) {
+        JsonNode n = body.get(field);
+        if (n == null || n.isNull()) {
+            return null;
+        }
+        if (!n.isTextual() || n.asText().isBlank()) {
+            errors.add(new FieldError(field, "must be a non-empty string"));
+            return null;
+        }
+        return n.asText();
+    }
+
+    private static int integer(JsonNode body, String field, int min, int max, List<FieldError> errors) {
+        JsonNode n = body.get(field);
+        if (n == null || !n.canConvertToInt() || !n.isIntegralNumber()) {
+            errors.add(new FieldError(field, "must be an integer"));
+            return 0;
+        }
+        int v = n.asInt();
+        if (v < min || v > max) {
+            errors.add(new FieldError(field, "must be between " + min + " and " + max + ", not " + v));
+        }
+        return v;
+    }
+}
