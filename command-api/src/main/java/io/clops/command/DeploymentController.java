@@ -37,10 +37,11 @@ public class DeploymentController {
     private final String bootstrap;
 
     public DeploymentController(CommandService commands, DeploymentViews views,
-                                @Value("${clops.kafka.advertised-bootstrap:${clops.kafka.bootstrap}}") String bootstrap) {
+                                @Value("${clops.kafka.bootstrap}") String bootstrap,
+                                @Value("${clops.kafka.advertised-bootstrap:}") String advertised) {
         this.commands = commands;
         this.views = views;
-        this.bootstrap = bootstrap;
+        this.bootstrap = advertised == null || advertised.isBlank() ? bootstrap : advertised;
     }
 
     @Post(uri = "/projects/{project}/deployments", consumes = "application/json", produces = "application/json")

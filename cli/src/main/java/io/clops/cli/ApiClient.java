@@ -1,0 +1,79 @@
+package io.clops.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import java.io.IOException;
+import java.net.ConnectException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+
+/** The CLI's HTTP side: JSON requests to the clops API, answers as status + JSON. */
+public final class ApiClient {
+    public static final ObjectMapper JSON = new ObjectMapper();
+
+    public record Answer(int status, JsonNode body) {
+        public boolean ok() {
+            return status >= 200 && status < 300;
+        }
+
+        public String error() {
+            if (body.has("fields")) {
+                return "the request is invalid (nothing was changed):";
+            }
+            return body.has("reason") && !body.get("reason").isNull() ? body.get("reason").asText()
+                    : body.path("error").asText(body.toString());
+        }
+    }
+
+    private final String server;
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    public ApiClient(String server) {
+        this.server = server.endsWith("/") ? server.substring(0, server.length() - 1) : server;
+    }
+
+    public String server() {
+        return server;
+    }
+
+    public Answer get(String path) {
+        return send("GET", path, null);
+    }
+
+    public Answer send(String method, String path, JsonNode body) {
+        return send(method, server + path, body, java.util.Map.of());
+    }
+
+    public Answer send(String method, String url, JsonNode body, java.util.Map<String, String> headers) {
+        try {
+            HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(60))
+                    .header("Content-Type", "application/json")
+                    .header("X-Clops-Actor", System.getProperty("user.name", "anonymous"))
+                    .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
+                            : HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(body)));
+            headers.forEach(b::header);
+            HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+            JsonNode json = r.body().isBlank() ? JSON.createObjectNode() : parse(r.body());
+            return new Answer(r.statusCode(), json);
+        } catch (ConnectException e) {
+            throw new CliException("cannot reach the clops API at " + server + " (is `clops up` running? set --server or CLOPS_SERVER)");
+        } catch (IOException e) {
+            throw new CliException("request to " + url + " failed: " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CliException("interrupted");
+        }
+    }
+
+    private static JsonNode parse(String text) {
+        try {
+            return JSON.readTree(text);
+        } catch (IOException e) {
+            return JSON.createObjectNode().put("error", text);
+        }
+    }
+}

@@ -1,0 +1,106 @@
+package io.clops.cli;
+
+import io.clops.broker.EmbeddedKafkaBroker;
+import io.clops.broker.FreePorts;
+import io.clops.kafka.TopicAdmin;
+import io.clops.kafka.Topics;
+import io.clops.reconciler.ReconcileWorker;
+import io.clops.reconciler.Reconciler;
+import io.clops.reconciler.StatusWriter;
+import io.clops.reconciler.local.LocalProcessRuntime;
+import io.clops.schemas.SchemaTopic;
+import io.micronaut.context.ApplicationContext;
+import io.micronaut.runtime.server.EmbeddedServer;
+
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * The whole platform in one process, on one machine: a KRaft broker (persistent under {@code home/kafka}), the
+ * topic catalog, the reconciler topology, the HTTP services (command-api and registry-events) and the local
+ * process worker. All state lives in the broker's log: a restart with the same home brings everything back.
+ */
+public final class LocalPlatform implements AutoCloseable {
+
+    public record Options(Path home, int apiPort, int kafkaPort, String externalBootstrap) {
+    }
+
+    private final Deque<AutoCloseable> started = new ArrayDeque<>();
+    private String bootstrap;
+    private String apiUrl;
+
+    private LocalPlatform() {
+    }
+
+    public static LocalPlatform start(Options o, Consumer<String> progress) {
+        LocalPlatform p = new LocalPlatform();
+        try {
+            p.boot(o, progress);
+            return p;
+        } catch (RuntimeException | InterruptedException e) {
+            p.close();
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
+            throw e instanceof RuntimeException re ? re : new IllegalStateException(e);
+        }
+    }
+
+    private void boot(Options o, Consumer<String> progress) throws InterruptedException {
+        long t0 = System.nanoTime();
+        if (o.externalBootstrap() == null) {
+            progress.accept("starting Kafka (KRaft, data in " + o.home().resolve("kafka") + ")");
+            EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(o.home().resolve("kafka"), o.kafkaPort());
+            started.push(broker);
+            bootstrap = broker.bootstrapServers();
+        } else {
+            bootstrap = o.externalBootstrap();
+        }
+        progress.accept("creating topics");
+        TopicAdmin.ensure(bootstrap, Topics.ALL);
+        SchemaTopic.connect(bootstrap);
+        progress.accept("starting the reconciler topology");
+        started.push(Reconciler.start(bootstrap, o.home().resolve("streams"), Duration.ofSeconds(90)));
+        progress.accept("starting the API (command-api, registry-events)");
+        int port = o.apiPort() == 0 ? FreePorts.pick() : o.apiPort();
+        ApplicationContext ctx = ApplicationContext.builder()
+                .properties(Map.of("clops.kafka.bootstrap", bootstrap, "micronaut.server.port", port,
+                        "micronaut.server.host", "127.0.0.1"))
+                .deduceEnvironment(false).start();
+        started.push(ctx::close);
+        ctx.getBean(EmbeddedServer.class).start();
+        apiUrl = "http://127.0.0.1:" + port;
+        progress.accept("starting the local worker");
+        StatusWriter status = new StatusWriter(bootstrap, "local-worker");
+        started.push(status);
+        LocalProcessRuntime runtime = new LocalProcessRuntime(LocalProcessRuntime.Settings.defaults(o.home(), bootstrap),
+                status, Clock.systemUTC());
+        started.push(runtime);
+        started.push(new ReconcileWorker(bootstrap, runtime, status).start());
+        progress.accept(String.format("ready in %.1f s", (System.nanoTime() - t0) / 1e9));
+    }
+
+    public String bootstrap() {
+        return bootstrap;
+    }
+
+    public String apiUrl() {
+        return apiUrl;
+    }
+
+    @Override
+    public synchronized void close() {
+        while (!started.isEmpty()) {
+            try {
+                started.pop().close();
+            } catch (Exception e) {
+                System.err.println("clops: error while stopping: " + e);
+            }
+        }
+    }
+}

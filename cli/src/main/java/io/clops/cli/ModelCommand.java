@@ -1,0 +1,122 @@
+package io.clops.cli;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.clops.examples.iris.IrisServer;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+@Command(name = "model", description = "The model registry.", subcommands = {
+        ModelCommand.Register.class, ModelCommand.Alias.class, ModelCommand.ListModels.class})
+public final class ModelCommand {
+
+    @Command(name = "register", description = "Register a new version of a model (command after --, or --example iris).")
+    static final class Register implements Callable<Integer> {
+        @Parameters(index = "0", description = "model name") String name;
+        @Parameters(index = "1..*", arity = "0..*", description = "command and arguments; ${PORT} is the port to listen on") List<String> command = new ArrayList<>();
+        @Option(names = "--version", description = "version number (default: next)") Integer version;
+        @Option(names = "--image", description = "container image, for the Kubernetes runtime") String image;
+        @Option(names = "--port", description = "port the model listens on in its container") Integer port;
+        @Option(names = "--protocol", description = "v2 or raw") String protocol;
+        @Option(names = "--input", description = "declared input as name:DATATYPE:dim,dim (e.g. input-0:FP32:-1,4)") List<String> inputs = new ArrayList<>();
+        @Option(names = "--tag", description = "key=value") List<String> tags = new ArrayList<>();
+        @Option(names = "--example", description = "register a shipped example instead of a command: iris") String example;
+        @Option(names = "--alias", description = "also point this alias at the new version") String alias;
+        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            Main root = Ui.root(spec);
+            ObjectNode body = ApiClient.JSON.createObjectNode();
+            if (version != null) body.put("version", version);
+            if (image != null) body.put("image", image);
+            if (port != null) body.put("port", port);
+            if (protocol != null) body.put("protocol", protocol);
+            List<String> cmd = example != null ? exampleCommand(example, name) : command;
+            if (!cmd.isEmpty()) {
+                ArrayNode c = body.putArray("command");
+                cmd.forEach(c::add);
+            }
+            List<String> in = new ArrayList<>(inputs);
+            if (example != null && in.isEmpty()) in.add("input-0:FP32:-1,4");
+            if (!in.isEmpty()) {
+                ArrayNode arr = body.putArray("inputs");
+                for (String i : in) {
+                    String[] p = i.split(":");
+                    if (p.length != 3) throw new CliException("--input " + i + ": expected name:DATATYPE:dim,dim", 2);
+                    ObjectNode t = arr.addObject().put("name", p[0]).put("datatype", p[1]);
+                    ArrayNode shape = t.putArray("shape");
+                    for (String d : p[2].split(",")) shape.add(Long.parseLong(d.trim()));
+                }
+            }
+            if (!tags.isEmpty()) {
+                ObjectNode t = body.putObject("tags");
+                tags.forEach(kv -> t.put(kv.substring(0, Math.max(0, kv.indexOf('='))), kv.substring(kv.indexOf('=') + 1)));
+            }
+            ApiClient api = root.api();
+            ApiClient.Answer a = api.send("POST", "/api/v1/projects/" + root.project + "/models/" + name + "/versions", body);
+            fail(a);
+            if (alias != null) {
+                ApiClient.Answer s = api.send("PUT", "/api/v1/projects/" + root.project + "/models/" + name + "/aliases/" + alias,
+                        ApiClient.JSON.createObjectNode().put("version", a.body().get("version").asInt()));
+                fail(s);
+                ((ObjectNode) a.body()).put("alias", alias);
+            }
+            Output.print(spec.commandLine().getOut(), root.output, a.body(), List.of(Output.col("MODEL", "/model"),
+                    Output.col("VERSION", "/version"), Output.col("ALIAS", "/alias"), Output.col("PROTOCOL", "/protocol"),
+                    Output.col("COMMAND", "/command")));
+            return 0;
+        }
+
+        static List<String> exampleCommand(String example, String name) {
+            if (!example.equals("iris")) throw new CliException("unknown example '" + example + "' (known: iris)", 2);
+            String where = Path.of(IrisServer.class.getProtectionDomain().getCodeSource().getLocation().getPath()).toString();
+            return List.of("java", "-Xmx64m", "-XX:+UseSerialGC", "-cp", where, IrisServer.class.getName(),
+                    "--port", "${PORT}", "--name", name);
+        }
+    }
+
+    @Command(name = "alias", description = "Point an alias at a version: clops model alias iris champion 2")
+    static final class Alias implements Callable<Integer> {
+        @Parameters(index = "0") String name;
+        @Parameters(index = "1") String alias;
+        @Parameters(index = "2") int version;
+        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            Main root = Ui.root(spec);
+            ApiClient.Answer a = root.api().send("PUT", "/api/v1/projects/" + root.project + "/models/" + name + "/aliases/" + alias,
+                    ApiClient.JSON.createObjectNode().put("version", version));
+            fail(a);
+            Output.print(spec.commandLine().getOut(), root.output, a.body(), List.of(Output.col("MODEL", "/model"),
+                    Output.col("ALIAS", "/alias"), Output.col("VERSION", "/version")));
+            return 0;
+        }
+    }
+
+    @Command(name = "list", description = "Models of the project.")
+    static final class ListModels implements Callable<Integer> {
+        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            return GetCommand.printModels(spec);
+        }
+    }
+
+    static void fail(ApiClient.Answer a) {
+        if (!a.ok()) {
+            StringBuilder b = new StringBuilder(a.error());
+            a.body().path("fields").forEach(f -> b.append("\n  ").append(f.path("field").asText()).append(": ").append(f.path("message").asText()));
+            throw new CliException(b.toString());
+        }
+    }
+}

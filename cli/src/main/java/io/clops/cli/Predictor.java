@@ -1,0 +1,116 @@
+package io.clops.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.clops.kafka.KafkaConfigs;
+import io.clops.kafka.Topics;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.UUID;
+
+/** Sends one inference request to a deployment: over HTTP to its executor, or over its Kafka request topic. */
+public final class Predictor {
+    public record Result(int status, JsonNode body, String requestId, long millis) {
+    }
+
+    private final ApiClient api;
+    private final String project;
+
+    public Predictor(ApiClient api, String project) {
+        this.api = api;
+        this.project = project;
+    }
+
+    private JsonNode deployment(String name) {
+        ApiClient.Answer d = api.get("/api/v1/projects/" + project + "/deployments/" + name);
+        ModelCommand.fail(d);
+        return d.body();
+    }
+
+    public Result sync(String name, String model, String body) {
+        JsonNode d = deployment(name);
+        String endpoint = d.at("/status/endpoint").asText(null);
+        if (endpoint == null || !"Ready".equals(d.at("/status/phase").asText())) {
+            throw new CliException("deployment " + name + " is not Ready (" + d.at("/status/phase").asText() + ": "
+                    + d.at("/status/reason").asText() + ")");
+        }
+        String m = model != null ? model : d.at("/routes/0/model").asText();
+        long t0 = System.nanoTime();
+        ApiClient.Answer a = api.send("POST", endpoint + "/v2/models/" + m + "/infer", parse(body), java.util.Map.of());
+        return new Result(a.status(), a.body(), null, (System.nanoTime() - t0) / 1_000_000);
+    }
+
+    public Result async(String name, String model, String body, Duration timeout) {
+        JsonNode d = deployment(name);
+        if ("sync".equals(d.at("/spec/mode").asText())) {
+            throw new CliException("deployment " + name + " has mode sync: it does not consume a request topic");
+        }
+        parse(body);
+        String bootstrap = api.get("/api/v1/info").body().path("kafkaBootstrap").asText();
+        String requests = Topics.inferRequests(project, name).name();
+        String responses = Topics.inferResponses(project, name).name();
+        String id = UUID.randomUUID().toString();
+        try (var consumer = new KafkaConsumer<>(KafkaConfigs.reader(bootstrap, "clops-cli"), new StringDeserializer(), new ByteArrayDeserializer());
+             var producer = new KafkaProducer<>(KafkaConfigs.producer(bootstrap, "clops-cli"), new StringSerializer(), new ByteArraySerializer())) {
+            List<TopicPartition> parts = consumer.partitionsFor(responses, Duration.ofSeconds(10)).stream()
+                    .map(p -> new TopicPartition(responses, p.partition())).toList();
+            consumer.assign(parts);
+            consumer.seekToEnd(parts);
+            parts.forEach(consumer::position);
+            var headers = new RecordHeaders();
+            headers.add("clops-request-id", id.getBytes(StandardCharsets.UTF_8));
+            if (model != null) {
+                headers.add("clops-model", model.getBytes(StandardCharsets.UTF_8));
+            }
+            headers.add("clops-deadline-ms", Long.toString(System.currentTimeMillis() + timeout.toMillis()).getBytes(StandardCharsets.UTF_8));
+            long t0 = System.nanoTime();
+            producer.send(new ProducerRecord<>(requests, null, id, body.getBytes(StandardCharsets.UTF_8), headers)).get();
+            long deadline = t0 + timeout.toNanos();
+            while (System.nanoTime() < deadline) {
+                for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(100))) {
+                    if (id.equals(r.key())) {
+                        var status = r.headers().lastHeader("clops-status");
+                        int code = status == null ? 0 : Integer.parseInt(new String(status.value(), StandardCharsets.UTF_8));
+                        return new Result(code, ApiClient.JSON.readTree(r.value()), id, (System.nanoTime() - t0) / 1_000_000);
+                    }
+                }
+            }
+            throw new CliException("no answer on " + responses + " within " + timeout.toSeconds() + " s (request id " + id + ")");
+        } catch (IOException | java.util.concurrent.ExecutionException e) {
+            throw new CliException("async request failed: " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CliException("interrupted");
+        }
+    }
+
+    private static JsonNode parse(String body) {
+        try {
+            return ApiClient.JSON.readTree(body);
+        } catch (IOException e) {
+            throw new CliException("-d: not valid JSON: " + e.getMessage(), 2);
+        }
+    }
+
+    /** The class labels of an OIP v2 answer from the iris example (output "label"). */
+    public static List<String> labels(JsonNode answer) {
+        for (JsonNode o : answer.path("outputs")) {
+            if ("label".equals(o.path("name").asText())) {
+                return ApiClient.JSON.convertValue(o.path("data"), ApiClient.JSON.getTypeFactory().constructCollectionType(List.class, String.class));
+            }
+        }
+        return List.of();
+    }
+}

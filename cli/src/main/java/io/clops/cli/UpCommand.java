@@ -1,0 +1,48 @@
+package io.clops.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+@Command(name = "up", description = "Run the whole platform on this machine: Kafka, API, topology, local worker. Ctrl-C stops it; state survives a restart.")
+public final class UpCommand implements Callable<Integer> {
+    @Option(names = "--home", defaultValue = "${env:CLOPS_HOME:-${sys:user.home}/.clops}", description = "data directory (default ${DEFAULT-VALUE})")
+    Path home;
+
+    @Option(names = "--api-port", defaultValue = "8080", description = "API port (default ${DEFAULT-VALUE})")
+    int apiPort;
+
+    @Option(names = "--kafka-port", defaultValue = "0", description = "Kafka port on first start (0: a free one, kept afterwards)")
+    int kafkaPort;
+
+    @Option(names = "--bootstrap", description = "use this Kafka cluster instead of the embedded broker")
+    String bootstrap;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws InterruptedException {
+        CountDownLatch stopped = new CountDownLatch(1);
+        LocalPlatform platform = LocalPlatform.start(new LocalPlatform.Options(home, apiPort, kafkaPort, bootstrap),
+                line -> Ui.progress(spec, line));
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            System.err.println("… stopping clops");
+            platform.close();
+            stopped.countDown();
+        }, "clops-shutdown"));
+        var out = spec.commandLine().getOut();
+        out.println("clops is up");
+        out.println("  API:    " + platform.apiUrl());
+        out.println("  Kafka:  " + platform.bootstrap());
+        out.println("  Home:   " + home);
+        out.println("Try: ./clops get deployments    (Ctrl-C to stop)");
+        out.flush();
+        stopped.await();
+        return 0;
+    }
+}
