@@ -69,7 +69,8 @@ final class LocalDeployment {
         execEnv.put("CLOPS_BOOTSTRAP", settings.bootstrap());
         execEnv.put("CLOPS_TIMEOUT_MS", Integer.toString(desired.getSpec().getExecutor().getTimeoutMs()));
         execEnv.put("CLOPS_MAX_BODY_BYTES", Long.toString(desired.getSpec().getExecutor().getMaxBodyBytes()));
-        List<String> execCmd = List.of(settings.javaBin(), "-Xms16m", "-Xmx192m", "-XX:+UseSerialGC", "-Xss512k",
+        List<String> execCmd = List.of(settings.javaBin(), "-Dclops.role=executor",
+                "-Dclops.deployment=" + key, "-Xms16m", "-Xmx192m", "-XX:+UseSerialGC", "-Xss512k",
                 "-Dorg.apache.avro.SERIALIZABLE_PACKAGES=io.clops", "-cp", settings.executorClasspath(),
                 "io.clops.executor.ExecutorMain");
         this.executor = new ManagedProcess("executor", execCmd, execEnv, settings.logs().resolve(base + ".executor.log"),

@@ -1,0 +1,176 @@
+package io.clops.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.clops.kafka.Topics;
+import io.clops.testing.TopicProbe;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.function.BooleanSupplier;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * End to end, as a user: the whole platform in this JVM (its own KRaft broker, persistent in a temp home), driven
+ * through the CLI. Model servers and executors are real child processes.
+ */
+class PlatformEndToEndIT {
+    static final String SETOSA_VERSICOLOR_VIRGINICA = DemoCommand.REQUEST;
+
+    @TempDir
+    Path home;
+    LocalPlatform platform;
+
+    @AfterEach
+    void stop() {
+        if (platform != null) {
+            platform.close();
+        }
+    }
+
+    record Run(int code, String out, String err) {
+        JsonNode json() {
+            try {
+                return ApiClient.JSON.readTree(out);
+            } catch (Exception e) {
+                throw new AssertionError("not JSON: " + out + "\nstderr: " + err, e);
+            }
+        }
+    }
+
+    Run clops(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        String[] all = new String[args.length + 2];
+        all[0] = "--server=" + platform.apiUrl();
+        all[1] = "--project=e2e";
+        System.arraycopy(args, 0, all, 2, args.length);
+        int code = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), all);
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    Path spec(String text) throws Exception {
+        Path f = Files.createTempFile(home, "spec", ".yaml");
+        Files.writeString(f, text);
+        return f;
+    }
+
+    static final String IRIS_SPEC = """
+            apiVersion: clops.io/v1
+            kind: ModelDeployment
+            metadata: { name: iris }
+            spec:
+              model: iris@champion
+              mode: both
+            """;
+
+    void start() {
+        platform = LocalPlatform.start(new LocalPlatform.Options(home, 0, 0, null), line -> { });
+    }
+
+    static List<ProcessHandle> children(String marker) {
+        return ProcessHandle.current().descendants().filter(ProcessHandle::isAlive)
+                .filter(p -> p.info().commandLine().orElse("").contains(marker)).toList();
+    }
+
+    static void await(String what, BooleanSupplier condition) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + 60_000;
+        while (!condition.getAsBoolean()) {
+            if (System.currentTimeMillis() > deadline) {
+                throw new AssertionError("timed out waiting: " + what);
+            }
+            Thread.sleep(200);
+        }
+    }
+
+    @Test
+    void registerDeployPredictSyncAndAsyncSurviveACrashAndUndeploy() throws Exception {
+        start();
+        Run reg = clops("model", "register", "iris", "--example", "iris", "--alias", "champion", "-o", "json");
+        assertThat(reg.code()).as(reg.err()).isZero();
+        assertThat(reg.json().get("version").asInt()).isEqualTo(1);
+
+        long commandsBefore = TopicProbe.endOffsetSum(platform.bootstrap(), Topics.COMMANDS.name());
+        Run bad = clops("deploy", "-f", spec(IRIS_SPEC.replace("mode: both", "mode: both\n  replicas: { min: 3, max: 1 }\n  moel: x")).toString());
+        assertThat(bad.code()).isEqualTo(1);
+        assertThat(bad.err()).contains("spec.replicas.max").contains("spec.moel: unknown field");
+        assertThat(TopicProbe.endOffsetSum(platform.bootstrap(), Topics.COMMANDS.name())).isEqualTo(commandsBefore);
+
+        Run deploy = clops("deploy", "-f", spec(IRIS_SPEC).toString(), "--wait", "-o", "json");
+        assertThat(deploy.code()).as(deploy.err()).isZero();
+        assertThat(deploy.json().at("/status/phase").asText()).isEqualTo("Ready");
+        String endpoint = deploy.json().at("/status/endpoint").asText();
+
+        Run sync = clops("predict", "iris", "-d", SETOSA_VERSICOLOR_VIRGINICA, "-o", "json");
+        assertThat(sync.code()).as(sync.err()).isZero();
+        assertThat(Predictor.labels(sync.json())).containsExactly("setosa", "versicolor", "virginica");
+        Run async = clops("predict", "iris", "--async", "-d", SETOSA_VERSICOLOR_VIRGINICA, "-o", "json");
+        assertThat(async.code()).as(async.err()).isZero();
+        assertThat(Predictor.labels(async.json())).containsExactly("setosa", "versicolor", "virginica");
+        assertThat(async.json().get("clops_request_id").asText()).isNotBlank();
+
+        // a crashed model is reported with its reason, restarted, and served again
+        List<ProcessHandle> models = children("io.clops.examples.iris.IrisServer");
+        assertThat(models).hasSize(1);
+        assertThat(children("-Dclops.role=executor")).hasSize(1);
+        models.get(0).destroyForcibly();
+        await("status Failed with the exit reason", () -> {
+            Run got = clops("get", "deployment", "iris", "-o", "json");
+            return got.json().at("/status/phase").asText().equals("Failed")
+                    && got.json().at("/status/reason").asText().startsWith("model process exited with code");
+        });
+        await("Ready again after the restart", () -> clops("get", "deployment", "iris", "-o", "json").json()
+                .at("/status/phase").asText().equals("Ready"));
+        assertThat(children("io.clops.examples.iris.IrisServer")).hasSize(1).doesNotContainAnyElementsOf(models);
+        assertThat(Predictor.labels(clops("predict", "iris", "-d", SETOSA_VERSICOLOR_VIRGINICA, "-o", "json").json()))
+                .containsExactly("setosa", "versicolor", "virginica");
+
+        Run undeploy = clops("undeploy", "iris", "--wait");
+        assertThat(undeploy.code()).as(undeploy.err()).isZero();
+        await("model and executor processes gone", () -> children("io.clops.examples.iris.IrisServer").isEmpty()
+                && children("-Dclops.role=executor").isEmpty());
+        assertThat(accepts(endpoint)).isFalse();
+        assertThat(clops("get", "deployments", "-o", "json").json().get("items")).isEmpty();
+    }
+
+    @Test
+    void afterARestartModelsAndDeploymentsComeBackFromTheLogAndAreServedAgain() throws Exception {
+        start();
+        assertThat(clops("model", "register", "iris", "--example", "iris", "--alias", "champion").code()).isZero();
+        assertThat(clops("deploy", "-f", spec(IRIS_SPEC).toString(), "--wait").code()).isZero();
+        platform.close();
+        platform = null;
+        await("processes stopped with the platform", () -> children("io.clops.examples.iris.IrisServer").isEmpty());
+
+        start();
+        Run models = clops("get", "models", "-o", "json");
+        assertThat(models.json().get("items").get(0).get("name").asText()).isEqualTo("iris");
+        await("the deployment is Ready again", () -> clops("get", "deployment", "iris", "-o", "json").json()
+                .at("/status/phase").asText().equals("Ready"));
+        Run got = clops("get", "deployment", "iris", "-o", "json");
+        assertThat(got.json().get("generation").asInt()).isEqualTo(1);
+        assertThat(Predictor.labels(clops("predict", "iris", "-d", SETOSA_VERSICOLOR_VIRGINICA, "-o", "json").json()))
+                .containsExactly("setosa", "versicolor", "virginica");
+        assertThat(Predictor.labels(clops("predict", "iris", "--async", "-d", SETOSA_VERSICOLOR_VIRGINICA, "-o", "json").json()))
+                .containsExactly("setosa", "versicolor", "virginica");
+    }
+
+    static boolean accepts(String url) {
+        URI u = URI.create(url);
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress(u.getHost(), u.getPort()), 300);
+            return true;
+        } catch (Exception e) {
+            return false;
+        }
+    }
+}
