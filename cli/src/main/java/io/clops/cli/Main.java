@@ -44,6 +44,7 @@ public final class Main implements Runnable {
     public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new Main());
         cl.setCaseInsensitiveEnumValuesAllowed(true);
+        cl.setAllowSubcommandsAsOptionParameters(true); // -p demo: a project may be named like a command
         cl.setExecutionExceptionHandler((ex, line, parseResult) -> {
             if (ex instanceof CliException ce) {
                 line.getErr().println("error: " + ce.getMessage());
