@@ -1,0 +1,267 @@
+package io.clops.k8s.model;
+
+import io.clops.avro.DeploymentSpec;
+import io.clops.avro.DesiredDeployment;
+import io.clops.avro.ModelVersion;
+import io.clops.avro.ResolvedRoute;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.ContainerBuilder;
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResourceBuilder;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.Namespace;
+import io.fabric8.kubernetes.api.model.NamespaceBuilder;
+import io.fabric8.kubernetes.api.model.ObjectMeta;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.OwnerReference;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.ResourceQuota;
+import io.fabric8.kubernetes.api.model.ResourceQuotaBuilder;
+import io.fabric8.kubernetes.api.model.ResourceRequirementsBuilder;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.fabric8.kubernetes.api.model.TolerationBuilder;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
+import io.fabric8.kubernetes.api.model.autoscaling.v2.HorizontalPodAutoscaler;
+import io.fabric8.kubernetes.api.model.autoscaling.v2.HorizontalPodAutoscalerBuilder;
+import io.fabric8.kubernetes.api.model.autoscaling.v2.MetricSpec;
+import io.fabric8.kubernetes.api.model.autoscaling.v2.MetricSpecBuilder;
+import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudget;
+import io.fabric8.kubernetes.api.model.policy.v1.PodDisruptionBudgetBuilder;
+import io.fabric8.kubernetes.api.model.rbac.RoleBinding;
+import io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder;
+import io.fabric8.kubernetes.api.model.rbac.Subject;
+import io.fabric8.kubernetes.api.model.rbac.SubjectBuilder;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * What should exist, without I/O: a desired deployment (and its project) → the Kubernetes objects it needs.
+ * The same input always yields the same objects. The worker only applies them.
+ */
+public final class K8sModel {
+    private K8sModel() {
+    }
+
+    public static final List<String> ROLES = List.of("viewer", "modeler", "admin");
+
+    /** Namespace, ResourceQuota and one RoleBinding per role for the project's groups and configured members. */
+    public static List<HasMetadata> project(String project, PlatformSettings.ProjectSettings settings) {
+        List<HasMetadata> out = new ArrayList<>();
+        String ns = K8sNames.namespace(project);
+        Namespace namespace = new NamespaceBuilder().withMetadata(new ObjectMetaBuilder().withName(ns)
+                .withLabels(K8sNames.projectLabels(project)).build()).build();
+        out.add(namespace);
+        PlatformSettings.Quota q = settings.quota();
+        Map<String, Quantity> hard = new LinkedHashMap<>();
+        hard.put("requests.cpu", new Quantity(q.cpu()));
+        hard.put("requests.memory", new Quantity(q.memory()));
+        hard.put("limits.cpu", new Quantity(q.cpu()));
+        hard.put("limits.memory", new Quantity(q.memory()));
+        hard.put("requests." + K8sNames.GPU_RESOURCE, new Quantity(Integer.toString(q.gpu())));
+        hard.put("pods", new Quantity(Integer.toString(q.pods())));
+        ResourceQuota quota = new ResourceQuotaBuilder().withMetadata(meta("clops-quota", ns, K8sNames.projectLabels(project), null))
+                .withNewSpec().withHard(hard).endSpec().build();
+        out.add(quota);
+        for (String role : ROLES) {
+            List<Subject> subjects = new ArrayList<>();
+            subjects.add(new SubjectBuilder().withKind("Group").withApiGroup("rbac.authorization.k8s.io")
+                    .withName(K8sNames.group(project, role)).build());
+            for (String user : settings.members().getOrDefault(role, List.of())) {
+                subjects.add(new SubjectBuilder().withKind("User").withApiGroup("rbac.authorization.k8s.io").withName(user).build());
+            }
+            RoleBinding rb = new RoleBindingBuilder().withMetadata(meta(K8sNames.roleBinding(project, role), ns, K8sNames.projectLabels(project), null))
+                    .withNewRoleRef().withApiGroup("rbac.authorization.k8s.io").withKind("ClusterRole")
+                    .withName(K8sNames.clusterRole(role)).endRoleRef().withSubjects(subjects).build();
+            out.add(rb);
+        }
+        return out;
+    }
+
+    /**
+     * The objects of one deployment: per route (and shadow) a Deployment with the model container and the executor
+     * sidecar and, when it scales, an HPA; one Service; a PDB when at least two replicas must stay; Istio
+     * VirtualService and DestinationRule when traffic names several versions or a shadow.
+     *
+     * @param owner owner reference put on every object (the ModelDeployment resource), or null
+     */
+    public static List<HasMetadata> deployment(DesiredDeployment d, PlatformSettings settings, OwnerReference owner) {
+        List<HasMetadata> out = new ArrayList<>();
+        DeploymentSpec spec = d.getSpec();
+        List<ResolvedRoute> routes = d.getRoutes();
+        boolean single = routes.size() == 1 && d.getShadow() == null;
+        String ns = K8sNames.namespace(d.getProject());
+        for (ResolvedRoute r : routes) {
+            out.addAll(workload(d, r.getVersion(), true, single, settings, owner));
+        }
+        if (d.getShadow() != null) {
+            out.addAll(workload(d, d.getShadow().getVersion(), false, false, settings, owner));
+        }
+        Map<String, String> selector = new LinkedHashMap<>();
+        selector.put(K8sNames.DEPLOYMENT, d.getName());
+        selector.put(K8sNames.SERVING, "true");
+        Service svc = new ServiceBuilder().withMetadata(meta(K8sNames.service(d), ns, K8sNames.labels(d), owner))
+                .withNewSpec().withType("ClusterIP").withSelector(selector)
+                .addNewPort().withName("http").withProtocol("TCP").withPort(80).withTargetPort(new IntOrString("http")).endPort()
+                .endSpec().build();
+        out.add(svc);
+        if (spec.getReplicas().getMin() >= 2) {
+            PodDisruptionBudget pdb = new PodDisruptionBudgetBuilder().withMetadata(meta(d.getName(), ns, K8sNames.labels(d), owner))
+                    .withNewSpec().withMaxUnavailable(new IntOrString(1)).withNewSelector()
+                    .withMatchLabels(Map.of(K8sNames.DEPLOYMENT, d.getName())).endSelector().endSpec().build();
+            out.add(pdb);
+        }
+        if (!single) {
+            out.add(destinationRule(d, owner));
+            out.add(virtualService(d, owner));
+        }
+        return out;
+    }
+
+    private static List<HasMetadata> workload(DesiredDeployment d, ModelVersion v, boolean serving, boolean single,
+                                              PlatformSettings settings, OwnerReference owner) {
+        DeploymentSpec spec = d.getSpec();
+        String ns = K8sNames.namespace(d.getProject());
+        String name = K8sNames.workload(d, v, single);
+        Map<String, String> labels = K8sNames.labels(d);
+        Map<String, String> podLabels = new LinkedHashMap<>(labels);
+        podLabels.put(K8sNames.ROUTE, K8sNames.route(v));
+        podLabels.put(K8sNames.MODEL, v.getModel());
+        podLabels.put(K8sNames.VERSION, Integer.toString(v.getVersion()));
+        podLabels.put(K8sNames.SERVING, Boolean.toString(serving));
+        podLabels.put(K8sNames.WORKLOAD, name);
+        Map<String, String> selector = Map.of(K8sNames.DEPLOYMENT, d.getName(), K8sNames.WORKLOAD, name);
+        int port = spec.getPort() != null ? spec.getPort() : v.getPort();
+        String protocol = Objects.requireNonNullElse(spec.getProtocol(), v.getProtocol());
+        int gpu = spec.getResources().getGpu();
+        boolean scales = spec.getAutoscale() != null || spec.getReplicas().getMax() > spec.getReplicas().getMin();
+
+        Map<String, Quantity> modelResources = new LinkedHashMap<>();
+        modelResources.put("cpu", new Quantity(spec.getResources().getCpu()));
+        modelResources.put("memory", new Quantity(spec.getResources().getMemory()));
+        Map<String, Quantity> modelLimits = new LinkedHashMap<>(modelResources);
+        if (gpu > 0) {
+            modelLimits.put(K8sNames.GPU_RESOURCE, new Quantity(Integer.toString(gpu)));
+        }
+        Container model = new ContainerBuilder().withName("model")
+                .withImage(v.getImage() == null ? "" : v.getImage())
+                .addNewPort().withName("model").withContainerPort(port).withProtocol("TCP").endPort()
+                .withEnv(new EnvVar("PORT", Integer.toString(port), null))
+                .withResources(new ResourceRequirementsBuilder().withRequests(modelResources).withLimits(modelLimits).build())
+                .build();
+        Container executor = new ContainerBuilder().withName("executor").withImage(settings.executorImage())
+                .addNewPort().withName("http").withContainerPort(K8sNames.EXECUTOR_PORT).withProtocol("TCP").endPort()
+                .withEnv(env("CLOPS_EXECUTOR_PORT", Integer.toString(K8sNames.EXECUTOR_PORT)),
+                        env("CLOPS_MODEL_URL", "http://127.0.0.1:" + port),
+                        env("CLOPS_MODEL_NAME", v.getModel()),
+                        env("CLOPS_PROTOCOL", protocol),
+                        env("CLOPS_PROJECT", d.getProject()),
+                        env("CLOPS_DEPLOYMENT", d.getName()),
+                        env("CLOPS_MODE", serving ? spec.getMode() : "sync"),
+                        env("CLOPS_BOOTSTRAP", settings.bootstrap()),
+                        env("CLOPS_TIMEOUT_MS", Integer.toString(spec.getExecutor().getTimeoutMs())),
+                        env("CLOPS_MAX_BODY_BYTES", Long.toString(spec.getExecutor().getMaxBodyBytes())))
+                .withNewReadinessProbe().withNewHttpGet().withPath("/v2/health/ready").withPort(new IntOrString("http")).endHttpGet()
+                .withPeriodSeconds(5).withFailureThreshold(3).endReadinessProbe()
+                .withNewLivenessProbe().withNewHttpGet().withPath("/v2/health/live").withPort(new IntOrString("http")).endHttpGet()
+                .withPeriodSeconds(10).withFailureThreshold(3).endLivenessProbe()
+                .withResources(new ResourceRequirementsBuilder()
+                        .withRequests(Map.of("cpu", new Quantity("100m"), "memory", new Quantity("128Mi")))
+                        .withLimits(Map.of("cpu", new Quantity("1"), "memory", new Quantity("256Mi"))).build())
+                .build();
+
+        DeploymentBuilder b = new DeploymentBuilder().withMetadata(meta(name, ns, labels, owner));
+        var podSpec = b.withNewSpec()
+                .withReplicas(scales ? null : spec.getReplicas().getMin())
+                .withNewSelector().withMatchLabels(selector).endSelector()
+                .withNewTemplate().withNewMetadata().withLabels(podLabels).endMetadata()
+                .withNewSpec().withContainers(model, executor);
+        if (gpu > 0) {
+            podSpec = podSpec.withNodeSelector(Map.of("nvidia.com/gpu.present", "true"))
+                    .withTolerations(new TolerationBuilder().withKey(K8sNames.GPU_RESOURCE).withOperator("Exists").withEffect("NoSchedule").build());
+        }
+        Deployment deployment = podSpec.endSpec().endTemplate().endSpec().build();
+        List<HasMetadata> out = new ArrayList<>();
+        out.add(deployment);
+        if (scales && serving) {
+            out.add(hpa(d, name, labels, owner));
+        }
+        return out;
+    }
+
+    private static HorizontalPodAutoscaler hpa(DesiredDeployment d, String target, Map<String, String> labels, OwnerReference owner) {
+        DeploymentSpec spec = d.getSpec();
+        String metric = spec.getAutoscale() == null ? "cpu" : spec.getAutoscale().getMetric();
+        int value = spec.getAutoscale() == null ? 70 : spec.getAutoscale().getTarget();
+        MetricSpec m = switch (metric) {
+            case "rps" -> new MetricSpecBuilder().withType("Pods").withNewPods().withNewMetric()
+                    .withName("clops_executor_requests_per_second").endMetric().withNewTarget().withType("AverageValue")
+                    .withAverageValue(new Quantity(Integer.toString(value))).endTarget().endPods().build();
+            case "lag" -> new MetricSpecBuilder().withType("External").withNewExternal().withNewMetric()
+                    .withName("clops_executor_async_lag").withNewSelector()
+                    .withMatchLabels(Map.of("project", d.getProject(), "deployment", d.getName())).endSelector().endMetric()
+                    .withNewTarget().withType("AverageValue").withAverageValue(new Quantity(Integer.toString(value))).endTarget()
+                    .endExternal().build();
+            default -> new MetricSpecBuilder().withType("Resource").withNewResource().withName("cpu").withNewTarget()
+                    .withType("Utilization").withAverageUtilization(value).endTarget().endResource().build();
+        };
+        return new HorizontalPodAutoscalerBuilder().withMetadata(meta(target, K8sNames.namespace(d.getProject()), labels, owner))
+                .withNewSpec().withNewScaleTargetRef().withApiVersion("apps/v1").withKind("Deployment").withName(target).endScaleTargetRef()
+                .withMinReplicas(Math.max(1, spec.getReplicas().getMin())).withMaxReplicas(spec.getReplicas().getMax())
+                .withMetrics(m).endSpec().build();
+    }
+
+    private static GenericKubernetesResource destinationRule(DesiredDeployment d, OwnerReference owner) {
+        List<Map<String, Object>> subsets = new ArrayList<>();
+        List<ModelVersion> versions = new ArrayList<>();
+        d.getRoutes().forEach(r -> versions.add(r.getVersion()));
+        if (d.getShadow() != null) {
+            versions.add(d.getShadow().getVersion());
+        }
+        for (ModelVersion v : versions) {
+            subsets.add(Map.of("name", K8sNames.route(v), "labels", Map.of(K8sNames.ROUTE, K8sNames.route(v))));
+        }
+        return new GenericKubernetesResourceBuilder().withApiVersion("networking.istio.io/v1").withKind("DestinationRule")
+                .withMetadata(meta(d.getName(), K8sNames.namespace(d.getProject()), K8sNames.labels(d), owner))
+                .addToAdditionalProperties("spec", Map.of("host", host(d), "subsets", subsets)).build();
+    }
+
+    private static GenericKubernetesResource virtualService(DesiredDeployment d, OwnerReference owner) {
+        List<Map<String, Object>> route = new ArrayList<>();
+        for (ResolvedRoute r : d.getRoutes()) {
+            route.add(Map.of("destination", Map.of("host", host(d), "subset", K8sNames.route(r.getVersion())), "weight", r.getWeight()));
+        }
+        Map<String, Object> http = new LinkedHashMap<>();
+        http.put("route", route);
+        if (d.getShadow() != null) {
+            http.put("mirror", Map.of("host", host(d), "subset", K8sNames.route(d.getShadow().getVersion())));
+            http.put("mirrorPercentage", Map.of("value", 100.0));
+        }
+        return new GenericKubernetesResourceBuilder().withApiVersion("networking.istio.io/v1").withKind("VirtualService")
+                .withMetadata(meta(d.getName(), K8sNames.namespace(d.getProject()), K8sNames.labels(d), owner))
+                .addToAdditionalProperties("spec", Map.of("hosts", List.of(host(d)), "http", List.of(http))).build();
+    }
+
+    private static String host(DesiredDeployment d) {
+        return K8sNames.service(d) + "." + K8sNames.namespace(d.getProject()) + ".svc.cluster.local";
+    }
+
+    private static EnvVar env(String name, String value) {
+        return new EnvVar(name, value, null);
+    }
+
+    private static ObjectMeta meta(String name, String ns, Map<String, String> labels, OwnerReference owner) {
+        ObjectMetaBuilder b = new ObjectMetaBuilder().withName(name).withNamespace(ns).withLabels(new LinkedHashMap<>(labels));
+        if (owner != null) {
+            b.withOwnerReferences(owner);
+        }
+        return b.build();
+    }
+}

@@ -1,0 +1,277 @@
+package io.clops.k8s.runtime;
+
+import io.clops.avro.ClusterEvent;
+import io.clops.avro.DeploymentStatus;
+import io.clops.avro.DesiredDeployment;
+import io.clops.avro.ModelVersion;
+import io.clops.avro.ResolvedRoute;
+import io.clops.k8s.model.K8sModel;
+import io.clops.k8s.model.K8sNames;
+import io.clops.k8s.model.PlatformSettings;
+import io.clops.kafka.Topics;
+import io.clops.reconciler.DeploymentRuntime;
+import io.clops.reconciler.StatusWriter;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
+
+/**
+ * The Kubernetes runtime: a reconcile is a short list of steps, status last.
+ * <ol>
+ *   <li>the project's namespace, quota and role bindings (once per project and settings);</li>
+ *   <li>each object of the deployment (K8sModel), applied: created, patched or unchanged;</li>
+ *   <li>objects labelled for this deployment that the desired state no longer names, deleted;</li>
+ *   <li>status from what the informers see.</li>
+ * </ol>
+ * Informers on managed Deployments and Pods publish to clops.cluster, recompute status, and restore a managed
+ * Deployment edited or deleted behind clops's back.
+ */
+public final class KubernetesRuntime implements DeploymentRuntime {
+    private static final Logger LOG = LoggerFactory.getLogger(KubernetesRuntime.class);
+    private static final String BY_KEY = "clops-key";
+
+    private final KubernetesClient client;
+    private final PlatformSettings settings;
+    private final StatusWriter status;
+    private final Clock clock;
+    private final Applier applier;
+    private final Map<String, DesiredDeployment> desired = new ConcurrentHashMap<>();
+    private final Map<String, List<HasMetadata>> objects = new ConcurrentHashMap<>();
+    private final Map<String, String> reported = new ConcurrentHashMap<>();
+    private final Set<String> projectsDone = ConcurrentHashMap.newKeySet();
+    private final SharedIndexInformer<Deployment> deployments;
+    private final SharedIndexInformer<Pod> pods;
+    private final List<Applied> history = java.util.Collections.synchronizedList(new ArrayList<>());
+
+    public KubernetesRuntime(KubernetesClient client, PlatformSettings settings, StatusWriter status, Clock clock) {
+        this.client = client;
+        this.settings = settings;
+        this.status = status;
+        this.clock = clock;
+        this.applier = new Applier(client);
+        Function<HasMetadata, List<String>> byKey = o -> {
+            var l = o.getMetadata().getLabels();
+            return l == null || !l.containsKey(K8sNames.DEPLOYMENT) ? List.of()
+                    : List.of(Topics.deploymentKey(l.get(K8sNames.PROJECT), l.get(K8sNames.DEPLOYMENT)));
+        };
+        this.deployments = client.apps().deployments().inAnyNamespace().withLabel(K8sNames.MANAGED_BY, K8sNames.MANAGER).runnableInformer(0);
+        deployments.addIndexers(Map.of(BY_KEY, byKey::apply));
+        deployments.addEventHandler(new Handler<>(true));
+        this.pods = client.pods().inAnyNamespace().withLabel(K8sNames.MANAGED_BY, K8sNames.MANAGER).runnableInformer(0);
+        pods.addIndexers(Map.of(BY_KEY, byKey::apply));
+        pods.addEventHandler(new Handler<>(false));
+        deployments.start();
+        pods.start();
+    }
+
+    /** Every outcome since start (tests, metrics). */
+    public List<Applied> history() {
+        synchronized (history) {
+            return List.copyOf(history);
+        }
+    }
+
+    @Override
+    public synchronized void apply(DesiredDeployment d) {
+        String key = Topics.deploymentKey(d.getProject(), d.getName());
+        List<Applied> outcomes = new ArrayList<>();
+        String projectStamp = d.getProject() + "|" + settings.project(d.getProject());
+        if (projectsDone.add(projectStamp)) {
+            K8sModel.project(d.getProject(), settings.project(d.getProject())).forEach(o -> outcomes.add(applier.apply(o)));
+        }
+        List<HasMetadata> want = K8sModel.deployment(d, settings, null);
+        desired.put(key, d);
+        objects.put(key, want);
+        for (HasMetadata o : want) {
+            outcomes.add(applier.apply(o));
+        }
+        outcomes.addAll(deleteStale(d.getProject(), d.getName(), want));
+        history.addAll(outcomes);
+        LOG.info("{} generation {}: {}", key, d.getGeneration(), summary(outcomes));
+        refreshStatus(key);
+    }
+
+    @Override
+    public synchronized void delete(String project, String name) {
+        String key = Topics.deploymentKey(project, name);
+        desired.remove(key);
+        objects.remove(key);
+        reported.remove(key);
+        List<Applied> outcomes = deleteStale(project, name, List.of());
+        history.addAll(outcomes);
+        LOG.info("{} deleted: {}", key, summary(outcomes));
+        status.statusGone(project, name);
+        status.flush();
+    }
+
+    /** Deletes, by label, every managed object of this deployment that {@code keep} does not name. */
+    private List<Applied> deleteStale(String project, String name, List<HasMetadata> keep) {
+        Set<String> wanted = new HashSet<>();
+        keep.forEach(o -> wanted.add(o.getKind() + "/" + o.getMetadata().getName()));
+        String ns = K8sNames.namespace(project);
+        Map<String, String> labels = Map.of(K8sNames.MANAGED_BY, K8sNames.MANAGER, K8sNames.DEPLOYMENT, name);
+        List<HasMetadata> live = new ArrayList<>();
+        live.addAll(client.apps().deployments().inNamespace(ns).withLabels(labels).list().getItems());
+        live.addAll(client.services().inNamespace(ns).withLabels(labels).list().getItems());
+        live.addAll(client.autoscaling().v2().horizontalPodAutoscalers().inNamespace(ns).withLabels(labels).list().getItems());
+        live.addAll(client.policy().v1().podDisruptionBudget().inNamespace(ns).withLabels(labels).list().getItems());
+        for (String kind : List.of("VirtualService", "DestinationRule")) {
+            try {
+                live.addAll(client.genericKubernetesResources(Applier.context("networking.istio.io/v1", kind))
+                        .inNamespace(ns).withLabels(labels).list().getItems());
+            } catch (KubernetesClientException e) {
+                if (e.getCode() != 404) {
+                    throw e; // 404: Istio is not installed, so there is nothing of that kind
+                }
+            }
+        }
+        List<Applied> out = new ArrayList<>();
+        for (HasMetadata o : live) {
+            if (!wanted.contains(o.getKind() + "/" + o.getMetadata().getName())) {
+                out.add(applier.delete(o));
+            }
+        }
+        return out;
+    }
+
+    private void refreshStatus(String key) {
+        DesiredDeployment d = desired.get(key);
+        if (d == null) {
+            return;
+        }
+        String phase;
+        String reason;
+        int ready;
+        ModelVersion noImage = d.getRoutes().stream().map(ResolvedRoute::getVersion).filter(v -> v.getImage() == null).findFirst().orElse(null);
+        if (noImage != null) {
+            phase = "Failed";
+            reason = "model " + noImage.getModel() + ":" + noImage.getVersion() + " has no image; the Kubernetes runtime needs one";
+            ready = 0;
+        } else {
+            StatusComputer.Observed o = StatusComputer.compute(d, deployments.getIndexer().byIndex(BY_KEY, key),
+                    pods.getIndexer().byIndex(BY_KEY, key));
+            phase = o.phase();
+            reason = o.reason();
+            ready = o.readyReplicas();
+        }
+        String summary = d.getGeneration() + "|" + phase + "|" + reason + "|" + ready;
+        if (summary.equals(reported.put(key, summary))) {
+            return;
+        }
+        status.status(DeploymentStatus.newBuilder().setProject(d.getProject()).setName(d.getName()).setPhase(phase)
+                .setReason(reason).setObservedGeneration(d.getGeneration()).setReadyReplicas(ready)
+                .setEndpoint("http://" + K8sNames.service(d) + "." + K8sNames.namespace(d.getProject()) + ".svc.cluster.local")
+                .setRuntime("kubernetes").setTimeMs(clock.millis()).build());
+        status.flush();
+    }
+
+    /** Informer events: publish what is seen, restore drifted Deployments, recompute status. */
+    private final class Handler<T extends HasMetadata> implements ResourceEventHandler<T> {
+        private final boolean workload;
+
+        Handler(boolean workload) {
+            this.workload = workload;
+        }
+
+        @Override
+        public void onAdd(T obj) {
+            seen(obj, false);
+        }
+
+        @Override
+        public void onUpdate(T oldObj, T newObj) {
+            seen(newObj, false);
+        }
+
+        @Override
+        public void onDelete(T obj, boolean deletedFinalStateUnknown) {
+            seen(obj, true);
+        }
+
+        private void seen(T obj, boolean gone) {
+            try {
+                publish(obj, gone);
+                var labels = obj.getMetadata().getLabels();
+                String key = Topics.deploymentKey(labels.get(K8sNames.PROJECT), labels.get(K8sNames.DEPLOYMENT));
+                if (workload) {
+                    repairDrift(key, obj, gone);
+                }
+                synchronized (KubernetesRuntime.this) {
+                    refreshStatus(key);
+                }
+            } catch (RuntimeException e) {
+                LOG.warn("handling {} {}: {}", obj.getKind(), obj.getMetadata().getName(), e.toString(), e);
+            }
+        }
+    }
+
+    private void repairDrift(String key, HasMetadata live, boolean gone) {
+        List<HasMetadata> want = objects.get(key);
+        if (want == null) {
+            return;
+        }
+        for (HasMetadata o : want) {
+            if (o.getKind().equals(live.getKind()) && o.getMetadata().getName().equals(live.getMetadata().getName())) {
+                synchronized (this) {
+                    Applied a = applier.apply(o);
+                    history.add(a);
+                    if (a.wrote()) {
+                        LOG.info("{} {} changed behind clops's back ({}): {}", o.getKind(), o.getMetadata().getName(),
+                                gone ? "deleted" : "edited", a.outcome());
+                    }
+                }
+            }
+        }
+    }
+
+    private void publish(HasMetadata obj, boolean gone) {
+        String ns = obj.getMetadata().getNamespace();
+        String kind = obj.getKind() == null ? (obj instanceof Pod ? "Pod" : "Deployment") : obj.getKind();
+        if (gone) {
+            status.observedGone(kind, ns, obj.getMetadata().getName());
+            return;
+        }
+        int replicas = 0;
+        int ready = 0;
+        String phase = "Present";
+        String reason = null;
+        if (obj instanceof Deployment dep && dep.getStatus() != null) {
+            replicas = dep.getStatus().getReplicas() == null ? 0 : dep.getStatus().getReplicas();
+            ready = dep.getStatus().getReadyReplicas() == null ? 0 : dep.getStatus().getReadyReplicas();
+        } else if (obj instanceof Pod pod && pod.getStatus() != null) {
+            phase = pod.getStatus().getPhase() == null ? "Unknown" : pod.getStatus().getPhase();
+            reason = StatusComputer.failure(pod);
+        }
+        status.observed(ClusterEvent.newBuilder().setKind(kind).setNamespace(ns).setName(obj.getMetadata().getName())
+                .setDeployment(obj.getMetadata().getLabels().get(K8sNames.DEPLOYMENT)).setPhase(phase).setReason(reason)
+                .setReplicas(replicas).setReadyReplicas(ready).setTimeMs(clock.millis()).build());
+    }
+
+    private static String summary(List<Applied> outcomes) {
+        Map<Outcome, Integer> n = new java.util.EnumMap<>(Outcome.class);
+        outcomes.forEach(a -> n.merge(a.outcome(), 1, Integer::sum));
+        return n.toString();
+    }
+
+    @Override
+    public void close() {
+        deployments.close();
+        pods.close();
+    }
+}

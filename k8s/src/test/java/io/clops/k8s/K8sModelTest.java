@@ -1,0 +1,134 @@
+package io.clops.k8s;
+
+import io.clops.avro.Autoscale;
+import io.clops.avro.DeploymentSpec;
+import io.clops.avro.DesiredDeployment;
+import io.clops.avro.ModelVersion;
+import io.clops.avro.ResolvedRoute;
+import io.clops.k8s.model.K8sModel;
+import io.clops.k8s.model.PlatformSettings;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.fabric8.kubernetes.api.model.ResourceQuota;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.autoscaling.v2.HorizontalPodAutoscaler;
+import io.fabric8.kubernetes.api.model.rbac.RoleBinding;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Map;
+
+import static io.clops.testing.Fixtures.spec;
+import static io.clops.testing.Fixtures.version;
+import static org.assertj.core.api.Assertions.assertThat;
+
+class K8sModelTest {
+    static final PlatformSettings SETTINGS = PlatformSettings.defaults("clops/executor:0.1.0", "kafka:9092");
+
+    static ModelVersion v(int n) {
+        ModelVersion v = version("iris", n, List.of());
+        v.setImage("registry.example/iris:" + n);
+        return v;
+    }
+
+    static DesiredDeployment desired(DeploymentSpec spec, List<ResolvedRoute> routes, ResolvedRoute shadow) {
+        return DesiredDeployment.newBuilder().setProject("demo").setName("iris").setGeneration(3).setSpec(spec)
+                .setRoutes(routes).setShadow(shadow).setCommandId("c").setActor("alice").setTimeMs(1).build();
+    }
+
+    static ResolvedRoute route(int version, int weight) {
+        return ResolvedRoute.newBuilder().setRef("iris:" + version).setVersion(v(version)).setWeight(weight).build();
+    }
+
+    @SuppressWarnings("unchecked")
+    static <T> T one(List<HasMetadata> objs, Class<T> type) {
+        List<HasMetadata> of = objs.stream().filter(type::isInstance).toList();
+        assertThat(of).as(type.getSimpleName()).hasSize(1);
+        return (T) of.get(0);
+    }
+
+    @Test
+    void aSingleVersionIsADeploymentWithTheExecutorSidecarAndAService() {
+        DeploymentSpec s = spec("iris@champion");
+        List<HasMetadata> objs = K8sModel.deployment(desired(s, List.of(route(1, 100)), null), SETTINGS, null);
+        assertThat(objs).extracting(HasMetadata::getKind).containsExactly("Deployment", "Service");
+
+        Deployment d = one(objs, Deployment.class);
+        assertThat(d.getMetadata().getNamespace()).isEqualTo("demo");
+        assertThat(d.getMetadata().getName()).isEqualTo("iris");
+        assertThat(d.getMetadata().getLabels()).containsEntry("app.kubernetes.io/managed-by", "clops").containsEntry("clops.io/deployment", "iris");
+        assertThat(d.getSpec().getReplicas()).isEqualTo(1);
+        var containers = d.getSpec().getTemplate().getSpec().getContainers();
+        assertThat(containers).extracting("name").containsExactly("model", "executor");
+        assertThat(containers.get(0).getImage()).isEqualTo("registry.example/iris:1");
+        assertThat(containers.get(0).getResources().getRequests()).containsEntry("cpu", new Quantity("500m"));
+        var exec = containers.get(1);
+        assertThat(exec.getImage()).isEqualTo("clops/executor:0.1.0");
+        assertThat(exec.getReadinessProbe().getHttpGet().getPath()).isEqualTo("/v2/health/ready");
+        assertThat(exec.getLivenessProbe().getHttpGet().getPath()).isEqualTo("/v2/health/live");
+        assertThat(exec.getEnv()).anySatisfy(e -> {
+            assertThat(e.getName()).isEqualTo("CLOPS_MODEL_URL");
+            assertThat(e.getValue()).isEqualTo("http://127.0.0.1:8080");
+        });
+        assertThat(d.getSpec().getTemplate().getSpec().getNodeSelector()).isNullOrEmpty();
+
+        Service svc = one(objs, Service.class);
+        assertThat(svc.getSpec().getSelector()).containsEntry("clops.io/deployment", "iris").containsEntry("clops.io/serving", "true");
+        assertThat(svc.getSpec().getPorts().get(0).getTargetPort().getStrVal()).isEqualTo("http");
+    }
+
+    @Test
+    void scalingGpuAndAPodDisruptionBudget() {
+        DeploymentSpec s = spec("iris@champion");
+        s.getReplicas().setMin(2);
+        s.getReplicas().setMax(5);
+        s.setAutoscale(Autoscale.newBuilder().setMetric("rps").setTarget(50).build());
+        s.getResources().setGpu(1);
+        List<HasMetadata> objs = K8sModel.deployment(desired(s, List.of(route(1, 100)), null), SETTINGS, null);
+        assertThat(objs).extracting(HasMetadata::getKind).containsExactly("Deployment", "HorizontalPodAutoscaler", "Service", "PodDisruptionBudget");
+        Deployment d = one(objs, Deployment.class);
+        assertThat(d.getSpec().getReplicas()).as("the HPA owns replicas").isNull();
+        assertThat(d.getSpec().getTemplate().getSpec().getContainers().get(0).getResources().getLimits())
+                .containsEntry("nvidia.com/gpu", new Quantity("1"));
+        assertThat(d.getSpec().getTemplate().getSpec().getNodeSelector()).containsEntry("nvidia.com/gpu.present", "true");
+        assertThat(d.getSpec().getTemplate().getSpec().getTolerations()).extracting("key").containsExactly("nvidia.com/gpu");
+        HorizontalPodAutoscaler hpa = one(objs, HorizontalPodAutoscaler.class);
+        assertThat(hpa.getSpec().getMinReplicas()).isEqualTo(2);
+        assertThat(hpa.getSpec().getMaxReplicas()).isEqualTo(5);
+        assertThat(hpa.getSpec().getMetrics().get(0).getPods().getMetric().getName()).isEqualTo("clops_executor_requests_per_second");
+    }
+
+    @Test
+    void aTrafficSplitWithAShadowIsOneWorkloadPerVersionAndIstioRoutes() {
+        DeploymentSpec s = spec("iris@champion");
+        List<HasMetadata> objs = K8sModel.deployment(desired(s, List.of(route(1, 90), route(2, 10)), route(3, 0)), SETTINGS, null);
+        assertThat(objs).filteredOn(o -> o instanceof Deployment).extracting(o -> o.getMetadata().getName())
+                .containsExactly("iris-iris-v1", "iris-iris-v2", "iris-iris-v3");
+        Deployment shadow = (Deployment) objs.stream().filter(o -> o.getMetadata().getName().equals("iris-iris-v3")).findFirst().orElseThrow();
+        assertThat(shadow.getSpec().getTemplate().getMetadata().getLabels()).containsEntry("clops.io/serving", "false");
+        GenericKubernetesResource vs = (GenericKubernetesResource) objs.stream().filter(o -> o.getKind().equals("VirtualService")).findFirst().orElseThrow();
+        @SuppressWarnings("unchecked") Map<String, Object> spec = (Map<String, Object>) vs.getAdditionalProperties().get("spec");
+        assertThat(spec.toString()).contains("weight=90").contains("weight=10").contains("mirror=").contains("subset=iris-v3");
+        assertThat(objs).extracting(HasMetadata::getKind).contains("DestinationRule");
+    }
+
+    @Test
+    void theSameInputAlwaysYieldsTheSameObjects() {
+        DesiredDeployment d = desired(spec("iris@champion"), List.of(route(1, 90), route(2, 10)), null);
+        assertThat(K8sModel.deployment(d, SETTINGS, null)).isEqualTo(K8sModel.deployment(d, SETTINGS, null));
+    }
+
+    @Test
+    void aProjectIsANamespaceAQuotaAndRoleBindingsForItsGroups() {
+        var settings = new PlatformSettings.ProjectSettings(new PlatformSettings.Quota("4", "16Gi", 1, 20), Map.of("admin", List.of("alice")));
+        List<HasMetadata> objs = K8sModel.project("demo", settings);
+        assertThat(objs).extracting(HasMetadata::getKind).containsExactly("Namespace", "ResourceQuota", "RoleBinding", "RoleBinding", "RoleBinding");
+        ResourceQuota q = one(objs, ResourceQuota.class);
+        assertThat(q.getSpec().getHard()).containsEntry("requests.nvidia.com/gpu", new Quantity("1")).containsEntry("requests.cpu", new Quantity("4"));
+        List<RoleBinding> rbs = objs.stream().filter(o -> o instanceof RoleBinding).map(o -> (RoleBinding) o).toList();
+        assertThat(rbs.get(2).getRoleRef().getName()).isEqualTo("clops-admin");
+        assertThat(rbs.get(2).getSubjects()).extracting("name").containsExactly("clops:demo:admin", "alice");
+    }
+}
