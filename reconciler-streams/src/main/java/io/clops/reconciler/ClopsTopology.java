@@ -24,6 +24,8 @@ import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.Stores;
 
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 
 /**
  * The clops topology, as one function of a {@link StreamsBuilder}:
@@ -68,8 +70,16 @@ public final class ClopsTopology {
         outputs.get("fold-desired")
                 .map((k, o) -> KeyValue.pair(o.key(), (DesiredDeployment) o.value()), Named.as("desired-unwrap"))
                 .to(Topics.DESIRED.name(), Produced.with(Serdes.String(), Topics.DESIRED.valueSerde())
-                        .withName("desired-sink"));
+                        .withStreamPartitioner(ClopsTopology::byProject).withName("desired-sink"));
         return builder.build();
+    }
+
+    /**
+     * clops.desired is keyed project/deployment but partitioned by project, like commands and registry: a worker
+     * that owns a partition owns whole projects, so two workers never apply the same namespace's objects.
+     */
+    static Optional<Set<Integer>> byProject(String topic, String key, Object value, int partitions) {
+        return Optional.of(Set.of(Topics.partitionFor(key.substring(0, key.indexOf('/')), partitions)));
     }
 
     private static <T> KStream<String, T> decoded(StreamsBuilder builder, Topic<String, T> topic, String name) {

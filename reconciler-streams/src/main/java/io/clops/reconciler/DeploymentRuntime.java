@@ -11,6 +11,10 @@ public interface DeploymentRuntime extends AutoCloseable {
 
     void delete(String project, String name);
 
+    /** Another worker owns this deployment now: stop acting on it, delete nothing. */
+    default void release(String project, String name) {
+    }
+
     @Override
     void close();
 }

@@ -3,6 +3,7 @@ package io.clops.reconciler;
 import io.clops.avro.DeploymentStatus;
 import io.clops.avro.DesiredDeployment;
 import io.clops.kafka.CompactedView;
+import io.clops.kafka.OwnedView;
 import io.clops.kafka.Topics;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -12,10 +13,14 @@ import java.util.LinkedHashSet;
 import java.util.Set;
 
 /**
- * Makes the world match clops.desired, level-triggered: it reads the whole compacted topic, and whenever a key
- * changes it hands the runtime the key's latest desired state (or its absence). After a restart it sees every
- * desired deployment again, so the runtime brings back whatever runs no longer. Status left over for keys that are
- * no longer desired is removed.
+ * Makes the world match clops.desired, level-triggered: whenever a key changes it hands the runtime the key's
+ * latest desired state (or its absence). After a restart it sees every desired deployment again, so the runtime
+ * brings back whatever runs no longer.
+ * <p>
+ * Alone (the local runtime), it reads every partition and removes status left over for keys no longer desired.
+ * In a group (the Kubernetes runtime, several replicas), each member reads only the partitions the consumer group
+ * gives it: every project is owned by one member at a time, so two members never fight over an object; a
+ * partition moving away releases its keys (the runtime stops acting on them; nothing is deleted).
  */
 public final class ReconcileWorker implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ReconcileWorker.class);
@@ -23,22 +28,46 @@ public final class ReconcileWorker implements AutoCloseable {
     private final DeploymentRuntime runtime;
     private final StatusWriter status;
     private final CompactedView<DesiredDeployment> desired;
+    private final OwnedView<DesiredDeployment> ownedDesired;
     private final CompactedView<DeploymentStatus> observed;
     private final Set<String> dirty = new LinkedHashSet<>();
     private final Thread thread;
     private volatile boolean running = true;
 
+    /** A worker alone: it reads every partition of clops.desired. */
     public ReconcileWorker(String bootstrap, DeploymentRuntime runtime, StatusWriter status) {
+        this(bootstrap, runtime, status, null);
+    }
+
+    /** With {@code group} non-null, a member of that consumer group owning only the partitions it is given. */
+    public ReconcileWorker(String bootstrap, DeploymentRuntime runtime, StatusWriter status, String group) {
         this.runtime = runtime;
         this.status = status;
-        this.desired = new CompactedView<>(bootstrap, Topics.DESIRED);
-        this.observed = new CompactedView<>(bootstrap, Topics.STATUS);
-        desired.onChange((key, value) -> markDirty(key));
+        if (group == null) {
+            this.desired = new CompactedView<>(bootstrap, Topics.DESIRED);
+            this.ownedDesired = null;
+            this.observed = new CompactedView<>(bootstrap, Topics.STATUS);
+            desired.onChange((key, value) -> markDirty(key));
+        } else {
+            this.desired = null;
+            this.observed = null;
+            this.ownedDesired = new OwnedView<>(bootstrap, Topics.DESIRED, group);
+            ownedDesired.onChange((key, value) -> markDirty(key));
+            ownedDesired.onRelease(key -> {
+                String[] pn = key.split("/", 2);
+                runtime.release(pn[0], pn[1]);
+            });
+        }
         this.thread = new Thread(this::loop, "reconcile-worker");
         thread.setDaemon(true);
     }
 
     public ReconcileWorker start() throws InterruptedException {
+        if (ownedDesired != null) {
+            ownedDesired.start();
+            thread.start();
+            return this;
+        }
         observed.start();
         desired.start();
         if (!desired.awaitCaughtUp(Duration.ofSeconds(60)) || !observed.awaitCaughtUp(Duration.ofSeconds(60))) {
@@ -52,6 +81,11 @@ public final class ReconcileWorker implements AutoCloseable {
         }
         thread.start();
         return this;
+    }
+
+    /** Partitions of clops.desired this worker owns (all, when it works alone). */
+    public java.util.Set<Integer> ownedPartitions() {
+        return ownedDesired == null ? java.util.Set.of(0, 1, 2) : ownedDesired.ownedPartitions();
     }
 
     private void markDirty(String key) {
@@ -79,7 +113,10 @@ public final class ReconcileWorker implements AutoCloseable {
                 dirty.remove(key);
             }
             try {
-                var d = desired.get(key);
+                if (ownedDesired != null && !ownedDesired.owns(key)) {
+                    continue; // released meanwhile: its new owner takes it from here
+                }
+                var d = ownedDesired != null ? ownedDesired.get(key) : desired.get(key);
                 if (d.isPresent()) {
                     runtime.apply(d.get());
                 } else {
@@ -103,7 +140,11 @@ public final class ReconcileWorker implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        desired.close();
-        observed.close();
+        if (ownedDesired != null) {
+            ownedDesired.close();
+        } else {
+            desired.close();
+            observed.close();
+        }
     }
 }

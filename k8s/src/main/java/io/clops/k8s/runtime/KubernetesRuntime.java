@@ -120,6 +120,15 @@ public final class KubernetesRuntime implements DeploymentRuntime {
         status.flush();
     }
 
+    @Override
+    public synchronized void release(String project, String name) {
+        String key = Topics.deploymentKey(project, name);
+        desired.remove(key);
+        objects.remove(key);
+        reported.remove(key);
+        LOG.info("{} released to another worker", key);
+    }
+
     /** Deletes, by label, every managed object of this deployment that {@code keep} does not name. */
     private List<Applied> deleteStale(String project, String name, List<HasMetadata> keep) {
         Set<String> wanted = new HashSet<>();
@@ -206,9 +215,15 @@ public final class KubernetesRuntime implements DeploymentRuntime {
 
         private void seen(T obj, boolean gone) {
             try {
-                publish(obj, gone);
                 var labels = obj.getMetadata().getLabels();
                 String key = Topics.deploymentKey(labels.get(K8sNames.PROJECT), labels.get(K8sNames.DEPLOYMENT));
+                if (!desired.containsKey(key)) {
+                    if (gone) {
+                        publish(obj, true); // a tombstone is harmless twice, and no worker may own the key any more
+                    }
+                    return; // not ours (another worker's, or not desired any more)
+                }
+                publish(obj, gone);
                 if (workload) {
                     repairDrift(key, obj, gone);
                 }
