@@ -1,5 +1,8 @@
 package io.clops.command;
 
+import io.clops.api.DeploymentSpecParser;
+import io.clops.api.CommandResults;
+
 import io.clops.service.EventLog;
 import io.micronaut.context.annotation.Bean;
 import io.micronaut.context.annotation.Context;

@@ -1,5 +1,8 @@
 package io.clops.command;
 
+import io.clops.api.DeploymentSpecParser;
+import io.clops.api.CommandResults;
+
 import io.clops.avro.CommandEnvelope;
 import io.clops.avro.CommandResult;
 import io.clops.avro.DeployCommand;

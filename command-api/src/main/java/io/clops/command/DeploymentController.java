@@ -1,5 +1,8 @@
 package io.clops.command;
 
+import io.clops.api.DeploymentSpecParser;
+import io.clops.api.CommandResults;
+
 import io.clops.api.FieldError;
 import io.clops.api.InvalidRequest;
 import io.clops.api.Names;

@@ -62,6 +62,7 @@ class KubernetesRuntimeIT {
     @BeforeAll
     static void start() throws Exception {
         bootstrap = KafkaExtension.bootstrapServers();
+        installCrd(client);
         reconciler = Reconciler.start(bootstrap, Files.createTempDirectory("k8s-streams"), Duration.ofSeconds(60));
         statusWriter = new StatusWriter(bootstrap, "k8s-worker");
         runtime = new KubernetesRuntime(client, PlatformSettings.defaults("clops/executor:test", "kafka:9092"), statusWriter, Clock.systemUTC());
@@ -107,12 +108,21 @@ class KubernetesRuntimeIT {
         });
     }
 
-    /** Every write (not GET/LIST/WATCH) the mock server received since the last call. */
+    /** The ModelDeployment CRD as generated at build time, installed like kubectl would. */
+    static void installCrd(KubernetesClient client) {
+        client.apiextensions().v1().customResourceDefinitions()
+                .load(KubernetesRuntimeIT.class.getResourceAsStream("/META-INF/fabric8/modeldeployments.clops.io-v1.yml")).create();
+    }
+
+    /**
+     * Every write (not GET/LIST/WATCH) the mock server received since the last call, except status-subresource
+     * writes (the ModelDeployment's status mirrors clops.status; they are checked apart).
+     */
     static List<String> writes() throws InterruptedException {
         List<String> out = new ArrayList<>();
         RecordedRequest r;
         while ((r = server.takeRequest(50, TimeUnit.MILLISECONDS)) != null) {
-            if (!r.getMethod().equals("GET")) {
+            if (!r.getMethod().equals("GET") && !r.getPath().replaceAll("\\?.*", "").endsWith("/status")) {
                 out.add(r.getMethod() + " " + r.getPath().replaceAll("\\?.*", ""));
             }
         }
@@ -144,6 +154,17 @@ class KubernetesRuntimeIT {
         assertThat(client.resourceQuotas().inNamespace(p).withName("clops-quota").get()).isNotNull();
         assertThat(client.rbac().roleBindings().inNamespace(p).list().getItems()).hasSize(3);
         assertThat(status(p, "iris").getPhase()).isEqualTo("Pending");
+        var md = client.resources(io.clops.k8s.crd.ModelDeployment.class).inNamespace(p).withName("iris").get();
+        assertThat(md.getSpec().model).isEqualTo("iris@champion");
+        assertThat(d.getMetadata().getOwnerReferences()).singleElement().satisfies(o -> {
+            assertThat(o.getKind()).isEqualTo("ModelDeployment");
+            assertThat(o.getUid()).isEqualTo(md.getMetadata().getUid());
+        });
+        assertThat(client.services().inNamespace(p).withName("iris").get().getMetadata().getOwnerReferences()).hasSize(1);
+        await("status mirrored on the ModelDeployment", () -> {
+            var st = client.resources(io.clops.k8s.crd.ModelDeployment.class).inNamespace(p).withName("iris").get().getStatus();
+            return st != null && "Pending".equals(st.phase) && st.observedGeneration == 1L;
+        });
         writes();
 
         // the same desired state again: nothing written
@@ -155,7 +176,8 @@ class KubernetesRuntimeIT {
         scaled.getReplicas().setMax(4);
         events.command(deploy("c2", p, "iris", scaled));
         awaitGeneration(p, "iris", 2);
-        assertThat(writes()).containsExactly("PUT /apis/autoscaling/v2/namespaces/k8s-a/horizontalpodautoscalers/iris");
+        assertThat(writes()).containsExactlyInAnyOrder("PUT /apis/clops.io/v1/namespaces/k8s-a/modeldeployments/iris",
+                "PUT /apis/autoscaling/v2/namespaces/k8s-a/horizontalpodautoscalers/iris");
 
         // a new version through the alias: only the Deployment changes
         events.registry(alias("r4", p, "iris", "champion", 2));
@@ -178,7 +200,8 @@ class KubernetesRuntimeIT {
                 "POST /apis/networking.istio.io/v1/namespaces/k8s-a/destinationrules",
                 "POST /apis/networking.istio.io/v1/namespaces/k8s-a/virtualservices",
                 "DELETE /apis/apps/v1/namespaces/k8s-a/deployments/iris",
-                "DELETE /apis/autoscaling/v2/namespaces/k8s-a/horizontalpodautoscalers/iris");
+                "DELETE /apis/autoscaling/v2/namespaces/k8s-a/horizontalpodautoscalers/iris",
+                "PUT /apis/clops.io/v1/namespaces/k8s-a/modeldeployments/iris");
         assertThat(client.apps().deployments().inNamespace(p).list().getItems()).extracting(x -> x.getMetadata().getName())
                 .containsExactlyInAnyOrder("iris-iris-v1", "iris-iris-v2");
 
@@ -189,6 +212,7 @@ class KubernetesRuntimeIT {
                 && client.autoscaling().v2().horizontalPodAutoscalers().inNamespace(p).list().getItems().isEmpty()
                 && client.genericKubernetesResources(io.clops.k8s.runtime.Applier.context("networking.istio.io/v1", "VirtualService")).inNamespace(p).list().getItems().isEmpty());
         await("status removed", () -> status(p, "iris") == null);
+        assertThat(client.resources(io.clops.k8s.crd.ModelDeployment.class).inNamespace(p).withName("iris").get()).isNull();
         assertThat(client.namespaces().withName(p).get()).isNotNull();
     }
 

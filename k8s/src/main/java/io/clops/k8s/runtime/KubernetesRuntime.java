@@ -5,14 +5,18 @@ import io.clops.avro.DeploymentStatus;
 import io.clops.avro.DesiredDeployment;
 import io.clops.avro.ModelVersion;
 import io.clops.avro.ResolvedRoute;
+import io.clops.k8s.crd.CrMapping;
+import io.clops.k8s.crd.ModelDeployment;
+import io.clops.k8s.crd.ModelDeploymentStatus;
 import io.clops.k8s.model.K8sModel;
 import io.clops.k8s.model.K8sNames;
 import io.clops.k8s.model.PlatformSettings;
 import io.clops.kafka.Topics;
 import io.clops.reconciler.DeploymentRuntime;
 import io.clops.reconciler.StatusWriter;
-import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.OwnerReference;
+import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -95,10 +99,15 @@ public final class KubernetesRuntime implements DeploymentRuntime {
         if (projectsDone.add(projectStamp)) {
             K8sModel.project(d.getProject(), settings.project(d.getProject())).forEach(o -> outcomes.add(applier.apply(o)));
         }
-        List<HasMetadata> want = K8sModel.deployment(d, settings, null);
+        ModelDeployment anchor = CrMapping.resource(d, K8sNames.labels(d));
+        outcomes.add(applier.apply(anchor));
+        OwnerReference owner = owner(d);
+        List<HasMetadata> want = new ArrayList<>();
+        want.add(anchor);
+        want.addAll(K8sModel.deployment(d, settings, owner));
         desired.put(key, d);
         objects.put(key, want);
-        for (HasMetadata o : want) {
+        for (HasMetadata o : want.subList(1, want.size())) {
             outcomes.add(applier.apply(o));
         }
         outcomes.addAll(deleteStale(d.getProject(), d.getName(), want));
@@ -113,7 +122,11 @@ public final class KubernetesRuntime implements DeploymentRuntime {
         desired.remove(key);
         objects.remove(key);
         reported.remove(key);
-        List<Applied> outcomes = deleteStale(project, name, List.of());
+        List<Applied> outcomes = new ArrayList<>(deleteStale(project, name, List.of()));
+        ModelDeployment anchor = client.resources(ModelDeployment.class).inNamespace(K8sNames.namespace(project)).withName(name).get();
+        if (anchor != null) {
+            outcomes.add(applier.delete(anchor));
+        }
         history.addAll(outcomes);
         LOG.info("{} deleted: {}", key, summary(outcomes));
         status.statusGone(project, name);
@@ -127,6 +140,14 @@ public final class KubernetesRuntime implements DeploymentRuntime {
         objects.remove(key);
         reported.remove(key);
         LOG.info("{} released to another worker", key);
+    }
+
+    /** The ModelDeployment that owns every object of the deployment (applied first, so it exists). */
+    private OwnerReference owner(DesiredDeployment d) {
+        ModelDeployment cr = client.resources(ModelDeployment.class).inNamespace(K8sNames.namespace(d.getProject()))
+                .withName(d.getName()).get();
+        return new OwnerReferenceBuilder().withApiVersion(CrMapping.API_VERSION).withKind("ModelDeployment")
+                .withName(d.getName()).withUid(cr.getMetadata().getUid()).withController(true).withBlockOwnerDeletion(true).build();
     }
 
     /** Deletes, by label, every managed object of this deployment that {@code keep} does not name. */
@@ -188,6 +209,27 @@ public final class KubernetesRuntime implements DeploymentRuntime {
                 .setEndpoint("http://" + K8sNames.service(d) + "." + K8sNames.namespace(d.getProject()) + ".svc.cluster.local")
                 .setRuntime("kubernetes").setTimeMs(clock.millis()).build());
         status.flush();
+        mirrorStatus(d, phase, reason, ready);
+    }
+
+    /** The ModelDeployment's status subresource shows what clops.status says. */
+    private void mirrorStatus(DesiredDeployment d, String phase, String reason, int ready) {
+        try {
+            client.resources(ModelDeployment.class).inNamespace(K8sNames.namespace(d.getProject())).withName(d.getName())
+                    .editStatus(cr -> {
+                        ModelDeploymentStatus st = new ModelDeploymentStatus();
+                        st.phase = phase;
+                        st.reason = reason;
+                        st.readyReplicas = ready;
+                        st.observedGeneration = d.getGeneration();
+                        st.endpoint = "http://" + K8sNames.service(d) + "." + K8sNames.namespace(d.getProject()) + ".svc.cluster.local";
+                        st.lastCommand = d.getCommandId();
+                        cr.setStatus(st);
+                        return cr;
+                    });
+        } catch (KubernetesClientException e) {
+            LOG.debug("no ModelDeployment status for {}/{}: {}", d.getProject(), d.getName(), e.getMessage());
+        }
     }
 
     /** Informer events: publish what is seen, restore drifted Deployments, recompute status. */

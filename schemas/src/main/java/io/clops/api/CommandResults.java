@@ -1,4 +1,4 @@
-package io.clops.command;
+package io.clops.api;
 
 import io.clops.avro.CommandResult;
 import io.clops.kafka.KafkaConfigs;

@@ -1,9 +1,6 @@
-package io.clops.command;
+package io.clops.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.clops.api.FieldError;
-import io.clops.api.InvalidRequest;
-import io.clops.api.Names;
 import io.clops.avro.Autoscale;
 import io.clops.avro.DeploymentSpec;
 import io.clops.avro.ExecutorSettings;

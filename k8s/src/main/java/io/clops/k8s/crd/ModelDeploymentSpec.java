@@ -1,0 +1,59 @@
+package io.clops.k8s.crd;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import io.fabric8.generator.annotation.Required;
+
+import java.util.List;
+
+/** The spec of docs/architecture.md's ModelDeployment; validated by the same parser as the HTTP API. */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class ModelDeploymentSpec {
+    /** name@alias, name:version or name */
+    @Required
+    public String model;
+    public Integer port;
+    /** v2 | raw */
+    public String protocol;
+    public Resources resources;
+    public Replicas replicas;
+    public Autoscale autoscale;
+    /** sync | async | both */
+    public String mode;
+    public List<Traffic> traffic;
+    public String shadow;
+    public Executor executor;
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class Resources {
+        public String cpu;
+        public String memory;
+        public Integer gpu;
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class Replicas {
+        public Integer min;
+        public Integer max;
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class Autoscale {
+        /** cpu | rps | lag */
+        public String metric;
+        public Integer target;
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class Traffic {
+        public String model;
+        public Integer weight;
+    }
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class Executor {
+        public Integer timeoutMs;
+        public Integer rateLimitRps;
+        public Long maxBodyBytes;
+        public Boolean logRequests;
+    }
+}
