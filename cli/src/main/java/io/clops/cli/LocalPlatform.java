@@ -27,7 +27,19 @@ import java.util.function.Consumer;
  */
 public final class LocalPlatform implements AutoCloseable {
 
-    public record Options(Path home, int apiPort, int kafkaPort, String externalBootstrap) {
+    /** Which parts run in this process: all of them on one machine; one each per Deployment on a cluster. */
+    public enum Component { API, RECONCILER, WORKER }
+
+    /**
+     * @param runtime           local (processes on this machine) or kubernetes (the current kubeconfig's cluster)
+     * @param externalBootstrap a Kafka cluster to use instead of the embedded broker (required for kubernetes)
+     * @param executorImage     the executor sidecar's image (kubernetes)
+     */
+    public record Options(Path home, String apiHost, int apiPort, int kafkaPort, String externalBootstrap,
+                          java.util.Set<Component> components, String runtime, String executorImage) {
+        public Options(Path home, int apiPort, int kafkaPort, String externalBootstrap) {
+            this(home, "127.0.0.1", apiPort, kafkaPort, externalBootstrap, java.util.EnumSet.allOf(Component.class), "local", null);
+        }
     }
 
     private final Deque<AutoCloseable> started = new ArrayDeque<>();
@@ -64,24 +76,41 @@ public final class LocalPlatform implements AutoCloseable {
         progress.accept("creating topics");
         TopicAdmin.ensure(bootstrap, Topics.ALL);
         SchemaTopic.connect(bootstrap);
-        progress.accept("starting the reconciler topology");
-        started.push(Reconciler.start(bootstrap, o.home().resolve("streams"), Duration.ofSeconds(90)));
-        progress.accept("starting the API (command-api, registry-events)");
-        int port = o.apiPort() == 0 ? FreePorts.pick() : o.apiPort();
-        ApplicationContext ctx = ApplicationContext.builder()
-                .properties(Map.of("clops.kafka.bootstrap", bootstrap, "micronaut.server.port", port,
-                        "micronaut.server.host", "127.0.0.1"))
-                .deduceEnvironment(false).start();
-        started.push(ctx::close);
-        ctx.getBean(EmbeddedServer.class).start();
-        apiUrl = "http://127.0.0.1:" + port;
-        progress.accept("starting the local worker");
-        StatusWriter status = new StatusWriter(bootstrap, "local-worker");
-        started.push(status);
-        LocalProcessRuntime runtime = new LocalProcessRuntime(LocalProcessRuntime.Settings.defaults(o.home(), bootstrap),
-                status, Clock.systemUTC());
-        started.push(runtime);
-        started.push(new ReconcileWorker(bootstrap, runtime, status).start());
+        if (o.components().contains(Component.RECONCILER)) {
+            progress.accept("starting the reconciler topology");
+            started.push(Reconciler.start(bootstrap, o.home().resolve("streams"), Duration.ofSeconds(90)));
+        }
+        if (o.components().contains(Component.API)) {
+            progress.accept("starting the API (command-api, registry-events)");
+            int port = o.apiPort() == 0 ? FreePorts.pick() : o.apiPort();
+            ApplicationContext ctx = ApplicationContext.builder()
+                    .properties(Map.of("clops.kafka.bootstrap", bootstrap, "micronaut.server.port", port,
+                            "micronaut.server.host", o.apiHost()))
+                    .deduceEnvironment(false).start();
+            started.push(ctx::close);
+            ctx.getBean(EmbeddedServer.class).start();
+            apiUrl = "http://" + ("0.0.0.0".equals(o.apiHost()) ? "127.0.0.1" : o.apiHost()) + ":" + port;
+        }
+        if (o.components().contains(Component.WORKER)) {
+            StatusWriter status = new StatusWriter(bootstrap, o.runtime() + "-worker");
+            started.push(status);
+            if ("kubernetes".equals(o.runtime())) {
+                progress.accept("starting the Kubernetes worker, watcher and ModelDeployment bridge (current kubeconfig)");
+                io.fabric8.kubernetes.client.KubernetesClient client = new io.fabric8.kubernetes.client.KubernetesClientBuilder().build();
+                started.push(client::close);
+                var runtime = new io.clops.k8s.runtime.KubernetesRuntime(client,
+                        io.clops.k8s.model.PlatformSettings.defaults(o.executorImage(), bootstrap), status, Clock.systemUTC());
+                started.push(runtime);
+                started.push(new ReconcileWorker(bootstrap, runtime, status, "clops-k8s-workers").start());
+                started.push(new io.clops.k8s.crd.CrdBridge(client, bootstrap, Clock.systemUTC()));
+            } else {
+                progress.accept("starting the local worker");
+                LocalProcessRuntime runtime = new LocalProcessRuntime(LocalProcessRuntime.Settings.defaults(o.home(), bootstrap),
+                        status, Clock.systemUTC());
+                started.push(runtime);
+                started.push(new ReconcileWorker(bootstrap, runtime, status).start());
+            }
+        }
         progress.accept(String.format("ready in %.1f s", (System.nanoTime() - t0) / 1e9));
     }
 

@@ -19,8 +19,20 @@ public final class UpCommand implements Callable<Integer> {
     @Option(names = "--kafka-port", defaultValue = "0", description = "Kafka port on first start (0: a free one, kept afterwards)")
     int kafkaPort;
 
-    @Option(names = "--bootstrap", description = "use this Kafka cluster instead of the embedded broker")
+    @Option(names = "--bootstrap", description = "use this Kafka cluster instead of the embedded broker (required with --runtime kubernetes)")
     String bootstrap;
+
+    @Option(names = "--runtime", defaultValue = "local", description = "local (processes on this machine) or kubernetes (the current kubeconfig's cluster)")
+    String runtime;
+
+    @Option(names = "--executor-image", defaultValue = "ghcr.io/clops/clops:0.1.0", description = "executor sidecar image (kubernetes runtime)")
+    String executorImage;
+
+    @Option(names = "--api-host", defaultValue = "127.0.0.1", description = "address the API listens on (0.0.0.0 in a container)")
+    String apiHost;
+
+    @Option(names = "--components", split = ",", description = "run only these: api, reconciler, worker (default: all)")
+    java.util.Set<LocalPlatform.Component> components = java.util.EnumSet.allOf(LocalPlatform.Component.class);
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -28,8 +40,14 @@ public final class UpCommand implements Callable<Integer> {
     @Override
     public Integer call() throws InterruptedException {
         CountDownLatch stopped = new CountDownLatch(1);
-        LocalPlatform platform = LocalPlatform.start(new LocalPlatform.Options(home, apiPort, kafkaPort, bootstrap),
-                line -> Ui.progress(spec, line));
+        if (!runtime.equals("local") && !runtime.equals("kubernetes")) {
+            throw new CliException("--runtime: local or kubernetes, not '" + runtime + "'", 2);
+        }
+        if (runtime.equals("kubernetes") && bootstrap == null) {
+            throw new CliException("--runtime kubernetes needs --bootstrap: executors in the cluster must reach Kafka", 2);
+        }
+        LocalPlatform platform = LocalPlatform.start(new LocalPlatform.Options(home, apiHost, apiPort, kafkaPort, bootstrap,
+                components, runtime, executorImage), line -> Ui.progress(spec, line));
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             System.err.println("… stopping clops");
             platform.close();
@@ -37,7 +55,8 @@ public final class UpCommand implements Callable<Integer> {
         }, "clops-shutdown"));
         var out = spec.commandLine().getOut();
         out.println("clops is up");
-        out.println("  API:    " + platform.apiUrl());
+        out.println("  API:    " + (platform.apiUrl() == null ? "(not in this process)" : platform.apiUrl()));
+        out.println("  Runtime: " + runtime);
         out.println("  Kafka:  " + platform.bootstrap());
         out.println("  Home:   " + home);
         out.println("Try: ./clops get deployments    (Ctrl-C to stop)");

@@ -157,6 +157,7 @@ public final class K8sModel {
                 .withResources(new ResourceRequirementsBuilder().withRequests(modelResources).withLimits(modelLimits).build())
                 .build();
         Container executor = new ContainerBuilder().withName("executor").withImage(settings.executorImage())
+                .withArgs("executor")
                 .addNewPort().withName("http").withContainerPort(K8sNames.EXECUTOR_PORT).withProtocol("TCP").endPort()
                 .withEnv(env("CLOPS_EXECUTOR_PORT", Integer.toString(K8sNames.EXECUTOR_PORT)),
                         env("CLOPS_MODEL_URL", "http://127.0.0.1:" + port),

@@ -1,0 +1,91 @@
+package io.clops.k8s;
+
+import io.clops.avro.Autoscale;
+import io.clops.avro.DeploymentSpec;
+import io.clops.avro.DesiredDeployment;
+import io.clops.avro.ResolvedRoute;
+import io.clops.k8s.model.K8sModel;
+import io.clops.k8s.model.PlatformSettings;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.KubernetesList;
+import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
+import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
+import org.junit.jupiter.api.Test;
+
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static io.clops.testing.Fixtures.spec;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The install manifests parse, carry the generated CRD, and grant the worker what its code does: no less. */
+class ManifestsTest {
+    static final Path DIR = Path.of("manifests");
+    static final KubernetesSerialization YAML = new KubernetesSerialization();
+
+    static List<HasMetadata> all() throws Exception {
+        List<HasMetadata> out = new ArrayList<>();
+        try (Stream<Path> files = Files.list(DIR)) {
+            for (Path f : files.sorted().toList()) {
+                for (String doc : Files.readString(f).split("(?m)^---\\s*$")) {
+                    if (doc.lines().anyMatch(l -> l.startsWith("kind:"))) {
+                        out.add(YAML.unmarshal(doc, HasMetadata.class));
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void theCrdManifestIsTheOneGeneratedFromTheJavaClasses() throws Exception {
+        try (InputStream generated = getClass().getResourceAsStream("/META-INF/fabric8/modeldeployments.clops.io-v1.yml")) {
+            assertThat(Files.readString(DIR.resolve("01-crd-modeldeployments.yaml")))
+                    .as("k8s/manifests/01-crd-modeldeployments.yaml is stale: copy target/classes/META-INF/fabric8/modeldeployments.clops.io-v1.yml")
+                    .isEqualTo(new String(generated.readAllBytes()));
+        }
+    }
+
+    @Test
+    void theWorkerMayWriteEveryKindTheModelProducesAndNothingCanEscalate() throws Exception {
+        ClusterRole worker = all().stream().filter(o -> o instanceof ClusterRole && o.getMetadata().getName().equals("clops-worker"))
+                .map(o -> (ClusterRole) o).findFirst().orElseThrow();
+        DeploymentSpec s = spec("iris");
+        s.getReplicas().setMin(2);
+        s.getReplicas().setMax(4);
+        s.setAutoscale(Autoscale.newBuilder().setMetric("cpu").setTarget(70).build());
+        var v1 = io.clops.testing.Fixtures.version("iris", 1, List.of());
+        var v2 = io.clops.testing.Fixtures.version("iris", 2, List.of());
+        DesiredDeployment d = DesiredDeployment.newBuilder().setProject("p").setName("n").setGeneration(1).setSpec(s)
+                .setRoutes(List.of(ResolvedRoute.newBuilder().setRef("iris:1").setVersion(v1).setWeight(50).build(),
+                        ResolvedRoute.newBuilder().setRef("iris:2").setVersion(v2).setWeight(50).build()))
+                .setShadow(null).setCommandId("c").setActor("a").setTimeMs(1).build();
+        List<HasMetadata> produced = new ArrayList<>(K8sModel.deployment(d, PlatformSettings.defaults("x", "k"), null));
+        produced.addAll(K8sModel.project("p", PlatformSettings.defaults("x", "k").defaults()));
+        for (HasMetadata o : produced) {
+            String group = o.getApiVersion().contains("/") ? o.getApiVersion().substring(0, o.getApiVersion().indexOf('/')) : "";
+            String plural = o.getKind().toLowerCase().endsWith("y") ? o.getKind().toLowerCase().replaceAll("y$", "ies") : o.getKind().toLowerCase() + "s";
+            for (String verb : List.of("get", "list", "create", "update", "delete")) {
+                assertThat(allows(worker, group, plural, verb)).as("clops-worker may %s %s.%s", verb, plural, group).isTrue();
+            }
+        }
+        assertThat(allows(worker, "clops.io", "modeldeployments/status", "update")).isTrue();
+        assertThat(worker.getRules()).noneMatch(r -> r.getResources().contains("*") || r.getVerbs().contains("*")
+                || r.getVerbs().contains("escalate") || (r.getResources().contains("clusterroles") && r.getResourceNames().isEmpty()));
+    }
+
+    static boolean allows(ClusterRole role, String group, String resource, String verb) {
+        for (PolicyRule r : role.getRules()) {
+            if (r.getApiGroups().contains(group) && r.getResources().contains(resource) && r.getVerbs().contains(verb)
+                    && (r.getResourceNames() == null || r.getResourceNames().isEmpty())) {
+                return true;
+            }
+        }
+        return false;
+    }
+}
