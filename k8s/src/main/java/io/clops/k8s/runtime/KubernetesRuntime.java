@@ -59,6 +59,7 @@ public final class KubernetesRuntime implements DeploymentRuntime {
     private final Map<String, List<HasMetadata>> objects = new ConcurrentHashMap<>();
     private final Map<String, String> reported = new ConcurrentHashMap<>();
     private final Set<String> projectsDone = ConcurrentHashMap.newKeySet();
+    private final Map<String, String> anchorUid = new ConcurrentHashMap<>();
     private final SharedIndexInformer<Deployment> deployments;
     private final SharedIndexInformer<Pod> pods;
     private final List<Applied> history = java.util.Collections.synchronizedList(new ArrayList<>());
@@ -100,29 +101,45 @@ public final class KubernetesRuntime implements DeploymentRuntime {
             K8sModel.project(d.getProject(), settings.project(d.getProject())).forEach(o -> outcomes.add(applier.apply(o)));
         }
         ModelDeployment anchor = CrMapping.resource(d, K8sNames.labels(d));
-        outcomes.add(applier.apply(anchor));
+        Applied anchored = applier.apply(anchor);
+        outcomes.add(anchored);
         OwnerReference owner = owner(d);
-        List<HasMetadata> want = new ArrayList<>();
-        want.add(anchor);
-        want.addAll(K8sModel.deployment(d, settings, owner));
+        List<HasMetadata> want = K8sModel.deployment(d, settings, owner);
+        List<HasMetadata> before = objects.put(key, want);
         desired.put(key, d);
-        objects.put(key, want);
-        for (HasMetadata o : want.subList(1, want.size())) {
+        for (HasMetadata o : want) {
             outcomes.add(applier.apply(o));
         }
-        outcomes.addAll(deleteStale(d.getProject(), d.getName(), want));
+        if (before != null) {
+            outcomes.addAll(deleteGone(before, want)); // what this worker applied last time, minus what is wanted now
+        } else if (anchored.outcome() != Outcome.CREATED) {
+            outcomes.addAll(deleteStale(d.getProject(), d.getName(), want)); // after a restart: look for leftovers
+        } // else: its owner was just created, so nothing of this deployment can exist yet
         history.addAll(outcomes);
         LOG.info("{} generation {}: {}", key, d.getGeneration(), summary(outcomes));
         refreshStatus(key);
+    }
+
+    private List<Applied> deleteGone(List<HasMetadata> before, List<HasMetadata> want) {
+        Set<String> wanted = new HashSet<>();
+        want.forEach(o -> wanted.add(o.getKind() + "/" + o.getMetadata().getName()));
+        List<Applied> out = new ArrayList<>();
+        for (HasMetadata o : before) {
+            if (!wanted.contains(o.getKind() + "/" + o.getMetadata().getName())) {
+                out.add(applier.delete(o));
+            }
+        }
+        return out;
     }
 
     @Override
     public synchronized void delete(String project, String name) {
         String key = Topics.deploymentKey(project, name);
         desired.remove(key);
-        objects.remove(key);
+        List<HasMetadata> before = objects.remove(key);
         reported.remove(key);
-        List<Applied> outcomes = new ArrayList<>(deleteStale(project, name, List.of()));
+        anchorUid.remove(key);
+        List<Applied> outcomes = new ArrayList<>(before != null ? deleteGone(before, List.of()) : deleteStale(project, name, List.of()));
         ModelDeployment anchor = client.resources(ModelDeployment.class).inNamespace(K8sNames.namespace(project)).withName(name).get();
         if (anchor != null) {
             outcomes.add(applier.delete(anchor));
@@ -139,15 +156,22 @@ public final class KubernetesRuntime implements DeploymentRuntime {
         desired.remove(key);
         objects.remove(key);
         reported.remove(key);
+        anchorUid.remove(key);
         LOG.info("{} released to another worker", key);
     }
 
     /** The ModelDeployment that owns every object of the deployment (applied first, so it exists). */
     private OwnerReference owner(DesiredDeployment d) {
-        ModelDeployment cr = client.resources(ModelDeployment.class).inNamespace(K8sNames.namespace(d.getProject()))
-                .withName(d.getName()).get();
+        String key = Topics.deploymentKey(d.getProject(), d.getName());
+        String uid = anchorUid.get(key);
+        if (uid == null) {
+            ModelDeployment cr = client.resources(ModelDeployment.class).inNamespace(K8sNames.namespace(d.getProject()))
+                    .withName(d.getName()).get();
+            uid = cr.getMetadata().getUid();
+            anchorUid.put(key, uid);
+        }
         return new OwnerReferenceBuilder().withApiVersion(CrMapping.API_VERSION).withKind("ModelDeployment")
-                .withName(d.getName()).withUid(cr.getMetadata().getUid()).withController(true).withBlockOwnerDeletion(true).build();
+                .withName(d.getName()).withUid(uid).withController(true).withBlockOwnerDeletion(true).build();
     }
 
     /** Deletes, by label, every managed object of this deployment that {@code keep} does not name. */
