@@ -53,6 +53,22 @@ public final class Applier {
         });
     }
 
+    /**
+     * For an object that cannot exist yet (its owner was just created): create without reading first; if it does
+     * exist after all (409), fall back to {@link #apply}.
+     */
+    public Applied create(HasMetadata desired) {
+        try {
+            resource(desired).create();
+            return applied(desired, Outcome.CREATED);
+        } catch (KubernetesClientException e) {
+            if (e.getCode() == 409) {
+                return apply(desired);
+            }
+            throw e;
+        }
+    }
+
     /** Deletes one live object (found by label, so it carries its own kind and name). */
     public Applied delete(HasMetadata live) {
         return retry(live, () -> {

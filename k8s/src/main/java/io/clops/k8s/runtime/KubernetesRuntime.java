@@ -107,8 +107,9 @@ public final class KubernetesRuntime implements DeploymentRuntime {
         List<HasMetadata> want = K8sModel.deployment(d, settings, owner);
         List<HasMetadata> before = objects.put(key, want);
         desired.put(key, d);
+        boolean fresh = before == null && anchored.outcome() == Outcome.CREATED;
         for (HasMetadata o : want) {
-            outcomes.add(applier.apply(o));
+            outcomes.add(fresh ? applier.create(o) : applier.apply(o));
         }
         if (before != null) {
             outcomes.addAll(deleteGone(before, want)); // what this worker applied last time, minus what is wanted now
@@ -232,25 +233,24 @@ public final class KubernetesRuntime implements DeploymentRuntime {
                 .setReason(reason).setObservedGeneration(d.getGeneration()).setReadyReplicas(ready)
                 .setEndpoint("http://" + K8sNames.service(d) + "." + K8sNames.namespace(d.getProject()) + ".svc.cluster.local")
                 .setRuntime("kubernetes").setTimeMs(clock.millis()).build());
-        status.flush();
         mirrorStatus(d, phase, reason, ready);
     }
 
     /** The ModelDeployment's status subresource shows what clops.status says. */
     private void mirrorStatus(DesiredDeployment d, String phase, String reason, int ready) {
         try {
-            client.resources(ModelDeployment.class).inNamespace(K8sNames.namespace(d.getProject())).withName(d.getName())
-                    .editStatus(cr -> {
-                        ModelDeploymentStatus st = new ModelDeploymentStatus();
-                        st.phase = phase;
-                        st.reason = reason;
-                        st.readyReplicas = ready;
-                        st.observedGeneration = d.getGeneration();
-                        st.endpoint = "http://" + K8sNames.service(d) + "." + K8sNames.namespace(d.getProject()) + ".svc.cluster.local";
-                        st.lastCommand = d.getCommandId();
-                        cr.setStatus(st);
-                        return cr;
-                    });
+            ModelDeploymentStatus st = new ModelDeploymentStatus();
+            st.phase = phase;
+            st.reason = reason;
+            st.readyReplicas = ready;
+            st.observedGeneration = d.getGeneration();
+            st.endpoint = "http://" + K8sNames.service(d) + "." + K8sNames.namespace(d.getProject()) + ".svc.cluster.local";
+            st.lastCommand = d.getCommandId();
+            ModelDeployment patch = new ModelDeployment();
+            patch.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withName(d.getName())
+                    .withNamespace(K8sNames.namespace(d.getProject())).build());
+            patch.setStatus(st);
+            client.resources(ModelDeployment.class).resource(patch).patchStatus(); // a merge patch: no read first
         } catch (KubernetesClientException e) {
             LOG.debug("no ModelDeployment status for {}/{}: {}", d.getProject(), d.getName(), e.getMessage());
         }

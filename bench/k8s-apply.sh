@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Issue 3's bench: N deployments through the real broker into fabric8's mock API server.
+#   bench/k8s-apply.sh            # N = 1000, then 10000
+#   bench/k8s-apply.sh 500 2000   # other sizes
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+mvn -B -q -ntp -DskipTests install -pl bench -am > /dev/null
+exec java -Xmx4g -XX:+UseParallelGC -cp "bench/target/clops-bench-0.1.0-SNAPSHOT.jar:$(cat bench/target/classpath.txt)" \
+  io.clops.bench.K8sApplyBench "$@"
