@@ -6,5 +6,5 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 mvn -B -q -ntp -DskipTests install -pl bench -am > /dev/null
-exec java -Xmx4g -XX:+UseParallelGC -cp "bench/target/clops-bench-0.1.0-SNAPSHOT.jar:$(cat bench/target/classpath.txt)" \
+exec java -Xmx4g -XX:+UseParallelGC -Dlogback.configurationFile="$ROOT/bench/src/main/resources/logback.xml" -cp "bench/target/clops-bench-0.1.0-SNAPSHOT.jar:$(cat bench/target/classpath.txt)" \
   io.clops.bench.K8sApplyBench "$@"

@@ -53,8 +53,12 @@ public final class K8sApplyBench {
                   Map<String, Integer> writesByKind, long p50, long p99, long max) {
     }
 
+    /** Held so the JUL configuration is not garbage-collected: the mock server logs every request at INFO. */
+    private static final java.util.logging.Logger MOCK_LOG = java.util.logging.Logger.getLogger("io.fabric8.mockwebserver");
+
     public static void main(String[] args) throws Exception {
         System.setProperty("org.apache.avro.SERIALIZABLE_PACKAGES", "io.clops");
+        MOCK_LOG.setLevel(java.util.logging.Level.WARNING);
         List<Integer> sizes = new ArrayList<>();
         for (String a : args) {
             sizes.add(Integer.parseInt(a));
@@ -105,12 +109,10 @@ public final class K8sApplyBench {
                 Map<String, Long> applied = new ConcurrentHashMap<>();
                 Thread watcher = watchStatus(bootstrap, applied);
                 try (KubernetesRuntime runtime = new KubernetesRuntime(client, PlatformSettings.defaults("clops/executor:bench", bootstrap), status, Clock.systemUTC());
-                     ReconcileWorker worker = new ReconcileWorker(bootstrap, runtime, status).start();
+                     ReconcileWorker worker = new ReconcileWorker(bootstrap, runtime).start();
                      KafkaProducer<String, byte[]> producer = new KafkaProducer<>(KafkaConfigs.producer(bootstrap, "bench"),
                              new StringSerializer(), new ByteArraySerializer())) {
-                    while (mock.takeRequest(1, TimeUnit.MILLISECONDS) != null) {
-                        // forget set-up requests
-                    }
+                    int baseline = mock.getRequestCount();
                     Map<String, Long> sent = new HashMap<>();
                     long t0 = System.nanoTime();
                     for (int i = 0; i < n; i++) {
@@ -135,11 +137,18 @@ public final class K8sApplyBench {
                         Thread.sleep(20);
                     }
                     double seconds = (System.nanoTime() - t0) / 1e9;
+                    int end = mock.getRequestCount();
                     long writes = 0;
                     long requests = 0;
                     Map<String, Integer> byKind = new TreeMap<>();
-                    RecordedRequest r;
-                    while ((r = mock.takeRequest(200, TimeUnit.MILLISECONDS)) != null) {
+                    for (int i = 0; i < end; i++) { // exactly the requests made until all were applied
+                        RecordedRequest r = mock.takeRequest(1, TimeUnit.SECONDS);
+                        if (r == null) {
+                            break;
+                        }
+                        if (i < baseline) {
+                            continue; // set-up: CRD, registrations, informers' first lists
+                        }
                         requests++;
                         if (!r.getMethod().equals("GET")) {
                             writes++;

@@ -101,14 +101,14 @@ public final class LocalPlatform implements AutoCloseable {
                 var runtime = new io.clops.k8s.runtime.KubernetesRuntime(client,
                         io.clops.k8s.model.PlatformSettings.defaults(o.executorImage(), bootstrap), status, Clock.systemUTC());
                 started.push(runtime);
-                started.push(new ReconcileWorker(bootstrap, runtime, status, "clops-k8s-workers").start());
+                started.push(new ReconcileWorker(bootstrap, runtime, "clops-k8s-workers").start());
                 started.push(new io.clops.k8s.crd.CrdBridge(client, bootstrap, Clock.systemUTC()));
             } else {
                 progress.accept("starting the local worker");
                 LocalProcessRuntime runtime = new LocalProcessRuntime(LocalProcessRuntime.Settings.defaults(o.home(), bootstrap),
                         status, Clock.systemUTC());
                 started.push(runtime);
-                started.push(new ReconcileWorker(bootstrap, runtime, status).start());
+                started.push(new ReconcileWorker(bootstrap, runtime).start());
             }
         }
         progress.accept(String.format("ready in %.1f s", (System.nanoTime() - t0) / 1e9));

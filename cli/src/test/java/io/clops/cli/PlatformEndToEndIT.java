@@ -2,6 +2,7 @@ package io.clops.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.clops.kafka.Topics;
+import io.clops.testing.Await;
 import io.clops.testing.TopicProbe;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -82,14 +83,8 @@ class PlatformEndToEndIT {
                 .filter(p -> p.info().commandLine().orElse("").contains(marker)).toList();
     }
 
-    static void await(String what, BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.currentTimeMillis() + 60_000;
-        while (!condition.getAsBoolean()) {
-            if (System.currentTimeMillis() > deadline) {
-                throw new AssertionError("timed out waiting: " + what);
-            }
-            Thread.sleep(200);
-        }
+    static void await(String what, BooleanSupplier ok) {
+        Await.until(what, ok);
     }
 
     @Test

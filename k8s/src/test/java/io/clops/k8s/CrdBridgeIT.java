@@ -14,6 +14,7 @@ import io.clops.reconciler.ReconcileWorker;
 import io.clops.reconciler.Reconciler;
 import io.clops.reconciler.StatusWriter;
 import io.clops.testing.EventProducer;
+import io.clops.testing.Await;
 import io.clops.testing.KafkaExtension;
 import io.clops.testing.TopicProbe;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
@@ -57,7 +58,7 @@ class CrdBridgeIT {
         reconciler = Reconciler.start(bootstrap, Files.createTempDirectory("crd-streams"), Duration.ofSeconds(60));
         statusWriter = new StatusWriter(bootstrap, "crd-worker");
         runtime = new KubernetesRuntime(client, PlatformSettings.defaults("clops/executor:test", "kafka:9092"), statusWriter, Clock.systemUTC());
-        worker = new ReconcileWorker(bootstrap, runtime, statusWriter).start();
+        worker = new ReconcileWorker(bootstrap, runtime).start();
         bridge = new CrdBridge(client, bootstrap, Clock.systemUTC());
         statuses = new CompactedView<>(bootstrap, Topics.STATUS).start();
         events = new EventProducer(bootstrap);
@@ -74,14 +75,8 @@ class CrdBridgeIT {
         reconciler.close();
     }
 
-    static void await(String what, BooleanSupplier ok) throws InterruptedException {
-        long deadline = System.currentTimeMillis() + 30_000;
-        while (!ok.getAsBoolean()) {
-            if (System.currentTimeMillis() > deadline) {
-                throw new AssertionError("timed out waiting: " + what);
-            }
-            Thread.sleep(50);
-        }
+    static void await(String what, BooleanSupplier ok) {
+        Await.until(what, ok);
     }
 
     static ModelDeployment resource(String ns, String name, String model, String mode) {
@@ -107,7 +102,7 @@ class CrdBridgeIT {
         events.registry(registered("r1", ns, v));
 
         client.resources(ModelDeployment.class).inNamespace(ns).resource(resource(ns, "iris", "iris:1", "sync")).create();
-        await("deployed", () -> statuses.get(Topics.deploymentKey(ns, "iris")).isPresent());
+        await("deployed", () -> statuses.get(Topics.deploymentKey(ns, "iris")).map(s -> s.getObservedGeneration() == 1).orElse(false));
         var dep = client.apps().deployments().inNamespace(ns).withName("iris").get();
         assertThat(dep.getSpec().getTemplate().getSpec().getContainers().get(0).getImage()).isEqualTo("registry.example/iris:1");
         assertThat(dep.getMetadata().getOwnerReferences().get(0).getUid()).isEqualTo(get(ns, "iris").getMetadata().getUid());

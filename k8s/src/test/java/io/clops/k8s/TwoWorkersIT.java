@@ -11,6 +11,7 @@ import io.clops.reconciler.ReconcileWorker;
 import io.clops.reconciler.Reconciler;
 import io.clops.reconciler.StatusWriter;
 import io.clops.testing.EventProducer;
+import io.clops.testing.Await;
 import io.clops.testing.KafkaExtension;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
@@ -61,17 +62,11 @@ class TwoWorkersIT {
     static Member member(String bootstrap, String id) throws Exception {
         StatusWriter s = new StatusWriter(bootstrap, id);
         KubernetesRuntime r = new KubernetesRuntime(client, PlatformSettings.defaults("clops/executor:test", "kafka:9092"), s, Clock.systemUTC());
-        return new Member(s, r, new ReconcileWorker(bootstrap, r, s, "clops-k8s-workers").start());
+        return new Member(s, r, new ReconcileWorker(bootstrap, r, "clops-k8s-workers").start());
     }
 
-    static void await(String what, BooleanSupplier ok) throws InterruptedException {
-        long deadline = System.currentTimeMillis() + 45_000;
-        while (!ok.getAsBoolean()) {
-            if (System.currentTimeMillis() > deadline) {
-                throw new AssertionError("timed out waiting: " + what);
-            }
-            Thread.sleep(50);
-        }
+    static void await(String what, BooleanSupplier ok) {
+        Await.until(what, ok);
     }
 
     /** Project names spread over all three partitions, two per partition. */
@@ -109,7 +104,8 @@ class TwoWorkersIT {
                 events.registry(registered("r-" + p, p, v));
                 events.command(deploy("c-" + p, p, "m", spec("m")));
             }
-            await("all deployments applied", () -> projects.stream().allMatch(p -> statuses.get(Topics.deploymentKey(p, "m")).isPresent()));
+            await("all deployments applied", () -> projects.stream().allMatch(p -> statuses.get(Topics.deploymentKey(p, "m"))
+                    .map(s -> s.getObservedGeneration() == 1).orElse(false)));
 
             Map<String, Integer> creates = new java.util.HashMap<>();
             RecordedRequest r;

@@ -1,6 +1,9 @@
 package io.clops.reconciler;
 
+import io.clops.avro.ClusterEvent;
 import io.clops.avro.CommandEnvelope;
+import io.clops.avro.DeploymentStatus;
+import io.clops.avro.ObservedState;
 import io.clops.avro.CommandResult;
 import io.clops.avro.DesiredDeployment;
 import io.clops.avro.ProjectState;
@@ -17,12 +20,14 @@ import org.apache.kafka.streams.kstream.Consumed;
 import org.apache.kafka.streams.kstream.KStream;
 import org.apache.kafka.streams.kstream.Named;
 import org.apache.kafka.streams.kstream.Produced;
+import org.apache.kafka.streams.kstream.Repartitioned;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.Stores;
 
+import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -33,7 +38,9 @@ import java.util.Set;
  * clops.commands (by project) ─ decode ─────────────────────────────┐
  * clops.registry (project/model, partitioned by project) ─ decode ─┴─ fold per project (store project-state)
  *                                                                        ├─► clops.command-results
- *                                                                        └─► clops.desired
+ *                                                                        └─► clops.desired ─┐
+ * clops.cluster (observed objects) ─ decode ─ re-key by deployment ─ repartition ──────────────┴─ status (store
+ *                                                                      observed-state) ─► clops.status
  * undecodable records ─► clops.deadletter (with source topic/partition/offset/error headers)
  * </pre>
  * Both inputs are co-partitioned by project and read by the same task, which takes records in timestamp order:
@@ -45,10 +52,13 @@ public final class ClopsTopology {
     }
 
     public static final String STORE = "project-state";
+    public static final String OBSERVED = "observed-state";
 
     public static Topology build(StreamsBuilder builder) {
         builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(STORE),
                 Serdes.String(), AvroSerde.of(ProjectState.class)));
+        builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(OBSERVED),
+                Serdes.String(), AvroSerde.of(ObservedState.class)));
 
         KStream<String, Object> commands = decoded(builder, Topics.COMMANDS, "commands")
                 .mapValues(v -> (Object) v, Named.as("commands-as-events"));
@@ -67,10 +77,27 @@ public final class ClopsTopology {
                 .map((k, o) -> KeyValue.pair(o.key(), (CommandResult) o.value()), Named.as("results-unwrap"))
                 .to(Topics.COMMAND_RESULTS.name(), Produced.with(Serdes.String(), Topics.COMMAND_RESULTS.valueSerde())
                         .withName("results-sink"));
-        outputs.get("fold-desired")
-                .map((k, o) -> KeyValue.pair(o.key(), (DesiredDeployment) o.value()), Named.as("desired-unwrap"))
-                .to(Topics.DESIRED.name(), Produced.with(Serdes.String(), Topics.DESIRED.valueSerde())
-                        .withStreamPartitioner(ClopsTopology::byProject).withName("desired-sink"));
+        KStream<String, DesiredDeployment> desired = outputs.get("fold-desired")
+                .map((k, o) -> KeyValue.pair(o.key(), (DesiredDeployment) o.value()), Named.as("desired-unwrap"));
+        desired.to(Topics.DESIRED.name(), Produced.with(Serdes.String(), Topics.DESIRED.valueSerde())
+                .withStreamPartitioner(ClopsTopology::byProject).withName("desired-sink"));
+
+        // observed objects, keyed by the deployment they belong to and partitioned by project like the rest;
+        // compaction tombstones carry nothing (a runtime reports a removal as a Deleted event first)
+        KStream<String, Object> observed = builder
+                .stream(Topics.CLUSTER.name(), Consumed.with(Serdes.String(), Serdes.ByteArray()).withName("cluster-source"))
+                .filter((k, v) -> v != null, Named.as("cluster-skip-tombstones"))
+                .processValues(() -> new DecodeOrDeadLetter<>(Topics.CLUSTER.valueSerde().deserializer()), Named.as("cluster-decode"))
+                .filter((k, d) -> d.ok(), Named.as("cluster-decoded"))
+                .map((k, d) -> KeyValue.pair(Topics.deploymentKey(d.value().getNamespace(), d.value().getDeployment()), d.value()),
+                        Named.as("cluster-key-by-deployment"))
+                .repartition(Repartitioned.with(Serdes.String(), Topics.CLUSTER.valueSerde())
+                        .withStreamPartitioner(ClopsTopology::byProject).withName("cluster-by-deployment"))
+                .mapValues(v -> (Object) v, Named.as("cluster-as-events"));
+        KStream<String, Object> desiredEvents = desired.mapValues(v -> (Object) (v == null ? DESIRED_GONE : v), Named.as("desired-as-events"));
+        desiredEvents.merge(observed, Named.as("status-inputs"))
+                .process(StatusProcessor::new, Named.as("status"), OBSERVED)
+                .to(Topics.STATUS.name(), Produced.with(Serdes.String(), Topics.STATUS.valueSerde()).withName("status-sink"));
         return builder.build();
     }
 
@@ -93,6 +120,57 @@ public final class ClopsTopology {
                 .mapValues(Decoded::raw, Named.as(name + "-poison-raw"))
                 .to(Topics.DEADLETTER.name(), Produced.with(Serdes.String(), Serdes.ByteArray()).withName(name + "-deadletter"));
         return branches.get(name + "-ok").mapValues(Decoded::value, Named.as(name + "-value"));
+    }
+
+    /** Marks a desired tombstone in the status inputs (a null value would be dropped by the merge's consumers). */
+    static final Object DESIRED_GONE = new Object();
+
+    /**
+     * Joins a deployment's desired state with what the runtimes observe of it ({@link StatusRules}) and writes its
+     * status when that changes; a deployment no longer desired gets a status tombstone.
+     */
+    static final class StatusProcessor implements Processor<String, Object, String, DeploymentStatus> {
+        private ProcessorContext<String, DeploymentStatus> context;
+        private KeyValueStore<String, ObservedState> store;
+
+        @Override
+        public void init(ProcessorContext<String, DeploymentStatus> context) {
+            this.context = context;
+            this.store = context.getStateStore(OBSERVED);
+        }
+
+        @Override
+        public void process(Record<String, Object> record) {
+            String key = record.key();
+            ObservedState state = store.get(key);
+            if (state == null) {
+                state = ObservedState.newBuilder().setObjects(new HashMap<>()).build();
+            }
+            if (record.value() == DESIRED_GONE) {
+                state.setDesired(null);
+            } else if (record.value() instanceof DesiredDeployment d) {
+                state.setDesired(d);
+            } else if (record.value() instanceof ClusterEvent e) {
+                String object = e.getKind() + "/" + e.getNamespace() + "/" + e.getName();
+                if (StatusRules.DELETED.equals(e.getPhase())) {
+                    state.getObjects().remove(object);
+                } else {
+                    state.getObjects().put(object, e);
+                }
+            }
+            DeploymentStatus next = state.getDesired() == null ? null
+                    : StatusRules.compute(state.getDesired(), state.getObjects().values(), record.timestamp());
+            boolean changed = !StatusRules.same(state.getStatus(), next);
+            state.setStatus(next);
+            if (state.getDesired() == null && state.getObjects().isEmpty()) {
+                store.delete(key);
+            } else {
+                store.put(key, state);
+            }
+            if (changed) {
+                context.forward(new Record<>(key, next, record.timestamp()));
+            }
+        }
     }
 
     /** Applies {@link ProjectFold} to each event of a project, keeping the project's state in the store. */

@@ -1,6 +1,5 @@
 package io.clops.reconciler;
 
-import io.clops.avro.DeploymentStatus;
 import io.clops.avro.DesiredDeployment;
 import io.clops.kafka.CompactedView;
 import io.clops.kafka.OwnedView;
@@ -17,8 +16,7 @@ import java.util.Set;
  * latest desired state (or its absence). After a restart it sees every desired deployment again, so the runtime
  * brings back whatever runs no longer.
  * <p>
- * Alone (the local runtime), it reads every partition and removes status left over for keys no longer desired.
- * In a group (the Kubernetes runtime, several replicas), each member reads only the partitions the consumer group
+ * Alone (the local runtime), it reads every partition. In a group (the Kubernetes runtime, several replicas), each member reads only the partitions the consumer group
  * gives it: every project is owned by one member at a time, so two members never fight over an object; a
  * partition moving away releases its keys (the runtime stops acting on them; nothing is deleted).
  */
@@ -26,31 +24,26 @@ public final class ReconcileWorker implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ReconcileWorker.class);
 
     private final DeploymentRuntime runtime;
-    private final StatusWriter status;
     private final CompactedView<DesiredDeployment> desired;
     private final OwnedView<DesiredDeployment> ownedDesired;
-    private final CompactedView<DeploymentStatus> observed;
     private final Set<String> dirty = new LinkedHashSet<>();
     private final Thread thread;
     private volatile boolean running = true;
 
     /** A worker alone: it reads every partition of clops.desired. */
-    public ReconcileWorker(String bootstrap, DeploymentRuntime runtime, StatusWriter status) {
-        this(bootstrap, runtime, status, null);
+    public ReconcileWorker(String bootstrap, DeploymentRuntime runtime) {
+        this(bootstrap, runtime, null);
     }
 
     /** With {@code group} non-null, a member of that consumer group owning only the partitions it is given. */
-    public ReconcileWorker(String bootstrap, DeploymentRuntime runtime, StatusWriter status, String group) {
+    public ReconcileWorker(String bootstrap, DeploymentRuntime runtime, String group) {
         this.runtime = runtime;
-        this.status = status;
         if (group == null) {
             this.desired = new CompactedView<>(bootstrap, Topics.DESIRED);
             this.ownedDesired = null;
-            this.observed = new CompactedView<>(bootstrap, Topics.STATUS);
             desired.onChange((key, value) -> markDirty(key));
         } else {
             this.desired = null;
-            this.observed = null;
             this.ownedDesired = new OwnedView<>(bootstrap, Topics.DESIRED, group);
             ownedDesired.onChange((key, value) -> markDirty(key));
             ownedDesired.onRelease(key -> {
@@ -68,16 +61,9 @@ public final class ReconcileWorker implements AutoCloseable {
             thread.start();
             return this;
         }
-        observed.start();
         desired.start();
-        if (!desired.awaitCaughtUp(Duration.ofSeconds(60)) || !observed.awaitCaughtUp(Duration.ofSeconds(60))) {
-            throw new IllegalStateException("could not read clops.desired / clops.status within 60 s");
-        }
-        for (String key : observed.snapshot().keySet()) {
-            if (desired.get(key).isEmpty()) {
-                String[] pn = key.split("/", 2);
-                status.statusGone(pn[0], pn[1]);
-            }
+        if (!desired.awaitCaughtUp(Duration.ofSeconds(60))) {
+            throw new IllegalStateException("could not read clops.desired within 60 s");
         }
         thread.start();
         return this;
@@ -144,7 +130,6 @@ public final class ReconcileWorker implements AutoCloseable {
             ownedDesired.close();
         } else {
             desired.close();
-            observed.close();
         }
     }
 }

@@ -1,7 +1,6 @@
 package io.clops.reconciler;
 
 import io.clops.avro.ClusterEvent;
-import io.clops.avro.DeploymentStatus;
 import io.clops.kafka.KafkaConfigs;
 import io.clops.kafka.Topics;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -9,21 +8,18 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
-/** Writes what a worker observes: deployment status on clops.status, object summaries on clops.cluster. */
+import java.time.Clock;
+
+/**
+ * What a worker tells the platform: observed objects on clops.cluster. It never writes status: the topology joins
+ * these observations with the desired state ({@link StatusRules}) and writes clops.status.
+ */
 public class StatusWriter implements AutoCloseable {
     private final KafkaProducer<String, byte[]> producer;
+    private final Clock clock = Clock.systemUTC();
 
     public StatusWriter(String bootstrap, String clientId) {
         this.producer = new KafkaProducer<>(KafkaConfigs.producer(bootstrap, clientId), new StringSerializer(), new ByteArraySerializer());
-    }
-
-    public void status(DeploymentStatus s) {
-        String key = Topics.deploymentKey(s.getProject(), s.getName());
-        producer.send(new ProducerRecord<>(Topics.STATUS.name(), key, Topics.STATUS.valueSerde().serializer().serialize(Topics.STATUS.name(), s)));
-    }
-
-    public void statusGone(String project, String name) {
-        producer.send(new ProducerRecord<>(Topics.STATUS.name(), Topics.deploymentKey(project, name), null));
     }
 
     public void observed(ClusterEvent e) {
@@ -31,7 +27,17 @@ public class StatusWriter implements AutoCloseable {
                 Topics.CLUSTER.valueSerde().serializer().serialize(Topics.CLUSTER.name(), e)));
     }
 
-    public void observedGone(String kind, String namespace, String name) {
+    /** The runtime applied {@code generation} of a deployment (reason non-null: it could not). */
+    public void applied(String project, String deployment, long generation, String runtime, String endpoint, String reason) {
+        observed(ClusterEvent.newBuilder().setKind(StatusRules.APPLIED).setNamespace(project).setName(deployment)
+                .setDeployment(deployment).setGeneration(generation).setPhase(runtime).setReason(reason)
+                .setEndpoint(endpoint).setTimeMs(clock.millis()).build());
+    }
+
+    /** An object is gone: a Deleted event the topology sees, then a tombstone that compaction keeps. */
+    public void observedGone(String kind, String namespace, String name, String deployment) {
+        observed(ClusterEvent.newBuilder().setKind(kind).setNamespace(namespace).setName(name).setDeployment(deployment)
+                .setPhase(StatusRules.DELETED).setTimeMs(clock.millis()).build());
         producer.send(new ProducerRecord<>(Topics.CLUSTER.name(), clusterKey(kind, namespace, name), null));
     }
 

@@ -1,6 +1,8 @@
 package io.clops.reconciler;
 
+import io.clops.avro.ClusterEvent;
 import io.clops.avro.CommandEnvelope;
+import io.clops.avro.DeploymentStatus;
 import io.clops.avro.CommandResult;
 import io.clops.avro.DesiredDeployment;
 import io.clops.avro.RegistryEvent;
@@ -38,6 +40,8 @@ class ClopsTopologyTest {
     private TestOutputTopic<String, CommandResult> results;
     private TestOutputTopic<String, DesiredDeployment> desired;
     private TestOutputTopic<String, byte[]> deadletter;
+    private TestInputTopic<String, ClusterEvent> cluster;
+    private TestOutputTopic<String, DeploymentStatus> status;
 
     @BeforeEach
     void setUp() {
@@ -52,6 +56,68 @@ class ClopsTopologyTest {
         results = driver.createOutputTopic(Topics.COMMAND_RESULTS.name(), Serdes.String().deserializer(), Topics.COMMAND_RESULTS.valueSerde().deserializer());
         desired = driver.createOutputTopic(Topics.DESIRED.name(), Serdes.String().deserializer(), Topics.DESIRED.valueSerde().deserializer());
         deadletter = driver.createOutputTopic(Topics.DEADLETTER.name(), Serdes.String().deserializer(), Serdes.ByteArray().deserializer());
+        cluster = driver.createInputTopic(Topics.CLUSTER.name(), Serdes.String().serializer(), Topics.CLUSTER.valueSerde().serializer());
+        status = driver.createOutputTopic(Topics.STATUS.name(), Serdes.String().deserializer(), Topics.STATUS.valueSerde().deserializer());
+    }
+
+    private void observe(String kind, String name, long generation, String phase, int ready, String reason) {
+        cluster.pipeInput(kind + "/demo/" + name, ClusterEvent.newBuilder().setKind(kind).setNamespace("demo").setName(name)
+                .setDeployment("iris").setGeneration(generation).setPhase(phase).setReadyReplicas(ready).setReason(reason)
+                .setEndpoint(kind.equals("Applied") ? "http://iris.demo" : null).setTimeMs(1).build());
+    }
+
+    private DeploymentStatus lastStatus() {
+        List<TestRecord<String, DeploymentStatus>> all = status.readRecordsToList();
+        assertThat(all).isNotEmpty();
+        return all.get(all.size() - 1).value();
+    }
+
+    @Test
+    void statusJoinsTheDesiredStateWithWhatTheRuntimeObserves() {
+        registerIris();
+        commands.pipeInput("demo", deploy("c1", "demo", "iris", spec("iris@champion")));
+        assertThat(lastStatus().getReason()).isEqualTo("waiting for a worker to apply generation 1");
+
+        observe("Applied", "iris", 1, "kubernetes", 0, null);
+        observe("Deployment", "iris", 0, "Serving", 0, null);
+        DeploymentStatus pending = lastStatus();
+        assertThat(pending.getPhase()).isEqualTo("Pending");
+        assertThat(pending.getReason()).isEqualTo("iris: 0 of 1 replicas ready");
+        assertThat(pending.getObservedGeneration()).isEqualTo(1);
+        assertThat(pending.getEndpoint()).isEqualTo("http://iris.demo");
+
+        observe("Pod", "iris-x1", 0, "Pending", 0, "model ImagePullBackOff");
+        DeploymentStatus failed = lastStatus();
+        assertThat(failed.getPhase()).isEqualTo("Failed");
+        assertThat(failed.getReason()).isEqualTo("pod iris-x1: model ImagePullBackOff");
+        observe("Pod", "iris-x1", 0, "Deleted", 0, null);
+        observe("Deployment", "iris", 0, "Serving", 1, null);
+        assertThat(lastStatus().getPhase()).isEqualTo("Ready");
+        observe("Deployment", "iris", 0, "Serving", 1, null);
+        assertThat(status.isEmpty()).as("no status written when nothing changed").isTrue();
+
+        // a new generation is Pending until the runtime applied it
+        registry.pipeInput("demo/iris", alias("r4", "demo", "iris", "champion", 2));
+        assertThat(lastStatus().getReason()).isEqualTo("rolling out generation 2");
+        observe("Applied", "iris", 2, "kubernetes", 0, null);
+        DeploymentStatus ready = lastStatus();
+        assertThat(ready.getPhase()).isEqualTo("Ready");
+        assertThat(ready.getObservedGeneration()).isEqualTo(2);
+
+        commands.pipeInput("demo", undeploy("c2", "demo", "iris"));
+        List<TestRecord<String, DeploymentStatus>> gone = status.readRecordsToList();
+        assertThat(gone.get(gone.size() - 1).key()).isEqualTo("demo/iris");
+        assertThat(gone.get(gone.size() - 1).value()).as("status tombstone").isNull();
+    }
+
+    @Test
+    void aRuntimeThatCannotApplySaysWhy() {
+        registerIris();
+        commands.pipeInput("demo", deploy("c1", "demo", "iris", spec("iris@champion")));
+        observe("Applied", "iris", 1, "kubernetes", 0, "model iris:1 has no image; the Kubernetes runtime needs one");
+        DeploymentStatus failed = lastStatus();
+        assertThat(failed.getPhase()).isEqualTo("Failed");
+        assertThat(failed.getReason()).contains("has no image");
     }
 
     @AfterEach

@@ -3,7 +3,6 @@ package io.clops.kafka;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.slf4j.Logger;
@@ -93,26 +92,20 @@ public final class CompactedView<V> implements AutoCloseable {
     }
 
     private void apply(ConsumerRecord<byte[], byte[]> rec) {
-        String key = topic.keySerde().deserializer().deserialize(rec.topic(), rec.key());
-        V value;
-        try {
-            value = topic.valueSerde().deserializer().deserialize(rec.topic(), rec.value());
-        } catch (SerializationException e) {
-            LOG.warn("skipping undecodable record {}-{}@{}: {}", rec.topic(), rec.partition(), rec.offset(), e.getMessage());
-            return;
-        }
-        if (value == null) {
-            values.remove(key);
-        } else {
-            values.put(key, value);
-        }
-        for (BiConsumer<String, V> l : listeners) {
-            try {
-                l.accept(key, value);
-            } catch (RuntimeException e) {
-                LOG.warn("listener on {} failed for {}: {}", topic.name(), key, e.toString(), e);
+        KeyedRecord.decode(topic, rec).ifPresent(r -> {
+            if (r.value() == null) {
+                values.remove(r.key());
+            } else {
+                values.put(r.key(), r.value());
             }
-        }
+            for (BiConsumer<String, V> l : listeners) {
+                try {
+                    l.accept(r.key(), r.value());
+                } catch (RuntimeException e) {
+                    LOG.warn("listener on {} failed for {}: {}", topic.name(), r.key(), e.toString(), e);
+                }
+            }
+        });
     }
 
     @Override

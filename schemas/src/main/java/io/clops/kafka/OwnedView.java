@@ -5,7 +5,6 @@ import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.slf4j.Logger;
@@ -151,21 +150,15 @@ public final class OwnedView<V> implements AutoCloseable {
     }
 
     private void apply(ConsumerRecord<byte[], byte[]> rec) {
-        String key = topic.keySerde().deserializer().deserialize(rec.topic(), rec.key());
-        V value;
-        try {
-            value = topic.valueSerde().deserializer().deserialize(rec.topic(), rec.value());
-        } catch (SerializationException e) {
-            LOG.warn("skipping undecodable record {}-{}@{}: {}", rec.topic(), rec.partition(), rec.offset(), e.getMessage());
-            return;
-        }
-        partitionOf.put(key, rec.partition());
-        if (value == null) {
-            values.remove(key);
-        } else {
-            values.put(key, value);
-        }
-        listeners.forEach(l -> l.accept(key, value));
+        KeyedRecord.decode(topic, rec).ifPresent(r -> {
+            partitionOf.put(r.key(), r.partition());
+            if (r.value() == null) {
+                values.remove(r.key());
+            } else {
+                values.put(r.key(), r.value());
+            }
+            listeners.forEach(l -> l.accept(r.key(), r.value()));
+        });
     }
 
     @Override

@@ -6,6 +6,7 @@ import io.clops.avro.CommandResult;
 import io.clops.avro.DeploymentStatus;
 import io.clops.avro.DesiredDeployment;
 import io.clops.avro.InferenceEnvelope;
+import io.clops.avro.ObservedState;
 import io.clops.avro.ProjectState;
 import io.clops.avro.RegistryEvent;
 import org.apache.avro.Schema;
@@ -37,7 +38,7 @@ public final class SchemaCatalog implements SchemaStore {
     public static final List<Schema> TOP_LEVEL = List.of(
             CommandEnvelope.getClassSchema(), CommandResult.getClassSchema(), RegistryEvent.getClassSchema(),
             ClusterEvent.getClassSchema(), DesiredDeployment.getClassSchema(), DeploymentStatus.getClassSchema(),
-            InferenceEnvelope.getClassSchema(), ProjectState.getClassSchema());
+            InferenceEnvelope.getClassSchema(), ProjectState.getClassSchema(), ObservedState.getClassSchema());
 
     private static final SchemaCatalog GLOBAL = new SchemaCatalog();
 

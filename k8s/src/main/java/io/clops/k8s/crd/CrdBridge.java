@@ -5,6 +5,7 @@ import io.clops.api.DeploymentSpecParser;
 import io.clops.api.InvalidRequest;
 import io.clops.avro.CommandEnvelope;
 import io.clops.avro.DeployCommand;
+import io.clops.avro.DeploymentStatus;
 import io.clops.avro.DesiredDeployment;
 import io.clops.avro.UndeployCommand;
 import io.clops.kafka.CompactedView;
@@ -34,7 +35,7 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * ModelDeployment resources → the command log. A resource whose spec differs from what is desired becomes a deploy
  * command (a deleted one an undeploy), with the Kubernetes user as actor; the fold's verdict is written back to the
- * resource's status when it refuses. An invalid spec is refused right here, in the resource's status, and never
+ * resource's status when it refuses, and clops.status is mirrored to every resource's status. An invalid spec is refused right here, in the resource's status, and never
  * reaches the log. Command ids derive from the resource's uid and spec, so a resync or a second bridge replica
  * sends the same command id, which the fold applies once.
  */
@@ -46,6 +47,7 @@ public final class CrdBridge implements AutoCloseable {
     private final KubernetesClient client;
     private final Clock clock;
     private final CompactedView<DesiredDeployment> desired;
+    private final CompactedView<DeploymentStatus> statuses;
     private final CommandResults results;
     private final KafkaProducer<String, byte[]> producer;
     private final SharedIndexInformer<ModelDeployment> informer;
@@ -59,6 +61,13 @@ public final class CrdBridge implements AutoCloseable {
             throw new IllegalStateException("could not read clops.desired within 60 s");
         }
         this.results = new CommandResults(bootstrap);
+        this.statuses = new CompactedView<>(bootstrap, Topics.STATUS);
+        statuses.onChange((key, st) -> {
+            if (st != null) {
+                mirror(st);
+            }
+        });
+        statuses.start();
         this.producer = new KafkaProducer<>(KafkaConfigs.producer(bootstrap, "crd-bridge"), new StringSerializer(), new ByteArraySerializer());
         this.informer = client.resources(ModelDeployment.class).inAnyNamespace().inform(new ResourceEventHandler<>() {
             @Override
@@ -130,6 +139,25 @@ public final class CrdBridge implements AutoCloseable {
         }
     }
 
+    /** The resource's status subresource shows what clops.status says (a merge patch: no read first). */
+    private void mirror(DeploymentStatus s) {
+        ModelDeploymentStatus st = new ModelDeploymentStatus();
+        st.phase = s.getPhase();
+        st.reason = s.getReason();
+        st.readyReplicas = s.getReadyReplicas();
+        st.observedGeneration = s.getObservedGeneration();
+        st.endpoint = s.getEndpoint();
+        st.lastCommand = desired.get(Topics.deploymentKey(s.getProject(), s.getName())).map(DesiredDeployment::getCommandId).orElse(null);
+        ModelDeployment patch = new ModelDeployment();
+        patch.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withName(s.getName()).withNamespace(s.getProject()).build());
+        patch.setStatus(st);
+        try {
+            client.resources(ModelDeployment.class).resource(patch).patchStatus();
+        } catch (KubernetesClientException e) {
+            LOG.debug("no ModelDeployment {}/{} to mirror status to: {}", s.getProject(), s.getName(), e.getMessage());
+        }
+    }
+
     private void refuse(String ns, String name, String reason, String commandId) {
         try {
             client.resources(ModelDeployment.class).inNamespace(ns).withName(name).editStatus(cr -> {
@@ -172,6 +200,7 @@ public final class CrdBridge implements AutoCloseable {
     @Override
     public void close() {
         informer.close();
+        statuses.close();
         producer.close();
         results.close();
         desired.close();

@@ -1,18 +1,17 @@
 package io.clops.k8s.runtime;
 
 import io.clops.avro.ClusterEvent;
-import io.clops.avro.DeploymentStatus;
 import io.clops.avro.DesiredDeployment;
 import io.clops.avro.ModelVersion;
 import io.clops.avro.ResolvedRoute;
 import io.clops.k8s.crd.CrMapping;
 import io.clops.k8s.crd.ModelDeployment;
-import io.clops.k8s.crd.ModelDeploymentStatus;
 import io.clops.k8s.model.K8sModel;
 import io.clops.k8s.model.K8sNames;
 import io.clops.k8s.model.PlatformSettings;
 import io.clops.kafka.Topics;
 import io.clops.reconciler.DeploymentRuntime;
+import io.clops.reconciler.StatusRules;
 import io.clops.reconciler.StatusWriter;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.OwnerReference;
@@ -33,22 +32,21 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.Function;
 
 /**
  * The Kubernetes runtime: a reconcile is a short list of steps, status last.
  * <ol>
  *   <li>the project's namespace, quota and role bindings (once per project and settings);</li>
+ *   <li>the ModelDeployment that owns everything else;</li>
  *   <li>each object of the deployment (K8sModel), applied: created, patched or unchanged;</li>
- *   <li>objects labelled for this deployment that the desired state no longer names, deleted;</li>
- *   <li>status from what the informers see.</li>
+ *   <li>objects of this deployment that the desired state no longer names, deleted;</li>
+ *   <li>an Applied report on clops.cluster, from which, with what the informers publish, the topology derives status.</li>
  * </ol>
- * Informers on managed Deployments and Pods publish to clops.cluster, recompute status, and restore a managed
+ * Informers on managed Deployments and Pods publish what they see to clops.cluster and restore a managed
  * Deployment edited or deleted behind clops's back.
  */
 public final class KubernetesRuntime implements DeploymentRuntime {
     private static final Logger LOG = LoggerFactory.getLogger(KubernetesRuntime.class);
-    private static final String BY_KEY = "clops-key";
 
     private final KubernetesClient client;
     private final PlatformSettings settings;
@@ -57,7 +55,6 @@ public final class KubernetesRuntime implements DeploymentRuntime {
     private final Applier applier;
     private final Map<String, DesiredDeployment> desired = new ConcurrentHashMap<>();
     private final Map<String, List<HasMetadata>> objects = new ConcurrentHashMap<>();
-    private final Map<String, String> reported = new ConcurrentHashMap<>();
     private final Set<String> projectsDone = ConcurrentHashMap.newKeySet();
     private final Map<String, String> anchorUid = new ConcurrentHashMap<>();
     private final SharedIndexInformer<Deployment> deployments;
@@ -70,16 +67,9 @@ public final class KubernetesRuntime implements DeploymentRuntime {
         this.status = status;
         this.clock = clock;
         this.applier = new Applier(client);
-        Function<HasMetadata, List<String>> byKey = o -> {
-            var l = o.getMetadata().getLabels();
-            return l == null || !l.containsKey(K8sNames.DEPLOYMENT) ? List.of()
-                    : List.of(Topics.deploymentKey(l.get(K8sNames.PROJECT), l.get(K8sNames.DEPLOYMENT)));
-        };
         this.deployments = client.apps().deployments().inAnyNamespace().withLabel(K8sNames.MANAGED_BY, K8sNames.MANAGER).runnableInformer(0);
-        deployments.addIndexers(Map.of(BY_KEY, byKey::apply));
         deployments.addEventHandler(new Handler<>(true));
         this.pods = client.pods().inAnyNamespace().withLabel(K8sNames.MANAGED_BY, K8sNames.MANAGER).runnableInformer(0);
-        pods.addIndexers(Map.of(BY_KEY, byKey::apply));
         pods.addEventHandler(new Handler<>(false));
         deployments.start();
         pods.start();
@@ -118,7 +108,14 @@ public final class KubernetesRuntime implements DeploymentRuntime {
         } // else: its owner was just created, so nothing of this deployment can exist yet
         history.addAll(outcomes);
         LOG.info("{} generation {}: {}", key, d.getGeneration(), summary(outcomes));
-        refreshStatus(key);
+        ModelVersion noImage = d.getRoutes().stream().map(ResolvedRoute::getVersion).filter(v -> v.getImage() == null).findFirst().orElse(null);
+        status.applied(d.getProject(), d.getName(), d.getGeneration(), "kubernetes", endpoint(d), noImage == null ? null
+                : "model " + noImage.getModel() + ":" + noImage.getVersion() + " has no image; the Kubernetes runtime needs one");
+        status.flush();
+    }
+
+    static String endpoint(DesiredDeployment d) {
+        return "http://" + K8sNames.service(d) + "." + K8sNames.namespace(d.getProject()) + ".svc.cluster.local";
     }
 
     private List<Applied> deleteGone(List<HasMetadata> before, List<HasMetadata> want) {
@@ -138,7 +135,6 @@ public final class KubernetesRuntime implements DeploymentRuntime {
         String key = Topics.deploymentKey(project, name);
         desired.remove(key);
         List<HasMetadata> before = objects.remove(key);
-        reported.remove(key);
         anchorUid.remove(key);
         List<Applied> outcomes = new ArrayList<>(before != null ? deleteGone(before, List.of()) : deleteStale(project, name, List.of()));
         ModelDeployment anchor = client.resources(ModelDeployment.class).inNamespace(K8sNames.namespace(project)).withName(name).get();
@@ -147,7 +143,7 @@ public final class KubernetesRuntime implements DeploymentRuntime {
         }
         history.addAll(outcomes);
         LOG.info("{} deleted: {}", key, summary(outcomes));
-        status.statusGone(project, name);
+        status.observedGone(StatusRules.APPLIED, project, name, name);
         status.flush();
     }
 
@@ -156,7 +152,6 @@ public final class KubernetesRuntime implements DeploymentRuntime {
         String key = Topics.deploymentKey(project, name);
         desired.remove(key);
         objects.remove(key);
-        reported.remove(key);
         anchorUid.remove(key);
         LOG.info("{} released to another worker", key);
     }
@@ -205,57 +200,6 @@ public final class KubernetesRuntime implements DeploymentRuntime {
         return out;
     }
 
-    private void refreshStatus(String key) {
-        DesiredDeployment d = desired.get(key);
-        if (d == null) {
-            return;
-        }
-        String phase;
-        String reason;
-        int ready;
-        ModelVersion noImage = d.getRoutes().stream().map(ResolvedRoute::getVersion).filter(v -> v.getImage() == null).findFirst().orElse(null);
-        if (noImage != null) {
-            phase = "Failed";
-            reason = "model " + noImage.getModel() + ":" + noImage.getVersion() + " has no image; the Kubernetes runtime needs one";
-            ready = 0;
-        } else {
-            StatusComputer.Observed o = StatusComputer.compute(d, deployments.getIndexer().byIndex(BY_KEY, key),
-                    pods.getIndexer().byIndex(BY_KEY, key));
-            phase = o.phase();
-            reason = o.reason();
-            ready = o.readyReplicas();
-        }
-        String summary = d.getGeneration() + "|" + phase + "|" + reason + "|" + ready;
-        if (summary.equals(reported.put(key, summary))) {
-            return;
-        }
-        status.status(DeploymentStatus.newBuilder().setProject(d.getProject()).setName(d.getName()).setPhase(phase)
-                .setReason(reason).setObservedGeneration(d.getGeneration()).setReadyReplicas(ready)
-                .setEndpoint("http://" + K8sNames.service(d) + "." + K8sNames.namespace(d.getProject()) + ".svc.cluster.local")
-                .setRuntime("kubernetes").setTimeMs(clock.millis()).build());
-        mirrorStatus(d, phase, reason, ready);
-    }
-
-    /** The ModelDeployment's status subresource shows what clops.status says. */
-    private void mirrorStatus(DesiredDeployment d, String phase, String reason, int ready) {
-        try {
-            ModelDeploymentStatus st = new ModelDeploymentStatus();
-            st.phase = phase;
-            st.reason = reason;
-            st.readyReplicas = ready;
-            st.observedGeneration = d.getGeneration();
-            st.endpoint = "http://" + K8sNames.service(d) + "." + K8sNames.namespace(d.getProject()) + ".svc.cluster.local";
-            st.lastCommand = d.getCommandId();
-            ModelDeployment patch = new ModelDeployment();
-            patch.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder().withName(d.getName())
-                    .withNamespace(K8sNames.namespace(d.getProject())).build());
-            patch.setStatus(st);
-            client.resources(ModelDeployment.class).resource(patch).patchStatus(); // a merge patch: no read first
-        } catch (KubernetesClientException e) {
-            LOG.debug("no ModelDeployment status for {}/{}: {}", d.getProject(), d.getName(), e.getMessage());
-        }
-    }
-
     /** Informer events: publish what is seen, restore drifted Deployments, recompute status. */
     private final class Handler<T extends HasMetadata> implements ResourceEventHandler<T> {
         private final boolean workload;
@@ -293,9 +237,6 @@ public final class KubernetesRuntime implements DeploymentRuntime {
                 if (workload) {
                     repairDrift(key, obj, gone);
                 }
-                synchronized (KubernetesRuntime.this) {
-                    refreshStatus(key);
-                }
             } catch (RuntimeException e) {
                 LOG.warn("handling {} {}: {}", obj.getKind(), obj.getMetadata().getName(), e.toString(), e);
             }
@@ -321,26 +262,33 @@ public final class KubernetesRuntime implements DeploymentRuntime {
         }
     }
 
+    /** What the informers see, for the topology: workloads with their available replicas, pods with a failure. */
     private void publish(HasMetadata obj, boolean gone) {
         String ns = obj.getMetadata().getNamespace();
         String kind = obj.getKind() == null ? (obj instanceof Pod ? "Pod" : "Deployment") : obj.getKind();
+        String deployment = obj.getMetadata().getLabels().get(K8sNames.DEPLOYMENT);
         if (gone) {
-            status.observedGone(kind, ns, obj.getMetadata().getName());
+            status.observedGone(kind, ns, obj.getMetadata().getName(), deployment);
             return;
         }
         int replicas = 0;
         int ready = 0;
         String phase = "Present";
         String reason = null;
-        if (obj instanceof Deployment dep && dep.getStatus() != null) {
-            replicas = dep.getStatus().getReplicas() == null ? 0 : dep.getStatus().getReplicas();
-            ready = dep.getStatus().getReadyReplicas() == null ? 0 : dep.getStatus().getReadyReplicas();
+        if (obj instanceof Deployment dep) {
+            var template = dep.getSpec() == null || dep.getSpec().getTemplate() == null ? null : dep.getSpec().getTemplate().getMetadata();
+            boolean serving = template == null || template.getLabels() == null || !"false".equals(template.getLabels().get(K8sNames.SERVING));
+            phase = serving ? StatusRules.SERVING : StatusRules.SHADOW;
+            if (dep.getStatus() != null) {
+                replicas = dep.getStatus().getReplicas() == null ? 0 : dep.getStatus().getReplicas();
+                ready = dep.getStatus().getAvailableReplicas() == null ? 0 : dep.getStatus().getAvailableReplicas();
+            }
         } else if (obj instanceof Pod pod && pod.getStatus() != null) {
             phase = pod.getStatus().getPhase() == null ? "Unknown" : pod.getStatus().getPhase();
-            reason = StatusComputer.failure(pod);
+            reason = PodFailures.reason(pod);
         }
         status.observed(ClusterEvent.newBuilder().setKind(kind).setNamespace(ns).setName(obj.getMetadata().getName())
-                .setDeployment(obj.getMetadata().getLabels().get(K8sNames.DEPLOYMENT)).setPhase(phase).setReason(reason)
+                .setDeployment(deployment).setPhase(phase).setReason(reason)
                 .setReplicas(replicas).setReadyReplicas(ready).setTimeMs(clock.millis()).build());
     }
 

@@ -1,11 +1,11 @@
 package io.clops.reconciler.local;
 
 import io.clops.avro.ClusterEvent;
-import io.clops.avro.DeploymentStatus;
 import io.clops.avro.DesiredDeployment;
 import io.clops.avro.ModelVersion;
 import io.clops.broker.FreePorts;
 import io.clops.kafka.Topics;
+import io.clops.reconciler.StatusRules;
 import io.clops.reconciler.StatusWriter;
 
 import java.net.URI;
@@ -93,23 +93,21 @@ final class LocalDeployment {
         long now = clock.millis();
         model.launch(now);
         executor.launch(now);
-        report("Pending", "starting model and executor", false);
+        status.applied(desired.getProject(), desired.getName(), desired.getGeneration(), "local", endpoint(), null);
+        report(false);
     }
 
     void supervise() {
         long now = clock.millis();
         model.supervise(now);
         executor.supervise(now);
-        String failure = model.failure() != null ? model.failure() : executor.failure();
-        if (failure != null) {
-            report("Failed", failure, false);
-        } else if (ready()) {
+        boolean failing = model.failure() != null || executor.failure() != null;
+        boolean ready = !failing && ready();
+        if (ready) {
             model.resetRestarts();
             executor.resetRestarts();
-            report("Ready", null, true);
-        } else {
-            report("Pending", "waiting for the model to become ready", false);
         }
+        report(ready);
     }
 
     private boolean ready() {
@@ -125,18 +123,20 @@ final class LocalDeployment {
         }
     }
 
-    private void report(String phase, String reason, boolean ready) {
-        String summary = phase + "|" + reason + "|" + model.pid() + "|" + executor.pid();
+    /** What this machine shows, on clops.cluster when it changes: the two processes and the serving workload. */
+    private void report(boolean ready) {
+        String summary = model.pid() + "|" + model.failure() + "|" + executor.pid() + "|" + executor.failure() + "|" + ready;
         if (summary.equals(reported)) {
             return;
         }
         reported = summary;
         long now = clock.millis();
-        status.status(DeploymentStatus.newBuilder().setProject(desired.getProject()).setName(desired.getName())
-                .setPhase(phase).setReason(reason).setObservedGeneration(desired.getGeneration())
-                .setReadyReplicas(ready ? 1 : 0).setEndpoint(endpoint()).setRuntime("local").setTimeMs(now).build());
         observe("model", model, "http://127.0.0.1:" + modelPort, now);
         observe("executor", executor, endpoint(), now);
+        status.observed(ClusterEvent.newBuilder().setKind(StatusRules.WORKLOAD).setNamespace(desired.getProject())
+                .setName(desired.getName()).setDeployment(desired.getName()).setGeneration(desired.getGeneration())
+                .setPhase(StatusRules.SERVING).setReplicas(1).setReadyReplicas(ready ? 1 : 0).setEndpoint(endpoint())
+                .setTimeMs(now).build());
         status.flush();
     }
 
@@ -148,10 +148,18 @@ final class LocalDeployment {
                 .setPid(p.pid()).setTimeMs(now).build());
     }
 
-    void stop() {
+    /** Stops both processes; {@code gone}: the deployment is removed (not replaced by a new generation). */
+    void stop(boolean gone) {
         executor.stop();
         model.stop();
-        status.observedGone("Process", desired.getProject(), desired.getName() + "-model");
-        status.observedGone("Process", desired.getProject(), desired.getName() + "-executor");
+        if (gone) {
+            status.observedGone("Process", desired.getProject(), desired.getName() + "-model", desired.getName());
+            status.observedGone("Process", desired.getProject(), desired.getName() + "-executor", desired.getName());
+            status.observedGone(StatusRules.WORKLOAD, desired.getProject(), desired.getName(), desired.getName());
+            status.observedGone(StatusRules.APPLIED, desired.getProject(), desired.getName(), desired.getName());
+            status.flush();
+        } else {
+            report(false); // stopped with the platform or replaced: nothing serves here until it starts again
+        }
     }
 }

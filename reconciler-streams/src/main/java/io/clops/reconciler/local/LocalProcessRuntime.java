@@ -78,7 +78,7 @@ public final class LocalProcessRuntime implements DeploymentRuntime {
             return;
         }
         if (current != null) {
-            current.stop();
+            current.stop(false);
         }
         if (!"sync".equals(desired.getSpec().getMode())) {
             TopicAdmin.ensure(settings.bootstrap(), List.of(
@@ -96,11 +96,9 @@ public final class LocalProcessRuntime implements DeploymentRuntime {
     public synchronized void delete(String project, String name) {
         LocalDeployment current = deployments.remove(Topics.deploymentKey(project, name));
         if (current != null) {
-            current.stop();
+            current.stop(true);
             LOG.info("deployment {}/{} stopped", project, name);
         }
-        status.statusGone(project, name);
-        status.flush();
     }
 
     private synchronized void superviseAll() {
@@ -116,7 +114,7 @@ public final class LocalProcessRuntime implements DeploymentRuntime {
     @Override
     public synchronized void close() {
         supervisor.shutdownNow();
-        deployments.values().forEach(LocalDeployment::stop);
+        deployments.values().forEach(d -> d.stop(false)); // the platform stops; the deployments stay desired
         deployments.clear();
     }
 }
