@@ -78,7 +78,7 @@ public final class ModelCommand {
         static List<String> exampleCommand(String example, String name) {
             if (!example.equals("iris")) throw new CliException("unknown example '" + example + "' (known: iris)", 2);
             String where = Path.of(IrisServer.class.getProtectionDomain().getCodeSource().getLocation().getPath()).toString();
-            return List.of("java", "-Xmx64m", "-XX:+UseSerialGC", "-cp", where, IrisServer.class.getName(),
+            return List.of("java", "-Xmx64m", "-XX:+UseSerialGC", "-Dsun.net.httpserver.nodelay=true", "-cp", where, IrisServer.class.getName(),
                     "--port", "${PORT}", "--name", name);
         }
     }

@@ -159,6 +159,29 @@ class PlatformEndToEndIT {
                 .containsExactly("setosa", "versicolor", "virginica");
     }
 
+    @Test
+    void aTrafficSplitServesBothVersionsBehindOneEndpoint() throws Exception {
+        start();
+        assertThat(clops("model", "register", "iris", "--example", "iris").code()).isZero();
+        assertThat(clops("model", "register", "iris", "--example", "iris").code()).isZero();
+        Run deploy = clops("deploy", "-f", spec(IRIS_SPEC.replace("model: iris@champion", "model: iris:1\n  traffic:\n"
+                + "    - { model: iris:1, weight: 50 }\n    - { model: iris:2, weight: 50 }\n  shadow: iris:2")).toString(), "--wait", "-o", "json");
+        assertThat(deploy.code()).as(deploy.err()).isZero();
+        assertThat(children("io.clops.examples.iris.IrisServer")).as("two routes and a shadow").hasSize(3);
+        String endpoint = deploy.json().at("/status/endpoint").asText();
+        java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+        java.util.Map<String, Integer> routes = new java.util.HashMap<>();
+        for (int i = 0; i < 40; i++) {
+            var r = http.send(java.net.http.HttpRequest.newBuilder(URI.create(endpoint + "/v2/models/iris/infer"))
+                    .POST(java.net.http.HttpRequest.BodyPublishers.ofString(SETOSA_VERSICOLOR_VIRGINICA)).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(Predictor.labels(ApiClient.JSON.readTree(r.body()))).containsExactly("setosa", "versicolor", "virginica");
+            routes.merge(r.headers().firstValue("X-Clops-Route").orElse("?"), 1, Integer::sum);
+        }
+        assertThat(routes).containsOnlyKeys("iris-v1", "iris-v2");
+    }
+
     static boolean accepts(String url) {
         URI u = URI.create(url);
         try (Socket s = new Socket()) {

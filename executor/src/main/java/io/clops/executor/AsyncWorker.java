@@ -49,9 +49,23 @@ public final class AsyncWorker implements Runnable, AutoCloseable {
     public static final String H_REPLY_TO = "clops-reply-to";
     public static final String H_STATUS = "clops-status";
     public static final String H_CONTENT_TYPE = "content-type";
+    /** Which executor answered (host:pid), for debugging and to tell a re-delivery apart. */
+    public static final String H_EXECUTOR = "clops-executor";
+    static final byte[] SELF = (hostName() + ":" + ProcessHandle.current().pid()).getBytes(StandardCharsets.UTF_8);
+
+    private static String hostName() {
+        try {
+            return java.net.InetAddress.getLocalHost().getHostName();
+        } catch (Exception e) {
+            return "unknown";
+        }
+    }
+
+    /** The version that answered; a client may send it back to stay on that version. */
+    public static final String H_ROUTE = "clops-route";
 
     private final ExecutorConfig config;
-    private final ModelClient model;
+    private final Dispatcher dispatcher;
     private final Metrics metrics;
     private final Clock clock;
     private final KafkaConsumer<String, byte[]> consumer;
@@ -59,14 +73,17 @@ public final class AsyncWorker implements Runnable, AutoCloseable {
     private final Semaphore inFlight;
     private volatile boolean running = true;
 
-    public AsyncWorker(ExecutorConfig config, ModelClient model, Metrics metrics, Clock clock) {
+    public AsyncWorker(ExecutorConfig config, Dispatcher dispatcher, Metrics metrics, Clock clock) {
         this.config = config;
-        this.model = model;
+        this.dispatcher = dispatcher;
         this.metrics = metrics;
         this.clock = clock;
         Map<String, Object> c = new HashMap<>(KafkaConfigs.reader(config.bootstrap(), "executor-" + config.deployment()));
         c.put(ConsumerConfig.GROUP_ID_CONFIG, config.consumerGroup());
         c.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 64);
+        // a dead executor's partitions move to the others after 10 s, not Kafka's default 45 s
+        c.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 10_000);
+        c.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 1_000);
         this.consumer = new KafkaConsumer<>(c, new StringDeserializer(), new org.apache.kafka.common.serialization.ByteArrayDeserializer());
         this.producer = new KafkaProducer<>(KafkaConfigs.producer(config.bootstrap(), "executor-" + config.deployment()),
                 new StringSerializer(), new ByteArraySerializer());
@@ -133,22 +150,20 @@ public final class AsyncWorker implements Runnable, AutoCloseable {
         String replyTo = req.replyTo != null ? req.replyTo : config.responseTopic();
         if (req.deadlineMs != null && clock.millis() > req.deadlineMs) {
             ModelClient.Reply r = ModelClient.error(504, "deadline exceeded before the request was computed", -1);
-            metrics.record("async", 504, System.nanoTime() - start, -1);
-            return CompletableFuture.completedFuture(req.response(replyTo, r));
+            metrics.record("async", "-", 504, System.nanoTime() - start, -1);
+            return CompletableFuture.completedFuture(req.response(replyTo, r, null));
         }
         String path = "v2".equals(config.protocol()) ? "/v2/models/" + req.model + "/infer"
                 : header(rec.headers(), "clops-path", "/");
         inFlight.acquireUninterruptibly();
         metrics.inFlight.incrementAndGet();
-        return model.call("POST", path, Map.of("Content-Type", List.of(req.contentType)), req.body)
-                .whenComplete((r, e) -> {
+        return dispatcher.dispatch("async", req.id, "POST", path, Map.of("Content-Type", List.of(req.contentType)), req.body,
+                        header(rec.headers(), H_ROUTE, null), start)
+                .whenComplete((a, e) -> {
                     inFlight.release();
                     metrics.inFlight.decrementAndGet();
                 })
-                .thenApply(r -> {
-                    metrics.record("async", r.status(), System.nanoTime() - start, r.modelNanos());
-                    return req.response(replyTo, r);
-                });
+                .thenApply(a -> req.response(replyTo, a.reply(), a.route().name().equals("-") ? null : a.route().name()));
     }
 
     static String header(Headers headers, String name, String fallback) {
@@ -191,10 +206,16 @@ public final class AsyncWorker implements Runnable, AutoCloseable {
                     deadline == null ? null : Long.valueOf(deadline), header(rec.headers(), H_REPLY_TO, null), correlation, false);
         }
 
-        ProducerRecord<String, byte[]> response(String topic, ModelClient.Reply r) {
+        ProducerRecord<String, byte[]> response(String topic, ModelClient.Reply r, String route) {
             Headers headers = new RecordHeaders(correlation.toArray());
             headers.remove(H_REQUEST_ID);
             headers.remove(H_CONTENT_TYPE);
+            headers.remove(H_ROUTE);
+            headers.remove(H_EXECUTOR);
+            headers.add(H_EXECUTOR, SELF);
+            if (route != null) {
+                headers.add(H_ROUTE, route.getBytes(StandardCharsets.UTF_8));
+            }
             headers.add(H_REQUEST_ID, id.getBytes(StandardCharsets.UTF_8));
             headers.add(H_STATUS, Integer.toString(r.status()).getBytes(StandardCharsets.UTF_8));
             headers.add(H_CONTENT_TYPE, r.contentType().getBytes(StandardCharsets.UTF_8));

@@ -2,23 +2,34 @@ package io.clops.executor;
 
 import io.clops.kafka.Topics;
 
+import java.util.List;
 import java.util.Map;
 
 /**
  * What one executor serves: read from environment variables (the worker that starts it sets them).
  *
- * @param modelName default model name for async requests (OIP v2 path /v2/models/{name}/infer)
- * @param mode      sync | async | both: whether the request topic is consumed
+ * @param routes     model versions behind this endpoint with their weights (CLOPS_ROUTES), or the one CLOPS_MODEL_URL
+ * @param shadow     a version that gets a copy of each request; its answers are only logged (CLOPS_SHADOW), or null
+ * @param modelName  default model name for async requests (OIP v2 path /v2/models/{name}/infer)
+ * @param mode       sync | async | both: whether the request topic is consumed
+ * @param inputsJson the model's declared inputs, to check requests against (CLOPS_INPUTS), or null
+ * @param token      a bearer token every sync request must carry (CLOPS_EXECUTOR_TOKEN), or null
  */
-public record ExecutorConfig(int port, String modelUrl, String modelName, String protocol, String project,
+public record ExecutorConfig(int port, List<Route> routes, Route shadow, String modelName, String protocol, String project,
                              String deployment, String mode, String bootstrap, int timeoutMs, long maxBodyBytes,
-                             int asyncConcurrency) {
+                             int asyncConcurrency, int rateLimitRps, String inputsJson, boolean logRequests,
+                             double logSample, int logMaxBytes, String token) {
 
     public static ExecutorConfig fromEnv(Map<String, String> env) {
+        String modelName = env.getOrDefault("CLOPS_MODEL_NAME", "model");
+        List<Route> routes = Route.parseAll(env.get("CLOPS_ROUTES"));
+        if (routes.isEmpty()) {
+            routes = List.of(new Route(modelName, require(env, "CLOPS_MODEL_URL"), 100));
+        }
+        List<Route> shadow = Route.parseAll(env.get("CLOPS_SHADOW"));
         return new ExecutorConfig(
                 Integer.parseInt(env.getOrDefault("CLOPS_EXECUTOR_PORT", "9000")),
-                require(env, "CLOPS_MODEL_URL"),
-                env.getOrDefault("CLOPS_MODEL_NAME", "model"),
+                routes, shadow.isEmpty() ? null : shadow.get(0), modelName,
                 env.getOrDefault("CLOPS_PROTOCOL", "v2"),
                 env.getOrDefault("CLOPS_PROJECT", "default"),
                 env.getOrDefault("CLOPS_DEPLOYMENT", "model"),
@@ -26,13 +37,26 @@ public record ExecutorConfig(int port, String modelUrl, String modelName, String
                 env.get("CLOPS_BOOTSTRAP"),
                 Integer.parseInt(env.getOrDefault("CLOPS_TIMEOUT_MS", "5000")),
                 Long.parseLong(env.getOrDefault("CLOPS_MAX_BODY_BYTES", Long.toString(10L * 1024 * 1024))),
-                Integer.parseInt(env.getOrDefault("CLOPS_ASYNC_CONCURRENCY", "8")));
+                Integer.parseInt(env.getOrDefault("CLOPS_ASYNC_CONCURRENCY", "8")),
+                Integer.parseInt(env.getOrDefault("CLOPS_RATE_LIMIT_RPS", "0")),
+                env.get("CLOPS_INPUTS"),
+                Boolean.parseBoolean(env.getOrDefault("CLOPS_LOG_REQUESTS", "false")),
+                Double.parseDouble(env.getOrDefault("CLOPS_LOG_SAMPLE", "1.0")),
+                Integer.parseInt(env.getOrDefault("CLOPS_LOG_MAX_BYTES", "4096")),
+                env.get("CLOPS_EXECUTOR_TOKEN"));
+    }
+
+    /** One model, everything else at its default: for tests and simple uses. */
+    public static ExecutorConfig single(int port, String modelUrl, String modelName, String project, String deployment,
+                                        String mode, String bootstrap, int timeoutMs, long maxBodyBytes) {
+        return new ExecutorConfig(port, List.of(new Route(modelName, modelUrl, 100)), null, modelName, "v2", project, deployment,
+                mode, bootstrap, timeoutMs, maxBodyBytes, 8, 0, null, false, 1.0, 4096, null);
     }
 
     private static String require(Map<String, String> env, String name) {
         String v = env.get(name);
         if (v == null || v.isBlank()) {
-            throw new IllegalArgumentException("environment variable " + name + " is required");
+            throw new IllegalArgumentException("environment variable " + name + " (or CLOPS_ROUTES) is required");
         }
         return v;
     }

@@ -18,17 +18,24 @@ public final class ExecutorMain implements AutoCloseable {
     private final SyncServer sync;
     private final AsyncWorker async;
     private final Thread asyncThread;
+    private final InferenceLog log;
 
     public ExecutorMain(ExecutorConfig config) throws IOException {
         Metrics metrics = new Metrics();
-        ModelClient model = new ModelClient(config.modelUrl(), config.timeoutMs());
-        this.sync = new SyncServer(config, model, metrics).start();
+        java.util.Random random = new java.util.Random();
+        this.log = config.logRequests() && config.bootstrap() != null
+                ? new InferenceLog(config.bootstrap(), config.project(), config.deployment(), config.logSample(), config.logMaxBytes(), random::nextDouble)
+                : null;
+        Dispatcher dispatcher = new Dispatcher(config, new Router(config.routes(), random::nextDouble),
+                ShapeValidator.fromJson(config.inputsJson()), log, metrics);
+        this.sync = new SyncServer(config, dispatcher, metrics, new RateLimiter(config.rateLimitRps(), System::nanoTime),
+                config.token() == null ? TokenCheck.ALLOW_ALL : TokenCheck.bearer(config.token())).start();
         if (config.async()) {
             SchemaTopic.connect(config.bootstrap());
             TopicAdmin.ensure(config.bootstrap(), List.of(
                     Topics.inferRequests(config.project(), config.deployment()).spec(),
                     Topics.inferResponses(config.project(), config.deployment()).spec()));
-            this.async = new AsyncWorker(config, model, metrics, Clock.systemUTC());
+            this.async = new AsyncWorker(config, dispatcher, metrics, Clock.systemUTC());
             this.asyncThread = new Thread(async, "executor-async");
             asyncThread.start();
         } else {
@@ -36,7 +43,7 @@ public final class ExecutorMain implements AutoCloseable {
             this.asyncThread = null;
         }
         LOG.info("executor for {}/{} on http://127.0.0.1:{} → {} (mode {})", config.project(), config.deployment(),
-                sync.port(), config.modelUrl(), config.mode());
+                sync.port(), Route.format(config.routes()), config.mode());
     }
 
     public int port() {
@@ -54,6 +61,9 @@ public final class ExecutorMain implements AutoCloseable {
             }
         }
         sync.stop();
+        if (log != null) {
+            log.close();
+        }
     }
 
     public static void main(String[] args) throws Exception {

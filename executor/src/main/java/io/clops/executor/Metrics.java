@@ -17,28 +17,31 @@ public final class Metrics {
     final AtomicLong inFlight = new AtomicLong();
     final AtomicLong asyncLag = new AtomicLong();
 
-    public void record(String route, int status, long totalNanos, long modelNanos) {
-        requests.computeIfAbsent(route + "\u0000" + status, k -> new LongAdder()).increment();
-        latency.computeIfAbsent(route, k -> new Histogram()).observe(totalNanos);
+    /** @param mode sync | async; @param route the model version that answered ("shadow:…" for copies) */
+    public void record(String mode, String route, int status, long totalNanos, long modelNanos) {
+        String series = mode + "\u0000" + route;
+        requests.computeIfAbsent(series + "\u0000" + status, k -> new LongAdder()).increment();
+        latency.computeIfAbsent(series, k -> new Histogram()).observe(totalNanos);
         if (modelNanos >= 0) {
-            modelLatency.computeIfAbsent(route, k -> new Histogram()).observe(modelNanos);
+            modelLatency.computeIfAbsent(series, k -> new Histogram()).observe(modelNanos);
         }
     }
 
-    public long requestCount(String route, int status) {
-        LongAdder a = requests.get(route + "\u0000" + status);
+    public long requestCount(String mode, String route, int status) {
+        LongAdder a = requests.get(mode + "\u0000" + route + "\u0000" + status);
         return a == null ? 0 : a.sum();
     }
 
     public String scrape(String project, String deployment) {
         String base = "project=\"" + project + "\",deployment=\"" + deployment + "\"";
         StringBuilder b = new StringBuilder();
-        b.append("# HELP clops_executor_requests_total Requests answered, by route (sync|async) and status code.\n");
+        b.append("# HELP clops_executor_requests_total Requests answered, by mode (sync|async), route (model version) and status code.\n");
         b.append("# TYPE clops_executor_requests_total counter\n");
         requests.forEach((k, v) -> {
             String[] parts = k.split("\u0000");
-            b.append("clops_executor_requests_total{").append(base).append(",route=\"").append(parts[0])
-                    .append("\",code=\"").append(parts[1]).append("\"} ").append(v.sum()).append('\n');
+            b.append("clops_executor_requests_total{").append(base).append(",mode=\"").append(parts[0])
+                    .append("\",route=\"").append(parts[1]).append("\",code=\"").append(parts[2]).append("\"} ")
+                    .append(v.sum()).append('\n');
         });
         histogram(b, "clops_executor_request_seconds", "Time from request received to answer sent.", base, latency);
         histogram(b, "clops_executor_model_seconds", "Time the model took (executor overhead excluded).", base, modelLatency);
@@ -53,8 +56,9 @@ public final class Metrics {
     private static void histogram(StringBuilder b, String name, String help, String base, Map<String, Histogram> hs) {
         b.append("# HELP ").append(name).append(' ').append(help).append('\n');
         b.append("# TYPE ").append(name).append(" histogram\n");
-        hs.forEach((route, h) -> {
-            String labels = base + ",route=\"" + route + "\"";
+        hs.forEach((series, h) -> {
+            String[] parts = series.split("\u0000");
+            String labels = base + ",mode=\"" + parts[0] + "\",route=\"" + parts[1] + "\"";
             long cumulative = 0;
             for (int i = 0; i < BUCKETS.length; i++) {
                 cumulative += h.counts.get(i);

@@ -13,19 +13,31 @@ import java.util.concurrent.Executors;
 
 /**
  * The sync side: health, metrics, and a reverse proxy to the model for everything else (OIP v2 paths such as
- * /v2/models/{name}/infer and any raw path), with 413 / 503 / 504 answered as JSON.
+ * /v2/models/{name}/infer and any raw path). Before the model: the token check (401), the rate limit (429 with
+ * Retry-After), the body size (413) and, for infer requests, the shape of the inputs (400 naming the input); then
+ * the version is chosen ({@link Router}) and named in the {@value Router#STICKY_HEADER} response header. The
+ * model down is 503, too slow 504. Every error is JSON: {"error": "...", "status": N}.
  */
 public final class SyncServer {
+    static {
+        // the JDK's server leaves Nagle's algorithm on: each small answer would wait ~40 ms for the peer's delayed ACK
+        System.setProperty("sun.net.httpserver.nodelay", "true");
+    }
+
     private final ExecutorConfig config;
-    private final ModelClient model;
+    private final Dispatcher dispatcher;
     private final Metrics metrics;
+    private final RateLimiter limiter;
+    private final TokenCheck tokens;
     private final HttpServer server;
     private final ExecutorService pool;
 
-    public SyncServer(ExecutorConfig config, ModelClient model, Metrics metrics) throws IOException {
+    public SyncServer(ExecutorConfig config, Dispatcher dispatcher, Metrics metrics, RateLimiter limiter, TokenCheck tokens) throws IOException {
         this.config = config;
-        this.model = model;
+        this.dispatcher = dispatcher;
         this.metrics = metrics;
+        this.limiter = limiter;
+        this.tokens = tokens;
         this.server = HttpServer.create(new InetSocketAddress("127.0.0.1", config.port()), 1024);
         this.pool = Executors.newFixedThreadPool(Math.max(8, Runtime.getRuntime().availableProcessors() * 8), r -> {
             Thread t = new Thread(r, "executor-http");
@@ -56,7 +68,7 @@ public final class SyncServer {
             switch (path) {
                 case "/v2/health/live" -> send(ex, 200, "application/json", "{\"live\":true}".getBytes(StandardCharsets.UTF_8));
                 case "/v2/health/ready" -> {
-                    boolean ready = model.ready(config.protocol());
+                    boolean ready = dispatcher.ready(config.protocol());
                     send(ex, ready ? 200 : 503, "application/json",
                             ("{\"ready\":" + ready + "}").getBytes(StandardCharsets.UTF_8));
                 }
@@ -70,21 +82,40 @@ public final class SyncServer {
     private void proxy(HttpExchange ex) throws IOException {
         long start = System.nanoTime();
         metrics.inFlight.incrementAndGet();
-        ModelClient.Reply reply;
         try {
+            String denied = tokens.denied(ex.getRequestHeaders().getFirst("Authorization"));
+            if (denied != null) {
+                refuse(ex, 401, denied, start);
+                return;
+            }
+            long wait = limiter.acquire();
+            if (wait > 0) {
+                ex.getResponseHeaders().set("Retry-After", Long.toString(wait));
+                refuse(ex, 429, "rate limit of " + config.rateLimitRps() + " requests/s exceeded; retry after " + wait + " s", start);
+                return;
+            }
             byte[] body = readBody(ex);
             if (body == null) {
-                reply = ModelClient.error(413, "request body larger than " + config.maxBodyBytes() + " bytes", -1);
-            } else {
-                String target = ex.getRequestURI().getRawPath()
-                        + (ex.getRequestURI().getRawQuery() == null ? "" : "?" + ex.getRequestURI().getRawQuery());
-                reply = model.call(ex.getRequestMethod(), target, ex.getRequestHeaders(), body).join();
+                refuse(ex, 413, "request body larger than " + config.maxBodyBytes() + " bytes", start);
+                return;
             }
-            send(ex, reply.status(), reply.contentType(), reply.body());
+            String target = ex.getRequestURI().getRawPath()
+                    + (ex.getRequestURI().getRawQuery() == null ? "" : "?" + ex.getRequestURI().getRawQuery());
+            String requestId = ex.getRequestHeaders().getFirst("X-Request-Id");
+            Dispatcher.Answer a = dispatcher.dispatch("sync", requestId, ex.getRequestMethod(), target, ex.getRequestHeaders(),
+                    body, ex.getRequestHeaders().getFirst(Router.STICKY_HEADER), start).join();
+            if (!a.route().name().equals("-")) {
+                ex.getResponseHeaders().set(Router.STICKY_HEADER, a.route().name());
+            }
+            send(ex, a.reply().status(), a.reply().contentType(), a.reply().body());
         } finally {
             metrics.inFlight.decrementAndGet();
         }
-        metrics.record("sync", reply.status(), System.nanoTime() - start, reply.modelNanos());
+    }
+
+    private void refuse(HttpExchange ex, int status, String message, long start) throws IOException {
+        metrics.record("sync", "-", status, System.nanoTime() - start, -1);
+        send(ex, status, "application/json", ErrorBody.json(status, message));
     }
 
     /** The body, or null when it is larger than allowed. */

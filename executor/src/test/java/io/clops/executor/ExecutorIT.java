@@ -76,7 +76,7 @@ class ExecutorIT {
     }
 
     static ExecutorConfig config(String deployment, String modelUrl, String mode, int timeoutMs, long maxBody) {
-        return new ExecutorConfig(0, modelUrl, "iris", "v2", "exectest", deployment, mode, bootstrap, timeoutMs, maxBody, 4);
+        return ExecutorConfig.single(0, modelUrl, "iris", "exectest", deployment, mode, bootstrap, timeoutMs, maxBody);
     }
 
     static HttpResponse<String> post(int port, String path, String body) throws Exception {
@@ -95,7 +95,7 @@ class ExecutorIT {
         assertThat(ready.statusCode()).isEqualTo(200);
         HttpResponse<String> metrics = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + executor.port() + "/metrics")).build(),
                 HttpResponse.BodyHandlers.ofString());
-        assertThat(metrics.body()).contains("clops_executor_requests_total{project=\"exectest\",deployment=\"iris-exec\",route=\"sync\",code=\"200\"}")
+        assertThat(metrics.body()).contains("clops_executor_requests_total{project=\"exectest\",deployment=\"iris-exec\",mode=\"sync\",route=\"iris\",code=\"200\"}")
                 .contains("clops_executor_model_seconds_bucket");
     }
 

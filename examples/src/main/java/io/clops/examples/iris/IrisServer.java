@@ -23,6 +23,11 @@ import java.util.concurrent.Executors;
  * </pre>
  */
 public final class IrisServer {
+    static {
+        // the JDK's server leaves Nagle's algorithm on: each small answer would wait ~40 ms for the peer's delayed ACK
+        System.setProperty("sun.net.httpserver.nodelay", "true");
+    }
+
     private final IrisModel model;
     private final String name;
     private final String version;

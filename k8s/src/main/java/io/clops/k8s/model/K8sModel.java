@@ -168,7 +168,10 @@ public final class K8sModel {
                         env("CLOPS_MODE", serving ? spec.getMode() : "sync"),
                         env("CLOPS_BOOTSTRAP", settings.bootstrap()),
                         env("CLOPS_TIMEOUT_MS", Integer.toString(spec.getExecutor().getTimeoutMs())),
-                        env("CLOPS_MAX_BODY_BYTES", Long.toString(spec.getExecutor().getMaxBodyBytes())))
+                        env("CLOPS_MAX_BODY_BYTES", Long.toString(spec.getExecutor().getMaxBodyBytes())),
+                        env("CLOPS_INPUTS", io.clops.reconciler.ExecutorEnv.inputsJson(v)),
+                        env("CLOPS_RATE_LIMIT_RPS", Integer.toString(spec.getExecutor().getRateLimitRps())),
+                        env("CLOPS_LOG_REQUESTS", Boolean.toString(spec.getExecutor().getLogRequests())))
                 .withNewReadinessProbe().withNewHttpGet().withPath("/v2/health/ready").withPort(new IntOrString("http")).endHttpGet()
                 .withPeriodSeconds(5).withFailureThreshold(3).endReadinessProbe()
                 .withNewLivenessProbe().withNewHttpGet().withPath("/v2/health/live").withPort(new IntOrString("http")).endHttpGet()

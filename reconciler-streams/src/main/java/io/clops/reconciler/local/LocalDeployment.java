@@ -3,8 +3,10 @@ package io.clops.reconciler.local;
 import io.clops.avro.ClusterEvent;
 import io.clops.avro.DesiredDeployment;
 import io.clops.avro.ModelVersion;
+import io.clops.avro.ResolvedRoute;
 import io.clops.broker.FreePorts;
 import io.clops.kafka.Topics;
+import io.clops.reconciler.ExecutorEnv;
 import io.clops.reconciler.StatusRules;
 import io.clops.reconciler.StatusWriter;
 
@@ -29,9 +31,10 @@ final class LocalDeployment {
     private final StatusWriter status;
     private final Clock clock;
     private final String key;
-    private final int modelPort;
     private final int executorPort;
-    private final ManagedProcess model;
+    /** One model process per route, then the shadow's (if any). */
+    private final List<ManagedProcess> models = new ArrayList<>();
+    private final List<Integer> modelPorts = new ArrayList<>();
     private final ManagedProcess executor;
     private String reported;
 
@@ -40,41 +43,67 @@ final class LocalDeployment {
         this.status = status;
         this.clock = clock;
         this.key = Topics.deploymentKey(desired.getProject(), desired.getName());
-        this.modelPort = FreePorts.pick();
         this.executorPort = FreePorts.pick();
-        ModelVersion v = desired.getRoutes().get(0).getVersion();
         String base = desired.getProject() + "." + desired.getName();
-        Path modelLog = settings.logs().resolve(base + ".model.log");
-        ManagedProcess.ensureLog(modelLog);
-
-        List<String> modelCmd = new ArrayList<>();
-        for (String part : v.getCommand()) {
-            modelCmd.add(part.replace("${PORT}", Integer.toString(modelPort)));
+        List<ResolvedRoute> all = new ArrayList<>(desired.getRoutes());
+        if (desired.getShadow() != null) {
+            all.add(desired.getShadow());
         }
-        if (!modelCmd.isEmpty() && modelCmd.get(0).equals("java")) {
-            modelCmd.set(0, settings.javaBin());
+        List<String> routes = new ArrayList<>();
+        String shadow = null;
+        for (int i = 0; i < all.size(); i++) {
+            ModelVersion v = all.get(i).getVersion();
+            int port = FreePorts.pick();
+            String route = ExecutorEnv.routeName(v);
+            Path log = settings.logs().resolve(base + "." + route + ".model.log");
+            ManagedProcess.ensureLog(log);
+            List<String> cmd = new ArrayList<>();
+            for (String part : v.getCommand()) {
+                cmd.add(part.replace("${PORT}", Integer.toString(port)));
+            }
+            if (!cmd.isEmpty() && cmd.get(0).equals("java")) {
+                cmd.set(0, settings.javaBin());
+            }
+            Map<String, String> env = Map.of("PORT", Integer.toString(port),
+                    "CLOPS_PROJECT", desired.getProject(), "CLOPS_DEPLOYMENT", desired.getName());
+            models.add(new ManagedProcess(all.size() == 1 ? "model" : "model " + route, cmd, env, log, settings.run().resolve(base + "." + route + ".model.pid")));
+            modelPorts.add(port);
+            String entry = route + "=http://127.0.0.1:" + port + "=" + all.get(i).getWeight();
+            if (i < desired.getRoutes().size()) {
+                routes.add(entry);
+            } else {
+                shadow = entry;
+            }
         }
-        Map<String, String> modelEnv = Map.of("PORT", Integer.toString(modelPort),
-                "CLOPS_PROJECT", desired.getProject(), "CLOPS_DEPLOYMENT", desired.getName());
-        this.model = new ManagedProcess("model", modelCmd, modelEnv, modelLog, settings.run().resolve(base + ".model.pid"));
-
+        ModelVersion primary = desired.getRoutes().get(0).getVersion();
+        var exec = desired.getSpec().getExecutor();
         Map<String, String> execEnv = new HashMap<>();
         execEnv.put("CLOPS_EXECUTOR_PORT", Integer.toString(executorPort));
-        execEnv.put("CLOPS_MODEL_URL", "http://127.0.0.1:" + modelPort);
-        execEnv.put("CLOPS_MODEL_NAME", v.getModel());
-        execEnv.put("CLOPS_PROTOCOL", Objects.requireNonNullElse(desired.getSpec().getProtocol(), v.getProtocol()));
+        execEnv.put("CLOPS_ROUTES", String.join(";", routes));
+        if (shadow != null) {
+            execEnv.put("CLOPS_SHADOW", shadow);
+        }
+        execEnv.put("CLOPS_MODEL_NAME", primary.getModel());
+        execEnv.put("CLOPS_INPUTS", ExecutorEnv.inputsJson(primary));
+        execEnv.put("CLOPS_PROTOCOL", Objects.requireNonNullElse(desired.getSpec().getProtocol(), primary.getProtocol()));
         execEnv.put("CLOPS_PROJECT", desired.getProject());
         execEnv.put("CLOPS_DEPLOYMENT", desired.getName());
         execEnv.put("CLOPS_MODE", desired.getSpec().getMode());
         execEnv.put("CLOPS_BOOTSTRAP", settings.bootstrap());
-        execEnv.put("CLOPS_TIMEOUT_MS", Integer.toString(desired.getSpec().getExecutor().getTimeoutMs()));
-        execEnv.put("CLOPS_MAX_BODY_BYTES", Long.toString(desired.getSpec().getExecutor().getMaxBodyBytes()));
+        execEnv.put("CLOPS_TIMEOUT_MS", Integer.toString(exec.getTimeoutMs()));
+        execEnv.put("CLOPS_MAX_BODY_BYTES", Long.toString(exec.getMaxBodyBytes()));
+        execEnv.put("CLOPS_RATE_LIMIT_RPS", Integer.toString(exec.getRateLimitRps()));
+        execEnv.put("CLOPS_LOG_REQUESTS", Boolean.toString(exec.getLogRequests()));
         List<String> execCmd = List.of(settings.javaBin(), "-Dclops.role=executor",
-                "-Dclops.deployment=" + key, "-Xms16m", "-Xmx192m", "-XX:+UseSerialGC", "-Xss512k",
+                "-Dclops.deployment=" + key, "-Dsun.net.httpserver.nodelay=true", "-Xms16m", "-Xmx192m", "-XX:+UseSerialGC", "-Xss512k",
                 "-Dorg.apache.avro.SERIALIZABLE_PACKAGES=io.clops", "-cp", settings.executorClasspath(),
                 "io.clops.executor.ExecutorMain");
         this.executor = new ManagedProcess("executor", execCmd, execEnv, settings.logs().resolve(base + ".executor.log"),
                 settings.run().resolve(base + ".executor.pid"));
+    }
+
+    private List<String> workloads() {
+        return desired.getRoutes().stream().map(r -> desired.getName() + "-" + ExecutorEnv.routeName(r.getVersion())).toList();
     }
 
     String key() {
@@ -91,7 +120,7 @@ final class LocalDeployment {
 
     void start() {
         long now = clock.millis();
-        model.launch(now);
+        models.forEach(m -> m.launch(now));
         executor.launch(now);
         status.applied(desired.getProject(), desired.getName(), desired.getGeneration(), "local", endpoint(), null);
         report(false);
@@ -99,12 +128,12 @@ final class LocalDeployment {
 
     void supervise() {
         long now = clock.millis();
-        model.supervise(now);
+        models.forEach(m -> m.supervise(now));
         executor.supervise(now);
-        boolean failing = model.failure() != null || executor.failure() != null;
+        boolean failing = executor.failure() != null || models.stream().anyMatch(m -> m.failure() != null);
         boolean ready = !failing && ready();
         if (ready) {
-            model.resetRestarts();
+            models.forEach(ManagedProcess::resetRestarts);
             executor.resetRestarts();
         }
         report(ready);
@@ -125,18 +154,26 @@ final class LocalDeployment {
 
     /** What this machine shows, on clops.cluster when it changes: the two processes and the serving workload. */
     private void report(boolean ready) {
-        String summary = model.pid() + "|" + model.failure() + "|" + executor.pid() + "|" + executor.failure() + "|" + ready;
+        StringBuilder sb = new StringBuilder();
+        models.forEach(m -> sb.append(m.pid()).append('|').append(m.failure()).append('|'));
+        String summary = sb + "" + executor.pid() + "|" + executor.failure() + "|" + ready;
         if (summary.equals(reported)) {
             return;
         }
         reported = summary;
         long now = clock.millis();
-        observe("model", model, "http://127.0.0.1:" + modelPort, now);
+        for (int i = 0; i < models.size(); i++) {
+            observe(i == 0 ? "model" : "model-" + (i + 1), models.get(i), "http://127.0.0.1:" + modelPorts.get(i), now);
+        }
         observe("executor", executor, endpoint(), now);
-        status.observed(ClusterEvent.newBuilder().setKind(StatusRules.WORKLOAD).setNamespace(desired.getProject())
-                .setName(desired.getName()).setDeployment(desired.getName()).setGeneration(desired.getGeneration())
-                .setPhase(StatusRules.SERVING).setReplicas(1).setReadyReplicas(ready ? 1 : 0).setEndpoint(endpoint())
-                .setTimeMs(now).build());
+        // one workload per version, as on Kubernetes; here one executor serves them all, and is ready when every
+        // version's model is
+        for (String w : workloads()) {
+            status.observed(ClusterEvent.newBuilder().setKind(StatusRules.WORKLOAD).setNamespace(desired.getProject())
+                    .setName(w).setDeployment(desired.getName()).setGeneration(desired.getGeneration())
+                    .setPhase(StatusRules.SERVING).setReplicas(1).setReadyReplicas(ready ? 1 : 0).setEndpoint(endpoint())
+                    .setTimeMs(now).build());
+        }
         status.flush();
     }
 
@@ -151,11 +188,15 @@ final class LocalDeployment {
     /** Stops both processes; {@code gone}: the deployment is removed (not replaced by a new generation). */
     void stop(boolean gone) {
         executor.stop();
-        model.stop();
+        models.forEach(ManagedProcess::stop);
         if (gone) {
-            status.observedGone("Process", desired.getProject(), desired.getName() + "-model", desired.getName());
+            for (int i = 0; i < models.size(); i++) {
+                status.observedGone("Process", desired.getProject(), desired.getName() + "-" + (i == 0 ? "model" : "model-" + (i + 1)), desired.getName());
+            }
             status.observedGone("Process", desired.getProject(), desired.getName() + "-executor", desired.getName());
-            status.observedGone(StatusRules.WORKLOAD, desired.getProject(), desired.getName(), desired.getName());
+            for (String w : workloads()) {
+                status.observedGone(StatusRules.WORKLOAD, desired.getProject(), w, desired.getName());
+            }
             status.observedGone(StatusRules.APPLIED, desired.getProject(), desired.getName(), desired.getName());
             status.flush();
         } else {

@@ -1,0 +1,167 @@
+package io.clops.executor;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.net.httpserver.HttpServer;
+import io.clops.kafka.Topics;
+import io.clops.testing.Await;
+import io.clops.testing.KafkaExtension;
+import io.clops.testing.TopicProbe;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** One endpoint over several versions: a weighted split, sticky routing, a shadow that never answers, the request log. */
+@ExtendWith(KafkaExtension.class)
+class TrafficIT {
+    static final ObjectMapper JSON = new ObjectMapper();
+    static final HttpClient HTTP = HttpClient.newHttpClient();
+    static final String BODY = "{\"inputs\":[{\"name\":\"input-0\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[1,2,3,4]}]}";
+
+    static HttpServer v1;
+    static HttpServer v2;
+    static HttpServer shadow;
+    static final AtomicInteger shadowCalls = new AtomicInteger();
+
+    /** A model server that answers with its own name (or, for the shadow, an error after a while). */
+    static HttpServer model(String name, int status, long delayMs, AtomicInteger calls) throws Exception {
+        HttpServer s = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 256);
+        s.createContext("/", ex -> {
+            try (ex) {
+                ex.getRequestBody().readAllBytes();
+                if (calls != null) {
+                    calls.incrementAndGet();
+                }
+                if (delayMs > 0) {
+                    Thread.sleep(delayMs);
+                }
+                byte[] b = ("{\"model_name\":\"" + name + "\",\"outputs\":[]}").getBytes(StandardCharsets.UTF_8);
+                ex.getResponseHeaders().set("Content-Type", "application/json");
+                ex.sendResponseHeaders(status, b.length);
+                ex.getResponseBody().write(b);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        s.setExecutor(Executors.newFixedThreadPool(8));
+        s.start();
+        return s;
+    }
+
+    static String url(HttpServer s) {
+        return "http://127.0.0.1:" + s.getAddress().getPort();
+    }
+
+    @BeforeAll
+    static void models() throws Exception {
+        v1 = model("iris-v1", 200, 0, null);
+        v2 = model("iris-v2", 200, 0, null);
+        shadow = model("iris-v3-shadow", 500, 20, shadowCalls);
+    }
+
+    @AfterAll
+    static void stop() {
+        v1.stop(0);
+        v2.stop(0);
+        shadow.stop(0);
+    }
+
+    static ExecutorConfig config(String deployment, int rate, String inputs, String token) {
+        return new ExecutorConfig(0, List.of(new Route("iris-v1", url(v1), 90), new Route("iris-v2", url(v2), 10)),
+                new Route("iris-v3", url(shadow), 0), "iris", "v2", "traffic", deployment, "sync", KafkaExtension.bootstrapServers(),
+                2000, 1 << 20, 8, rate, inputs, true, 1.0, 256, token);
+    }
+
+    static HttpResponse<String> infer(int port, Map<String, String> headers) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v2/models/iris/infer"))
+                .POST(HttpRequest.BodyPublishers.ofString(BODY));
+        headers.forEach(b::header);
+        return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test
+    void aNinetyTenSplitWithAShadowThatNeverChangesAnAnswerAndEveryCallLogged() throws Exception {
+        try (ExecutorMain executor = new ExecutorMain(config("split", 0, null, null))) {
+            Map<String, Integer> answers = new HashMap<>();
+            int n = 2000;
+            for (int i = 0; i < n; i++) {
+                HttpResponse<String> r = infer(executor.port(), Map.of("X-Request-Id", "r" + i));
+                assertThat(r.statusCode()).isEqualTo(200);
+                String answeredBy = JSON.readTree(r.body()).get("model_name").asText();
+                assertThat(r.headers().firstValue(Router.STICKY_HEADER)).hasValue(answeredBy);
+                answers.merge(answeredBy, 1, Integer::sum);
+            }
+            assertThat(answers).containsOnlyKeys("iris-v1", "iris-v2"); // never the shadow's answer, never its 500
+            assertThat(answers.get("iris-v2")).as("binomial(2000, 0.1): 200 ± 4 sd").isBetween(146, 254);
+            Await.until("every request copied to the shadow", () -> shadowCalls.get() >= n);
+
+            for (int i = 0; i < 50; i++) {
+                HttpResponse<String> sticky = infer(executor.port(), Map.of(Router.STICKY_HEADER, "iris-v2"));
+                assertThat(JSON.readTree(sticky.body()).get("model_name").asText()).isEqualTo("iris-v2");
+            }
+
+            Await.until("the request log has every call and every shadow copy", () -> log("split").size() >= 2 * n + 50);
+            List<JsonNode> records = log("split");
+            assertThat(records).filteredOn(x -> x.get("shadow").asBoolean()).allSatisfy(x -> {
+                assertThat(x.get("route").asText()).isEqualTo("iris-v3");
+                assertThat(x.get("status").asInt()).isEqualTo(500);
+            });
+            JsonNode one = records.stream().filter(x -> "r7".equals(x.path("requestId").asText()) && !x.get("shadow").asBoolean()).findFirst().orElseThrow();
+            assertThat(one.get("request").asText()).isEqualTo(BODY);
+            assertThat(one.get("latencyMs").asDouble()).isPositive();
+        }
+    }
+
+    static List<JsonNode> log(String deployment) {
+        return TopicProbe.readAll(KafkaExtension.bootstrapServers(), Topics.INFERENCE_LOG.name(), new StringDeserializer(), new ByteArrayDeserializer())
+                .stream().filter(r -> r.key().equals("traffic/" + deployment)).map(r -> {
+                    try {
+                        return JSON.readTree(r.value());
+                    } catch (Exception e) {
+                        throw new AssertionError(e);
+                    }
+                }).toList();
+    }
+
+    @Test
+    void protectionsAnswerWithTheirStatusAndAJsonBody() throws Exception {
+        String inputs = "[{\"name\":\"input-0\",\"datatype\":\"FP32\",\"shape\":[-1,4]}]";
+        try (ExecutorMain executor = new ExecutorMain(config("guarded", 3, inputs, "s3cret"))) {
+            HttpResponse<String> noToken = infer(executor.port(), Map.of());
+            assertThat(noToken.statusCode()).isEqualTo(401);
+            assertThat(JSON.readTree(noToken.body()).get("error").asText()).isEqualTo("missing Authorization: Bearer token");
+
+            HttpRequest bad = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + executor.port() + "/v2/models/iris/infer"))
+                    .header("Authorization", "Bearer s3cret")
+                    .POST(HttpRequest.BodyPublishers.ofString(BODY.replace("FP32", "INT64"))).build();
+            HttpResponse<String> shape = HTTP.send(bad, HttpResponse.BodyHandlers.ofString());
+            assertThat(shape.statusCode()).isEqualTo(400);
+            assertThat(JSON.readTree(shape.body()).get("error").asText()).isEqualTo("input 'input-0': datatype INT64, expected FP32");
+
+            HttpResponse<String> last = null;
+            for (int i = 0; i < 5; i++) {
+                last = infer(executor.port(), Map.of("Authorization", "Bearer s3cret"));
+            }
+            assertThat(last.statusCode()).isEqualTo(429);
+            assertThat(last.headers().firstValue("Retry-After")).hasValue("1");
+            assertThat(JSON.readTree(last.body()).get("error").asText()).contains("rate limit of 3 requests/s");
+        }
+    }
+}
