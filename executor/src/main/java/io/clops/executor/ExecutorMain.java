@@ -19,6 +19,7 @@ public final class ExecutorMain implements AutoCloseable {
     private final AsyncWorker async;
     private final Thread asyncThread;
     private final InferenceLog log;
+    private final AsyncFacade facade;
 
     public ExecutorMain(ExecutorConfig config) throws IOException {
         Metrics metrics = new Metrics();
@@ -36,11 +37,14 @@ public final class ExecutorMain implements AutoCloseable {
                     Topics.inferRequests(config.project(), config.deployment()).spec(),
                     Topics.inferResponses(config.project(), config.deployment()).spec()));
             this.async = new AsyncWorker(config, dispatcher, metrics, Clock.systemUTC());
+            this.facade = new AsyncFacade(config);
+            sync.facade(facade);
             this.asyncThread = new Thread(async, "executor-async");
             asyncThread.start();
         } else {
             this.async = null;
             this.asyncThread = null;
+            this.facade = null;
         }
         LOG.info("executor for {}/{} on http://127.0.0.1:{} → {} (mode {})", config.project(), config.deployment(),
                 sync.port(), Route.format(config.routes()), config.mode());
@@ -61,6 +65,9 @@ public final class ExecutorMain implements AutoCloseable {
             }
         }
         sync.stop();
+        if (facade != null) {
+            facade.close();
+        }
         if (log != null) {
             log.close();
         }

@@ -29,6 +29,7 @@ public final class SyncServer {
     private final Metrics metrics;
     private final RateLimiter limiter;
     private final TokenCheck tokens;
+    private volatile AsyncFacade facade;
     private final HttpServer server;
     private final ExecutorService pool;
 
@@ -46,6 +47,11 @@ public final class SyncServer {
         });
         server.setExecutor(pool);
         server.createContext("/", this::handle);
+    }
+
+    /** Enables /async/… (the deployment consumes its request topic). */
+    public void facade(AsyncFacade facade) {
+        this.facade = facade;
     }
 
     public SyncServer start() {
@@ -74,7 +80,13 @@ public final class SyncServer {
                 }
                 case "/metrics" -> send(ex, 200, "text/plain; version=0.0.4",
                         metrics.scrape(config.project(), config.deployment()).getBytes(StandardCharsets.UTF_8));
-                default -> proxy(ex);
+                default -> {
+                    if (path.startsWith("/async/")) {
+                        async(ex, path.substring("/async".length()));
+                    } else {
+                        proxy(ex);
+                    }
+                }
             }
         }
     }
@@ -110,6 +122,51 @@ public final class SyncServer {
             send(ex, a.reply().status(), a.reply().contentType(), a.reply().body());
         } finally {
             metrics.inFlight.decrementAndGet();
+        }
+    }
+
+    /** POST /async/v2/models/{m}/infer → 202 {id}; GET /async/results/{id} → the answer, or 202 while pending. */
+    private void async(HttpExchange ex, String rest) throws IOException {
+        long start = System.nanoTime();
+        String denied = tokens.denied(ex.getRequestHeaders().getFirst("Authorization"));
+        if (denied != null) {
+            refuse(ex, 401, denied, start);
+            return;
+        }
+        if (facade == null) {
+            refuse(ex, 404, "this deployment is not async (spec.mode sync)", start);
+            return;
+        }
+        if (ex.getRequestMethod().equals("GET") && rest.startsWith("/results/")) {
+            String id = rest.substring("/results/".length());
+            AsyncFacade.Result r = facade.result(id);
+            if (r != null) {
+                ex.getResponseHeaders().set(AsyncWorker.H_REQUEST_ID, id);
+                send(ex, r.status(), r.contentType(), r.body());
+            } else if (facade.isPending(id)) {
+                send(ex, 202, "application/json", ("{\"id\":\"" + id + "\",\"status\":\"pending\"}").getBytes(StandardCharsets.UTF_8));
+            } else {
+                refuse(ex, 404, "no answer known for request id " + id + " (unknown, expired, or submitted to another replica moments ago)", start);
+            }
+            return;
+        }
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("/v2/models/([^/]+)(/versions/[^/]+)?/infer").matcher(rest);
+        if (!ex.getRequestMethod().equals("POST") || !m.matches()) {
+            refuse(ex, 404, "async paths: POST /async/v2/models/{model}/infer, GET /async/results/{id}", start);
+            return;
+        }
+        byte[] body = readBody(ex);
+        if (body == null) {
+            refuse(ex, 413, "request body larger than " + config.maxBodyBytes() + " bytes", start);
+            return;
+        }
+        try {
+            String id = facade.submit(ex.getRequestHeaders().getFirst("X-Request-Id"), m.group(1), body);
+            ex.getResponseHeaders().set("Location", "/async/results/" + id);
+            send(ex, 202, "application/json", ("{\"id\":\"" + id + "\",\"status\":\"submitted\",\"result\":\"/async/results/"
+                    + id + "\"}").getBytes(StandardCharsets.UTF_8));
+        } catch (Exception e) {
+            refuse(ex, 503, "cannot put the request on Kafka: " + e.getMessage(), start);
         }
     }
 

@@ -179,6 +179,34 @@ class ExecutorIT {
                 .isEqualTo("virginica");
     }
 
+    @Test
+    void asyncOverHttpSubmitsThenFetchesTheAnswerById() throws Exception {
+        HttpResponse<String> submitted = post(executor.port(), "/async/v2/models/iris/infer", VIRGINICA);
+        assertThat(submitted.statusCode()).isEqualTo(202);
+        String id = JSON.readTree(submitted.body()).get("id").asText();
+        assertThat(submitted.headers().firstValue("Location")).hasValue("/async/results/" + id);
+        URI result = URI.create("http://127.0.0.1:" + executor.port() + "/async/results/" + id);
+        HttpResponse<String> r;
+        long deadline = System.currentTimeMillis() + 20_000;
+        do {
+            r = HTTP.send(HttpRequest.newBuilder(result).build(), HttpResponse.BodyHandlers.ofString());
+            if (r.statusCode() == 202) {
+                assertThat(JSON.readTree(r.body()).get("status").asText()).isEqualTo("pending");
+                Thread.sleep(50);
+            }
+        } while (r.statusCode() == 202 && System.currentTimeMillis() < deadline);
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(JSON.readTree(r.body()).at("/outputs/0/data/0").asText()).isEqualTo("virginica");
+
+        HttpResponse<String> unknown = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + executor.port()
+                + "/async/results/nope")).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(unknown.statusCode()).isEqualTo(404);
+        assertThat(JSON.readTree(unknown.body()).get("error").asText()).contains("no answer known for request id nope");
+        try (ExecutorMain syncOnly = new ExecutorMain(config("sync-only", "http://127.0.0.1:" + iris.port(), "sync", 2000, 1024))) {
+            assertThat(post(syncOnly.port(), "/async/v2/models/iris/infer", VIRGINICA).statusCode()).isEqualTo(404);
+        }
+    }
+
     static String header(ConsumerRecord<?, ?> r, String name) {
         var h = r.headers().lastHeader(name);
         return h == null ? null : new String(h.value(), StandardCharsets.UTF_8);
