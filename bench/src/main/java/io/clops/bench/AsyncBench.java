@@ -1,0 +1,203 @@
+package io.clops.bench;
+
+import com.sun.net.httpserver.HttpServer;
+import io.clops.broker.EmbeddedKafkaBroker;
+import io.clops.executor.ExecutorConfig;
+import io.clops.executor.ExecutorMain;
+import io.clops.kafka.KafkaConfigs;
+import io.clops.kafka.TopicAdmin;
+import io.clops.kafka.TopicSpec;
+import io.clops.kafka.Topics;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+
+/**
+ * Async inference round trip: a plain Kafka client puts OIP v2 JSON on a deployment's request topic and waits for
+ * the answer on its response topic; one executor in between, a no-op model behind it. Printed beside Kafka's own
+ * EndToEndLatency (produce → consume, acks=all) on the same broker: the floor any Kafka round trip pays twice.
+ * Usage: bench/executor-async.sh
+ */
+public final class AsyncBench {
+    static final String BODY = "{\"inputs\":[{\"name\":\"input-0\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[5.1,3.5,1.4,0.2]}]}";
+    private static final java.util.logging.Logger JUL = java.util.logging.Logger.getLogger("");
+
+    record Step(int rate, int sent, int answered, double seconds, double p50, double p99) {
+        boolean sustained() {
+            return answered == sent && answered / seconds >= 0.95 * rate && p99 <= 1000;
+        }
+    }
+
+    public static void main(String[] args) throws Exception {
+        System.setProperty("org.apache.avro.SERIALIZABLE_PACKAGES", "io.clops");
+        System.setProperty("sun.net.httpserver.nodelay", "true");
+        JUL.setLevel(java.util.logging.Level.WARNING);
+        Path dir = Files.createTempDirectory("clops-async-bench");
+        HttpServer model = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 1024);
+        byte[] answer = "{\"model_name\":\"noop\",\"outputs\":[{\"name\":\"label\",\"datatype\":\"BYTES\",\"shape\":[1],\"data\":[\"setosa\"]}]}"
+                .getBytes(StandardCharsets.UTF_8);
+        model.createContext("/", ex -> {
+            try (ex) {
+                ex.getRequestBody().readAllBytes();
+                ex.getResponseHeaders().set("Content-Type", "application/json");
+                ex.sendResponseHeaders(200, answer.length);
+                ex.getResponseBody().write(answer);
+            }
+        });
+        model.setExecutor(Executors.newFixedThreadPool(8));
+        model.start();
+        try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(dir.resolve("kafka"), 0)) {
+            String bootstrap = broker.bootstrapServers();
+            TopicAdmin.ensure(bootstrap, Topics.ALL);
+            TopicAdmin.ensure(bootstrap, List.of(Topics.inferRequests("bench", "noop").spec(), Topics.inferResponses("bench", "noop").spec(),
+                    new TopicSpec("bench.e2e-latency", 1, "delete", TopicSpec.DAYS_7)));
+            ExecutorConfig config = new ExecutorConfig(0, List.of(new io.clops.executor.Route("noop", "http://127.0.0.1:" + model.getAddress().getPort(), 100)),
+                    null, "noop", "v2", "bench", "noop", "async", bootstrap, 5000, 1 << 20, 32, 0, null, false, 1.0, 4096, null);
+            try (ExecutorMain executor = new ExecutorMain(config)) {
+                Client client = new Client(bootstrap);
+                client.run(200, 5); // warm-up: group join, JIT
+                Step latency = client.run(200, 10);
+                List<Step> steps = new ArrayList<>();
+                for (int rate : new int[]{1000, 2000, 4000, 8000, 12000, 16000, 24000}) {
+                    Step s = client.run(rate, 5);
+                    steps.add(s);
+                    System.err.printf(Locale.ROOT, "… %d req/s offered: %d/%d answered, p50 %.2f ms, p99 %.2f ms%n", rate, s.answered(), s.sent(), s.p50(), s.p99());
+                    if (!s.sustained()) {
+                        break;
+                    }
+                }
+                client.close();
+                String[] floor = endToEndLatency(bootstrap);
+                System.out.println();
+                System.out.println("clops async bench: plain Kafka client → request topic → executor → no-op model → response topic, "
+                        + Runtime.getRuntime().availableProcessors() + " cores, embedded KRaft broker");
+                System.out.printf(Locale.ROOT, "round trip at 200 req/s: p50 %.2f ms, p99 %.2f ms (%d requests)%n", latency.p50(), latency.p99(), latency.sent());
+                System.out.printf(Locale.ROOT, "Kafka EndToEndLatency (one produce → consume hop, acks=all, 100 B, same broker, whole ms): avg %s ms, p50 %s ms, p99 %s ms%n",
+                        floor[2], floor[0], floor[1]);
+                System.out.printf(Locale.ROOT, "round-trip p50 / Kafka average hop: %.1f× (a round trip is two hops plus the model call)%n",
+                        latency.p50() / Double.parseDouble(floor[2]));
+                int best = steps.stream().filter(Step::sustained).mapToInt(Step::rate).max().orElse(0);
+                System.out.printf(Locale.ROOT, "highest sustained rate with nothing lost (all answered, p99 ≤ 1 s): %d req/s%n", best);
+                for (Step s : steps) {
+                    System.out.printf(Locale.ROOT, "  offered %5d req/s: answered %d/%d in %.1f s, p50 %.2f ms, p99 %.2f ms%n", s.rate(), s.answered(), s.sent(), s.seconds(), s.p50(), s.p99());
+                }
+            }
+        } finally {
+            model.stop(0);
+        }
+        System.exit(0);
+    }
+
+    /** Runs Kafka's own tool in its own JVM (it exits when done) and returns {p50, p99} in ms. */
+    static String[] endToEndLatency(String bootstrap) throws Exception {
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp", System.getProperty("java.class.path"),
+                "org.apache.kafka.tools.EndToEndLatency", "--bootstrap-server", bootstrap, "--topic", "bench.e2e-latency",
+                "--num-records", "5000", "--producer-acks", "all", "--record-size", "100").redirectErrorStream(true).start();
+        String p50 = "?";
+        String p99 = "?";
+        String avg = "NaN";
+        try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+            for (String line; (line = r.readLine()) != null; ) {
+                java.util.regex.Matcher m = java.util.regex.Pattern.compile("50th = ([0-9.]+), 99th = ([0-9.]+)").matcher(line);
+                if (m.find()) {
+                    p50 = m.group(1);
+                    p99 = m.group(2);
+                }
+                java.util.regex.Matcher a = java.util.regex.Pattern.compile("Avg latency: ([0-9.]+)").matcher(line);
+                if (a.find()) {
+                    avg = a.group(1);
+                }
+            }
+        }
+        p.waitFor();
+        return new String[]{p50, p99, avg};
+    }
+
+    /** Sends at a fixed rate and matches answers by request id. */
+    static final class Client implements AutoCloseable {
+        final KafkaProducer<String, String> producer;
+        final KafkaConsumer<String, byte[]> consumer;
+        final Map<String, Long> sentAt = new ConcurrentHashMap<>();
+        final Map<String, Long> latency = new ConcurrentHashMap<>();
+        final Thread reader;
+        volatile boolean running = true;
+        int seq;
+
+        Client(String bootstrap) {
+            producer = new KafkaProducer<>(KafkaConfigs.producer(bootstrap, "bench-client"), new StringSerializer(), new StringSerializer());
+            consumer = new KafkaConsumer<>(KafkaConfigs.reader(bootstrap, "bench-client"), new StringDeserializer(), new ByteArrayDeserializer());
+            String responses = Topics.inferResponses("bench", "noop").name();
+            List<TopicPartition> parts = consumer.partitionsFor(responses).stream().map(p -> new TopicPartition(responses, p.partition())).toList();
+            consumer.assign(parts);
+            consumer.seekToEnd(parts);
+            parts.forEach(consumer::position);
+            reader = new Thread(() -> {
+                while (running) {
+                    for (var r : consumer.poll(Duration.ofMillis(50))) {
+                        Long t = sentAt.get(r.key());
+                        if (t != null) {
+                            latency.putIfAbsent(r.key(), (System.nanoTime() - t) / 1_000); // µs
+                        }
+                    }
+                }
+            }, "bench-reader");
+            reader.start();
+        }
+
+        Step run(int rate, int seconds) throws InterruptedException {
+            sentAt.clear();
+            latency.clear();
+            String requests = Topics.inferRequests("bench", "noop").name();
+            int n = rate * seconds;
+            long start = System.nanoTime();
+            for (int i = 0; i < n; i++) {
+                long due = start + (long) (i * 1e9 / rate);
+                while (System.nanoTime() < due) {
+                    Thread.onSpinWait();
+                }
+                String id = "b" + (seq++);
+                var headers = new RecordHeaders();
+                headers.add("clops-request-id", id.getBytes(StandardCharsets.UTF_8));
+                sentAt.put(id, System.nanoTime());
+                producer.send(new ProducerRecord<>(requests, null, id, BODY, headers));
+            }
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (latency.size() < n && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            double took = (System.nanoTime() - start) / 1e9;
+            List<Long> l = new ArrayList<>(latency.values());
+            l.sort(Long::compare);
+            double p50 = l.isEmpty() ? -1 : l.get(l.size() / 2) / 1000.0;
+            double p99 = l.isEmpty() ? -1 : l.get((int) Math.min(l.size() - 1, Math.ceil(l.size() * 0.99) - 1)) / 1000.0;
+            return new Step(rate, n, latency.size(), took, p50, p99);
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            running = false;
+            reader.join(2000);
+            producer.close();
+            consumer.close();
+        }
+    }
+}
