@@ -71,7 +71,10 @@ public final class ReconcileWorker implements AutoCloseable {
 
     /** Partitions of clops.desired this worker owns (all, when it works alone). */
     public java.util.Set<Integer> ownedPartitions() {
-        return ownedDesired == null ? java.util.Set.of(0, 1, 2) : ownedDesired.ownedPartitions();
+        if (ownedDesired != null) {
+            return ownedDesired.ownedPartitions();
+        }
+        return java.util.stream.IntStream.range(0, Topics.DESIRED.spec().partitions()).boxed().collect(java.util.stream.Collectors.toSet());
     }
 
     private void markDirty(String key) {

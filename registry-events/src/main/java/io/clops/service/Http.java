@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.clops.api.FieldError;
 import io.clops.api.InvalidRequest;
-import io.micronaut.http.HttpHeaders;
 import io.micronaut.http.HttpRequest;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.HttpStatus;
@@ -60,14 +59,14 @@ public final class Http {
     }
 
     /**
-     * Who is asking. Until the auth webhook lands (a later issue), the CLI names its user in {@code X-Clops-Actor};
-     * requests without it are recorded as {@code anonymous}.
+     * Who is asking. Until tokens are checked (the auth issue), this is what the caller says in
+     * {@code X-Clops-Actor} (the CLI sends the login name); requests without it are recorded as {@code anonymous}.
+     * It is a claim, not an identity: the audit trail says so until then.
      */
     public static String actor(HttpRequest<?> request) {
         String a = request.getHeaders().get("X-Clops-Actor");
         if (a == null || a.isBlank()) {
-            String auth = request.getHeaders().get(HttpHeaders.AUTHORIZATION);
-            return auth == null ? "anonymous" : "token-user";
+            return "anonymous";
         }
         return a.length() > 100 ? a.substring(0, 100) : a;
     }
