@@ -43,36 +43,21 @@ class CrdBridgeIT {
     static KubernetesClient client;
 
     static String bootstrap;
-    static Reconciler reconciler;
-    static StatusWriter statusWriter;
-    static KubernetesRuntime runtime;
-    static ReconcileWorker worker;
-    static CrdBridge bridge;
+    static K8sPipeline pipeline;
     static CompactedView<DeploymentStatus> statuses;
     static EventProducer events;
 
     @BeforeAll
     static void start() throws Exception {
         bootstrap = KafkaExtension.bootstrapServers();
-        KubernetesRuntimeIT.installCrd(client);
-        reconciler = Reconciler.start(bootstrap, Files.createTempDirectory("crd-streams"), Duration.ofSeconds(60));
-        statusWriter = new StatusWriter(bootstrap, "crd-worker");
-        runtime = new KubernetesRuntime(client, PlatformSettings.defaults("clops/executor:test", "kafka:9092"), statusWriter, Clock.systemUTC());
-        worker = new ReconcileWorker(bootstrap, runtime).start();
-        bridge = new CrdBridge(client, bootstrap, Clock.systemUTC());
-        statuses = new CompactedView<>(bootstrap, Topics.STATUS).start();
-        events = new EventProducer(bootstrap);
+        pipeline = new K8sPipeline(bootstrap, client, true);
+        statuses = pipeline.statuses;
+        events = pipeline.events;
     }
 
     @AfterAll
     static void stop() {
-        events.close();
-        statuses.close();
-        bridge.close();
-        worker.close();
-        runtime.close();
-        statusWriter.close();
-        reconciler.close();
+        pipeline.close();
     }
 
     static void await(String what, BooleanSupplier ok) {

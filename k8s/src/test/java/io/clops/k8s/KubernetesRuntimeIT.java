@@ -53,33 +53,23 @@ class KubernetesRuntimeIT {
     static KubernetesMockServer server;
 
     static String bootstrap;
-    static Reconciler reconciler;
-    static StatusWriter statusWriter;
+    static K8sPipeline pipeline;
     static KubernetesRuntime runtime;
-    static ReconcileWorker worker;
     static CompactedView<DeploymentStatus> statuses;
     static EventProducer events;
 
     @BeforeAll
     static void start() throws Exception {
         bootstrap = KafkaExtension.bootstrapServers();
-        installCrd(client);
-        reconciler = Reconciler.start(bootstrap, Files.createTempDirectory("k8s-streams"), Duration.ofSeconds(60));
-        statusWriter = new StatusWriter(bootstrap, "k8s-worker");
-        runtime = new KubernetesRuntime(client, PlatformSettings.defaults("clops/executor:test", "kafka:9092"), statusWriter, Clock.systemUTC());
-        worker = new ReconcileWorker(bootstrap, runtime).start();
-        statuses = new CompactedView<>(bootstrap, Topics.STATUS).start();
-        events = new EventProducer(bootstrap);
+        pipeline = new K8sPipeline(bootstrap, client, false);
+        runtime = pipeline.runtime;
+        statuses = pipeline.statuses;
+        events = pipeline.events;
     }
 
     @AfterAll
     static void stop() {
-        events.close();
-        statuses.close();
-        worker.close();
-        runtime.close();
-        statusWriter.close();
-        reconciler.close();
+        pipeline.close();
     }
 
     static ModelVersion image(int n) {
@@ -101,12 +91,6 @@ class KubernetesRuntimeIT {
             DeploymentStatus s = status(project, name);
             return s != null && s.getObservedGeneration() == generation;
         });
-    }
-
-    /** The ModelDeployment CRD as generated at build time, installed like kubectl would. */
-    static void installCrd(KubernetesClient client) {
-        client.apiextensions().v1().customResourceDefinitions()
-                .load(KubernetesRuntimeIT.class.getResourceAsStream("/META-INF/fabric8/modeldeployments.clops.io-v1.yml")).create();
     }
 
     /**

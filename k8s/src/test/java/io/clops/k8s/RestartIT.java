@@ -30,7 +30,8 @@ class RestartIT {
 
     @Test
     void aRestartedWorkerChangesNothingThatMatchesAndDeletesLeftovers() {
-        KubernetesRuntimeIT.installCrd(client);
+        client.apiextensions().v1().customResourceDefinitions()
+                .load(RestartIT.class.getResourceAsStream("/META-INF/fabric8/modeldeployments.clops.io-v1.yml")).create();
         var v = version("iris", 1, List.of());
         v.setImage("registry.example/iris:1");
         DesiredDeployment d = DesiredDeployment.newBuilder().setProject("restart").setName("iris").setGeneration(1)

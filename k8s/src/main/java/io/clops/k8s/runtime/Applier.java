@@ -69,6 +69,11 @@ public final class Applier {
         }
     }
 
+    /** True when {@code live} already has every managed field of {@code desired} (no request made). */
+    public boolean matches(HasMetadata live, HasMetadata desired) {
+        return ManagedFields.covers(json(live), ManagedFields.managed(json(desired)));
+    }
+
     /** Deletes one live object (found by label, so it carries its own kind and name). */
     public Applied delete(HasMetadata live) {
         return retry(live, () -> {

@@ -250,6 +250,9 @@ public final class KubernetesRuntime implements DeploymentRuntime {
         }
         for (HasMetadata o : want) {
             if (o.getKind().equals(live.getKind()) && o.getMetadata().getName().equals(live.getMetadata().getName())) {
+                if (!gone && applier.matches(live, o)) {
+                    return; // the event carries the live object: nothing drifted, no need to read it again
+                }
                 synchronized (this) {
                     Applied a = applier.apply(o);
                     history.add(a);

@@ -1,0 +1,57 @@
+package io.clops.k8s;
+
+import io.clops.avro.DeploymentStatus;
+import io.clops.k8s.crd.CrdBridge;
+import io.clops.k8s.model.PlatformSettings;
+import io.clops.k8s.runtime.KubernetesRuntime;
+import io.clops.kafka.CompactedView;
+import io.clops.kafka.Topics;
+import io.clops.reconciler.ReconcileWorker;
+import io.clops.reconciler.Reconciler;
+import io.clops.reconciler.StatusWriter;
+import io.clops.testing.EventProducer;
+import io.fabric8.kubernetes.client.KubernetesClient;
+
+import java.nio.file.Files;
+import java.time.Clock;
+import java.time.Duration;
+
+/** The whole path the ITs drive: the topology, one Kubernetes worker (and, if asked, the CRD bridge), a status view. */
+final class K8sPipeline implements AutoCloseable {
+    final Reconciler reconciler;
+    final StatusWriter statusWriter;
+    final KubernetesRuntime runtime;
+    final ReconcileWorker worker;
+    final CrdBridge bridge;
+    final CompactedView<DeploymentStatus> statuses;
+    final EventProducer events;
+
+    K8sPipeline(String bootstrap, KubernetesClient client, boolean withBridge) throws Exception {
+        client.apiextensions().v1().customResourceDefinitions()
+                .load(K8sPipeline.class.getResourceAsStream("/META-INF/fabric8/modeldeployments.clops.io-v1.yml")).create();
+        reconciler = Reconciler.start(bootstrap, Files.createTempDirectory("k8s-streams"), Duration.ofSeconds(60));
+        statusWriter = new StatusWriter(bootstrap, "k8s-worker");
+        runtime = new KubernetesRuntime(client, PlatformSettings.defaults("clops/executor:test", "kafka:9092"), statusWriter, Clock.systemUTC());
+        worker = new ReconcileWorker(bootstrap, runtime).start();
+        bridge = withBridge ? new CrdBridge(client, bootstrap, Clock.systemUTC()) : null;
+        statuses = new CompactedView<>(bootstrap, Topics.STATUS).start();
+        events = new EventProducer(bootstrap);
+    }
+
+    DeploymentStatus status(String project, String name) {
+        return statuses.get(Topics.deploymentKey(project, name)).orElse(null);
+    }
+
+    @Override
+    public void close() {
+        events.close();
+        statuses.close();
+        if (bridge != null) {
+            bridge.close();
+        }
+        worker.close();
+        runtime.close();
+        statusWriter.close();
+        reconciler.close();
+    }
+}
