@@ -46,7 +46,8 @@ public final class Dispatcher {
 
     public CompletableFuture<Answer> dispatch(String mode, String requestId, String method, String path,
                                               Map<String, List<String>> headers, byte[] body, String sticky, long startNanos) {
-        if (validator.appliesTo(method, path.replaceAll("\\?.*", ""))) {
+        int q = path.indexOf('?');
+        if (validator.appliesTo(method, q < 0 ? path : path.substring(0, q))) {
             String wrong = validator.check(body);
             if (wrong != null) {
                 ModelClient.Reply r = ModelClient.error(400, wrong, -1);

@@ -1,6 +1,5 @@
 package io.clops.executor;
 
-import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
@@ -57,7 +56,7 @@ final class Http11Pool {
 
         Conn(Socket socket) throws IOException {
             this.socket = socket;
-            this.in = new BufferedInputStream(socket.getInputStream(), 16 * 1024);
+            this.in = new UnsyncBufferedInput(socket.getInputStream(), 16 * 1024);
             this.out = socket.getOutputStream();
         }
 
@@ -98,6 +97,52 @@ final class Http11Pool {
         } catch (IOException | RuntimeException e) {
             c.close();
             throw e;
+        }
+    }
+
+    /** A buffered stream without BufferedInputStream's lock per byte: one connection is used by one thread at a time. */
+    private static final class UnsyncBufferedInput extends InputStream {
+        private final InputStream in;
+        private final byte[] buf;
+        private int pos;
+        private int len;
+
+        UnsyncBufferedInput(InputStream in, int size) {
+            this.in = in;
+            this.buf = new byte[size];
+        }
+
+        private boolean fill() throws IOException {
+            len = in.read(buf, 0, buf.length);
+            pos = 0;
+            return len > 0;
+        }
+
+        @Override
+        public int read() throws IOException {
+            if (pos >= len && !fill()) {
+                return -1;
+            }
+            return buf[pos++] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int n) throws IOException {
+            if (n == 0) {
+                return 0;
+            }
+            if (pos >= len) {
+                if (n >= buf.length) {
+                    return in.read(b, off, n);
+                }
+                if (!fill()) {
+                    return -1;
+                }
+            }
+            int k = Math.min(n, len - pos);
+            System.arraycopy(buf, pos, b, off, k);
+            pos += k;
+            return k;
         }
     }
 

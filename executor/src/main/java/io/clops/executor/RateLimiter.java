@@ -20,10 +20,11 @@ public final class RateLimiter {
     }
 
     /** 0 when the request may pass, else the seconds to wait before trying again (for Retry-After). */
-    public synchronized long acquire() {
-        if (rate <= 0) {
-            return 0;
-        }
+    public long acquire() {
+        return rate <= 0 ? 0 : take(); // unlimited: no lock on the hot path
+    }
+
+    private synchronized long take() {
         long now = nanos.getAsLong();
         tokens = Math.min(rate, tokens + (now - last) / 1e9 * rate);
         last = now;
