@@ -1,21 +1,16 @@
 package io.clops.executor;
 
 import io.clops.kafka.KafkaConfigs;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
+import io.clops.kafka.TopicTail;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.header.internals.RecordHeaders;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
@@ -36,7 +31,7 @@ public final class AsyncFacade implements AutoCloseable {
 
     private final ExecutorConfig config;
     private final KafkaProducer<String, byte[]> producer;
-    private final KafkaConsumer<String, byte[]> consumer;
+    private final TopicTail tail;
     private final Map<String, Result> results = java.util.Collections.synchronizedMap(new LinkedHashMap<>(1024, 0.75f, false) {
         @Override
         protected boolean removeEldestEntry(Map.Entry<String, Result> e) {
@@ -44,23 +39,21 @@ public final class AsyncFacade implements AutoCloseable {
         }
     });
     private final Set<String> pending = ConcurrentHashMap.newKeySet();
-    private final Thread thread;
-    private volatile boolean running = true;
 
     public AsyncFacade(ExecutorConfig config) {
         this.config = config;
         this.producer = new KafkaProducer<>(KafkaConfigs.producer(config.bootstrap(), "facade-" + config.deployment()),
                 new StringSerializer(), new ByteArraySerializer());
-        this.consumer = new KafkaConsumer<>(KafkaConfigs.reader(config.bootstrap(), "facade-" + config.deployment()),
-                new StringDeserializer(), new ByteArrayDeserializer());
-        List<TopicPartition> parts = consumer.partitionsFor(config.responseTopic(), Duration.ofSeconds(30)).stream()
-                .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
-        consumer.assign(parts);
-        consumer.seekToEnd(parts);
-        parts.forEach(consumer::position);
-        this.thread = new Thread(this::run, "async-facade");
-        thread.setDaemon(true);
-        thread.start();
+        this.tail = new TopicTail(config.bootstrap(), config.responseTopic(), "facade-" + config.deployment(), r -> {
+            if (r.key() == null) {
+                return;
+            }
+            var status = r.headers().lastHeader(AsyncWorker.H_STATUS);
+            var type = r.headers().lastHeader(AsyncWorker.H_CONTENT_TYPE);
+            results.put(r.key(), new Result(status == null ? 200 : Integer.parseInt(new String(status.value(), StandardCharsets.UTF_8)),
+                    type == null ? "application/json" : new String(type.value(), StandardCharsets.UTF_8), r.value()));
+            pending.remove(r.key());
+        });
     }
 
     /** Puts a request on the request topic; the id is the caller's X-Request-Id or a new one. */
@@ -82,31 +75,9 @@ public final class AsyncFacade implements AutoCloseable {
         return pending.contains(id);
     }
 
-    private void run() {
-        try {
-            while (running) {
-                for (var r : consumer.poll(Duration.ofMillis(100))) {
-                    if (r.key() == null) {
-                        continue;
-                    }
-                    var status = r.headers().lastHeader(AsyncWorker.H_STATUS);
-                    var type = r.headers().lastHeader(AsyncWorker.H_CONTENT_TYPE);
-                    results.put(r.key(), new Result(status == null ? 200 : Integer.parseInt(new String(status.value(), StandardCharsets.UTF_8)),
-                            type == null ? "application/json" : new String(type.value(), StandardCharsets.UTF_8), r.value()));
-                    pending.remove(r.key());
-                }
-            }
-        } catch (WakeupException e) {
-            // closing
-        } finally {
-            consumer.close(Duration.ofSeconds(1));
-        }
-    }
-
     @Override
     public void close() {
-        running = false;
-        consumer.wakeup();
+        tail.close();
         producer.close(Duration.ofSeconds(2));
     }
 }

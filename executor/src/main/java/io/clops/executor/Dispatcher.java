@@ -36,10 +36,6 @@ public final class Dispatcher {
         this.metrics = metrics;
     }
 
-    public Router router() {
-        return router;
-    }
-
     public ModelClient client(Route r) {
         return clients.get(r.name());
     }

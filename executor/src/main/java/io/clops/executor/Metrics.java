@@ -27,11 +27,6 @@ public final class Metrics {
         }
     }
 
-    public long requestCount(String mode, String route, int status) {
-        LongAdder a = requests.get(mode + "\u0000" + route + "\u0000" + status);
-        return a == null ? 0 : a.sum();
-    }
-
     public String scrape(String project, String deployment) {
         String base = "project=\"" + project + "\",deployment=\"" + deployment + "\"";
         StringBuilder b = new StringBuilder();
