@@ -18,7 +18,7 @@ port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); 
 P_NOOP=$(port); P_NGX_NOOP=$(port); P_NGX_IRIS=$(port); P_IRIS=$(port); P_EX_NOOP=$(port); P_EX_IRIS=$(port)
 BODY='{"inputs":[{"name":"input-0","datatype":"FP32","shape":[1,4],"data":[5.1,3.5,1.4,0.2]}]}'
 cat > "$W/nginx.conf" <<NGINX
-worker_processes 1; pid $W/nginx.pid; error_log $W/error.log warn; events { worker_connections 4096; }
+worker_processes ${NGINX_WORKERS:-auto}; pid $W/nginx.pid; error_log $W/error.log warn; events { worker_connections 4096; }
 http {
   access_log off;
   upstream noop { server 127.0.0.1:$P_NOOP; keepalive 64; }
@@ -35,12 +35,13 @@ JOPTS="-Xms16m -Xmx192m -XX:+UseSerialGC -Xss512k -Dsun.net.httpserver.nodelay=t
 start_executor() { # port model_url → pid; prints start-up ms
   local t0=$(date +%s%N)
   CLOPS_EXECUTOR_PORT=$1 CLOPS_MODEL_URL=$2 CLOPS_MODEL_NAME=iris CLOPS_MODE=sync java $JOPTS -cp "$CP" io.clops.executor.ExecutorMain >"$W/ex-$1.log" 2>&1 &
-  local pid=$!; PIDS+=($pid)
+  local pid=$!
   until curl -sf "http://127.0.0.1:$1/v2/health/live" >/dev/null; do sleep 0.02; done
   echo "$pid $(( ($(date +%s%N) - t0) / 1000000 ))"
 }
 read EX_NOOP_PID STARTUP_MS < <(start_executor "$P_EX_NOOP" "http://127.0.0.1:$P_NOOP")
 read EX_IRIS_PID _ < <(start_executor "$P_EX_IRIS" "http://127.0.0.1:$P_IRIS")
+PIDS+=("$EX_NOOP_PID" "$EX_IRIS_PID") # started in a subshell: its PIDS+= does not reach this one
 until curl -sf "http://127.0.0.1:$P_IRIS/v2/health/ready" >/dev/null; do sleep 0.05; done
 RSS_IDLE=$(( $(ps -o rss= -p "$EX_NOOP_PID") / 1024 ))
 cat > "$W/post.lua" <<LUA

@@ -1,20 +1,30 @@
 package io.clops.executor;
 
+import io.netty.channel.EventLoop;
+import io.netty.handler.codec.http.FullHttpRequest;
+
+import java.io.ByteArrayInputStream;
+import java.io.InputStream;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Supplier;
 
 /**
  * What both the sync and the async side do with a request: check its shape, choose a version (weighted, sticky),
- * call it, copy it to the shadow (whose answer is only logged), log and measure. One place, so both sides behave
- * the same.
+ * copy it to the shadow (whose answer is only logged), measure and log. One place, so both sides behave the same.
+ * The sync side streams the chosen version's answer itself ({@link SyncServer}); the async side takes it whole
+ * ({@link #dispatch}).
  */
 public final class Dispatcher {
 
     /** The chosen route and the model's reply. */
     public record Answer(Route route, ModelClient.Reply reply) {
     }
+
+    /** No version was called (the request was refused before). */
+    static final Route NONE = new Route("-", "", 0);
 
     private final Router router;
     private final Map<String, ModelClient> clients = new HashMap<>();
@@ -24,13 +34,13 @@ public final class Dispatcher {
     private final InferenceLog log;
     private final Metrics metrics;
 
-    public Dispatcher(ExecutorConfig config, Router router, ShapeValidator validator, InferenceLog log, Metrics metrics) {
+    public Dispatcher(ExecutorConfig config, EventLoops loops, Router router, ShapeValidator validator, InferenceLog log, Metrics metrics) {
         this.router = router;
         for (Route r : router.routes()) {
-            clients.put(r.name(), new ModelClient(r.url(), config.timeoutMs()));
+            clients.put(r.name(), new ModelClient(loops, r.url(), config.timeoutMs()));
         }
         this.shadow = config.shadow();
-        this.shadowClient = shadow == null ? null : new ModelClient(shadow.url(), config.timeoutMs());
+        this.shadowClient = shadow == null ? null : new ModelClient(loops, shadow.url(), config.timeoutMs());
         this.validator = validator;
         this.log = log;
         this.metrics = metrics;
@@ -40,45 +50,77 @@ public final class Dispatcher {
         return clients.get(r.name());
     }
 
+    /** Why the request does not fit the model's declared inputs (a 400), or null: it fits, or is not an infer call. */
+    public String invalid(String method, String path, Supplier<InputStream> body) {
+        int q = path.indexOf('?');
+        if (!validator.appliesTo(method, q < 0 ? path : path.substring(0, q))) {
+            return null;
+        }
+        return validator.check(body.get());
+    }
+
+    public Route choose(String sticky) {
+        return router.choose(sticky);
+    }
+
+    /** Whether this request goes to the request log (sampling decided once, for the answer and its shadow alike). */
+    public boolean sampled() {
+        return log != null && log.sampled();
+    }
+
+    /** The most of a body a log record keeps (0 when nothing is logged). */
+    public int logBytes() {
+        return log == null ? 0 : log.maxBodyBytes();
+    }
+
+    public boolean hasShadow() {
+        return shadowClient != null;
+    }
+
+    /** Sends {@code copy} (its uri the path and query; the caller gives up its reference) to the shadow version; its answer is measured and logged. */
+    public void shadow(String mode, String requestId, EventLoop loop, FullHttpRequest copy, boolean logIt, byte[] logged, long requestBytes) {
+        long start = System.nanoTime();
+        copy.setUri(shadowClient.target(copy.uri()));
+        shadowClient.call(loop, copy).thenAccept(r -> finish(mode, requestId, shadow, true, r.status(), System.nanoTime() - start,
+                r.modelNanos(), logIt, logged, requestBytes, r.body(), r.body().length));
+    }
+
+    /** Measures an answered request and, when sampled, logs it (bodies possibly cut to {@link #logBytes()}). */
+    public void finish(String mode, String requestId, Route route, boolean isShadow, int status, long totalNanos, long modelNanos,
+                       boolean logIt, byte[] request, long requestBytes, byte[] response, long responseBytes) {
+        metrics.record(mode, isShadow ? "shadow:" + route.name() : route.name(), status, totalNanos, modelNanos);
+        if (logIt) {
+            log.log(requestId, mode, route.name(), isShadow, status, totalNanos, modelNanos, request, requestBytes, response, responseBytes);
+        }
+    }
+
+    /** The async side: the whole answer of the chosen version. */
     public CompletableFuture<Answer> dispatch(String mode, String requestId, String method, String path,
                                               Map<String, List<String>> headers, byte[] body, String sticky, long startNanos) {
-        int q = path.indexOf('?');
-        if (validator.appliesTo(method, q < 0 ? path : path.substring(0, q))) {
-            String wrong = validator.check(body);
-            if (wrong != null) {
-                ModelClient.Reply r = ModelClient.error(400, wrong, -1);
-                Route none = new Route("-", "", 0);
-                finish(mode, requestId, none, false, r, body, startNanos);
-                return CompletableFuture.completedFuture(new Answer(none, r));
-            }
+        boolean logIt = sampled();
+        String wrong = invalid(method, path, () -> new ByteArrayInputStream(body));
+        if (wrong != null) {
+            ModelClient.Reply r = ModelClient.error(400, wrong, -1);
+            finish(mode, requestId, NONE, false, 400, System.nanoTime() - startNanos, -1, logIt, body, body.length, r.body(), r.body().length);
+            return CompletableFuture.completedFuture(new Answer(NONE, r));
         }
         Route route = router.choose(sticky);
         if (shadowClient != null) {
             long shadowStart = System.nanoTime();
-            shadowClient.call(method, path, headers, body)
-                    .thenAccept(r -> finish(mode, requestId, shadow, true, r, body, shadowStart));
-        }
-        if ("sync".equals(mode)) { // the sync server's worker thread waits anyway: call on it, no hand-off
-            ModelClient.Reply r = client(route).callNow(method, path, headers, body);
-            finish(mode, requestId, route, false, r, body, startNanos);
-            return CompletableFuture.completedFuture(new Answer(route, r));
+            shadowClient.call(method, path, headers, body).thenAccept(r -> finish(mode, requestId, shadow, true, r.status(),
+                    System.nanoTime() - shadowStart, r.modelNanos(), logIt, body, body.length, r.body(), r.body().length));
         }
         return client(route).call(method, path, headers, body).thenApply(r -> {
-            finish(mode, requestId, route, false, r, body, startNanos);
+            finish(mode, requestId, route, false, r.status(), System.nanoTime() - startNanos, r.modelNanos(), logIt,
+                    body, body.length, r.body(), r.body().length);
             return new Answer(route, r);
         });
     }
 
-    private void finish(String mode, String requestId, Route route, boolean isShadow, ModelClient.Reply r, byte[] body, long start) {
-        long total = System.nanoTime() - start;
-        metrics.record(mode, isShadow ? "shadow:" + route.name() : route.name(), r.status(), total, r.modelNanos());
-        if (log != null) {
-            log.log(requestId, mode, route.name(), isShadow, r.status(), total, r.modelNanos(), body, r.body());
-        }
-    }
-
     /** Ready when every route's model is (the shadow does not count). */
-    public boolean ready(String protocol) {
-        return router.routes().stream().allMatch(r -> client(r).ready(protocol));
+    public CompletableFuture<Boolean> ready(String protocol) {
+        List<CompletableFuture<Boolean>> all = router.routes().stream().map(r -> client(r).ready(protocol)).toList();
+        return CompletableFuture.allOf(all.toArray(CompletableFuture[]::new))
+                .thenApply(v -> all.stream().allMatch(CompletableFuture::join));
     }
 }

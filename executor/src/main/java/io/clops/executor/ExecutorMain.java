@@ -15,6 +15,7 @@ import java.util.Map;
 public final class ExecutorMain implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ExecutorMain.class);
 
+    private final EventLoops loops;
     private final SyncServer sync;
     private final AsyncWorker async;
     private final Thread asyncThread;
@@ -27,9 +28,10 @@ public final class ExecutorMain implements AutoCloseable {
         this.log = config.logRequests() && config.bootstrap() != null
                 ? new InferenceLog(config.bootstrap(), config.project(), config.deployment(), config.logSample(), config.logMaxBytes(), random::nextDouble)
                 : null;
-        Dispatcher dispatcher = new Dispatcher(config, new Router(config.routes(), random::nextDouble),
+        this.loops = new EventLoops(config.threads());
+        Dispatcher dispatcher = new Dispatcher(config, loops, new Router(config.routes(), random::nextDouble),
                 ShapeValidator.fromJson(config.inputsJson()), log, metrics);
-        this.sync = new SyncServer(config, dispatcher, metrics, new RateLimiter(config.rateLimitRps(), System::nanoTime),
+        this.sync = new SyncServer(config, loops, dispatcher, metrics, new RateLimiter(config.rateLimitRps(), System::nanoTime),
                 config.token() == null ? TokenCheck.ALLOW_ALL : TokenCheck.bearer(config.token())).start();
         if (config.async()) {
             SchemaTopic.connect(config.bootstrap());
@@ -46,8 +48,8 @@ public final class ExecutorMain implements AutoCloseable {
             this.asyncThread = null;
             this.facade = null;
         }
-        LOG.info("executor for {}/{} on http://127.0.0.1:{} → {} (mode {})", config.project(), config.deployment(),
-                sync.port(), Route.format(config.routes()), config.mode());
+        LOG.info("executor for {}/{} on http://{}:{} → {} (mode {}, {})", config.project(), config.deployment(),
+                config.host(), sync.port(), Route.format(config.routes()), config.mode(), loops.transport());
     }
 
     public int port() {
@@ -65,6 +67,7 @@ public final class ExecutorMain implements AutoCloseable {
             }
         }
         sync.stop();
+        loops.close();
         if (facade != null) {
             facade.close();
         }
@@ -74,6 +77,10 @@ public final class ExecutorMain implements AutoCloseable {
     }
 
     public static void main(String[] args) throws Exception {
+        if (System.getProperty("io.netty.leakDetection.level") == null) {
+            // tests run with Netty's sampling leak detector; a serving process does not pay for it unless asked
+            io.netty.util.ResourceLeakDetector.setLevel(io.netty.util.ResourceLeakDetector.Level.DISABLED);
+        }
         ExecutorConfig config = ExecutorConfig.fromEnv(Map.copyOf(System.getenv()));
         ExecutorMain main = new ExecutorMain(config);
         Runtime.getRuntime().addShutdownHook(new Thread(main::close, "executor-shutdown"));

@@ -45,12 +45,24 @@ public final class InferenceLog implements AutoCloseable {
         this.random = random;
     }
 
-    /** @param shadow the answer of a shadow model (logged, never returned) */
+    /** Whether to record the next request (decided before it is served, so only sampled bodies are copied). */
+    public boolean sampled() {
+        return sample >= 1.0 || random.getAsDouble() < sample;
+    }
+
+    /** How much of each body a record keeps. */
+    public int maxBodyBytes() {
+        return maxBodyBytes;
+    }
+
+    /**
+     * Records one request, already sampled. The bodies may be given cut to {@link #maxBodyBytes()}; their full sizes
+     * come apart.
+     *
+     * @param shadow the answer of a shadow model (logged, never returned)
+     */
     public void log(String requestId, String mode, String route, boolean shadow, int status, long totalNanos, long modelNanos,
-                    byte[] request, byte[] response) {
-        if (sample < 1.0 && random.getAsDouble() >= sample) {
-            return;
-        }
+                    byte[] request, long requestBytes, byte[] response, long responseBytes) {
         ObjectNode r = JSON.createObjectNode();
         r.put("@timestamp", java.time.Instant.now().toString());
         r.put("project", project);
@@ -64,8 +76,8 @@ public final class InferenceLog implements AutoCloseable {
         if (modelNanos >= 0) {
             r.put("modelMs", modelNanos / 1e6);
         }
-        body(r, "request", request);
-        body(r, "response", response);
+        body(r, "request", request, requestBytes);
+        body(r, "response", response, responseBytes);
         try {
             producer.send(new ProducerRecord<>(Topics.INFERENCE_LOG.name(), key, JSON.writeValueAsBytes(r)));
         } catch (Exception e) {
@@ -73,14 +85,13 @@ public final class InferenceLog implements AutoCloseable {
         }
     }
 
-    private void body(ObjectNode r, String field, byte[] body) {
+    private void body(ObjectNode r, String field, byte[] body, long size) {
         if (body == null) {
             return;
         }
-        boolean cut = body.length > maxBodyBytes;
         r.put(field, new String(body, 0, Math.min(body.length, maxBodyBytes), StandardCharsets.UTF_8));
-        r.put(field + "Bytes", body.length);
-        if (cut) {
+        r.put(field + "Bytes", size);
+        if (size > maxBodyBytes) {
             r.put(field + "Truncated", true);
         }
     }

@@ -10,20 +10,23 @@ import java.util.concurrent.atomic.LongAdder;
 /** Prometheus metrics of one executor, in the text exposition format, without a metrics library. */
 public final class Metrics {
     private static final double[] BUCKETS = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+    private static final long[] BUCKETS_NANOS = java.util.Arrays.stream(BUCKETS).mapToLong(s -> Math.round(s * 1e9)).toArray();
 
-    private final Map<String, LongAdder> requests = new ConcurrentHashMap<>();
-    private final Map<String, Histogram> latency = new ConcurrentHashMap<>();
-    private final Map<String, Histogram> modelLatency = new ConcurrentHashMap<>();
+    /** mode → route → its series: looked up with the strings at hand, nothing built per request. */
+    private final Map<String, Map<String, Series>> series = new ConcurrentHashMap<>();
     final AtomicLong inFlight = new AtomicLong();
     final AtomicLong asyncLag = new AtomicLong();
 
     /** @param mode sync | async; @param route the model version that answered ("shadow:…" for copies) */
     public void record(String mode, String route, int status, long totalNanos, long modelNanos) {
-        String series = mode + "\u0000" + route;
-        requests.computeIfAbsent(series + "\u0000" + status, k -> new LongAdder()).increment();
-        latency.computeIfAbsent(series, k -> new Histogram()).observe(totalNanos);
+        Series s = series.computeIfAbsent(mode, m -> new ConcurrentHashMap<>()).get(route);
+        if (s == null) {
+            s = series.get(mode).computeIfAbsent(route, r -> new Series());
+        }
+        s.count(status);
+        s.latency.observe(totalNanos);
         if (modelNanos >= 0) {
-            modelLatency.computeIfAbsent(series, k -> new Histogram()).observe(modelNanos);
+            s.model.observe(modelNanos);
         }
     }
 
@@ -32,14 +35,18 @@ public final class Metrics {
         StringBuilder b = new StringBuilder();
         b.append("# HELP clops_executor_requests_total Requests answered, by mode (sync|async), route (model version) and status code.\n");
         b.append("# TYPE clops_executor_requests_total counter\n");
-        requests.forEach((k, v) -> {
-            String[] parts = k.split("\u0000");
-            b.append("clops_executor_requests_total{").append(base).append(",mode=\"").append(parts[0])
-                    .append("\",route=\"").append(parts[1]).append("\",code=\"").append(parts[2]).append("\"} ")
-                    .append(v.sum()).append('\n');
-        });
-        histogram(b, "clops_executor_request_seconds", "Time from request received to answer sent.", base, latency);
-        histogram(b, "clops_executor_model_seconds", "Time the model took (executor overhead excluded).", base, modelLatency);
+        series.forEach((mode, routes) -> routes.forEach((route, s) -> {
+            for (int code = 0; code < Series.CODES; code++) {
+                LongAdder n = s.byStatus.get(code);
+                if (n != null) {
+                    b.append("clops_executor_requests_total{").append(base).append(",mode=\"").append(mode)
+                            .append("\",route=\"").append(route).append("\",code=\"").append(code).append("\"} ")
+                            .append(n.sum()).append('\n');
+                }
+            }
+        }));
+        histogram(b, "clops_executor_request_seconds", "Time from request received to answer sent.", base, s -> s.latency);
+        histogram(b, "clops_executor_model_seconds", "Time the model took (executor overhead excluded).", base, s -> s.model);
         b.append("# HELP clops_executor_in_flight Requests being served now.\n# TYPE clops_executor_in_flight gauge\n");
         b.append("clops_executor_in_flight{").append(base).append("} ").append(inFlight.get()).append('\n');
         b.append("# HELP clops_executor_async_lag Records on the request topic not yet consumed by this executor's group.\n");
@@ -48,12 +55,16 @@ public final class Metrics {
         return b.toString();
     }
 
-    private static void histogram(StringBuilder b, String name, String help, String base, Map<String, Histogram> hs) {
+    private void histogram(StringBuilder b, String name, String help, String base, java.util.function.Function<Series, Histogram> which) {
         b.append("# HELP ").append(name).append(' ').append(help).append('\n');
         b.append("# TYPE ").append(name).append(" histogram\n");
-        hs.forEach((series, h) -> {
-            String[] parts = series.split("\u0000");
-            String labels = base + ",mode=\"" + parts[0] + "\",route=\"" + parts[1] + "\"";
+        series.forEach((mode, routes) -> routes.forEach((route, s) -> {
+            Histogram h = which.apply(s);
+            long total = h.total();
+            if (total == 0) {
+                return;
+            }
+            String labels = base + ",mode=\"" + mode + "\",route=\"" + route + "\"";
             long cumulative = 0;
             for (int i = 0; i < BUCKETS.length; i++) {
                 cumulative += h.counts.get(i);
@@ -64,11 +75,29 @@ public final class Metrics {
             b.append(name).append("_bucket{").append(labels).append(",le=\"+Inf\"} ").append(cumulative).append('\n');
             b.append(name).append("_sum{").append(labels).append("} ").append(fmt(h.sumNanos.sum() / 1e9)).append('\n');
             b.append(name).append("_count{").append(labels).append("} ").append(cumulative).append('\n');
-        });
+        }));
     }
 
     private static String fmt(double d) {
         return String.format(Locale.ROOT, "%s", d);
+    }
+
+    /** One mode and route: answers by status code, and two latency histograms. */
+    private static final class Series {
+        static final int CODES = 600;
+        final java.util.concurrent.atomic.AtomicReferenceArray<LongAdder> byStatus = new java.util.concurrent.atomic.AtomicReferenceArray<>(CODES);
+        final Histogram latency = new Histogram();
+        final Histogram model = new Histogram();
+
+        void count(int status) {
+            int code = status >= 0 && status < CODES ? status : 0;
+            LongAdder n = byStatus.get(code);
+            if (n == null) {
+                byStatus.compareAndSet(code, null, new LongAdder());
+                n = byStatus.get(code);
+            }
+            n.increment();
+        }
     }
 
     private static final class Histogram {
@@ -76,13 +105,20 @@ public final class Metrics {
         final LongAdder sumNanos = new LongAdder();
 
         void observe(long nanos) {
-            double s = nanos / 1e9;
-            int i = 0;
-            while (i < BUCKETS.length && s > BUCKETS[i]) {
+            int i = 0; // buckets compared in nanoseconds: no floating point per request
+            while (i < BUCKETS_NANOS.length && nanos > BUCKETS_NANOS[i]) {
                 i++;
             }
             counts.incrementAndGet(i);
             sumNanos.add(nanos);
+        }
+
+        long total() {
+            long t = 0;
+            for (int i = 0; i < counts.length(); i++) {
+                t += counts.get(i);
+            }
+            return t;
         }
     }
 }

@@ -49,6 +49,11 @@ public final class ShapeValidator {
 
     /** Null when the request fits, else what is wrong. */
     public String check(byte[] body) {
+        return check(new java.io.ByteArrayInputStream(body));
+    }
+
+    /** The same, reading the body from a stream. */
+    public String check(java.io.InputStream body) {
         JsonNode req;
         try {
             req = JSON.readTree(body);

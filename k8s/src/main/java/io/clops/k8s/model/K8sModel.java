@@ -160,6 +160,7 @@ public final class K8sModel {
                 .withArgs("executor")
                 .addNewPort().withName("http").withContainerPort(K8sNames.EXECUTOR_PORT).withProtocol("TCP").endPort()
                 .withEnv(env("CLOPS_EXECUTOR_PORT", Integer.toString(K8sNames.EXECUTOR_PORT)),
+                        env("CLOPS_EXECUTOR_HOST", "0.0.0.0"), // the Service and the kubelet's probes come in on the pod IP
                         env("CLOPS_MODEL_URL", "http://127.0.0.1:" + port),
                         env("CLOPS_MODEL_NAME", v.getModel()),
                         env("CLOPS_PROTOCOL", protocol),
