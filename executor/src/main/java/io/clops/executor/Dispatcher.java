@@ -1,7 +1,7 @@
 package io.clops.executor;
 
 import io.netty.channel.EventLoop;
-import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.buffer.ByteBuf;
 
 import java.io.ByteArrayInputStream;
 import java.io.InputStream;
@@ -77,12 +77,15 @@ public final class Dispatcher {
         return shadowClient != null;
     }
 
-    /** Sends {@code copy} (its uri the path and query; the caller gives up its reference) to the shadow version; its answer is measured and logged. */
-    public void shadow(String mode, String requestId, EventLoop loop, FullHttpRequest copy, boolean logIt, byte[] logged, long requestBytes) {
+    /** Sends a copy of the request to the shadow version (the body shared, not copied); its answer is measured and logged. */
+    public void shadow(String mode, String requestId, EventLoop loop, String method, String pathAndQuery, Http1.Head from,
+                       ByteBuf body, boolean logIt, byte[] logged, long requestBytes) {
         long start = System.nanoTime();
-        copy.setUri(shadowClient.target(copy.uri()));
-        shadowClient.call(loop, copy).thenAccept(r -> finish(mode, requestId, shadow, true, r.status(), System.nanoTime() - start,
-                r.modelNanos(), logIt, logged, requestBytes, r.body(), r.body().length));
+        ByteBuf head = shadowClient.encode(io.netty.buffer.ByteBufAllocator.DEFAULT,
+                method, pathAndQuery, from, Map.of(), body.readableBytes());
+        shadowClient.call(loop, new ModelClient.Outbound(head, body.retainedDuplicate(), "HEAD".equals(method)))
+                .thenAccept(r -> finish(mode, requestId, shadow, true, r.status(), System.nanoTime() - start,
+                        r.modelNanos(), logIt, logged, requestBytes, r.body(), r.body().length));
     }
 
     /** Measures an answered request and, when sampled, logs it (bodies possibly cut to {@link #logBytes()}). */

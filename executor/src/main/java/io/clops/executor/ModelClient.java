@@ -2,7 +2,7 @@ package io.clops.executor;
 
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
@@ -11,17 +11,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
-import io.netty.handler.codec.http.DefaultFullHttpRequest;
-import io.netty.handler.codec.http.FullHttpRequest;
-import io.netty.handler.codec.http.HttpClientCodec;
-import io.netty.handler.codec.http.HttpContent;
-import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpMethod;
-import io.netty.handler.codec.http.HttpResponse;
-import io.netty.handler.codec.http.HttpResponseStatus;
-import io.netty.handler.codec.http.HttpUtil;
-import io.netty.handler.codec.http.HttpVersion;
-import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 
 import java.io.ByteArrayOutputStream;
@@ -36,32 +26,44 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The executor's side of one model server: non-blocking HTTP/1.1 over keep-alive connections pooled per event loop
- * (a request uses a connection of the loop it arrived on, so the pool needs no lock), the answer streamed back as it
- * comes ({@link Exchange}), a timeout between reads, and failures turned into what a client should see: 503 when the
- * model cannot be reached or drops the connection, 504 when it does not answer in time, each with a JSON body.
- * A pooled connection the model closed while idle is noticed on use and the request is sent again on a fresh one,
- * once, and only when not a byte of answer had come back.
+ * (a request uses a connection of the loop it arrived on, so the pool needs no lock), the answer handed on as its
+ * bytes arrive ({@link Exchange}), a timeout between reads, and failures turned into what a client should see: 503
+ * when the model cannot be reached or drops the connection, 504 when it does not answer in time, 502 when its answer
+ * is not HTTP, each with a JSON body. A pooled connection the model closed while idle is noticed on use and the
+ * request is sent again on a fresh one, only when not a byte of answer had come back.
  */
 public final class ModelClient {
     /** A whole answer, for callers that want it in one piece (async side, shadow copies, health). */
     public record Reply(int status, String contentType, byte[] body, long modelNanos) {
     }
 
+    /** How an answer's body ends. */
+    public enum Framing { NONE, LENGTH, CHUNKED, CLOSE }
+
+    /** A request ready to send: its head (for this model) and body. Whoever holds it releases it once. */
+    public record Outbound(ByteBuf head, ByteBuf body, boolean headMethod) {
+        void release() {
+            head.release();
+            body.release();
+        }
+    }
+
     /**
-     * Receives one answer as it arrives, on the event loop of the request. Either {@link #failed} once, or
-     * {@link #head} then {@link #content} until {@code last}; {@link #aborted} when the model stops after the head.
+     * Receives one answer as it arrives, on the event loop of the request: either {@link #failed} once, or
+     * {@link #head} then {@link #body} until {@code last}, or {@link #aborted} when the model stops after the head.
      */
     public interface Exchange {
         /** The connection the request goes out on (to pause reading when the client reads slowly). */
         default void upstream(Channel channel) {
         }
 
-        void head(HttpResponse head);
+        /** The answer's head; valid during the call only. */
+        void head(Http1.Head head, Framing framing);
 
-        /** Ownership of {@code content} passes to the callee. */
-        void content(HttpContent content, boolean last, long modelNanos);
+        /** Body bytes as they came on the wire (chunk framing included); ownership passes to the callee. */
+        void body(ByteBuf bytes, boolean last, long modelNanos);
 
-        /** No answer at all: 503 or 504 with its reason. */
+        /** No answer at all: 502, 503 or 504 with its reason. */
         void failed(int status, String message, long modelNanos);
 
         /** The answer started but did not finish (model gone or silent too long mid-answer). */
@@ -75,9 +77,9 @@ public final class ModelClient {
     private final String hostHeader;
     private final InetSocketAddress address;
     private final int timeoutMs;
+    private final long sweepMs;
     private final Bootstrap bootstrap;
     private final Map<EventLoop, LoopState> perLoop = new ConcurrentHashMap<>();
-    private final long sweepMs;
 
     public ModelClient(EventLoops loops, String baseUrl, int timeoutMs) {
         this.loops = loops;
@@ -94,27 +96,56 @@ public final class ModelClient {
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        ch.pipeline().addLast(new HttpClientCodec(4096, 16384, 16384), new Upstream());
+                        ch.pipeline().addLast(new Upstream());
                     }
                 });
     }
 
-    /** The model's base path (a URL may carry one, e.g. http://host:8080/prefix) plus the request's path and query. */
-    public String target(String pathAndQuery) {
-        return base.getRawPath() + pathAndQuery;
-    }
-
-    public String hostHeader() {
-        return hostHeader;
-    }
-
     /**
-     * Sends {@code request} (its Host header is set here; the caller gives up its reference) on {@code loop} and
-     * streams the answer into {@code exchange}, on that loop.
+     * The head of a request for this model: request line with the model's base path, Host, the client's header
+     * lines ({@code from}, may be null) minus those of its connection and framing, then the {@code headers} given,
+     * and Content-Length.
      */
-    public void exchange(EventLoop loop, FullHttpRequest request, Exchange exchange) {
-        request.headers().set(HttpHeaderNames.HOST, hostHeader);
-        HttpUtil.setContentLength(request, request.content().readableBytes());
+    public ByteBuf encode(ByteBufAllocator alloc, String method, String pathAndQuery, Http1.Head from,
+                          Map<String, List<String>> headers, int bodyLength) {
+        ByteBuf out = alloc.ioBuffer(from == null ? 256 : from.length() + 96);
+        Http1.ascii(out, method);
+        out.writeByte(' ');
+        Http1.ascii(out, base.getRawPath());
+        Http1.ascii(out, pathAndQuery);
+        Http1.ascii(out, " HTTP/1.1\r\nHost: ");
+        Http1.ascii(out, hostHeader);
+        out.writeByte('\r').writeByte('\n');
+        if (from != null) {
+            for (int i = 0; i < from.count; i++) {
+                if (!framing(from, i) && !from.connectionOnly(i)) {
+                    from.writeLine(i, out);
+                }
+            }
+        }
+        headers.forEach((name, values) -> {
+            for (String v : values) {
+                Http1.ascii(out, name + ": " + v + "\r\n");
+            }
+        });
+        if (bodyLength > 0 || !(method.equals("GET") || method.equals("HEAD") || method.equals("DELETE") || method.equals("OPTIONS"))) {
+            Http1.ascii(out, "Content-Length: ");
+            Http1.ascii(out, Integer.toString(bodyLength));
+            out.writeByte('\r').writeByte('\n');
+        }
+        out.writeByte('\r').writeByte('\n');
+        return out;
+    }
+
+    /** Host, Content-Length, Transfer-Encoding and Expect: the proxy sets the next hop's own. */
+    private static boolean framing(Http1.Head h, int i) {
+        int len = h.lines[4 * i + 1] - h.lines[4 * i];
+        return len == 4 && h.nameIs(i, "host") || len == 14 && h.nameIs(i, "content-length")
+                || len == 17 && h.nameIs(i, "transfer-encoding") || len == 6 && h.nameIs(i, "expect");
+    }
+
+    /** Sends {@code request} (the caller gives up its reference) on {@code loop}; the answer goes to {@code exchange}. */
+    public void exchange(EventLoop loop, Outbound request, Exchange exchange) {
         if (loop.inEventLoop()) {
             start(loop, request, exchange, System.nanoTime());
         } else {
@@ -124,18 +155,13 @@ public final class ModelClient {
 
     /** The whole answer, on any loop. */
     public CompletableFuture<Reply> call(String method, String pathAndQuery, Map<String, List<String>> headers, byte[] body) {
-        DefaultFullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.valueOf(method),
-                target(pathAndQuery), body == null ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(body));
-        headers.forEach((name, values) -> {
-            if (!Hop.isHopByHop(name)) {
-                req.headers().add(name, values);
-            }
-        });
-        return call(loops.group().next(), req);
+        ByteBuf b = body == null ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(body);
+        ByteBuf head = encode(ByteBufAllocator.DEFAULT, method, pathAndQuery, null, headers, b.readableBytes());
+        return call(loops.group().next(), new Outbound(head, b, method.equals("HEAD")));
     }
 
     /** The whole answer to {@code request} (the caller gives up its reference), sent on {@code loop}. */
-    public CompletableFuture<Reply> call(EventLoop loop, FullHttpRequest request) {
+    public CompletableFuture<Reply> call(EventLoop loop, Outbound request) {
         Collector c = new Collector();
         exchange(loop, request, c);
         return c.reply;
@@ -160,7 +186,7 @@ public final class ModelClient {
         return new Reply(status, "application/json", ErrorBody.json(status, message), nanos);
     }
 
-    private void start(EventLoop loop, FullHttpRequest request, Exchange exchange, long startNanos) {
+    private void start(EventLoop loop, Outbound request, Exchange exchange, long startNanos) {
         ArrayDeque<Channel> pool = state(loop).idle;
         Channel ch;
         while ((ch = pool.pollLast()) != null) {
@@ -179,15 +205,12 @@ public final class ModelClient {
         });
     }
 
-    private void send(Channel ch, FullHttpRequest request, Exchange exchange, long startNanos, boolean reused) {
+    private void send(Channel ch, Outbound request, Exchange exchange, long startNanos, boolean reused) {
         Upstream u = ch.pipeline().get(Upstream.class);
         u.begin(request, exchange, startNanos, reused);
         exchange.upstream(ch);
-        ch.writeAndFlush(request.retainedDuplicate()).addListener((ChannelFutureListener) f -> {
-            if (!f.isSuccess()) {
-                f.channel().close();
-            }
-        });
+        ch.write(request.head().retainedDuplicate(), ch.voidPromise());
+        ch.writeAndFlush(request.body().retainedDuplicate(), ch.voidPromise());
     }
 
     private void release(Channel ch) {
@@ -259,24 +282,29 @@ public final class ModelClient {
 
     /** One connection's handler: the exchange in progress on it, if any. Runs on the connection's loop only. */
     private final class Upstream extends ChannelInboundHandlerAdapter {
-        private FullHttpRequest request;
+        private Outbound request;
         private Exchange exchange;
         private long startNanos;
         private long lastReadNanos;
         private boolean reused;
         private boolean headSeen;
         private boolean keepAlive;
+        private Framing framing;
+        private long remaining;
+        private Http1.Chunks chunks;
+        private ByteBuf in;
         private Channel channel;
         private LoopState loop;
         int busyIndex = -1;
 
-        void begin(FullHttpRequest request, Exchange exchange, long startNanos, boolean reused) {
+        void begin(Outbound request, Exchange exchange, long startNanos, boolean reused) {
             this.request = request;
             this.exchange = exchange;
             this.startNanos = startNanos;
             this.lastReadNanos = System.nanoTime();
             this.reused = reused;
             this.headSeen = false;
+            this.framing = null;
             if (loop == null) {
                 loop = state(channel.eventLoop());
             }
@@ -290,44 +318,139 @@ public final class ModelClient {
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            Exchange e = exchange;
-            if (e == null) { // nothing asked: a stray answer; drop it and the connection
-                io.netty.util.ReferenceCountUtil.release(msg);
+            if (exchange == null || !(msg instanceof ByteBuf bytes)) { // nothing asked: a stray answer; drop the connection
+                ReferenceCountUtil.release(msg);
                 ctx.close();
                 return;
             }
             lastReadNanos = System.nanoTime();
-            if (msg instanceof HttpResponse head) {
-                if (head.status().code() == HttpResponseStatus.CONTINUE.code()) {
-                    io.netty.util.ReferenceCountUtil.release(msg);
-                    return;
+            in = cumulate(ctx, in, bytes);
+            while (exchange != null && in != null && in.isReadable()) {
+                if (!headSeen && !readHead(ctx)) {
+                    break;
+                }
+                if (exchange != null && headSeen) {
+                    readBody(ctx);
+                }
+            }
+            if (in != null && !in.isReadable()) {
+                in.release();
+                in = null;
+            }
+        }
+
+        /** False while the head is incomplete. */
+        private boolean readHead(ChannelHandlerContext ctx) {
+            Http1.Head h = Http1.read(in, false);
+            if (h == null) {
+                return false;
+            }
+            try {
+                if (h.error != 0) {
+                    protocolError(ctx, "the model's answer is not HTTP/1.1: " + h.why);
+                    return false;
+                }
+                if (h.status >= 100 && h.status < 200) {
+                    return true; // an interim answer (100 Continue): the real one follows
                 }
                 headSeen = true;
-                keepAlive = HttpUtil.isKeepAlive(head);
-                e.head(head);
+                if (request.headMethod() || h.status == 204 || h.status == 304) {
+                    framing = Framing.NONE;
+                } else if (h.chunked) {
+                    framing = Framing.CHUNKED;
+                    chunks = new Http1.Chunks();
+                } else if (h.contentLength >= 0 && !h.otherCoding) {
+                    framing = h.contentLength == 0 ? Framing.NONE : Framing.LENGTH;
+                    remaining = h.contentLength;
+                } else {
+                    framing = Framing.CLOSE;
+                }
+                keepAlive = h.persistent() && framing != Framing.CLOSE;
+                exchange.head(h, framing);
+            } finally {
+                h.buf.release();
             }
-            if (msg instanceof HttpContent content) {
-                boolean last = content instanceof LastHttpContent;
-                if (last) {
-                    request.release();
-                    done();
-                    if (keepAlive) {
-                        release(ctx.channel());
+            if (framing == Framing.NONE) {
+                finish(ctx, Unpooled.EMPTY_BUFFER);
+            }
+            return true;
+        }
+
+        private void readBody(ChannelHandlerContext ctx) {
+            int readable = in.readableBytes();
+            switch (framing) {
+                case CLOSE -> exchange.body(in.readRetainedSlice(readable), false, -1);
+                case LENGTH -> {
+                    int n = (int) Math.min(remaining, readable);
+                    remaining -= n;
+                    ByteBuf part = in.readRetainedSlice(n);
+                    if (remaining == 0) {
+                        finish(ctx, part);
                     } else {
-                        ctx.close();
+                        exchange.body(part, false, -1);
                     }
                 }
-                e.content(content, last, lastReadNanos - startNanos);
+                case CHUNKED -> {
+                    int end = chunks.feed(in, in.readerIndex(), in.writerIndex(), null);
+                    if (end == -2) {
+                        abort(ctx, "malformed chunked answer from the model: " + chunks.error);
+                    } else if (end < 0) {
+                        exchange.body(in.readRetainedSlice(readable), false, -1);
+                    } else {
+                        finish(ctx, in.readRetainedSlice(end - in.readerIndex()));
+                    }
+                }
+                default -> {
+                }
             }
+        }
+
+        /** The answer is complete: the connection goes back to the pool (unless it cannot), then the last bytes on. */
+        private void finish(ChannelHandlerContext ctx, ByteBuf last) {
+            Exchange e = exchange;
+            request.release();
+            done();
+            boolean leftover = in != null && in.isReadable(); // the model said more than it was asked: not reusable
+            if (keepAlive && !leftover) {
+                release(ctx.channel());
+            } else {
+                ctx.close();
+            }
+            e.body(last, true, System.nanoTime() - startNanos);
+        }
+
+        private void protocolError(ChannelHandlerContext ctx, String why) {
+            Exchange e = exchange;
+            request.release();
+            done();
+            ctx.close();
+            e.failed(502, why, System.nanoTime() - startNanos);
+        }
+
+        private void abort(ChannelHandlerContext ctx, String why) {
+            Exchange e = exchange;
+            request.release();
+            done();
+            ctx.close();
+            e.aborted(why);
         }
 
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
             Exchange e = exchange;
+            if (in != null) {
+                in.release();
+                in = null;
+            }
             if (e == null) {
                 return;
             }
-            FullHttpRequest req = request;
+            if (framing == Framing.CLOSE) { // the body ends where the connection does
+                keepAlive = false;
+                finish(ctx, Unpooled.EMPTY_BUFFER);
+                return;
+            }
+            Outbound req = request;
             boolean retry = reused && !headSeen;
             boolean started = headSeen;
             done();
@@ -356,7 +479,7 @@ public final class ModelClient {
             }
             Exchange e = exchange;
             boolean started = headSeen;
-            FullHttpRequest req = request;
+            Outbound req = request;
             done();
             req.release();
             channel.close();
@@ -369,12 +492,28 @@ public final class ModelClient {
 
         /** The exchange is over on this connection; the caller releases {@code request} or sends it again. */
         private void done() {
-            if (loop != null) {
-                loop.idle(this);
-            }
+            loop.idle(this);
             exchange = null;
             request = null;
+            chunks = null;
         }
+    }
+
+    /** Adds {@code next} to what was read before and not yet used. */
+    static ByteBuf cumulate(ChannelHandlerContext ctx, ByteBuf in, ByteBuf next) {
+        if (in == null) {
+            return next;
+        }
+        if (in.refCnt() == 1 && in.writableBytes() >= next.readableBytes() && !in.isReadOnly()) {
+            in.writeBytes(next);
+            next.release();
+            return in;
+        }
+        ByteBuf merged = ctx.alloc().buffer(in.readableBytes() + next.readableBytes());
+        merged.writeBytes(in).writeBytes(next);
+        in.release();
+        next.release();
+        return merged;
     }
 
     /** Collects an answer into a {@link Reply}. */
@@ -382,24 +521,33 @@ public final class ModelClient {
         final CompletableFuture<Reply> reply = new CompletableFuture<>();
         private int status;
         private String contentType;
-        private ByteArrayOutputStream body;
+        private Http1.Chunks chunks;
+        private final ByteArrayOutputStream body = new ByteArrayOutputStream(256);
 
         @Override
-        public void head(HttpResponse head) {
-            status = head.status().code();
-            contentType = head.headers().get(HttpHeaderNames.CONTENT_TYPE, "application/octet-stream");
-            body = new ByteArrayOutputStream(Math.max(64, (int) Math.min(1 << 20, HttpUtil.getContentLength(head, 256L))));
+        public void head(Http1.Head head, Framing framing) {
+            status = head.status;
+            String type = head.header("content-type");
+            contentType = type == null ? "application/octet-stream" : type;
+            chunks = framing == Framing.CHUNKED ? new Http1.Chunks() : null;
         }
 
         @Override
-        public void content(HttpContent content, boolean last, long modelNanos) {
+        public void body(ByteBuf bytes, boolean last, long modelNanos) {
             try {
-                ByteBuf b = content.content();
-                if (b.isReadable()) {
-                    body.writeBytes(ByteBufUtil.getBytes(b));
+                if (chunks != null) {
+                    chunks.feed(bytes, bytes.readerIndex(), bytes.writerIndex(), (b, i, n) -> {
+                        byte[] part = new byte[n];
+                        b.getBytes(i, part);
+                        body.writeBytes(part);
+                    });
+                } else if (bytes.isReadable()) {
+                    byte[] part = new byte[bytes.readableBytes()];
+                    bytes.getBytes(bytes.readerIndex(), part);
+                    body.writeBytes(part);
                 }
             } finally {
-                content.release();
+                bytes.release();
             }
             if (last) {
                 reply.complete(new Reply(status, contentType, body.toByteArray(), modelNanos));

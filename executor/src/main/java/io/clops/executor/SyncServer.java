@@ -1,6 +1,7 @@
 package io.clops.executor;
 
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufInputStream;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
@@ -11,30 +12,12 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
-import io.netty.handler.codec.http.DefaultFullHttpRequest;
-import io.netty.handler.codec.http.DefaultFullHttpResponse;
-import io.netty.handler.codec.http.DefaultHttpResponse;
-import io.netty.handler.codec.http.FullHttpRequest;
-import io.netty.handler.codec.http.FullHttpResponse;
-import io.netty.handler.codec.http.HttpContent;
-import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaderValues;
-import io.netty.handler.codec.http.HttpHeadersFactory;
-import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
-import io.netty.handler.codec.http.HttpMessage;
-import io.netty.handler.codec.http.HttpMethod;
-import io.netty.handler.codec.http.HttpObjectAggregator;
-import io.netty.handler.codec.http.HttpResponse;
-import io.netty.handler.codec.http.HttpResponseStatus;
-import io.netty.handler.codec.http.HttpServerCodec;
-import io.netty.handler.codec.http.HttpUtil;
-import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.ReferenceCountUtil;
 
 import java.io.ByteArrayOutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayDeque;
+import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.regex.Matcher;
@@ -45,17 +28,17 @@ import java.util.regex.Pattern;
  * /v2/models/{name}/infer and any raw path). Before the model: the token check (401), the rate limit (429 with
  * Retry-After), the body size (413) and, for infer requests, the shape of the inputs (400 naming the input); then
  * the version is chosen ({@link Router}) and named in the {@value Router#STICKY_HEADER} response header. The model
- * down is 503, too slow 504. Every error is JSON: {"error": "...", "status": N}.
+ * down is 503, too slow 504, not speaking HTTP 502. Every error is JSON: {"error": "...", "status": N}.
  * <p>
- * Non-blocking (Netty): a request and its call to the model run on the event loop the connection belongs to. The
- * request body is held once (up to the size limit: the shape check, the shadow copy and a resend on a stale
- * connection need it) and handed to the model without copying; the answer is passed on to the client as it comes
- * (a streamed or chunked answer stays streamed), reading from the model paused while the client is slow to take it.
+ * Non-blocking (Netty) and byte-level ({@link Http1}): a request and its call to the model run on the event loop the
+ * connection belongs to; header lines are copied as bytes, not parsed into objects. The request body is held once
+ * (up to the size limit: the shape check, the shadow copy and a resend on a stale connection need it) and handed to
+ * the model without copying; the answer goes to the client as its bytes arrive (a streamed or chunked answer stays
+ * streamed), reading from the model paused while the client is slow to take it.
  */
 public final class SyncServer {
-    /** Headers copied from a message the codec has already validated: not validated again. */
-    static final HttpHeadersFactory COPIED = DefaultHttpHeadersFactory.headersFactory().withValidation(false);
     private static final Pattern ASYNC_INFER = Pattern.compile("/v2/models/([^/]+)(/versions/[^/]+)?/infer");
+    private static final byte[] CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
 
     private final ExecutorConfig config;
     private final EventLoops loops;
@@ -88,7 +71,6 @@ public final class SyncServer {
     }
 
     public SyncServer start() {
-        int maxBody = (int) Math.min(Integer.MAX_VALUE - 8, config.maxBodyBytes());
         server = new ServerBootstrap().group(loops.group()).channel(loops.serverChannel())
                 .option(ChannelOption.SO_BACKLOG, 1024)
                 .childOption(ChannelOption.TCP_NODELAY, true)
@@ -96,7 +78,7 @@ public final class SyncServer {
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        ch.pipeline().addLast(new HttpServerCodec(8192, 16384, 16384), new BodyLimit(maxBody), new Connection());
+                        ch.pipeline().addLast(new Connection());
                     }
                 })
                 .bind(config.host(), config.port()).syncUninterruptibly().channel();
@@ -114,40 +96,19 @@ public final class SyncServer {
         blocking.shutdownNow();
     }
 
-    /** Holds a request's body up to the limit; past it, a JSON 413 and the connection is closed. */
-    private final class BodyLimit extends HttpObjectAggregator {
-        BodyLimit(int max) {
-            super(max);
-        }
-
-        @Override
-        protected void handleOversizedMessage(ChannelHandlerContext ctx, HttpMessage oversized) {
-            metrics.record("sync", "-", 413, 0, -1);
-            FullHttpResponse r = json(HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE,
-                    ErrorBody.json(413, "request body larger than " + config.maxBodyBytes() + " bytes"));
-            r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-            ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
-        }
-    }
-
-    static FullHttpResponse json(HttpResponseStatus status, byte[] body) {
-        return response(status, "application/json", body);
-    }
-
-    static FullHttpResponse response(HttpResponseStatus status, String contentType, byte[] body) {
-        FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, Unpooled.wrappedBuffer(body));
-        r.headers().set(HttpHeaderNames.CONTENT_TYPE, contentType).setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
-        return r;
-    }
-
     /**
-     * One client connection. Requests on it are answered in order, one at a time (pipelined ones wait their turn).
-     * All its state is touched on its event loop only.
+     * One client connection. Requests on it are answered in order, one at a time (pipelined ones wait their turn in
+     * the bytes not yet read). All its state is touched on its event loop only.
      */
     private final class Connection extends ChannelInboundHandlerAdapter {
-        private final ArrayDeque<FullHttpRequest> waiting = new ArrayDeque<>(2);
         private ChannelHandlerContext ctx;
+        private ByteBuf in;
+        private Http1.Head head;
+        private Http1.Chunks chunks;
+        private ByteBuf chunkedBody;
+        private boolean continued;
         private boolean busy;
+        private boolean closing;
         private Proxied current;
 
         @Override
@@ -157,15 +118,119 @@ public final class SyncServer {
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            if (!(msg instanceof FullHttpRequest req)) {
+            if (!(msg instanceof ByteBuf bytes) || closing) {
                 ReferenceCountUtil.release(msg);
                 return;
             }
+            in = ModelClient.cumulate(ctx, in, bytes);
             if (busy) {
-                waiting.addLast(req);
-            } else {
-                serve(req);
+                if (in.readableBytes() > config.maxBodyBytes() + Http1.MAX_HEAD) {
+                    ctx.channel().config().setAutoRead(false); // a client pipelining far ahead: wait for it
+                }
+                return;
             }
+            readRequests();
+        }
+
+        /** Reads and serves requests from the bytes at hand while none is in progress. */
+        private void readRequests() {
+            while (!busy && !closing && in != null && in.isReadable()) {
+                if (head == null) {
+                    head = Http1.read(in, true);
+                    if (head == null) {
+                        break;
+                    }
+                    if (head.error != 0) {
+                        int status = head.error;
+                        String why = head.why;
+                        dropHead();
+                        reject(status, why);
+                        break;
+                    }
+                    if (head.contentLength > config.maxBodyBytes()) {
+                        dropHead();
+                        reject(413, "request body larger than " + config.maxBodyBytes() + " bytes");
+                        break;
+                    }
+                    continued = false;
+                    chunks = head.chunked ? new Http1.Chunks() : null;
+                }
+                ByteBuf body = body();
+                if (body == null) {
+                    break; // more to come
+                }
+                Http1.Head h = head;
+                head = null;
+                busy = true;
+                serve(h, body);
+            }
+            if (in != null && !in.isReadable()) {
+                in.release();
+                in = null;
+            }
+        }
+
+        /** The current request's whole body, or null until it has arrived (or when it was refused). */
+        private ByteBuf body() {
+            if (chunks == null) {
+                long n = Math.max(0, head.contentLength);
+                if (in.readableBytes() < n) {
+                    sendContinue();
+                    return null;
+                }
+                return n == 0 ? Unpooled.EMPTY_BUFFER : in.readRetainedSlice((int) n);
+            }
+            if (chunkedBody == null) {
+                chunkedBody = ctx.alloc().buffer(1024);
+            }
+            int end = chunks.feed(in, in.readerIndex(), in.writerIndex(), (b, i, n) -> chunkedBody.writeBytes(b, i, n));
+            if (end == -2) {
+                String why = chunks.error;
+                dropHead();
+                reject(400, why);
+                return null;
+            }
+            if (chunkedBody.readableBytes() > config.maxBodyBytes()) {
+                dropHead();
+                reject(413, "request body larger than " + config.maxBodyBytes() + " bytes");
+                return null;
+            }
+            if (end < 0) {
+                in.skipBytes(in.readableBytes());
+                sendContinue();
+                return null;
+            }
+            in.readerIndex(end);
+            ByteBuf b = chunkedBody;
+            chunkedBody = null;
+            return b;
+        }
+
+        private void sendContinue() {
+            if (head.expectContinue && !continued) {
+                continued = true;
+                ctx.writeAndFlush(Unpooled.wrappedBuffer(CONTINUE));
+            }
+        }
+
+        private void dropHead() {
+            if (head != null) {
+                head.buf.release();
+                head = null;
+            }
+            if (chunkedBody != null) {
+                chunkedBody.release();
+                chunkedBody = null;
+            }
+            chunks = null;
+        }
+
+        /** A request that cannot be read on: answer, and close (what follows it on the connection is unknowable). */
+        private void reject(int status, String why) {
+            metrics.record("sync", "-", status, 0, -1);
+            closing = true;
+            ctx.writeAndFlush(Http1.response(ctx.alloc(), status, "application/json", ErrorBody.json(status, why), null, true))
+                    .addListener(ChannelFutureListener.CLOSE);
         }
 
         @Override
@@ -178,9 +243,10 @@ public final class SyncServer {
 
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
-            FullHttpRequest r;
-            while ((r = waiting.pollFirst()) != null) {
-                r.release();
+            dropHead();
+            if (in != null) {
+                in.release();
+                in = null;
             }
             if (current != null) {
                 current.clientGone();
@@ -192,183 +258,166 @@ public final class SyncServer {
             ctx.close();
         }
 
-        private void serve(FullHttpRequest req) {
-            busy = true;
-            boolean keepAlive = HttpUtil.isKeepAlive(req);
-            if (!req.decoderResult().isSuccess()) {
-                req.release();
-                respond(json(HttpResponseStatus.BAD_REQUEST, ErrorBody.json(400, "malformed HTTP request: " + req.decoderResult().cause())), false);
-                return;
-            }
-            String uri = req.uri();
+        private void serve(Http1.Head h, ByteBuf body) {
+            boolean keepAlive = h.persistent();
+            String uri = h.target;
             int q = uri.indexOf('?');
             String path = q < 0 ? uri : uri.substring(0, q);
             switch (path) {
                 case "/v2/health/live" -> {
-                    req.release();
-                    respond(json(HttpResponseStatus.OK, "{\"live\":true}".getBytes(StandardCharsets.UTF_8)), keepAlive);
+                    release(h, body);
+                    respond(200, "application/json", "{\"live\":true}".getBytes(StandardCharsets.UTF_8), null, keepAlive);
                 }
                 case "/v2/health/ready" -> {
-                    req.release();
+                    release(h, body);
                     dispatcher.ready(config.protocol()).whenComplete((ready, e) -> {
                         boolean ok = e == null && ready;
-                        respond(json(ok ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE,
-                                ("{\"ready\":" + ok + "}").getBytes(StandardCharsets.UTF_8)), keepAlive);
+                        respond(ok ? 200 : 503, "application/json", ("{\"ready\":" + ok + "}").getBytes(StandardCharsets.UTF_8), null, keepAlive);
                     });
                 }
                 case "/metrics" -> {
-                    req.release();
-                    respond(response(HttpResponseStatus.OK, "text/plain; version=0.0.4",
-                            metrics.scrape(config.project(), config.deployment()).getBytes(StandardCharsets.UTF_8)), keepAlive);
+                    release(h, body);
+                    respond(200, "text/plain; version=0.0.4",
+                            metrics.scrape(config.project(), config.deployment()).getBytes(StandardCharsets.UTF_8), null, keepAlive);
                 }
                 default -> {
                     if (path.startsWith("/async/")) {
-                        async(req, path.substring("/async".length()), keepAlive);
+                        async(h, body, path.substring("/async".length()), keepAlive);
                     } else {
-                        proxy(req, uri, keepAlive);
+                        proxy(h, body, uri, keepAlive);
                     }
                 }
             }
         }
 
+        private void release(Http1.Head h, ByteBuf body) {
+            h.buf.release();
+            body.release();
+        }
+
         /** Sends a whole answer (from any thread); then the next request on this connection, or close. */
-        private void respond(FullHttpResponse r, boolean keepAlive) {
+        private void respond(int status, String contentType, byte[] body, String extraHeaderLines, boolean keepAlive) {
             if (!ctx.executor().inEventLoop()) {
-                ctx.executor().execute(() -> respond(r, keepAlive));
+                ctx.executor().execute(() -> respond(status, contentType, body, extraHeaderLines, keepAlive));
                 return;
             }
-            if (!keepAlive) {
-                r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-            }
-            ctx.writeAndFlush(r);
+            ctx.writeAndFlush(Http1.response(ctx.alloc(), status, contentType, body, extraHeaderLines, !keepAlive));
             next(keepAlive);
         }
 
-        private void refuse(int status, String message, boolean keepAlive, long start) {
+        private void refuse(int status, String message, String extraHeaderLines, boolean keepAlive, long start) {
             metrics.record("sync", "-", status, System.nanoTime() - start, -1);
-            respond(json(HttpResponseStatus.valueOf(status), ErrorBody.json(status, message)), keepAlive);
+            respond(status, "application/json", ErrorBody.json(status, message), extraHeaderLines, keepAlive);
         }
 
-        /** The current request is answered. */
+        /** The current request is answered: read the next one on this connection, or close. */
         private void next(boolean keepAlive) {
             busy = false;
             current = null;
             if (!keepAlive) {
-                ctx.flush();
+                closing = true;
                 ctx.close();
                 return;
             }
-            FullHttpRequest n = waiting.pollFirst();
-            if (n != null) {
-                serve(n);
-            }
+            ctx.channel().config().setAutoRead(true);
+            readRequests();
         }
 
-        private void proxy(FullHttpRequest req, String uri, boolean keepAlive) {
+        private void proxy(Http1.Head h, ByteBuf body, String uri, boolean keepAlive) {
             long start = System.nanoTime();
-            String denied = tokens.denied(req.headers().get(HttpHeaderNames.AUTHORIZATION));
+            String denied = tokens == TokenCheck.ALLOW_ALL ? null : tokens.denied(h.header("authorization"));
             if (denied != null) {
-                req.release();
-                refuse(401, denied, keepAlive, start);
+                release(h, body);
+                refuse(401, denied, null, keepAlive, start);
                 return;
             }
             long wait = limiter.acquire();
             if (wait > 0) {
-                req.release();
-                FullHttpResponse r = json(HttpResponseStatus.TOO_MANY_REQUESTS, ErrorBody.json(429,
-                        "rate limit of " + config.rateLimitRps() + " requests/s exceeded; retry after " + wait + " s"));
-                r.headers().set(HttpHeaderNames.RETRY_AFTER, Long.toString(wait));
-                metrics.record("sync", "-", 429, System.nanoTime() - start, -1);
-                respond(r, keepAlive);
+                release(h, body);
+                refuse(429, "rate limit of " + config.rateLimitRps() + " requests/s exceeded; retry after " + wait + " s",
+                        "Retry-After: " + wait + "\r\n", keepAlive, start);
                 return;
             }
-            String method = req.method().name();
-            String requestId = req.headers().get("X-Request-Id");
-            int size = req.content().readableBytes();
+            String method = h.method;
+            String requestId = h.header("x-request-id");
+            int size = body.readableBytes();
             boolean logIt = dispatcher.sampled();
-            byte[] logged = logIt ? ByteBufUtil.getBytes(req.content(), req.content().readerIndex(), Math.min(size, dispatcher.logBytes())) : null;
-            String wrong = dispatcher.invalid(method, uri, () -> new ByteBufInputStream(req.content().duplicate()));
+            byte[] logged = logIt ? ByteBufUtil.getBytes(body, body.readerIndex(), Math.min(size, dispatcher.logBytes())) : null;
+            String wrong = dispatcher.invalid(method, uri, () -> new ByteBufInputStream(body.duplicate()));
             if (wrong != null) {
-                req.release();
-                byte[] body = ErrorBody.json(400, wrong);
-                dispatcher.finish("sync", requestId, Dispatcher.NONE, false, 400, System.nanoTime() - start, -1, logIt, logged, size, body, body.length);
-                respond(json(HttpResponseStatus.BAD_REQUEST, body), keepAlive);
+                release(h, body);
+                byte[] answer = ErrorBody.json(400, wrong);
+                dispatcher.finish("sync", requestId, Dispatcher.NONE, false, 400, System.nanoTime() - start, -1, logIt, logged, size, answer, answer.length);
+                respond(400, "application/json", answer, null, keepAlive);
                 return;
             }
-            Route route = dispatcher.choose(req.headers().get(Router.STICKY_HEADER));
+            Route route = dispatcher.choose(h.header("x-clops-route"));
             ModelClient client = dispatcher.client(route);
             EventLoop loop = (EventLoop) ctx.executor();
-            // the request goes on as it came, minus what described the client's connection; its body is not copied
-            Hop.strip(req.headers());
-            req.setProtocolVersion(HttpVersion.HTTP_1_1);
             if (dispatcher.hasShadow()) {
-                FullHttpRequest copy = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, req.method(), uri,
-                        req.content().retainedDuplicate(), req.headers().copy(), COPIED.newEmptyHeaders());
-                dispatcher.shadow("sync", requestId, loop, copy, logIt, logged, size);
+                dispatcher.shadow("sync", requestId, loop, method, uri, h, body, logIt, logged, size);
             }
-            req.setUri(client.target(uri));
+            ByteBuf out = client.encode(ctx.alloc(), method, uri, h, Map.of(), size);
+            h.buf.release();
             metrics.inFlight.incrementAndGet();
             current = new Proxied(route, requestId, start, keepAlive, logIt, logged, size);
-            client.exchange(loop, req, current);
+            client.exchange(loop, new ModelClient.Outbound(out, body, method.equals("HEAD")), current);
         }
 
         /** POST /async/v2/models/{m}/infer → 202 {id}; GET /async/results/{id} → the answer, or 202 while pending. */
-        private void async(FullHttpRequest req, String rest, boolean keepAlive) {
+        private void async(Http1.Head h, ByteBuf content, String rest, boolean keepAlive) {
             long start = System.nanoTime();
             try {
-                String denied = tokens.denied(req.headers().get(HttpHeaderNames.AUTHORIZATION));
+                String denied = tokens.denied(h.header("authorization"));
                 AsyncFacade f = facade;
                 if (denied != null) {
-                    refuse(401, denied, keepAlive, start);
+                    refuse(401, denied, null, keepAlive, start);
                 } else if (f == null) {
-                    refuse(404, "this deployment is not async (spec.mode sync)", keepAlive, start);
-                } else if (req.method().equals(HttpMethod.GET) && rest.startsWith("/results/")) {
+                    refuse(404, "this deployment is not async (spec.mode sync)", null, keepAlive, start);
+                } else if (h.method.equals("GET") && rest.startsWith("/results/")) {
                     result(f, rest.substring("/results/".length()), keepAlive, start);
                 } else {
                     Matcher m = ASYNC_INFER.matcher(rest);
-                    if (!req.method().equals(HttpMethod.POST) || !m.matches()) {
-                        refuse(404, "async paths: POST /async/v2/models/{model}/infer, GET /async/results/{id}", keepAlive, start);
+                    if (!h.method.equals("POST") || !m.matches()) {
+                        refuse(404, "async paths: POST /async/v2/models/{model}/infer, GET /async/results/{id}", null, keepAlive, start);
                         return;
                     }
-                    String requestId = req.headers().get("X-Request-Id");
+                    String requestId = h.header("x-request-id");
                     String model = m.group(1);
-                    byte[] body = ByteBufUtil.getBytes(req.content());
+                    byte[] body = ByteBufUtil.getBytes(content);
                     blocking.execute(() -> {
                         try {
                             String id = f.submit(requestId, model, body);
-                            FullHttpResponse r = json(HttpResponseStatus.ACCEPTED, ("{\"id\":\"" + id + "\",\"status\":\"submitted\",\"result\":\"/async/results/"
-                                    + id + "\"}").getBytes(StandardCharsets.UTF_8));
-                            r.headers().set(HttpHeaderNames.LOCATION, "/async/results/" + id);
-                            respond(r, keepAlive);
+                            respond(202, "application/json", ("{\"id\":\"" + id + "\",\"status\":\"submitted\",\"result\":\"/async/results/"
+                                    + id + "\"}").getBytes(StandardCharsets.UTF_8), "Location: /async/results/" + id + "\r\n", keepAlive);
                         } catch (Exception e) {
-                            refuse(503, "cannot put the request on Kafka: " + e.getMessage(), keepAlive, start);
+                            refuse(503, "cannot put the request on Kafka: " + e.getMessage(), null, keepAlive, start);
                         }
                     });
                 }
             } finally {
-                req.release();
+                release(h, content);
             }
         }
 
         private void result(AsyncFacade f, String id, boolean keepAlive, long start) {
             AsyncFacade.Result r = f.result(id);
             if (r != null) {
-                FullHttpResponse out = response(HttpResponseStatus.valueOf(r.status()), r.contentType(), r.body());
-                out.headers().set(AsyncWorker.H_REQUEST_ID, id);
-                respond(out, keepAlive);
+                respond(r.status(), r.contentType(), r.body(), AsyncWorker.H_REQUEST_ID + ": " + id + "\r\n", keepAlive);
             } else if (f.isPending(id)) {
-                respond(json(HttpResponseStatus.ACCEPTED, ("{\"id\":\"" + id + "\",\"status\":\"pending\"}").getBytes(StandardCharsets.UTF_8)), keepAlive);
+                respond(202, "application/json", ("{\"id\":\"" + id + "\",\"status\":\"pending\"}").getBytes(StandardCharsets.UTF_8), null, keepAlive);
             } else {
-                refuse(404, "no answer known for request id " + id + " (unknown, expired, or submitted to another replica moments ago)", keepAlive, start);
+                refuse(404, "no answer known for request id " + id + " (unknown, expired, or submitted to another replica moments ago)",
+                        null, keepAlive, start);
             }
         }
 
-        /** One request on its way through the model: its answer streamed to the client as it arrives. */
+        /** One request on its way through the model: its answer passed to the client as it arrives. */
         private final class Proxied implements ModelClient.Exchange {
             private final Route route;
             private final String requestId;
             private final long start;
-            private final boolean keepAlive;
+            private boolean keepAlive;
             private final boolean logIt;
             private final byte[] logged;
             private final long requestBytes;
@@ -395,39 +444,52 @@ public final class SyncServer {
             }
 
             @Override
-            public void head(HttpResponse head) {
-                status = head.status().code();
+            public void head(Http1.Head h, ModelClient.Framing framing) {
+                status = h.status;
                 if (logIt) {
                     answer = new ByteArrayOutputStream(Math.min(dispatcher.logBytes(), 1024));
+                }
+                if (framing == ModelClient.Framing.CLOSE) {
+                    keepAlive = false; // the model ends its answer by closing: so do we, towards the client
                 }
                 if (gone) {
                     return;
                 }
-                HttpResponse out = head; // passed on as it came, minus what described the model's connection
-                Hop.strip(out.headers());
-                out.setProtocolVersion(HttpVersion.HTTP_1_1);
-                if (!HttpUtil.isContentLengthSet(out) && !HttpUtil.isTransferEncodingChunked(out)) {
-                    HttpUtil.setTransferEncodingChunked(out, true); // the model ends its answer by closing: chunk it
+                // the model's head as it came, minus what described its connection, plus the route
+                ByteBuf out = ctx.alloc().ioBuffer(h.length() + 64);
+                Http1.ascii(out, "HTTP/1.1 ");
+                out.writeBytes(h.buf, h.statusAt, 3);
+                out.writeByte(' ');
+                out.writeBytes(h.buf, h.reasonStart, h.reasonEnd - h.reasonStart);
+                out.writeByte('\r').writeByte('\n');
+                for (int i = 0; i < h.count; i++) {
+                    if (!h.connectionOnly(i)) {
+                        h.writeLine(i, out);
+                    }
                 }
-                out.headers().set(Router.STICKY_HEADER, route.name());
+                Http1.ascii(out, Router.STICKY_HEADER);
+                out.writeByte(':').writeByte(' ');
+                Http1.ascii(out, route.name());
+                out.writeByte('\r').writeByte('\n');
                 if (!keepAlive) {
-                    out.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+                    Http1.ascii(out, "Connection: close\r\n");
                 }
-                ctx.write(out);
+                out.writeByte('\r').writeByte('\n');
+                ctx.write(out, ctx.voidPromise());
             }
 
             @Override
-            public void content(HttpContent content, boolean last, long modelNanos) {
-                int n = content.content().readableBytes();
+            public void body(ByteBuf bytes, boolean last, long modelNanos) {
+                int n = bytes.readableBytes();
                 answerBytes += n;
                 if (answer != null && answer.size() < dispatcher.logBytes() && n > 0) {
                     int take = Math.min(n, dispatcher.logBytes() - answer.size());
-                    answer.writeBytes(ByteBufUtil.getBytes(content.content(), content.content().readerIndex(), take));
+                    answer.writeBytes(ByteBufUtil.getBytes(bytes, bytes.readerIndex(), take));
                 }
                 if (gone) {
-                    content.release();
+                    bytes.release();
                 } else {
-                    ctx.writeAndFlush(content);
+                    ctx.writeAndFlush(bytes, ctx.voidPromise());
                     if (!last && !ctx.channel().isWritable()) {
                         upstream.config().setAutoRead(false); // the client is slow: stop reading the model
                     }
@@ -449,9 +511,7 @@ public final class SyncServer {
                 dispatcher.finish("sync", requestId, route, false, status, System.nanoTime() - start, modelNanos, logIt, logged,
                         requestBytes, body, body.length);
                 if (!gone) {
-                    FullHttpResponse r = json(HttpResponseStatus.valueOf(status), body);
-                    r.headers().set(Router.STICKY_HEADER, route.name());
-                    respond(r, keepAlive);
+                    respond(status, "application/json", body, Router.STICKY_HEADER + ": " + route.name() + "\r\n", keepAlive);
                 }
             }
 
@@ -459,6 +519,7 @@ public final class SyncServer {
             public void aborted(String message) {
                 end(gone ? 499 : 502, -1); // 499: the client left first (nginx's word for it)
                 if (!gone) {
+                    closing = true;
                     ctx.close(); // the head is out: the only honest signal left is to cut the connection
                 }
             }

@@ -1,0 +1,494 @@
+package io.clops.executor;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+
+import java.nio.charset.StandardCharsets;
+
+/**
+ * HTTP/1.1 message heads read and written as bytes, so the proxy passes a request and its answer on without building
+ * an object per header (what a byte-level proxy such as nginx does). Parsing is strict where laxness lets a request
+ * mean one thing to us and another to the model (RFC 9112): CRLF line ends, no folded lines, no whitespace before
+ * the colon, one Content-Length, no Content-Length beside Transfer-Encoding in a request, chunked as the only
+ * request transfer coding.
+ */
+final class Http1 {
+    static final int MAX_HEAD = 16 * 1024;
+    static final int MAX_HEADERS = 128;
+    private static final byte CR = '\r';
+    private static final byte LF = '\n';
+
+    private Http1() {
+    }
+
+    /** A message head: the bytes of its header lines and what the proxy needs from them. Offsets index {@link #buf}. */
+    static final class Head {
+        ByteBuf buf;
+        // request line
+        String method;
+        String target;
+        // status line
+        int status;
+        /** Where the three digits of the status code are. */
+        int statusAt;
+        int reasonStart;
+        int reasonEnd;
+        boolean http10;
+        /** nameStart, nameEnd, valueStart, valueEnd per header line. */
+        final int[] lines = new int[4 * MAX_HEADERS];
+        int count;
+        long contentLength = -1;
+        boolean chunked;
+        /** A response with a transfer coding that is not chunked: its body ends when the connection does. */
+        boolean otherCoding;
+        boolean close;
+        boolean keepAlive;
+        boolean expectContinue;
+        /** Status to refuse the message with (400, 431, 501, 505), or 0. */
+        int error;
+        String why;
+
+        boolean persistent() {
+            return !close && (!http10 || keepAlive);
+        }
+
+        /** The value of the first header with this (lower-case) name, or null. */
+        String header(String lowerName) {
+            for (int i = 0; i < count; i++) {
+                if (nameIs(i, lowerName)) {
+                    return value(i);
+                }
+            }
+            return null;
+        }
+
+        String value(int i) {
+            return buf.toString(lines[4 * i + 2], lines[4 * i + 3] - lines[4 * i + 2], StandardCharsets.ISO_8859_1);
+        }
+
+        boolean nameIs(int i, String lowerName) {
+            int s = lines[4 * i];
+            int len = lines[4 * i + 1] - s;
+            if (len != lowerName.length()) {
+                return false;
+            }
+            for (int k = 0; k < len; k++) {
+                int c = buf.getByte(s + k);
+                if (c >= 'A' && c <= 'Z') {
+                    c += 32;
+                }
+                if (c != lowerName.charAt(k)) {
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        /** Describes the connection, not the message: not passed on (Connection names more of them). */
+        boolean connectionOnly(int i) {
+            int len = lines[4 * i + 1] - lines[4 * i];
+            return switch (len) {
+                case 2 -> nameIs(i, "te");
+                case 7 -> nameIs(i, "trailer") || nameIs(i, "upgrade");
+                case 10 -> nameIs(i, "connection") || nameIs(i, "keep-alive");
+                case 16 -> nameIs(i, "proxy-connection");
+                case 18 -> nameIs(i, "proxy-authenticate");
+                case 19 -> nameIs(i, "proxy-authorization");
+                default -> false;
+            } || namedByConnection(i);
+        }
+
+        private String connectionTokens;
+        private boolean connectionRead;
+
+        private boolean namedByConnection(int i) {
+            if (!connectionRead) {
+                connectionTokens = header("connection");
+                connectionRead = true;
+            }
+            if (connectionTokens == null) {
+                return false;
+            }
+            for (String t : connectionTokens.split(",")) {
+                String token = t.trim().toLowerCase(java.util.Locale.ROOT);
+                if (!token.isEmpty() && !token.equals("close") && !token.equals("keep-alive") && nameIs(i, token)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        /** Writes header line i as "Name: value\r\n". */
+        void writeLine(int i, ByteBuf out) {
+            int ns = lines[4 * i];
+            out.writeBytes(buf, ns, lines[4 * i + 1] - ns);
+            out.writeByte(':').writeByte(' ');
+            out.writeBytes(buf, lines[4 * i + 2], lines[4 * i + 3] - lines[4 * i + 2]);
+            out.writeByte(CR).writeByte(LF);
+        }
+
+        int length() {
+            return buf.readableBytes();
+        }
+    }
+
+    /**
+     * Reads a head from {@code in} at its reader index. Null when the head is not complete yet; otherwise the head
+     * (its {@code buf} a retained slice taken from {@code in}, whose reader index moves past it), possibly with
+     * {@link Head#error} set.
+     */
+    static Head read(ByteBuf in, boolean request) {
+        int start = in.readerIndex();
+        int limit = in.writerIndex();
+        int end = -1;
+        int pos = start;
+        // find the empty line; lines are checked for a CR before each LF below
+        while (pos < limit) {
+            int lf = in.indexOf(pos, limit, LF);
+            if (lf < 0) {
+                break;
+            }
+            if (lf == pos || lf == pos + 1 && in.getByte(pos) == CR) { // an empty line (a bare LF one is refused below)
+                end = lf + 1;
+                break;
+            }
+            pos = lf + 1;
+        }
+        if (end < 0) {
+            if (limit - start > MAX_HEAD) {
+                Head h = new Head();
+                h.buf = in.readRetainedSlice(0);
+                h.error = 431;
+                h.why = "request head larger than " + MAX_HEAD + " bytes";
+                return h;
+            }
+            return null;
+        }
+        Head h = new Head();
+        h.buf = in.readRetainedSlice(end - start);
+        parse(h, request);
+        return h;
+    }
+
+    private static void parse(Head h, boolean request) {
+        ByteBuf b = h.buf;
+        int limit = b.writerIndex();
+        int pos = b.readerIndex();
+        int lf = b.indexOf(pos, limit, LF);
+        if (lf <= pos || b.getByte(lf - 1) != CR) {
+            fail(h, 400, "malformed " + (request ? "request" : "status") + " line");
+            return;
+        }
+        if (request ? !requestLine(h, pos, lf - 1) : !statusLine(h, pos, lf - 1)) {
+            return;
+        }
+        pos = lf + 1;
+        while (pos < limit) {
+            lf = b.indexOf(pos, limit, LF);
+            if (lf < 0 || lf == pos || b.getByte(lf - 1) != CR) {
+                fail(h, 400, "header lines must end with CRLF");
+                return;
+            }
+            int eol = lf - 1;
+            if (eol == pos) {
+                break; // the empty line
+            }
+            byte first = b.getByte(pos);
+            if (first == ' ' || first == '\t') {
+                fail(h, 400, "folded header lines are not accepted");
+                return;
+            }
+            int colon = b.indexOf(pos, eol, (byte) ':');
+            if (colon <= pos) {
+                fail(h, 400, "header line without a name and a colon");
+                return;
+            }
+            for (int k = pos; k < colon; k++) {
+                if (!tchar(b.getByte(k))) {
+                    fail(h, 400, "invalid character in a header name");
+                    return;
+                }
+            }
+            int vs = colon + 1;
+            while (vs < eol && (b.getByte(vs) == ' ' || b.getByte(vs) == '\t')) {
+                vs++;
+            }
+            int ve = eol;
+            while (ve > vs && (b.getByte(ve - 1) == ' ' || b.getByte(ve - 1) == '\t')) {
+                ve--;
+            }
+            for (int k = vs; k < ve; k++) {
+                byte c = b.getByte(k);
+                if (c == 0 || c == CR || c == LF) {
+                    fail(h, 400, "invalid character in a header value");
+                    return;
+                }
+            }
+            if (h.count == MAX_HEADERS) {
+                fail(h, 431, "more than " + MAX_HEADERS + " header lines");
+                return;
+            }
+            int i = h.count++;
+            h.lines[4 * i] = pos;
+            h.lines[4 * i + 1] = colon;
+            h.lines[4 * i + 2] = vs;
+            h.lines[4 * i + 3] = ve;
+            if (!meaning(h, i, request)) {
+                return;
+            }
+            pos = lf + 1;
+        }
+        if (h.chunked && h.contentLength >= 0) {
+            if (request) {
+                fail(h, 400, "Content-Length beside Transfer-Encoding");
+                return;
+            }
+            h.contentLength = -1; // a response: the transfer coding frames the body
+        }
+    }
+
+    /** The headers that frame the message or the connection. */
+    private static boolean meaning(Head h, int i, boolean request) {
+        int len = h.lines[4 * i + 1] - h.lines[4 * i];
+        if (len == 14 && h.nameIs(i, "content-length")) {
+            long n = digits(h.buf, h.lines[4 * i + 2], h.lines[4 * i + 3]);
+            if (n < 0 || (h.contentLength >= 0 && h.contentLength != n)) {
+                fail(h, 400, "invalid Content-Length");
+                return false;
+            }
+            h.contentLength = n;
+        } else if (len == 17 && h.nameIs(i, "transfer-encoding")) {
+            String v = h.value(i).trim().toLowerCase(java.util.Locale.ROOT);
+            boolean chunkedLast = v.equals("chunked") || v.endsWith(",chunked") || v.endsWith(", chunked");
+            if (request && !v.equals("chunked")) {
+                fail(h, 501, "transfer coding '" + v + "' is not supported (only chunked)");
+                return false;
+            }
+            h.chunked = chunkedLast;
+            h.otherCoding = !chunkedLast;
+        } else if (len == 10 && h.nameIs(i, "connection")) {
+            for (String t : h.value(i).split(",")) {
+                String token = t.trim();
+                h.close |= token.equalsIgnoreCase("close");
+                h.keepAlive |= token.equalsIgnoreCase("keep-alive");
+            }
+        } else if (len == 6 && request && h.nameIs(i, "expect")) {
+            if (!h.value(i).equalsIgnoreCase("100-continue")) {
+                fail(h, 417, "only Expect: 100-continue is supported");
+                return false;
+            }
+            h.expectContinue = true;
+        }
+        return true;
+    }
+
+    private static boolean requestLine(Head h, int s, int e) {
+        ByteBuf b = h.buf;
+        int sp1 = b.indexOf(s, e, (byte) ' ');
+        int sp2 = sp1 < 0 ? -1 : b.indexOf(sp1 + 1, e, (byte) ' ');
+        if (sp1 <= s || sp2 <= sp1 + 1) {
+            return fail(h, 400, "malformed request line");
+        }
+        for (int k = s; k < sp1; k++) {
+            if (!tchar(b.getByte(k))) {
+                return fail(h, 400, "malformed request method");
+            }
+        }
+        h.method = b.toString(s, sp1 - s, StandardCharsets.US_ASCII);
+        h.target = b.toString(sp1 + 1, sp2 - sp1 - 1, StandardCharsets.ISO_8859_1);
+        for (int k = 0; k < h.target.length(); k++) {
+            char c = h.target.charAt(k);
+            if (c <= ' ' || c >= 0x7f) {
+                return fail(h, 400, "malformed request target");
+            }
+        }
+        return version(h, sp2 + 1, e);
+    }
+
+    private static boolean statusLine(Head h, int s, int e) {
+        ByteBuf b = h.buf;
+        if (!version(h, s, Math.min(e, s + 8)) || e < s + 12 || b.getByte(s + 8) != ' ') {
+            return fail(h, 502, "malformed status line from the model");
+        }
+        int code = 0;
+        for (int k = s + 9; k < s + 12; k++) {
+            byte c = b.getByte(k);
+            if (c < '0' || c > '9') {
+                return fail(h, 502, "malformed status code from the model");
+            }
+            code = code * 10 + (c - '0');
+        }
+        h.status = code;
+        h.statusAt = s + 9;
+        h.reasonStart = Math.min(e, s + 13);
+        h.reasonEnd = e;
+        return true;
+    }
+
+    private static boolean version(Head h, int s, int e) {
+        if (e - s != 8 || !h.buf.toString(s, 7, StandardCharsets.US_ASCII).equals("HTTP/1.")) {
+            return fail(h, 505, "only HTTP/1.0 and HTTP/1.1 are served");
+        }
+        byte minor = h.buf.getByte(s + 7);
+        if (minor != '0' && minor != '1') {
+            return fail(h, 505, "only HTTP/1.0 and HTTP/1.1 are served");
+        }
+        h.http10 = minor == '0';
+        return true;
+    }
+
+    private static boolean fail(Head h, int status, String why) {
+        h.error = status;
+        h.why = why;
+        return false;
+    }
+
+    private static long digits(ByteBuf b, int s, int e) {
+        if (s == e || e - s > 18) {
+            return -1;
+        }
+        long n = 0;
+        for (int k = s; k < e; k++) {
+            byte c = b.getByte(k);
+            if (c < '0' || c > '9') {
+                return -1;
+            }
+            n = n * 10 + (c - '0');
+        }
+        return n;
+    }
+
+    private static boolean tchar(byte c) {
+        return c > 32 && c < 127 && "\"(),/:;<=>?@[\\]{}".indexOf(c) < 0;
+    }
+
+    static void ascii(ByteBuf out, String s) {
+        out.writeCharSequence(s, StandardCharsets.ISO_8859_1);
+    }
+
+    /** A whole answer: status line, Content-Type, Content-Length, the extra header lines given (each ending CRLF), body. */
+    static ByteBuf response(ByteBufAllocator alloc, int status, String contentType, byte[] body, String extraHeaderLines, boolean close) {
+        ByteBuf out = alloc.ioBuffer(128 + body.length);
+        ascii(out, "HTTP/1.1 " + status + " " + reason(status) + "\r\nContent-Type: " + contentType + "\r\nContent-Length: "
+                + body.length + "\r\n" + (extraHeaderLines == null ? "" : extraHeaderLines) + (close ? "Connection: close\r\n" : "") + "\r\n");
+        out.writeBytes(body);
+        return out;
+    }
+
+    static String reason(int status) {
+        return io.netty.handler.codec.http.HttpResponseStatus.valueOf(status).reasonPhrase();
+    }
+
+    /**
+     * Follows a chunked body (RFC 9112 §7.1) to find where it ends; optionally hands out the data bytes (the chunk
+     * framing removed) for callers that want the body itself.
+     */
+    static final class Chunks {
+        interface Data {
+            void data(ByteBuf buf, int index, int length);
+        }
+
+        private enum State { SIZE, EXT, SIZE_LF, DATA, DATA_CR, DATA_LF, TRAILER_START, TRAILER_LINE, TRAILER_LF, LAST_LF, DONE }
+
+        private State state = State.SIZE;
+        private long remaining;
+        private int sizeDigits;
+        String error;
+
+        /**
+         * Reads bytes [from, to) of {@code buf}. Returns the index just past the body's end, or -1 when the body
+         * goes on (all bytes consumed), or -2 on malformed framing ({@link #error}).
+         */
+        int feed(ByteBuf buf, int from, int to, Data sink) {
+            int i = from;
+            while (i < to) {
+                switch (state) {
+                    case DATA -> {
+                        int n = (int) Math.min(remaining, to - i);
+                        if (sink != null) {
+                            sink.data(buf, i, n);
+                        }
+                        remaining -= n;
+                        i += n;
+                        if (remaining == 0) {
+                            state = State.DATA_CR;
+                        }
+                        continue;
+                    }
+                    default -> {
+                    }
+                }
+                byte c = buf.getByte(i++);
+                switch (state) {
+                    case SIZE -> {
+                        int d = Character.digit(c, 16);
+                        if (d >= 0 && sizeDigits < 15) {
+                            remaining = remaining * 16 + d;
+                            sizeDigits++;
+                        } else if (sizeDigits > 0 && (c == ';' || c == ' ' || c == '\t')) {
+                            state = State.EXT;
+                        } else if (sizeDigits > 0 && c == CR) {
+                            state = State.SIZE_LF;
+                        } else {
+                            return bad("malformed chunk size");
+                        }
+                    }
+                    case EXT -> {
+                        if (c == CR) {
+                            state = State.SIZE_LF;
+                        } else if (c == LF) {
+                            return bad("chunk line without CR");
+                        }
+                    }
+                    case SIZE_LF -> {
+                        if (c != LF) {
+                            return bad("chunk line without LF");
+                        }
+                        sizeDigits = 0;
+                        state = remaining == 0 ? State.TRAILER_START : State.DATA;
+                    }
+                    case DATA_CR -> {
+                        if (c != CR) {
+                            return bad("chunk data longer than its size");
+                        }
+                        state = State.DATA_LF;
+                    }
+                    case DATA_LF -> {
+                        if (c != LF) {
+                            return bad("chunk data not followed by CRLF");
+                        }
+                        state = State.SIZE;
+                    }
+                    case TRAILER_START -> state = c == CR ? State.LAST_LF : State.TRAILER_LINE;
+                    case TRAILER_LINE -> {
+                        if (c == CR) {
+                            state = State.TRAILER_LF;
+                        }
+                    }
+                    case TRAILER_LF -> {
+                        if (c != LF) {
+                            return bad("trailer line without LF");
+                        }
+                        state = State.TRAILER_START;
+                    }
+                    case LAST_LF -> {
+                        if (c != LF) {
+                            return bad("chunked body not ended by CRLF");
+                        }
+                        state = State.DONE;
+                        return i;
+                    }
+                    default -> {
+                        return bad("bytes after the end of a chunked body");
+                    }
+                }
+            }
+            return -1;
+        }
+
+        private int bad(String why) {
+            error = why;
+            return -2;
+        }
+    }
+}

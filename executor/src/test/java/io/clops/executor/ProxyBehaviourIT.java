@@ -1,0 +1,265 @@
+package io.clops.executor;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The executor as an HTTP/1.1 proxy, byte for byte: a model written with raw sockets answers the way real servers
+ * sometimes do (chunks over time, HTTP/1.0 ending by close, closing idle keep-alive connections), and a raw client
+ * sends what real clients sometimes send (pipelined requests, chunked bodies, malformed heads). No Kafka needed.
+ */
+class ProxyBehaviourIT {
+    private RawModel model;
+    private ExecutorMain executor;
+
+    @AfterEach
+    void stop() throws IOException {
+        if (executor != null) {
+            executor.close();
+        }
+        if (model != null) {
+            model.close();
+        }
+    }
+
+    void start(BiConsumer<String, OutputStream> answer) throws IOException {
+        model = new RawModel(answer);
+        executor = new ExecutorMain(ExecutorConfig.single(0, "http://127.0.0.1:" + model.port(), "m", "proxytest", "raw",
+                "sync", null, 2000, 1 << 16));
+    }
+
+    @Test
+    void aChunkedAnswerReachesTheClientChunkByChunkAsTheModelSendsIt() throws Exception {
+        CountDownLatch secondChunk = new CountDownLatch(1);
+        start((head, out) -> write(out, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+                + "6\r\nfirst\n\r\n", (Runnable) () -> await(secondChunk), "7\r\nsecond\n\r\n0\r\n\r\n"));
+        try (Socket s = client()) {
+            send(s, "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n");
+            BufferedReader r = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.ISO_8859_1));
+            List<String> head = readHead(r);
+            assertThat(head.get(0)).isEqualTo("HTTP/1.1 200 OK");
+            assertThat(head).contains("Transfer-Encoding: chunked", "X-Clops-Route: m");
+            assertThat(r.readLine()).isEqualTo("6");
+            assertThat(r.readLine()).as("the first chunk arrives before the model sends the second").isEqualTo("first");
+            secondChunk.countDown();
+            assertThat(r.readLine()).isEmpty();
+            assertThat(r.readLine()).isEqualTo("7");
+            assertThat(r.readLine()).isEqualTo("second");
+        }
+    }
+
+    @Test
+    void anHttp10AnswerEndedByCloseIsPassedOnWhole() throws Exception {
+        start((head, out) -> write(out, "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nall of it, until the close"));
+        model.closeAfterAnswer = true;
+        try (Socket s = client()) {
+            send(s, "GET /old HTTP/1.1\r\nHost: x\r\n\r\n");
+            String all = new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+            assertThat(all).startsWith("HTTP/1.1 200 OK\r\n").contains("Connection: close\r\n")
+                    .endsWith("\r\n\r\nall of it, until the close");
+        }
+    }
+
+    @Test
+    void pipelinedRequestsAreAnsweredInOrderAndConnectionHeadersStayOnTheirHop() throws Exception {
+        start((head, out) -> {
+            String path = head.split(" ")[1];
+            boolean leaked = head.toLowerCase().contains("x-hop") || head.toLowerCase().contains("keep-alive");
+            String body = path + (leaked ? " leaked" : "");
+            write(out, "HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Model-Hop\r\nX-Model-Hop: 1\r\nContent-Length: " + body.length()
+                    + "\r\n\r\n" + body);
+        });
+        try (Socket s = client()) {
+            send(s, "GET /a HTTP/1.1\r\nHost: x\r\nConnection: keep-alive, X-Hop\r\nX-Hop: secret\r\n\r\n"
+                    + "GET /b HTTP/1.1\r\nHost: x\r\n\r\nGET /c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            String all = new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+            assertThat(all).doesNotContain("X-Model-Hop").doesNotContain("leaked");
+            assertThat(all.indexOf("\r\n\r\n/a")).isPositive().isLessThan(all.indexOf("\r\n\r\n/b"));
+            assertThat(all.indexOf("\r\n\r\n/b")).isLessThan(all.indexOf("\r\n\r\n/c"));
+            assertThat(all).endsWith("/c");
+        }
+    }
+
+    @Test
+    void aChunkedRequestBodyReachesTheModelWithItsLength() throws Exception {
+        start((head, out) -> {
+            String len = head.lines().filter(l -> l.toLowerCase().startsWith("content-length:")).findFirst().orElse("none");
+            String body = len + (head.toLowerCase().contains("transfer-encoding") ? " chunked" : "");
+            write(out, "HTTP/1.1 200 OK\r\nContent-Length: " + body.length() + "\r\n\r\n" + body);
+        });
+        try (Socket s = client()) {
+            send(s, "POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n4\r\nabcd\r\n3\r\nefg\r\n0\r\n\r\n");
+            String all = new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+            assertThat(all).startsWith("HTTP/1.1 200").endsWith("Content-Length: 7");
+            assertThat(model.bodies).containsExactly("abcdefg");
+        }
+    }
+
+    @Test
+    void aModelClosingIdleConnectionsCostsTheClientNothing() throws Exception {
+        start((head, out) -> write(out, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"));
+        model.closeAfterAnswer = true; // answers as HTTP/1.1 keep-alive, then closes: the pooled connection goes stale
+        for (int i = 0; i < 20; i++) {
+            try (Socket s = client()) {
+                send(s, "GET /again HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+                assertThat(new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1)).startsWith("HTTP/1.1 200").endsWith("ok");
+            }
+            Thread.sleep(5);
+        }
+    }
+
+    @Test
+    void malformedRequestsAreRefusedWithJsonNamingTheProblem() throws Exception {
+        start((head, out) -> write(out, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"));
+        assertThat(exchange("POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"))
+                .startsWith("HTTP/1.1 400").contains("Content-Length beside Transfer-Encoding");
+        assertThat(exchange("GET /x HTTP/1.1\r\nHost: x\r\n folded: no\r\n\r\n")).startsWith("HTTP/1.1 400").contains("folded");
+        assertThat(exchange("GET /x HTTP/2.0\r\nHost: x\r\n\r\n")).startsWith("HTTP/1.1 505");
+        assertThat(exchange("POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 999999\r\n\r\n")).startsWith("HTTP/1.1 413")
+                .contains("\"status\":413");
+        assertThat(model.bodies).as("nothing malformed reached the model").isEmpty();
+    }
+
+    @Test
+    void aModelAnsweringGarbageIs502() throws Exception {
+        start((head, out) -> write(out, "SSH-2.0-OpenSSH\r\n\r\n"));
+        assertThat(exchange("GET /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")).startsWith("HTTP/1.1 502")
+                .contains("not HTTP/1.1");
+    }
+
+    private String exchange(String request) throws IOException {
+        try (Socket s = client()) {
+            send(s, request);
+            return new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+        }
+    }
+
+    private Socket client() throws IOException {
+        Socket s = new Socket(InetAddress.getLoopbackAddress(), executor.port());
+        s.setSoTimeout(10_000);
+        return s;
+    }
+
+    private static void send(Socket s, String raw) throws IOException {
+        s.getOutputStream().write(raw.getBytes(StandardCharsets.ISO_8859_1));
+        s.getOutputStream().flush();
+    }
+
+    private static List<String> readHead(BufferedReader r) throws IOException {
+        List<String> lines = new ArrayList<>();
+        for (String l = r.readLine(); l != null && !l.isEmpty(); l = r.readLine()) {
+            lines.add(l);
+        }
+        return lines;
+    }
+
+    private static void await(CountDownLatch latch) {
+        try {
+            latch.await(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Writes strings as they are and runs the Runnables between them (to pause mid-answer). */
+    private static void write(OutputStream out, Object... parts) {
+        try {
+            for (Object p : parts) {
+                if (p instanceof Runnable r) {
+                    r.run();
+                } else {
+                    out.write(p.toString().getBytes(StandardCharsets.ISO_8859_1));
+                    out.flush();
+                }
+            }
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /** A model server on a raw socket: reads a request head (and a Content-Length body), answers as told. */
+    static final class RawModel implements AutoCloseable {
+        final ServerSocket server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        final List<String> bodies = new CopyOnWriteArrayList<>();
+        volatile boolean closeAfterAnswer;
+
+        RawModel(BiConsumer<String, OutputStream> answer) throws IOException {
+            Thread t = new Thread(() -> {
+                while (!server.isClosed()) {
+                    try {
+                        Socket s = server.accept();
+                        Thread c = new Thread(() -> serve(s, answer));
+                        c.setDaemon(true);
+                        c.start();
+                    } catch (IOException e) {
+                        return;
+                    }
+                }
+            }, "raw-model");
+            t.setDaemon(true);
+            t.start();
+        }
+
+        private void serve(Socket s, BiConsumer<String, OutputStream> answer) {
+            try (s) {
+                InputStream in = s.getInputStream();
+                while (true) {
+                    String head = head(in);
+                    if (head == null) {
+                        return;
+                    }
+                    int length = head.lines().filter(l -> l.toLowerCase().startsWith("content-length:"))
+                            .map(l -> Integer.parseInt(l.substring(15).trim())).findFirst().orElse(0);
+                    if (length > 0) {
+                        bodies.add(new String(in.readNBytes(length), StandardCharsets.ISO_8859_1));
+                    }
+                    answer.accept(head, s.getOutputStream());
+                    if (closeAfterAnswer) {
+                        return;
+                    }
+                }
+            } catch (IOException | RuntimeException e) {
+                // the executor went away
+            }
+        }
+
+        private static String head(InputStream in) throws IOException {
+            StringBuilder b = new StringBuilder();
+            int c;
+            while ((c = in.read()) >= 0) {
+                b.append((char) c);
+                if (b.length() >= 4 && b.substring(b.length() - 4).equals("\r\n\r\n")) {
+                    return b.toString();
+                }
+            }
+            return null;
+        }
+
+        int port() {
+            return server.getLocalPort();
+        }
+
+        @Override
+        public void close() throws IOException {
+            server.close();
+        }
+    }
+}
