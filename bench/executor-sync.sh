@@ -1,38 +1,47 @@
 #!/usr/bin/env bash
 # Issue 4's sync benchmark, one run: wrk against the model directly, through nginx proxy_pass, and through the clops
 # executor; with a no-op model (nginx answering a fixed OIP v2 body) and with the iris example model.
-# Prints req/s and p50/p99 latency, each as a ratio to direct, and the executor's RSS (idle, under load) and
+# Each path is measured ROUNDS times, interleaved (direct, nginx, executor, direct, ...), and the median is printed:
+# req/s, p50/p99 latency as ratios to direct, and the proxy's own CPU time per request (nginx workers vs executor
+# process), which depends less on the neighbours than req/s does. Then the executor's RSS (idle, under load) and
 # start-up time. Everything shares the machine's cores with wrk: compare within a run, not across machines.
-#   bench/executor-sync.sh [duration_s=10] [connections=32]
+#   bench/executor-sync.sh [duration_s=10] [connections=32] [rounds=3]
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-DUR="${1:-10}"; CONN="${2:-32}"
+DUR="${1:-10}"; CONN="${2:-32}"; ROUNDS="${3:-3}"
 command -v wrk >/dev/null && command -v nginx >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk nginx-light; }
 cd "$ROOT"
 [[ -f cli/target/classpath.txt ]] || mvn -B -q -ntp -DskipTests install >/dev/null
 CP="cli/target/clops-cli-0.1.0-SNAPSHOT.jar:$(cat cli/target/classpath.txt)"
 W="$(mktemp -d)"; PIDS=(); SAMPLERS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; nginx -p "$W" -c "$W/nginx.conf" -s stop 2>/dev/null || true; }
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for c in model proxy; do nginx -p "$W" -c "$W/$c.conf" -s stop 2>/dev/null || true; done
+}
 trap cleanup EXIT
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 P_NOOP=$(port); P_NGX_NOOP=$(port); P_NGX_IRIS=$(port); P_IRIS=$(port); P_EX_NOOP=$(port); P_EX_IRIS=$(port)
 BODY='{"inputs":[{"name":"input-0","datatype":"FP32","shape":[1,4],"data":[5.1,3.5,1.4,0.2]}]}'
-cat > "$W/nginx.conf" <<NGINX
-worker_processes ${NGINX_WORKERS:-auto}; pid $W/nginx.pid; error_log $W/error.log warn; events { worker_connections 4096; }
-http {
-  access_log off;
+# the no-op model and the proxy are separate nginx instances, so the proxy's CPU time is its own
+cat > "$W/model.conf" <<NGINX
+worker_processes 1; pid $W/model.pid; error_log $W/model-error.log warn; events { worker_connections 4096; }
+http { access_log off;
+  server { listen 127.0.0.1:$P_NOOP; location / { default_type application/json;
+           return 200 '{"model_name":"noop","outputs":[{"name":"label","datatype":"BYTES","shape":[1],"data":["setosa"]}]}'; } } }
+NGINX
+cat > "$W/proxy.conf" <<NGINX
+worker_processes ${NGINX_WORKERS:-auto}; pid $W/proxy.pid; error_log $W/proxy-error.log warn; events { worker_connections 4096; }
+http { access_log off;
   upstream noop { server 127.0.0.1:$P_NOOP; keepalive 64; }
   upstream iris { server 127.0.0.1:$P_IRIS; keepalive 64; }
-  server { listen 127.0.0.1:$P_NOOP; location / { default_type application/json;
-           return 200 '{"model_name":"noop","outputs":[{"name":"label","datatype":"BYTES","shape":[1],"data":["setosa"]}]}'; } }
   server { listen 127.0.0.1:$P_NGX_NOOP; location / { proxy_pass http://noop; proxy_http_version 1.1; proxy_set_header Connection ""; } }
   server { listen 127.0.0.1:$P_NGX_IRIS; location / { proxy_pass http://iris; proxy_http_version 1.1; proxy_set_header Connection ""; } }
 }
 NGINX
-nginx -p "$W" -c "$W/nginx.conf"
+nginx -p "$W" -c "$W/model.conf"; nginx -p "$W" -c "$W/proxy.conf"
 java -Xmx64m -XX:+UseSerialGC -Dsun.net.httpserver.nodelay=true -cp "$CP" io.clops.examples.iris.IrisServer --port "$P_IRIS" >"$W/iris.log" 2>&1 & PIDS+=($!)
-JOPTS="-Xms16m -Xmx192m -XX:+UseSerialGC -Xss512k -Dsun.net.httpserver.nodelay=true -Dorg.apache.avro.SERIALIZABLE_PACKAGES=io.clops"
-start_executor() { # port model_url → pid; prints start-up ms
+JOPTS="-Xms16m -Xmx192m -XX:+UseSerialGC -Xss512k -Dorg.apache.avro.SERIALIZABLE_PACKAGES=io.clops"
+start_executor() { # port model_url → "pid start-up-ms"
   local t0=$(date +%s%N)
   CLOPS_EXECUTOR_PORT=$1 CLOPS_MODEL_URL=$2 CLOPS_MODEL_NAME=iris CLOPS_MODE=sync java $JOPTS -cp "$CP" io.clops.executor.ExecutorMain >"$W/ex-$1.log" 2>&1 &
   local pid=$!
@@ -44,32 +53,47 @@ read EX_IRIS_PID _ < <(start_executor "$P_EX_IRIS" "http://127.0.0.1:$P_IRIS")
 PIDS+=("$EX_NOOP_PID" "$EX_IRIS_PID") # started in a subshell: its PIDS+= does not reach this one
 until curl -sf "http://127.0.0.1:$P_IRIS/v2/health/ready" >/dev/null; do sleep 0.05; done
 RSS_IDLE=$(( $(ps -o rss= -p "$EX_NOOP_PID") / 1024 ))
+NGX_WORKERS=$(pgrep -P "$(cat "$W/proxy.pid")" | tr '\n' ' ')
 cat > "$W/post.lua" <<LUA
 wrk.method = "POST"; wrk.headers["Content-Type"] = "application/json"; wrk.body = '$BODY'
 LUA
 ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; printf "%.3f", v}'; }
-run() { # name url → "rps p50 p99"
-  local out; out=$(wrk -t2 -c"$CONN" -d"${DUR}s" --latency -s "$W/post.lua" "$2/v2/models/iris/infer")
-  local rps p50 p99 errs
+ticks() { local t=0; for p in "$@"; do t=$(( t + $(awk '{print $14+$15}' "/proc/$p/stat") )); done; echo "$t"; }
+run() { # url [pids whose CPU counts] → "rps p50 p99 non2xx cpu_us_per_request"
+  local url=$1; shift
+  local before; before=$(ticks "$@")
+  local out; out=$(wrk -t2 -c"$CONN" -d"${DUR}s" --latency -s "$W/post.lua" "$url/v2/models/iris/infer")
+  local after; after=$(ticks "$@")
+  local rps p50 p99 errs n cpu
   rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
   p50=$(echo "$out" | awk '$1=="50%" {print $2}' | ms); p99=$(echo "$out" | awk '$1=="99%" {print $2}' | ms)
-  errs=$(echo "$out" | awk '/Non-2xx/ {print $5}'); echo "$rps $p50 $p99 ${errs:-0}"
+  errs=$(echo "$out" | awk '/Non-2xx/ {print $5}'); n=$(echo "$out" | awk '/requests in/ {print $1}')
+  cpu=$( [[ $# -gt 0 ]] && echo "($after - $before) * 1000000 / $(getconf CLK_TCK) / $n" | bc -l || echo 0)
+  echo "$rps $p50 $p99 ${errs:-0} $cpu"
 }
-printf '\nclops executor sync bench: wrk -t2 -c%s -d%ss, POST OIP v2 infer, %s cores shared by wrk, nginx, models and executor\n' "$CONN" "$DUR" "$(nproc)"
-printf '%-8s %-22s %12s %9s %9s %10s %10s %10s %8s\n' model path req/s p50_ms p99_ms rps/direct p50/direct p99/direct non2xx
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+printf '\nclops executor sync bench: wrk -t2 -c%s -d%ss, POST OIP v2 infer, median of %s interleaved rounds, %s cores shared by wrk, nginx, models and executor\n' \
+  "$CONN" "$DUR" "$ROUNDS" "$(nproc)"
+printf '%-6s %-17s %9s %8s %8s %10s %10s %10s %12s %7s\n' model path req/s p50_ms p99_ms rps/direct p50/direct p99/direct proxy_cpu_us non2xx
 for model in noop iris; do
   if [[ $model == noop ]]; then D="http://127.0.0.1:$P_NOOP"; N="http://127.0.0.1:$P_NGX_NOOP"; E="http://127.0.0.1:$P_EX_NOOP"; EP=$EX_NOOP_PID
   else D="http://127.0.0.1:$P_IRIS"; N="http://127.0.0.1:$P_NGX_IRIS"; E="http://127.0.0.1:$P_EX_IRIS"; EP=$EX_IRIS_PID; fi
-  run warm "$E" >/dev/null  # JIT warm-up of the executor
-  read d_rps d_p50 d_p99 d_err < <(run direct "$D")
-  for path in direct "nginx proxy_pass" "clops executor"; do
-    case "$path" in direct) U=$D;; nginx*) U=$N;; *) U=$E;; esac
-    if [[ "$path" == "clops executor" ]]; then
-      ( sleep $((DUR / 2)); echo $(( $(ps -o rss= -p "$EP") / 1024 )) > "$W/rss-$model" ) & SAMPLERS+=($!)
-    fi
-    read rps p50 p99 err < <(run "$path" "$U")
-    printf '%-8s %-22s %12.0f %9.3f %9.3f %10.2f %10.2f %10.2f %8s\n' "$model" "$path" "$rps" "$p50" "$p99" \
-      "$(echo "$rps / $d_rps" | bc -l)" "$(echo "$p50 / $d_p50" | bc -l)" "$(echo "$p99 / $d_p99" | bc -l)" "$err"
+  run "$E" >/dev/null  # JIT warm-up of the executor
+  : > "$W/direct"; : > "$W/nginx"; : > "$W/executor"
+  for ((r = 1; r <= ROUNDS; r++)); do
+    run "$D" >> "$W/direct"
+    # shellcheck disable=SC2086
+    run "$N" $NGX_WORKERS >> "$W/nginx"
+    if (( r == 1 )); then ( sleep $((DUR / 2)); echo $(( $(ps -o rss= -p "$EP") / 1024 )) > "$W/rss-$model" ) & SAMPLERS+=($!); fi
+    run "$E" "$EP" >> "$W/executor"
+  done
+  col() { awk -v c="$2" '{print $c}' "$W/$1" | median; }
+  d_rps=$(col direct 1); d_p50=$(col direct 2); d_p99=$(col direct 3)
+  for path in direct nginx executor; do
+    rps=$(col $path 1); p50=$(col $path 2); p99=$(col $path 3); err=$(col $path 4); cpu=$(col $path 5)
+    case $path in direct) label=direct; cpu_s=-;; nginx) label="nginx proxy_pass"; cpu_s=$(printf '%.1f' "$cpu");; *) label="clops executor"; cpu_s=$(printf '%.1f' "$cpu");; esac
+    printf '%-6s %-17s %9.0f %8.3f %8.3f %10.2f %10.2f %10.2f %12s %7s\n' "$model" "$label" "$rps" "$p50" "$p99" \
+      "$(echo "$rps / $d_rps" | bc -l)" "$(echo "$p50 / $d_p50" | bc -l)" "$(echo "$p99 / $d_p99" | bc -l)" "$cpu_s" "$err"
   done
 done
 wait "${SAMPLERS[@]}"

@@ -77,6 +77,13 @@ public final class ExecutorMain implements AutoCloseable {
     }
 
     public static void main(String[] args) throws Exception {
+        // a serving process skips Netty's per-access buffer checks (tests keep them: they build ExecutorMain directly);
+        // -Dio.netty.buffer.checkAccessible=true turns them back on
+        for (String check : new String[]{"io.netty.buffer.checkAccessible", "io.netty.buffer.checkBounds"}) {
+            if (System.getProperty(check) == null) {
+                System.setProperty(check, "false");
+            }
+        }
         if (System.getProperty("io.netty.leakDetection.level") == null) {
             // tests run with Netty's sampling leak detector; a serving process does not pay for it unless asked
             io.netty.util.ResourceLeakDetector.setLevel(io.netty.util.ResourceLeakDetector.Level.DISABLED);

@@ -21,9 +21,9 @@ final class Http1 {
     private Http1() {
     }
 
-    /** A message head: the bytes of its header lines and what the proxy needs from them. Offsets index {@link #buf}. */
+    /** A message head: its bytes (copied out once: parsed faster, owned by nobody) and what the proxy needs from them. */
     static final class Head {
-        ByteBuf buf;
+        byte[] buf;
         // request line
         String method;
         String target;
@@ -35,7 +35,7 @@ final class Http1 {
         int reasonEnd;
         boolean http10;
         /** nameStart, nameEnd, valueStart, valueEnd per header line. */
-        final int[] lines = new int[4 * MAX_HEADERS];
+        int[] lines = new int[4 * 16]; // grows up to MAX_HEADERS
         int count;
         long contentLength = -1;
         boolean chunked;
@@ -63,7 +63,7 @@ final class Http1 {
         }
 
         String value(int i) {
-            return buf.toString(lines[4 * i + 2], lines[4 * i + 3] - lines[4 * i + 2], StandardCharsets.ISO_8859_1);
+            return new String(buf, lines[4 * i + 2], lines[4 * i + 3] - lines[4 * i + 2], StandardCharsets.ISO_8859_1);
         }
 
         boolean nameIs(int i, String lowerName) {
@@ -73,7 +73,7 @@ final class Http1 {
                 return false;
             }
             for (int k = 0; k < len; k++) {
-                int c = buf.getByte(s + k);
+                int c = buf[s + k];
                 if (c >= 'A' && c <= 'Z') {
                     c += 32;
                 }
@@ -128,14 +128,13 @@ final class Http1 {
         }
 
         int length() {
-            return buf.readableBytes();
+            return buf.length;
         }
     }
 
     /**
      * Reads a head from {@code in} at its reader index. Null when the head is not complete yet; otherwise the head
-     * (its {@code buf} a retained slice taken from {@code in}, whose reader index moves past it), possibly with
-     * {@link Head#error} set.
+     * (its bytes copied out of {@code in}, whose reader index moves past them), possibly with {@link Head#error} set.
      */
     static Head read(ByteBuf in, boolean request) {
         int start = in.readerIndex();
@@ -157,7 +156,7 @@ final class Http1 {
         if (end < 0) {
             if (limit - start > MAX_HEAD) {
                 Head h = new Head();
-                h.buf = in.readRetainedSlice(0);
+                h.buf = new byte[0];
                 h.error = 431;
                 h.why = "request head larger than " + MAX_HEAD + " bytes";
                 return h;
@@ -165,17 +164,18 @@ final class Http1 {
             return null;
         }
         Head h = new Head();
-        h.buf = in.readRetainedSlice(end - start);
+        h.buf = new byte[end - start];
+        in.readBytes(h.buf);
         parse(h, request);
         return h;
     }
 
     private static void parse(Head h, boolean request) {
-        ByteBuf b = h.buf;
-        int limit = b.writerIndex();
-        int pos = b.readerIndex();
-        int lf = b.indexOf(pos, limit, LF);
-        if (lf <= pos || b.getByte(lf - 1) != CR) {
+        byte[] b = h.buf;
+        int limit = b.length;
+        int pos = 0;
+        int lf = indexOf(b, pos, limit, LF);
+        if (lf <= pos || b[lf - 1] != CR) {
             fail(h, 400, "malformed " + (request ? "request" : "status") + " line");
             return;
         }
@@ -184,8 +184,8 @@ final class Http1 {
         }
         pos = lf + 1;
         while (pos < limit) {
-            lf = b.indexOf(pos, limit, LF);
-            if (lf < 0 || lf == pos || b.getByte(lf - 1) != CR) {
+            lf = indexOf(b, pos, limit, LF);
+            if (lf < 0 || lf == pos || b[lf - 1] != CR) {
                 fail(h, 400, "header lines must end with CRLF");
                 return;
             }
@@ -193,32 +193,32 @@ final class Http1 {
             if (eol == pos) {
                 break; // the empty line
             }
-            byte first = b.getByte(pos);
+            byte first = b[pos];
             if (first == ' ' || first == '\t') {
                 fail(h, 400, "folded header lines are not accepted");
                 return;
             }
-            int colon = b.indexOf(pos, eol, (byte) ':');
+            int colon = indexOf(b, pos, eol, (byte) ':');
             if (colon <= pos) {
                 fail(h, 400, "header line without a name and a colon");
                 return;
             }
             for (int k = pos; k < colon; k++) {
-                if (!tchar(b.getByte(k))) {
+                if (!tchar(b[k])) {
                     fail(h, 400, "invalid character in a header name");
                     return;
                 }
             }
             int vs = colon + 1;
-            while (vs < eol && (b.getByte(vs) == ' ' || b.getByte(vs) == '\t')) {
+            while (vs < eol && (b[vs] == ' ' || b[vs] == '\t')) {
                 vs++;
             }
             int ve = eol;
-            while (ve > vs && (b.getByte(ve - 1) == ' ' || b.getByte(ve - 1) == '\t')) {
+            while (ve > vs && (b[ve - 1] == ' ' || b[ve - 1] == '\t')) {
                 ve--;
             }
             for (int k = vs; k < ve; k++) {
-                byte c = b.getByte(k);
+                byte c = b[k];
                 if (c == 0 || c == CR || c == LF) {
                     fail(h, 400, "invalid character in a header value");
                     return;
@@ -229,6 +229,9 @@ final class Http1 {
                 return;
             }
             int i = h.count++;
+            if (4 * h.count > h.lines.length) {
+                h.lines = java.util.Arrays.copyOf(h.lines, h.lines.length * 2);
+            }
             h.lines[4 * i] = pos;
             h.lines[4 * i + 1] = colon;
             h.lines[4 * i + 2] = vs;
@@ -283,19 +286,19 @@ final class Http1 {
     }
 
     private static boolean requestLine(Head h, int s, int e) {
-        ByteBuf b = h.buf;
-        int sp1 = b.indexOf(s, e, (byte) ' ');
-        int sp2 = sp1 < 0 ? -1 : b.indexOf(sp1 + 1, e, (byte) ' ');
+        byte[] b = h.buf;
+        int sp1 = indexOf(b, s, e, (byte) ' ');
+        int sp2 = sp1 < 0 ? -1 : indexOf(b, sp1 + 1, e, (byte) ' ');
         if (sp1 <= s || sp2 <= sp1 + 1) {
             return fail(h, 400, "malformed request line");
         }
         for (int k = s; k < sp1; k++) {
-            if (!tchar(b.getByte(k))) {
+            if (!tchar(b[k])) {
                 return fail(h, 400, "malformed request method");
             }
         }
-        h.method = b.toString(s, sp1 - s, StandardCharsets.US_ASCII);
-        h.target = b.toString(sp1 + 1, sp2 - sp1 - 1, StandardCharsets.ISO_8859_1);
+        h.method = new String(b, s, sp1 - s, StandardCharsets.US_ASCII);
+        h.target = new String(b, sp1 + 1, sp2 - sp1 - 1, StandardCharsets.ISO_8859_1);
         for (int k = 0; k < h.target.length(); k++) {
             char c = h.target.charAt(k);
             if (c <= ' ' || c >= 0x7f) {
@@ -306,13 +309,13 @@ final class Http1 {
     }
 
     private static boolean statusLine(Head h, int s, int e) {
-        ByteBuf b = h.buf;
-        if (!version(h, s, Math.min(e, s + 8)) || e < s + 12 || b.getByte(s + 8) != ' ') {
+        byte[] b = h.buf;
+        if (!version(h, s, Math.min(e, s + 8)) || e < s + 12 || b[s + 8] != ' ') {
             return fail(h, 502, "malformed status line from the model");
         }
         int code = 0;
         for (int k = s + 9; k < s + 12; k++) {
-            byte c = b.getByte(k);
+            byte c = b[k];
             if (c < '0' || c > '9') {
                 return fail(h, 502, "malformed status code from the model");
             }
@@ -326,10 +329,10 @@ final class Http1 {
     }
 
     private static boolean version(Head h, int s, int e) {
-        if (e - s != 8 || !h.buf.toString(s, 7, StandardCharsets.US_ASCII).equals("HTTP/1.")) {
+        if (e - s != 8 || !regionIs(h.buf, s, "HTTP/1.")) {
             return fail(h, 505, "only HTTP/1.0 and HTTP/1.1 are served");
         }
-        byte minor = h.buf.getByte(s + 7);
+        byte minor = h.buf[s + 7];
         if (minor != '0' && minor != '1') {
             return fail(h, 505, "only HTTP/1.0 and HTTP/1.1 are served");
         }
@@ -343,13 +346,13 @@ final class Http1 {
         return false;
     }
 
-    private static long digits(ByteBuf b, int s, int e) {
+    private static long digits(byte[] b, int s, int e) {
         if (s == e || e - s > 18) {
             return -1;
         }
         long n = 0;
         for (int k = s; k < e; k++) {
-            byte c = b.getByte(k);
+            byte c = b[k];
             if (c < '0' || c > '9') {
                 return -1;
             }
@@ -360,6 +363,27 @@ final class Http1 {
 
     private static boolean tchar(byte c) {
         return c > 32 && c < 127 && "\"(),/:;<=>?@[\\]{}".indexOf(c) < 0;
+    }
+
+    private static int indexOf(byte[] b, int from, int to, byte value) {
+        for (int i = from; i < to; i++) {
+            if (b[i] == value) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    private static boolean regionIs(byte[] b, int from, String ascii) {
+        if (from + ascii.length() > b.length) {
+            return false;
+        }
+        for (int i = 0; i < ascii.length(); i++) {
+            if (b[from + i] != ascii.charAt(i)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     static void ascii(ByteBuf out, String s) {

@@ -4,7 +4,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.LongAdder;
 
 /** Prometheus metrics of one executor, in the text exposition format, without a metrics library. */
@@ -67,11 +66,11 @@ public final class Metrics {
             String labels = base + ",mode=\"" + mode + "\",route=\"" + route + "\"";
             long cumulative = 0;
             for (int i = 0; i < BUCKETS.length; i++) {
-                cumulative += h.counts.get(i);
+                cumulative += h.counts[i].sum();
                 b.append(name).append("_bucket{").append(labels).append(",le=\"").append(fmt(BUCKETS[i])).append("\"} ")
                         .append(cumulative).append('\n');
             }
-            cumulative += h.counts.get(BUCKETS.length);
+            cumulative += h.counts[BUCKETS.length].sum();
             b.append(name).append("_bucket{").append(labels).append(",le=\"+Inf\"} ").append(cumulative).append('\n');
             b.append(name).append("_sum{").append(labels).append("} ").append(fmt(h.sumNanos.sum() / 1e9)).append('\n');
             b.append(name).append("_count{").append(labels).append("} ").append(cumulative).append('\n');
@@ -101,7 +100,8 @@ public final class Metrics {
     }
 
     private static final class Histogram {
-        final AtomicLongArray counts = new AtomicLongArray(BUCKETS.length + 1);
+        // one adder per bucket: event loops on several cores count without fighting over a cache line
+        final LongAdder[] counts = java.util.stream.Stream.generate(LongAdder::new).limit(BUCKETS.length + 1).toArray(LongAdder[]::new);
         final LongAdder sumNanos = new LongAdder();
 
         void observe(long nanos) {
@@ -109,14 +109,14 @@ public final class Metrics {
             while (i < BUCKETS_NANOS.length && nanos > BUCKETS_NANOS[i]) {
                 i++;
             }
-            counts.incrementAndGet(i);
+            counts[i].increment();
             sumNanos.add(nanos);
         }
 
         long total() {
             long t = 0;
-            for (int i = 0; i < counts.length(); i++) {
-                t += counts.get(i);
+            for (LongAdder c : counts) {
+                t += c.sum();
             }
             return t;
         }

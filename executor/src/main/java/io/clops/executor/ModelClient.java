@@ -345,31 +345,27 @@ public final class ModelClient {
             if (h == null) {
                 return false;
             }
-            try {
-                if (h.error != 0) {
-                    protocolError(ctx, "the model's answer is not HTTP/1.1: " + h.why);
-                    return false;
-                }
-                if (h.status >= 100 && h.status < 200) {
-                    return true; // an interim answer (100 Continue): the real one follows
-                }
-                headSeen = true;
-                if (request.headMethod() || h.status == 204 || h.status == 304) {
-                    framing = Framing.NONE;
-                } else if (h.chunked) {
-                    framing = Framing.CHUNKED;
-                    chunks = new Http1.Chunks();
-                } else if (h.contentLength >= 0 && !h.otherCoding) {
-                    framing = h.contentLength == 0 ? Framing.NONE : Framing.LENGTH;
-                    remaining = h.contentLength;
-                } else {
-                    framing = Framing.CLOSE;
-                }
-                keepAlive = h.persistent() && framing != Framing.CLOSE;
-                exchange.head(h, framing);
-            } finally {
-                h.buf.release();
+            if (h.error != 0) {
+                protocolError(ctx, "the model's answer is not HTTP/1.1: " + h.why);
+                return false;
             }
+            if (h.status >= 100 && h.status < 200) {
+                return true; // an interim answer (100 Continue): the real one follows
+            }
+            headSeen = true;
+            if (request.headMethod() || h.status == 204 || h.status == 304) {
+                framing = Framing.NONE;
+            } else if (h.chunked) {
+                framing = Framing.CHUNKED;
+                chunks = new Http1.Chunks();
+            } else if (h.contentLength >= 0 && !h.otherCoding) {
+                framing = h.contentLength == 0 ? Framing.NONE : Framing.LENGTH;
+                remaining = h.contentLength;
+            } else {
+                framing = Framing.CLOSE;
+            }
+            keepAlive = h.persistent() && framing != Framing.CLOSE;
+            exchange.head(h, framing);
             if (framing == Framing.NONE) {
                 finish(ctx, Unpooled.EMPTY_BUFFER);
             }

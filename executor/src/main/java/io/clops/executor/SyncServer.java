@@ -214,10 +214,7 @@ public final class SyncServer {
         }
 
         private void dropHead() {
-            if (head != null) {
-                head.buf.release();
-                head = null;
-            }
+            head = null;
             if (chunkedBody != null) {
                 chunkedBody.release();
                 chunkedBody = null;
@@ -291,7 +288,6 @@ public final class SyncServer {
         }
 
         private void release(Http1.Head h, ByteBuf body) {
-            h.buf.release();
             body.release();
         }
 
@@ -358,7 +354,6 @@ public final class SyncServer {
                 dispatcher.shadow("sync", requestId, loop, method, uri, h, body, logIt, logged, size);
             }
             ByteBuf out = client.encode(ctx.alloc(), method, uri, h, Map.of(), size);
-            h.buf.release();
             metrics.inFlight.incrementAndGet();
             current = new Proxied(route, requestId, start, keepAlive, logIt, logged, size);
             client.exchange(loop, new ModelClient.Outbound(out, body, method.equals("HEAD")), current);
