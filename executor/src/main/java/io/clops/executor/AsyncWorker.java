@@ -5,6 +5,8 @@ import io.clops.kafka.KafkaConfigs;
 import io.clops.kafka.Topics;
 import io.clops.schemas.AvroSerde;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -35,8 +37,10 @@ import java.util.concurrent.Semaphore;
 /**
  * The async side: the deployment's request topic, consumed by all its executors as one consumer group. Each request
  * is answered on the response topic (or the topic its {@code clops-reply-to} header names), keyed by request id and
- * carrying the request's headers back. Offsets are committed only after the answers of a batch are acknowledged
- * (at-least-once: an executor that dies mid-batch leaves the batch to another, which may answer some ids twice).
+ * carrying the request's headers back. Each answer is produced as soon as it is ready; a batch's offsets are
+ * committed (asynchronously, off the requests' path; synchronously on revocation and close) only after all its
+ * answers are acknowledged (at-least-once: an executor that dies mid-batch leaves the batch to another, which may
+ * answer some ids twice).
  * <p>
  * A request is either plain OIP v2 JSON with headers ({@code clops-request-id}, optional {@code clops-model},
  * {@code clops-deadline-ms}, {@code clops-reply-to}) or an Avro {@link InferenceEnvelope}; the answer has the same form.
@@ -90,30 +94,66 @@ public final class AsyncWorker implements Runnable, AutoCloseable {
         this.inFlight = new Semaphore(config.asyncConcurrency());
     }
 
+    /** One polled batch: its offsets, committed once every answer in it (and every batch before it) is acknowledged. */
+    private static final class Batch {
+        final Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+        final java.util.concurrent.atomic.AtomicInteger unacked;
+        final CompletableFuture<Void> acked = new CompletableFuture<>();
+
+        Batch(ConsumerRecords<String, byte[]> records) {
+            unacked = new java.util.concurrent.atomic.AtomicInteger(records.count());
+            for (TopicPartition tp : records.partitions()) {
+                List<ConsumerRecord<String, byte[]>> rs = records.records(tp);
+                offsets.put(tp, new OffsetAndMetadata(rs.get(rs.size() - 1).offset() + 1));
+            }
+        }
+
+        void ack(Exception e) {
+            if (e != null) {
+                acked.completeExceptionally(e);
+            } else if (unacked.decrementAndGet() == 0) {
+                acked.complete(null);
+            }
+        }
+    }
+
+    private record Outgoing(ProducerRecord<String, byte[]> record, Batch batch) {
+    }
+
+    /** Answers waiting to be produced: the model's answers complete on event loops, the sender thread produces them. */
+    private final java.util.concurrent.BlockingQueue<Outgoing> outbox = new java.util.concurrent.LinkedBlockingQueue<>();
+    /** Polled batches not committed yet, in poll order. */
+    private final java.util.ArrayDeque<Batch> pending = new java.util.ArrayDeque<>();
+    /** Acknowledged and committable, maybe not committed yet. */
+    private final Map<TopicPartition, OffsetAndMetadata> done = new HashMap<>();
+
     @Override
     public void run() {
+        Thread sender = new Thread(this::send, "executor-async-sender");
+        sender.setDaemon(true);
+        sender.start();
         try {
-            consumer.subscribe(List.of(config.requestTopic()));
+            consumer.subscribe(List.of(config.requestTopic()), new ConsumerRebalanceListener() {
+                @Override
+                public void onPartitionsRevoked(java.util.Collection<TopicPartition> partitions) {
+                    settle(); // whoever gets these partitions starts after what was answered here
+                }
+
+                @Override
+                public void onPartitionsAssigned(java.util.Collection<TopicPartition> partitions) {
+                }
+            });
             while (running) {
-                ConsumerRecords<String, byte[]> batch = consumer.poll(Duration.ofMillis(200));
-                if (batch.isEmpty()) {
-                    updateLag();
-                    continue;
+                ConsumerRecords<String, byte[]> records = consumer.poll(Duration.ofMillis(pending.isEmpty() ? 200 : 5));
+                if (!records.isEmpty()) {
+                    Batch batch = new Batch(records);
+                    pending.addLast(batch);
+                    for (ConsumerRecord<String, byte[]> rec : records) {
+                        answer(rec).thenAccept(r -> outbox.add(new Outgoing(r, batch)));
+                    }
                 }
-                List<CompletableFuture<ProducerRecord<String, byte[]>>> answers = new ArrayList<>();
-                for (ConsumerRecord<String, byte[]> rec : batch) {
-                    answers.add(answer(rec));
-                }
-                List<java.util.concurrent.Future<?>> sent = new ArrayList<>();
-                for (var a : answers) {
-                    sent.add(producer.send(a.join()));
-                }
-                producer.flush();
-                for (var f : sent) {
-                    f.get();
-                }
-                consumer.commitSync();
-                updateLag();
+                commitAcknowledged();
+                maybeUpdateLag();
             }
         } catch (WakeupException e) {
             // closing
@@ -122,8 +162,81 @@ public final class AsyncWorker implements Runnable, AutoCloseable {
                 LOG.error("async worker of {} stopped: {}", config.deployment(), e.toString(), e);
             }
         } finally {
+            settle();
+            sender.interrupt();
             consumer.close(Duration.ofSeconds(2));
             producer.close(Duration.ofSeconds(2));
+        }
+    }
+
+    /** The sender thread: produces each answer as soon as it is ready (never on an event loop: send may block). */
+    private void send() {
+        try {
+            while (true) {
+                Outgoing o = outbox.take();
+                producer.send(o.record(), (meta, e) -> o.batch().ack(e));
+            }
+        } catch (InterruptedException e) {
+            // closing
+        } catch (RuntimeException e) {
+            LOG.error("async sender of {} stopped: {}", config.deployment(), e.toString(), e);
+        }
+    }
+
+    /**
+     * Commits, asynchronously and off the requests' path, the batches whose answers are all acknowledged, in poll
+     * order (a batch waits for those before it). A batch whose answer could not be produced stops the worker
+     * without committing it: another executor of the group answers it.
+     */
+    private void commitAcknowledged() {
+        boolean any = false;
+        while (!pending.isEmpty() && pending.peekFirst().acked.isDone()) {
+            Batch b = pending.pollFirst();
+            b.acked.join(); // throws when an answer could not be produced
+            done.putAll(b.offsets);
+            any = true;
+        }
+        if (any) {
+            consumer.commitAsync(Map.copyOf(done), (offsets, e) -> {
+                if (e != null) {
+                    LOG.debug("async commit failed, a later one covers it: {}", e.toString());
+                }
+            });
+        }
+    }
+
+    /** Waits for the answers in flight (bounded) and commits what is acknowledged, synchronously. */
+    private void settle() {
+        try {
+            CompletableFuture.allOf(pending.stream().map(b -> b.acked).toArray(CompletableFuture[]::new)).get(10, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (Exception e) {
+            LOG.warn("answers still in flight or failed ({}); their requests will be answered again", e.toString());
+        }
+        while (!pending.isEmpty() && pending.peekFirst().acked.isDone() && !pending.peekFirst().acked.isCompletedExceptionally()) {
+            done.putAll(pending.pollFirst().offsets);
+        }
+        pending.clear();
+        if (done.isEmpty()) {
+            return;
+        }
+        try {
+            try {
+                consumer.commitSync(Map.copyOf(done), Duration.ofSeconds(5));
+            } catch (WakeupException e) { // close() woke the consumer after the loop had left poll: commit anyway
+                consumer.commitSync(Map.copyOf(done), Duration.ofSeconds(5));
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("could not commit answered offsets ({}); those requests will be answered again", e.toString());
+        }
+    }
+
+    private long lagCheckedAt;
+
+    private void maybeUpdateLag() {
+        long now = System.nanoTime();
+        if (now - lagCheckedAt > 1_000_000_000L) {
+            lagCheckedAt = now;
+            updateLag();
         }
     }
 
@@ -163,7 +276,8 @@ public final class AsyncWorker implements Runnable, AutoCloseable {
                     inFlight.release();
                     metrics.inFlight.decrementAndGet();
                 })
-                .thenApply(a -> req.response(replyTo, a.reply(), a.route().name().equals("-") ? null : a.route().name()));
+                .thenApply(a -> req.response(replyTo, a.reply(), a.route().name().equals("-") ? null : a.route().name()))
+                .exceptionally(e -> req.response(replyTo, ModelClient.error(500, "executor failed to answer: " + e, -1), null));
     }
 
     static String header(Headers headers, String name, String fallback) {
