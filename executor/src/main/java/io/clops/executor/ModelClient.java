@@ -374,6 +374,9 @@ public final class ModelClient {
 
         private void readBody(ChannelHandlerContext ctx) {
             int readable = in.readableBytes();
+            if (readable == 0) {
+                return; // the head came alone: nothing to pass on (nor to flush) until the body comes
+            }
             switch (framing) {
                 case CLOSE -> exchange.body(in.readRetainedSlice(readable), false, -1);
                 case LENGTH -> {
