@@ -361,8 +361,17 @@ final class Http1 {
         return n;
     }
 
+    /** RFC 9110 token characters, looked up rather than searched. */
+    private static final boolean[] TCHAR = new boolean[128];
+
+    static {
+        for (int c = 33; c < 127; c++) {
+            TCHAR[c] = "\"(),/:;<=>?@[\\]{}".indexOf(c) < 0;
+        }
+    }
+
     private static boolean tchar(byte c) {
-        return c > 32 && c < 127 && "\"(),/:;<=>?@[\\]{}".indexOf(c) < 0;
+        return c >= 0 && TCHAR[c];
     }
 
     private static int indexOf(byte[] b, int from, int to, byte value) {
