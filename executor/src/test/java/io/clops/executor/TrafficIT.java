@@ -20,7 +20,6 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executors;
@@ -99,17 +98,29 @@ class TrafficIT {
     @Test
     void aNinetyTenSplitWithAShadowThatNeverChangesAnAnswerAndEveryCallLogged() throws Exception {
         try (ExecutorMain executor = new ExecutorMain(config("split", 0, null, null))) {
-            Map<String, Integer> answers = new HashMap<>();
-            int n = 2000;
-            for (int i = 0; i < n; i++) {
-                HttpResponse<String> r = infer(executor.port(), Map.of("X-Request-Id", "r" + i));
-                assertThat(r.statusCode()).isEqualTo(200);
-                String answeredBy = JSON.readTree(r.body()).get("model_name").asText();
-                assertThat(r.headers().firstValue(Router.STICKY_HEADER)).hasValue(answeredBy);
-                answers.merge(answeredBy, 1, Integer::sum);
+            Map<String, Integer> answers = new java.util.concurrent.ConcurrentHashMap<>();
+            int n = 10_000;
+            java.util.concurrent.ExecutorService clients = java.util.concurrent.Executors.newFixedThreadPool(8);
+            List<java.util.concurrent.Future<?>> calls = new java.util.ArrayList<>();
+            for (int c = 0; c < 8; c++) {
+                int first = c;
+                calls.add(clients.submit(() -> {
+                    for (int i = first; i < n; i += 8) {
+                        HttpResponse<String> r = infer(executor.port(), Map.of("X-Request-Id", "r" + i));
+                        assertThat(r.statusCode()).isEqualTo(200);
+                        String answeredBy = JSON.readTree(r.body()).get("model_name").asText();
+                        assertThat(r.headers().firstValue(Router.STICKY_HEADER)).hasValue(answeredBy);
+                        answers.merge(answeredBy, 1, Integer::sum);
+                    }
+                    return null;
+                }));
             }
+            for (var call : calls) {
+                call.get();
+            }
+            clients.shutdown();
             assertThat(answers).containsOnlyKeys("iris-v1", "iris-v2"); // never the shadow's answer, never its 500
-            assertThat(answers.get("iris-v2")).as("binomial(2000, 0.1): 200 ± 4 sd").isBetween(146, 254);
+            assertThat(answers.get("iris-v2")).as("binomial(10000, 0.1): 1000 ± 4 sd").isBetween(880, 1120);
             Await.until("every request copied to the shadow", () -> shadowCalls.get() >= n);
 
             for (int i = 0; i < 50; i++) {
@@ -121,7 +132,9 @@ class TrafficIT {
             List<JsonNode> records = log("split");
             assertThat(records).filteredOn(x -> x.get("shadow").asBoolean()).allSatisfy(x -> {
                 assertThat(x.get("route").asText()).isEqualTo("iris-v3");
-                assertThat(x.get("status").asInt()).isEqualTo(500);
+                // the shadow fails (500) and is slow (20 ms each on a small pool): under 8 clients some copies time
+                // out (504); neither ever reaches an answer
+                assertThat(x.get("status").asInt()).isIn(500, 504);
             });
             JsonNode one = records.stream().filter(x -> "r7".equals(x.path("requestId").asText()) && !x.get("shadow").asBoolean()).findFirst().orElseThrow();
             assertThat(one.get("request").asText()).isEqualTo(BODY);

@@ -72,6 +72,11 @@ class K8sModelTest {
             assertThat(e.getName()).isEqualTo("CLOPS_MODEL_URL");
             assertThat(e.getValue()).isEqualTo("http://127.0.0.1:8080");
         });
+        assertThat(exec.getEnv()).as("the sidecar listens on the pod IP: the Service and the kubelet's probes come in there")
+                .anySatisfy(e -> {
+                    assertThat(e.getName()).isEqualTo("CLOPS_EXECUTOR_HOST");
+                    assertThat(e.getValue()).isEqualTo("0.0.0.0");
+                });
         assertThat(d.getSpec().getTemplate().getSpec().getNodeSelector()).isNullOrEmpty();
 
         Service svc = one(objs, Service.class);
