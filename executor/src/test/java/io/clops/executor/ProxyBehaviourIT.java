@@ -114,6 +114,25 @@ class ProxyBehaviourIT {
     }
 
     @Test
+    void expectContinueIsAnsweredBeforeTheBodyIsSentAndAHeadRequestGetsNoBody() throws Exception {
+        start((head, out) -> write(out, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n" + (head.startsWith("HEAD") ? "" : "hello")));
+        try (Socket s = client()) {
+            send(s, "POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
+            BufferedReader r = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.ISO_8859_1));
+            assertThat(readHead(r)).containsExactly("HTTP/1.1 100 Continue");
+            send(s, "12345");
+            assertThat(readHead(r).get(0)).isEqualTo("HTTP/1.1 200 OK");
+            char[] body = new char[5];
+            assertThat(r.read(body)).isEqualTo(5);
+            assertThat(new String(body)).isEqualTo("hello");
+            send(s, "HEAD /x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            assertThat(readHead(r)).contains("Content-Length: 5", "Connection: close");
+            assertThat(r.read()).as("no body after the head of a HEAD answer").isEqualTo(-1);
+        }
+        assertThat(model.bodies).containsExactly("12345");
+    }
+
+    @Test
     void aModelClosingIdleConnectionsCostsTheClientNothing() throws Exception {
         start((head, out) -> write(out, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"));
         model.closeAfterAnswer = true; // answers as HTTP/1.1 keep-alive, then closes: the pooled connection goes stale
