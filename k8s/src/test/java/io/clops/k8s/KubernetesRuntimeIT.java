@@ -187,7 +187,7 @@ class KubernetesRuntimeIT {
                 && client.autoscaling().v2().horizontalPodAutoscalers().inNamespace(p).list().getItems().isEmpty()
                 && client.genericKubernetesResources(io.clops.k8s.runtime.Applier.context("networking.istio.io/v1", "VirtualService")).inNamespace(p).list().getItems().isEmpty());
         await("status removed", () -> status(p, "iris") == null);
-        assertThat(client.resources(io.clops.k8s.crd.ModelDeployment.class).inNamespace(p).withName("iris").get()).isNull();
+        await("the ModelDeployment deleted", () -> client.resources(io.clops.k8s.crd.ModelDeployment.class).inNamespace(p).withName("iris").get() == null);
         assertThat(client.namespaces().withName(p).get()).isNotNull();
     }
 
