@@ -98,20 +98,12 @@ final class Http1 {
             } || namedByConnection(i);
         }
 
-        private String connectionTokens;
-        private boolean connectionRead;
+        /** Header names the Connection header lists besides close and keep-alive (lower case), read once at parse. */
+        private java.util.List<String> connectionNamed = java.util.List.of();
 
         private boolean namedByConnection(int i) {
-            if (!connectionRead) {
-                connectionTokens = header("connection");
-                connectionRead = true;
-            }
-            if (connectionTokens == null) {
-                return false;
-            }
-            for (String t : connectionTokens.split(",")) {
-                String token = t.trim().toLowerCase(java.util.Locale.ROOT);
-                if (!token.isEmpty() && !token.equals("close") && !token.equals("keep-alive") && nameIs(i, token)) {
+            for (String token : connectionNamed) {
+                if (nameIs(i, token)) {
                     return true;
                 }
             }
@@ -271,9 +263,17 @@ final class Http1 {
             h.otherCoding = !chunkedLast;
         } else if (len == 10 && h.nameIs(i, "connection")) {
             for (String t : h.value(i).split(",")) {
-                String token = t.trim();
-                h.close |= token.equalsIgnoreCase("close");
-                h.keepAlive |= token.equalsIgnoreCase("keep-alive");
+                String token = t.trim().toLowerCase(java.util.Locale.ROOT);
+                if (token.equals("close")) {
+                    h.close = true;
+                } else if (token.equals("keep-alive")) {
+                    h.keepAlive = true;
+                } else if (!token.isEmpty()) {
+                    if (h.connectionNamed.isEmpty()) {
+                        h.connectionNamed = new java.util.ArrayList<>(2);
+                    }
+                    h.connectionNamed.add(token);
+                }
             }
         } else if (len == 6 && request && h.nameIs(i, "expect")) {
             if (!h.value(i).equalsIgnoreCase("100-continue")) {

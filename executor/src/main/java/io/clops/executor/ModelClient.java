@@ -11,6 +11,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
+import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 
@@ -498,21 +499,9 @@ public final class ModelClient {
         }
     }
 
-    /** Adds {@code next} to what was read before and not yet used. */
+    /** Adds {@code next} to what was read before and not yet used (Netty's merge cumulator, as its decoders use). */
     static ByteBuf cumulate(ChannelHandlerContext ctx, ByteBuf in, ByteBuf next) {
-        if (in == null) {
-            return next;
-        }
-        if (in.refCnt() == 1 && in.writableBytes() >= next.readableBytes() && !in.isReadOnly()) {
-            in.writeBytes(next);
-            next.release();
-            return in;
-        }
-        ByteBuf merged = ctx.alloc().buffer(in.readableBytes() + next.readableBytes());
-        merged.writeBytes(in).writeBytes(next);
-        in.release();
-        next.release();
-        return merged;
+        return in == null ? next : ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(ctx.alloc(), in, next);
     }
 
     /** Collects an answer into a {@link Reply}. */
@@ -535,21 +524,23 @@ public final class ModelClient {
         public void body(ByteBuf bytes, boolean last, long modelNanos) {
             try {
                 if (chunks != null) {
-                    chunks.feed(bytes, bytes.readerIndex(), bytes.writerIndex(), (b, i, n) -> {
-                        byte[] part = new byte[n];
-                        b.getBytes(i, part);
-                        body.writeBytes(part);
-                    });
-                } else if (bytes.isReadable()) {
-                    byte[] part = new byte[bytes.readableBytes()];
-                    bytes.getBytes(bytes.readerIndex(), part);
-                    body.writeBytes(part);
+                    chunks.feed(bytes, bytes.readerIndex(), bytes.writerIndex(), (b, i, n) -> copy(b, i, n));
+                } else {
+                    copy(bytes, bytes.readerIndex(), bytes.readableBytes());
                 }
             } finally {
                 bytes.release();
             }
             if (last) {
                 reply.complete(new Reply(status, contentType, body.toByteArray(), modelNanos));
+            }
+        }
+
+        private void copy(ByteBuf b, int index, int length) {
+            try {
+                b.getBytes(index, body, length);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e); // a ByteArrayOutputStream does not throw
             }
         }
 

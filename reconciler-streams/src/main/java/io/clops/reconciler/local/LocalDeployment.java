@@ -95,7 +95,7 @@ final class LocalDeployment {
         execEnv.put("CLOPS_RATE_LIMIT_RPS", Integer.toString(exec.getRateLimitRps()));
         execEnv.put("CLOPS_LOG_REQUESTS", Boolean.toString(exec.getLogRequests()));
         List<String> execCmd = List.of(settings.javaBin(), "-Dclops.role=executor",
-                "-Dclops.deployment=" + key, "-Dsun.net.httpserver.nodelay=true", "-Xms16m", "-Xmx192m", "-XX:+UseSerialGC", "-Xss512k",
+                "-Dclops.deployment=" + key, "-Xms16m", "-Xmx192m", "-XX:+UseSerialGC", "-Xss512k",
                 "-Dorg.apache.avro.SERIALIZABLE_PACKAGES=io.clops", "-cp", settings.executorClasspath(),
                 "io.clops.executor.ExecutorMain");
         this.executor = new ManagedProcess("executor", execCmd, execEnv, settings.logs().resolve(base + ".executor.log"),
