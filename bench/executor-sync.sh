@@ -62,7 +62,7 @@ ticks() { local t=0; for p in "$@"; do t=$(( t + $(awk '{print $14+$15}' "/proc/
 run() { # url [pids whose CPU counts] → "rps p50 p99 non2xx cpu_us_per_request"
   local url=$1; shift
   local before; before=$(ticks "$@")
-  local out; out=$(wrk -t2 -c"$CONN" -d"${DUR}s" --latency -s "$W/post.lua" "$url/v2/models/iris/infer")
+  local out; out=$(wrk -t"${RUN_T:-2}" -c"${RUN_C:-$CONN}" -d"${RUN_D:-$DUR}s" --latency -s "$W/post.lua" "$url/v2/models/iris/infer")
   local after; after=$(ticks "$@")
   local rps p50 p99 errs n cpu
   rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
@@ -95,6 +95,22 @@ for model in noop iris; do
     printf '%-6s %-17s %9.0f %8.3f %8.3f %10.2f %10.2f %10.2f %12s %7s\n' "$model" "$label" "$rps" "$p50" "$p99" \
       "$(echo "$rps / $d_rps" | bc -l)" "$(echo "$p50 / $d_p50" | bc -l)" "$(echo "$p99 / $d_p99" | bc -l)" "$cpu_s" "$err"
   done
+done
+# Added latency without queueing: one connection, one request at a time (under load, p50 mostly measures queues,
+# and a proxy with more throughput sends more load to the model, whose queue then grows)
+printf '\nunloaded: wrk -t1 -c1 -d3s, median of %s interleaved rounds: p50 in ms, and what the proxy adds to direct\n' "$ROUNDS"
+printf '%-6s %9s %9s %9s %11s %11s\n' model direct nginx executor nginx_adds executor_adds
+for model in noop iris; do
+  if [[ $model == noop ]]; then D_="http://127.0.0.1:$P_NOOP"; N="http://127.0.0.1:$P_NGX_NOOP"; E="http://127.0.0.1:$P_EX_NOOP"
+  else D_="http://127.0.0.1:$P_IRIS"; N="http://127.0.0.1:$P_NGX_IRIS"; E="http://127.0.0.1:$P_EX_IRIS"; fi
+  : > "$W/u-direct"; : > "$W/u-nginx"; : > "$W/u-executor"
+  for ((r = 1; r <= ROUNDS; r++)); do
+    RUN_T=1 RUN_C=1 RUN_D=3 run "$D_" | awk '{print $2}' >> "$W/u-direct"
+    RUN_T=1 RUN_C=1 RUN_D=3 run "$N" | awk '{print $2}' >> "$W/u-nginx"
+    RUN_T=1 RUN_C=1 RUN_D=3 run "$E" | awk '{print $2}' >> "$W/u-executor"
+  done
+  d=$(median < "$W/u-direct"); n=$(median < "$W/u-nginx"); e=$(median < "$W/u-executor")
+  printf '%-6s %9.3f %9.3f %9.3f %11.3f %11.3f\n' "$model" "$d" "$n" "$e" "$(echo "$n - $d" | bc -l)" "$(echo "$e - $d" | bc -l)"
 done
 wait "${SAMPLERS[@]}"
 printf '\nexecutor: start-up %s ms (launch → /v2/health/live), RSS idle %s MiB, under load %s MiB (noop) / %s MiB (iris)\n' \

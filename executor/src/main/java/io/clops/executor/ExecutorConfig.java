@@ -16,12 +16,13 @@ import java.util.Map;
  * @param token      a bearer token every sync request must carry (CLOPS_EXECUTOR_TOKEN), or null
  * @param host       the address to listen on (CLOPS_EXECUTOR_HOST): 127.0.0.1 on one machine, 0.0.0.0 in a pod
  * @param threads    event loops (CLOPS_EXECUTOR_THREADS); 0 is one per available core
+ * @param transport  io_uring, epoll or nio (CLOPS_EXECUTOR_TRANSPORT); null for the best this machine allows
  */
 public record ExecutorConfig(int port, List<Route> routes, Route shadow, String modelName, String protocol, String project,
                              String deployment, String mode, String bootstrap, int timeoutMs, long maxBodyBytes,
                              int asyncConcurrency, int rateLimitRps, String inputsJson, boolean logRequests,
                              double logSample, int logMaxBytes, String token,
-                             String host, int threads) {
+                             String host, int threads, String transport) {
 
     public static ExecutorConfig fromEnv(Map<String, String> env) {
         String modelName = env.getOrDefault("CLOPS_MODEL_NAME", "model");
@@ -48,14 +49,22 @@ public record ExecutorConfig(int port, List<Route> routes, Route shadow, String 
                 Integer.parseInt(env.getOrDefault("CLOPS_LOG_MAX_BYTES", "4096")),
                 env.get("CLOPS_EXECUTOR_TOKEN"),
                 env.getOrDefault("CLOPS_EXECUTOR_HOST", "127.0.0.1"),
-                Integer.parseInt(env.getOrDefault("CLOPS_EXECUTOR_THREADS", "0")));
+                Integer.parseInt(env.getOrDefault("CLOPS_EXECUTOR_THREADS", "0")),
+                env.get("CLOPS_EXECUTOR_TRANSPORT"));
     }
 
     /** One model, everything else at its default: for tests and simple uses. */
     public static ExecutorConfig single(int port, String modelUrl, String modelName, String project, String deployment,
                                         String mode, String bootstrap, int timeoutMs, long maxBodyBytes) {
         return new ExecutorConfig(port, List.of(new Route(modelName, modelUrl, 100)), null, modelName, "v2", project, deployment,
-                mode, bootstrap, timeoutMs, maxBodyBytes, 8, 0, null, false, 1.0, 4096, null, "127.0.0.1", 0);
+                mode, bootstrap, timeoutMs, maxBodyBytes, 8, 0, null, false, 1.0, 4096, null, "127.0.0.1", 0, null);
+    }
+
+    /** The same settings on another transport. */
+    public ExecutorConfig withTransport(String transport) {
+        return new ExecutorConfig(port, routes, shadow, modelName, protocol, project, deployment, mode, bootstrap, timeoutMs,
+                maxBodyBytes, asyncConcurrency, rateLimitRps, inputsJson, logRequests, logSample, logMaxBytes, token, host, threads,
+                transport);
     }
 
     private static String require(Map<String, String> env, String name) {

@@ -28,7 +28,7 @@ public final class ExecutorMain implements AutoCloseable {
         this.log = config.logRequests() && config.bootstrap() != null
                 ? new InferenceLog(config.bootstrap(), config.project(), config.deployment(), config.logSample(), config.logMaxBytes(), random::nextDouble)
                 : null;
-        this.loops = new EventLoops(config.threads());
+        this.loops = new EventLoops(config.threads(), config.transport());
         Dispatcher dispatcher = new Dispatcher(config, loops, new Router(config.routes(), random::nextDouble),
                 ShapeValidator.fromJson(config.inputsJson()), log, metrics);
         this.sync = new SyncServer(config, loops, dispatcher, metrics, new RateLimiter(config.rateLimitRps(), System::nanoTime),
@@ -54,6 +54,11 @@ public final class ExecutorMain implements AutoCloseable {
 
     public int port() {
         return sync.port();
+    }
+
+    /** The transport the event loops use: io_uring, epoll or nio. */
+    public String transport() {
+        return loops.transport();
     }
 
     @Override

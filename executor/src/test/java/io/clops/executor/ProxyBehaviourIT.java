@@ -25,8 +25,15 @@ import static org.assertj.core.api.Assertions.assertThat;
  * The executor as an HTTP/1.1 proxy, byte for byte: a model written with raw sockets answers the way real servers
  * sometimes do (chunks over time, HTTP/1.0 ending by close, closing idle keep-alive connections), and a raw client
  * sends what real clients sometimes send (pipelined requests, chunked bodies, malformed heads). No Kafka needed.
+ * Run on each transport the executor can use ({@link ProxyBehaviourEpollIT}, {@link ProxyBehaviourNioIT}; this class: the default, io_uring where
+ * the kernel allows it); a transport this machine cannot offer is skipped.
  */
 class ProxyBehaviourIT {
+    /** null: the executor's default. */
+    String transport() {
+        return null;
+    }
+
     private RawModel model;
     private ExecutorMain executor;
 
@@ -43,7 +50,11 @@ class ProxyBehaviourIT {
     void start(BiConsumer<String, OutputStream> answer) throws IOException {
         model = new RawModel(answer);
         executor = new ExecutorMain(ExecutorConfig.single(0, "http://127.0.0.1:" + model.port(), "m", "proxytest", "raw",
-                "sync", null, 2000, 1 << 16));
+                "sync", null, 2000, 1 << 16).withTransport(transport()));
+        if (transport() != null) {
+            org.junit.jupiter.api.Assumptions.assumeTrue(executor.transport().equals(transport()),
+                    transport() + " is not available here (the executor fell back to " + executor.transport() + ")");
+        }
     }
 
     @Test

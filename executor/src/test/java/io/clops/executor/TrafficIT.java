@@ -85,7 +85,7 @@ class TrafficIT {
     static ExecutorConfig config(String deployment, int rate, String inputs, String token) {
         return new ExecutorConfig(0, List.of(new Route("iris-v1", url(v1), 90), new Route("iris-v2", url(v2), 10)),
                 new Route("iris-v3", url(shadow), 0), "iris", "v2", "traffic", deployment, "sync", KafkaExtension.bootstrapServers(),
-                2000, 1 << 20, 8, rate, inputs, true, 1.0, 256, token, "127.0.0.1", 0);
+                2000, 1 << 20, 8, rate, inputs, true, 1.0, 256, token, "127.0.0.1", 0, null);
     }
 
     static HttpResponse<String> infer(int port, Map<String, String> headers) throws Exception {

@@ -1,0 +1,25 @@
+package io.clops.executor;
+
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class EventLoopsTest {
+    @Test
+    void anUnknownTransportIsRefusedNamingTheSetting() {
+        assertThatThrownBy(() -> EventLoops.pick("kqueue"))
+                .hasMessageContaining("CLOPS_EXECUTOR_TRANSPORT").hasMessageContaining("kqueue")
+                .hasMessageContaining("io_uring");
+    }
+
+    @Test
+    void nioIsAlwaysHonouredAndTheDefaultIsTheBestAvailable() {
+        assertThat(EventLoops.pick("nio")).isEqualTo(EventLoops.Transport.NIO);
+        assertThat(EventLoops.pick("IO-URING")).isIn(EventLoops.Transport.IO_URING, EventLoops.Transport.EPOLL, EventLoops.Transport.NIO);
+        EventLoops.Transport best = io.netty.channel.uring.IoUring.isAvailable() ? EventLoops.Transport.IO_URING
+                : io.netty.channel.epoll.Epoll.isAvailable() ? EventLoops.Transport.EPOLL : EventLoops.Transport.NIO;
+        assertThat(EventLoops.pick(null)).isEqualTo(best);
+        assertThat(EventLoops.pick(" ")).isEqualTo(best);
+    }
+}
