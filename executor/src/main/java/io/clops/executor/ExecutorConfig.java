@@ -44,7 +44,7 @@ public record ExecutorConfig(int port, List<Route> routes, Route shadow, String 
                 Integer.parseInt(env.getOrDefault("CLOPS_ASYNC_CONCURRENCY", "8")),
                 Integer.parseInt(env.getOrDefault("CLOPS_RATE_LIMIT_RPS", "0")),
                 env.get("CLOPS_INPUTS"),
-                Boolean.parseBoolean(env.getOrDefault("CLOPS_LOG_REQUESTS", "false")),
+                Boolean.parseBoolean(env.getOrDefault("CLOPS_LOG_REQUESTS", "true")),
                 Double.parseDouble(env.getOrDefault("CLOPS_LOG_SAMPLE", "1.0")),
                 Integer.parseInt(env.getOrDefault("CLOPS_LOG_MAX_BYTES", "4096")),
                 env.get("CLOPS_EXECUTOR_TOKEN"),

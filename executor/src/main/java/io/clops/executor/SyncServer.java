@@ -418,6 +418,7 @@ public final class SyncServer {
             private final long requestBytes;
             private Channel upstream;
             private ByteArrayOutputStream answer;
+            private Http1.Chunks logChunks;
             private long answerBytes;
             private int status;
             private boolean over;
@@ -443,6 +444,7 @@ public final class SyncServer {
                 status = h.status;
                 if (logIt) {
                     answer = new ByteArrayOutputStream(Math.min(dispatcher.logBytes(), 1024));
+                    logChunks = framing == ModelClient.Framing.CHUNKED ? new Http1.Chunks() : null; // the log keeps the data, not the framing
                 }
                 if (framing == ModelClient.Framing.CLOSE) {
                     keepAlive = false; // the model ends its answer by closing: so do we, towards the client
@@ -478,8 +480,11 @@ public final class SyncServer {
                 int n = bytes.readableBytes();
                 answerBytes += n;
                 if (answer != null && answer.size() < dispatcher.logBytes() && n > 0) {
-                    int take = Math.min(n, dispatcher.logBytes() - answer.size());
-                    answer.writeBytes(ByteBufUtil.getBytes(bytes, bytes.readerIndex(), take));
+                    if (logChunks != null) {
+                        logChunks.feed(bytes, bytes.readerIndex(), bytes.writerIndex(), this::keep);
+                    } else {
+                        keep(bytes, bytes.readerIndex(), n);
+                    }
                 }
                 if (gone) {
                     bytes.release();
@@ -494,6 +499,14 @@ public final class SyncServer {
                     if (!gone) {
                         next(keepAlive);
                     }
+                }
+            }
+
+            /** Keeps the answer's first bytes for the request log, up to its cap. */
+            private void keep(ByteBuf b, int index, int length) {
+                int take = Math.min(length, dispatcher.logBytes() - answer.size());
+                if (take > 0) {
+                    answer.writeBytes(ByteBufUtil.getBytes(b, index, take));
                 }
             }
 

@@ -142,6 +142,34 @@ class TrafficIT {
         }
     }
 
+    @Test
+    void aChunkedAnswerIsLoggedAsItsDataWithoutTheChunkFraming() throws Exception {
+        HttpServer chunked = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 16);
+        chunked.createContext("/", ex -> {
+            try (ex) {
+                ex.getRequestBody().readAllBytes();
+                ex.getResponseHeaders().set("Content-Type", "application/json");
+                ex.sendResponseHeaders(200, 0); // no length: the JDK server answers chunked
+                ex.getResponseBody().write("{\"model_name\":".getBytes(StandardCharsets.UTF_8));
+                ex.getResponseBody().flush();
+                ex.getResponseBody().write("\"streamed\",\"outputs\":[]}".getBytes(StandardCharsets.UTF_8));
+            }
+        });
+        chunked.start();
+        ExecutorConfig c = new ExecutorConfig(0, List.of(new Route("iris-chunked", url(chunked), 100)), null, "iris", "v2", "traffic",
+                "chunked", "sync", KafkaExtension.bootstrapServers(), 2000, 1 << 20, 8, 0, null, true, 1.0, 256, null, "127.0.0.1", 0, null);
+        try (ExecutorMain executor = new ExecutorMain(c)) {
+            HttpResponse<String> r = infer(executor.port(), Map.of("X-Request-Id", "chunky"));
+            assertThat(r.body()).isEqualTo("{\"model_name\":\"streamed\",\"outputs\":[]}");
+            Await.until("the answer is logged", () -> !log("chunked").isEmpty());
+            JsonNode record = log("chunked").get(0);
+            assertThat(record.get("requestId").asText()).isEqualTo("chunky");
+            assertThat(record.get("response").asText()).isEqualTo(r.body());
+        } finally {
+            chunked.stop(0);
+        }
+    }
+
     static List<JsonNode> log(String deployment) {
         return TopicProbe.readAll(KafkaExtension.bootstrapServers(), Topics.INFERENCE_LOG.name(), new StringDeserializer(), new ByteArrayDeserializer())
                 .stream().filter(r -> r.key().equals("traffic/" + deployment)).map(r -> {
