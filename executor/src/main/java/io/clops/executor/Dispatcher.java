@@ -50,6 +50,11 @@ public final class Dispatcher {
         return clients.get(r.name());
     }
 
+    /** Whether {@link #invalid} reads this request's body (an infer call on a model with declared inputs). */
+    public boolean checks(String method, String path) {
+        return validator.appliesTo(method, path);
+    }
+
     /** Why the request does not fit the model's declared inputs (a 400), or null: it fits, or is not an infer call. */
     public String invalid(String method, String path, Supplier<InputStream> body) {
         int q = path.indexOf('?');

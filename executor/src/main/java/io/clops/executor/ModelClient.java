@@ -41,8 +41,17 @@ public final class ModelClient {
     /** How an answer's body ends. */
     public enum Framing { NONE, LENGTH, CHUNKED, CLOSE }
 
-    /** A request ready to send: its head (for this model) and body. Whoever holds it releases it once. */
-    public record Outbound(ByteBuf head, ByteBuf body, boolean headMethod) {
+    /**
+     * A request ready to send: its head (for this model) and body. Whoever holds it releases it once. A
+     * {@code streamed} request's body is only its first bytes: the rest follows with {@link #sendMore} as it arrives
+     * from the client. It goes out on a fresh connection (a stale pooled one could not be retried: the bytes sent
+     * are gone), which returns to the pool only when the whole body was sent.
+     */
+    public record Outbound(ByteBuf head, ByteBuf body, boolean headMethod, boolean streamed) {
+        public Outbound(ByteBuf head, ByteBuf body, boolean headMethod) {
+            this(head, body, headMethod, false);
+        }
+
         void release() {
             head.release();
             body.release();
@@ -54,8 +63,12 @@ public final class ModelClient {
      * {@link #head} then {@link #body} until {@code last}, or {@link #aborted} when the model stops after the head.
      */
     public interface Exchange {
-        /** The connection the request goes out on (to pause reading when the client reads slowly). */
+        /** The connection the request went out on (to pause reading when the client reads slowly). */
         default void upstream(Channel channel) {
+        }
+
+        /** The model's connection can take more (true) or has a backlog (false): for a streamed request body. */
+        default void upstreamWritable(boolean writable) {
         }
 
         /** The answer's head; valid during the call only. */
@@ -190,7 +203,7 @@ public final class ModelClient {
     private void start(EventLoop loop, Outbound request, Exchange exchange, long startNanos) {
         ArrayDeque<Channel> pool = state(loop).idle;
         Channel ch;
-        while ((ch = pool.pollLast()) != null) {
+        while (!request.streamed() && (ch = pool.pollLast()) != null) {
             if (ch.isActive()) {
                 send(ch, request, exchange, startNanos, true);
                 return;
@@ -209,9 +222,26 @@ public final class ModelClient {
     private void send(Channel ch, Outbound request, Exchange exchange, long startNanos, boolean reused) {
         Upstream u = ch.pipeline().get(Upstream.class);
         u.begin(request, exchange, startNanos, reused);
-        exchange.upstream(ch);
         ch.write(request.head().retainedDuplicate(), ch.voidPromise());
         ch.writeAndFlush(request.body().retainedDuplicate(), ch.voidPromise());
+        exchange.upstream(ch); // after the head: a streamed body's next bytes may go out from here on
+    }
+
+    /**
+     * More of a streamed request's body, on {@code upstream}'s loop ({@code last}: the body is complete). Counts as
+     * activity for the timeout: the model owes no answer while the request is still arriving.
+     */
+    public static void sendMore(Channel upstream, ByteBuf bytes, boolean last) {
+        Upstream u = upstream.pipeline().get(Upstream.class);
+        if (u == null || u.exchange == null) {
+            bytes.release(); // the answer is over (the model did not wait for the whole body): nothing to send it to
+            return;
+        }
+        u.lastReadNanos = System.nanoTime();
+        if (last) {
+            u.bodyPending = false;
+        }
+        upstream.writeAndFlush(bytes, upstream.voidPromise());
     }
 
     private void release(Channel ch) {
@@ -288,6 +318,7 @@ public final class ModelClient {
         private long startNanos;
         private long lastReadNanos;
         private boolean reused;
+        private boolean bodyPending;
         private boolean headSeen;
         private boolean keepAlive;
         private Framing framing;
@@ -304,6 +335,7 @@ public final class ModelClient {
             this.startNanos = startNanos;
             this.lastReadNanos = System.nanoTime();
             this.reused = reused;
+            this.bodyPending = request.streamed();
             this.headSeen = false;
             this.framing = null;
             if (loop == null) {
@@ -411,7 +443,7 @@ public final class ModelClient {
             request.release();
             done();
             boolean leftover = in != null && in.isReadable(); // the model said more than it was asked: not reusable
-            if (keepAlive && !leftover) {
+            if (keepAlive && !leftover && !bodyPending) { // an answer before the whole body: the rest cannot follow
                 release(ctx.channel());
             } else {
                 ctx.close();
@@ -470,6 +502,14 @@ public final class ModelClient {
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             ctx.close(); // channelInactive reports it
+        }
+
+        @Override
+        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+            if (exchange != null) {
+                exchange.upstreamWritable(ctx.channel().isWritable());
+            }
+            ctx.fireChannelWritabilityChanged();
         }
 
         /** Between reads the model may be silent at most timeoutMs; then the request ends with 504 (or is cut). */

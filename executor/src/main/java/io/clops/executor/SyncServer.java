@@ -12,6 +12,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
+import io.netty.channel.socket.DuplexChannel;
 import io.netty.util.ReferenceCountUtil;
 
 import java.io.ByteArrayOutputStream;
@@ -20,6 +21,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -31,14 +33,20 @@ import java.util.regex.Pattern;
  * down is 503, too slow 504, not speaking HTTP 502. Every error is JSON: {"error": "...", "status": N}.
  * <p>
  * Non-blocking (Netty) and byte-level ({@link Http1}): a request and its call to the model run on the event loop the
- * connection belongs to; header lines are copied as bytes, not parsed into objects. The request body is held once
- * (up to the size limit: the shape check, the shadow copy and a resend on a stale connection need it) and handed to
- * the model without copying; the answer goes to the client as its bytes arrive (a streamed or chunked answer stays
- * streamed), reading from the model paused while the client is slow to take it.
+ * connection belongs to; header lines are copied as bytes, not parsed into objects. A request body of up to
+ * {@value #STREAM_MIN} bytes, or one the shape check or a shadow copy needs whole, is held once (up to the size
+ * limit) and handed to the model without copying; a larger one is streamed: the model gets the head and the first
+ * bytes at once and the rest as it arrives, reading from the client paused while the model is slow to take it.
+ * The answer goes to the client as its bytes arrive (a streamed or chunked answer stays streamed), reading from the
+ * model paused while the client is slow to take it.
  */
 public final class SyncServer {
     private static final Pattern ASYNC_INFER = Pattern.compile("/v2/models/([^/]+)(/versions/[^/]+)?/infer");
     private static final byte[] CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+    /** Request bodies larger than this (with a Content-Length) are streamed to the model, not held whole first. */
+    static final int STREAM_MIN = 64 * 1024;
+    /** How long a closing connection drains what the client still sends. */
+    static final long LINGER_MS = 2000;
 
     private final ExecutorConfig config;
     private final EventLoops loops;
@@ -124,7 +132,10 @@ public final class SyncServer {
             }
             in = ModelClient.cumulate(ctx, in, bytes);
             if (busy) {
-                if (in.readableBytes() > config.maxBodyBytes() + Http1.MAX_HEAD) {
+                if (current != null && current.bodyLeft > 0) {
+                    current.forward();
+                }
+                if (in != null && in.readableBytes() > config.maxBodyBytes() + Http1.MAX_HEAD) {
                     ctx.channel().config().setAutoRead(false); // a client pipelining far ahead: wait for it
                 }
                 return;
@@ -154,6 +165,13 @@ public final class SyncServer {
                     }
                     continued = false;
                     chunks = head.chunked ? new Http1.Chunks() : null;
+                    if (streamable(head)) {
+                        Http1.Head h = head;
+                        head = null;
+                        busy = true;
+                        proxy(h, null, h.target, h.persistent());
+                        continue;
+                    }
                 }
                 ByteBuf body = body();
                 if (body == null) {
@@ -168,6 +186,20 @@ public final class SyncServer {
                 in.release();
                 in = null;
             }
+        }
+
+        /**
+         * Whether to stream this request's body to the model: large, framed by Content-Length, not all here yet, and
+         * nothing needs it whole (the shape check of an infer call, a shadow copy, the async façade).
+         */
+        private boolean streamable(Http1.Head h) {
+            if (h.chunked || h.contentLength <= STREAM_MIN || h.contentLength <= in.readableBytes() || dispatcher.hasShadow()) {
+                return false;
+            }
+            int q = h.target.indexOf('?');
+            String path = q < 0 ? h.target : h.target.substring(0, q);
+            return !path.startsWith("/async/") && !path.startsWith("/v2/health/") && !path.equals("/metrics")
+                    && !dispatcher.checks(h.method, path);
         }
 
         /** The current request's whole body, or null until it has arrived (or when it was refused). */
@@ -225,9 +257,28 @@ public final class SyncServer {
         /** A request that cannot be read on: answer, and close (what follows it on the connection is unknowable). */
         private void reject(int status, String why) {
             metrics.record("sync", "-", status, 0, -1);
+            ctx.write(Http1.response(ctx.alloc(), status, "application/json", ErrorBody.json(status, why), null, true));
+            linger();
+        }
+
+        /**
+         * Ends the connection after what was written: our side is shut once it is flushed, and what the client still
+         * sends (the rest of a body we did not take) is read and dropped until it closes too, at most
+         * {@value #LINGER_MS} ms. Closing outright with unread bytes would make the kernel reset the connection, and
+         * a client could lose the answer it had not read yet (nginx's "lingering close").
+         */
+        private void linger() {
             closing = true;
-            ctx.writeAndFlush(Http1.response(ctx.alloc(), status, "application/json", ErrorBody.json(status, why), null, true))
-                    .addListener(ChannelFutureListener.CLOSE);
+            dropHead();
+            ctx.channel().config().setAutoRead(true);
+            ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener((ChannelFutureListener) f -> {
+                if (f.isSuccess() && f.channel() instanceof DuplexChannel d) {
+                    d.shutdownOutput();
+                    ctx.executor().schedule(() -> ctx.close(), LINGER_MS, TimeUnit.MILLISECONDS);
+                } else {
+                    ctx.close();
+                }
+            });
         }
 
         @Override
@@ -288,7 +339,9 @@ public final class SyncServer {
         }
 
         private void release(Http1.Head h, ByteBuf body) {
-            body.release();
+            if (body != null) {
+                body.release();
+            }
         }
 
         /** Sends a whole answer (from any thread); then the next request on this connection, or close. */
@@ -311,35 +364,43 @@ public final class SyncServer {
             busy = false;
             current = null;
             if (!keepAlive) {
-                closing = true;
-                ctx.close();
+                linger();
                 return;
             }
             ctx.channel().config().setAutoRead(true);
             readRequests();
         }
 
-        private void proxy(Http1.Head h, ByteBuf body, String uri, boolean keepAlive) {
+        /** Sends the request on to the model; {@code body} null: it is streamed (its bytes follow in {@link #in}). */
+        private void proxy(Http1.Head h, ByteBuf whole, String uri, boolean persistent) {
             long start = System.nanoTime();
+            boolean streamed = whole == null;
+            boolean keepAlive = persistent && !streamed; // a refused streamed request: its body is left unread, so close
             String denied = tokens.denied(h.header("authorization"));
             if (denied != null) {
-                release(h, body);
+                release(h, whole);
                 refuse(401, denied, null, keepAlive, start);
                 return;
             }
             long wait = limiter.acquire();
             if (wait > 0) {
-                release(h, body);
+                release(h, whole);
                 refuse(429, "rate limit of " + config.rateLimitRps() + " requests/s exceeded; retry after " + wait + " s",
                         "Retry-After: " + wait + "\r\n", keepAlive, start);
                 return;
             }
+            keepAlive = persistent;
+            if (streamed && h.expectContinue) {
+                ctx.writeAndFlush(Unpooled.wrappedBuffer(CONTINUE));
+            }
+            // a streamed body: what has arrived so far goes with the head, the rest follows (Proxied.forward)
+            ByteBuf body = streamed ? in.readRetainedSlice((int) Math.min(in.readableBytes(), h.contentLength)) : whole;
             String method = h.method;
             String requestId = h.header("x-request-id");
-            int size = body.readableBytes();
+            int size = streamed ? (int) h.contentLength : body.readableBytes();
             boolean logIt = dispatcher.sampled();
-            byte[] logged = logIt ? ByteBufUtil.getBytes(body, body.readerIndex(), Math.min(size, dispatcher.logBytes())) : null;
-            String wrong = dispatcher.invalid(method, uri, () -> new ByteBufInputStream(body.duplicate()));
+            byte[] logged = logIt ? ByteBufUtil.getBytes(body, body.readerIndex(), Math.min(body.readableBytes(), dispatcher.logBytes())) : null;
+            String wrong = streamed ? null : dispatcher.invalid(method, uri, () -> new ByteBufInputStream(body.duplicate()));
             if (wrong != null) {
                 release(h, body);
                 byte[] answer = ErrorBody.json(400, wrong);
@@ -356,7 +417,11 @@ public final class SyncServer {
             ByteBuf out = client.encode(ctx.alloc(), method, uri, h, Map.of(), size);
             metrics.inFlight.incrementAndGet();
             current = new Proxied(route, requestId, start, keepAlive, logIt, logged, size);
-            client.exchange(loop, new ModelClient.Outbound(out, body, method.equals("HEAD")), current);
+            if (streamed) {
+                current.bodyLeft = size - body.readableBytes();
+                ctx.channel().config().setAutoRead(false); // until the model's connection is up (Proxied.upstream)
+            }
+            client.exchange(loop, new ModelClient.Outbound(out, body, method.equals("HEAD"), streamed), current);
         }
 
         /** POST /async/v2/models/{m}/infer → 202 {id}; GET /async/results/{id} → the answer, or 202 while pending. */
@@ -423,6 +488,8 @@ public final class SyncServer {
             private int status;
             private boolean over;
             private boolean gone;
+            /** Bytes of a streamed request body still to come from the client. */
+            long bodyLeft;
 
             Proxied(Route route, String requestId, long start, boolean keepAlive, boolean logIt, byte[] logged, long requestBytes) {
                 this.route = route;
@@ -437,6 +504,41 @@ public final class SyncServer {
             @Override
             public void upstream(Channel channel) {
                 this.upstream = channel;
+                if (bodyLeft > 0) {
+                    if (gone) {
+                        channel.close(); // the client left mid-upload: the model gets no half request
+                        return;
+                    }
+                    ctx.channel().config().setAutoRead(true);
+                    forward();
+                }
+            }
+
+            @Override
+            public void upstreamWritable(boolean writable) {
+                if (bodyLeft > 0 && !over) {
+                    ctx.channel().config().setAutoRead(writable);
+                    if (writable) {
+                        forward();
+                    }
+                }
+            }
+
+            /** Passes on what has arrived of a streamed body; pauses the client while the model's side is backed up. */
+            void forward() {
+                if (upstream == null || bodyLeft <= 0 || in == null || !in.isReadable()) {
+                    return;
+                }
+                int n = (int) Math.min(bodyLeft, in.readableBytes());
+                bodyLeft -= n;
+                ModelClient.sendMore(upstream, in.readRetainedSlice(n), bodyLeft == 0);
+                if (bodyLeft > 0 && !upstream.isWritable()) {
+                    ctx.channel().config().setAutoRead(false);
+                }
+                if (!in.isReadable()) {
+                    in.release();
+                    in = null;
+                }
             }
 
             @Override
@@ -446,8 +548,10 @@ public final class SyncServer {
                     answer = new ByteArrayOutputStream(Math.min(dispatcher.logBytes(), 1024));
                     logChunks = framing == ModelClient.Framing.CHUNKED ? new Http1.Chunks() : null; // the log keeps the data, not the framing
                 }
-                if (framing == ModelClient.Framing.CLOSE) {
-                    keepAlive = false; // the model ends its answer by closing: so do we, towards the client
+                if (framing == ModelClient.Framing.CLOSE || bodyLeft > 0) {
+                    // the model ends its answer by closing, or answers before the whole body came: the client's
+                    // connection ends with this answer too
+                    keepAlive = false;
                 }
                 if (gone) {
                     return;
@@ -515,6 +619,9 @@ public final class SyncServer {
                 byte[] body = ErrorBody.json(status, message);
                 answer = null;
                 over = true;
+                if (bodyLeft > 0) {
+                    keepAlive = false; // the rest of the body is still on its way: this connection cannot go on
+                }
                 metrics.inFlight.decrementAndGet();
                 dispatcher.finish("sync", requestId, route, false, status, System.nanoTime() - start, modelNanos, logIt, logged,
                         requestBytes, body, body.length);

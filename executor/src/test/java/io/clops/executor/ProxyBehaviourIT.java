@@ -48,9 +48,13 @@ class ProxyBehaviourIT {
     }
 
     void start(BiConsumer<String, OutputStream> answer) throws IOException {
+        start(answer, 1 << 16);
+    }
+
+    void start(BiConsumer<String, OutputStream> answer, int maxBodyBytes) throws IOException {
         model = new RawModel(answer);
         executor = new ExecutorMain(ExecutorConfig.single(0, "http://127.0.0.1:" + model.port(), "m", "proxytest", "raw",
-                "sync", null, 2000, 1 << 16).withTransport(transport()));
+                "sync", null, 2000, maxBodyBytes).withTransport(transport()));
         if (transport() != null) {
             org.junit.jupiter.api.Assumptions.assumeTrue(executor.transport().equals(transport()),
                     transport() + " is not available here (the executor fell back to " + executor.transport() + ")");
@@ -106,6 +110,46 @@ class ProxyBehaviourIT {
             assertThat(all.indexOf("\r\n\r\n/a")).isPositive().isLessThan(all.indexOf("\r\n\r\n/b"));
             assertThat(all.indexOf("\r\n\r\n/b")).isLessThan(all.indexOf("\r\n\r\n/c"));
             assertThat(all).endsWith("/c");
+        }
+    }
+
+    @Test
+    void aLargeBodyIsStreamedToTheModelAsItArrivesAndTheConnectionGoesOn() throws Exception {
+        start((head, out) -> write(out, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"), 8 << 20);
+        byte[] body = new byte[3 << 20];
+        new java.util.Random(7).nextBytes(body);
+        try (Socket s = client()) {
+            send(s, "PUT /blob HTTP/1.1\r\nHost: x\r\nContent-Length: " + body.length + "\r\n\r\n");
+            s.getOutputStream().write(body, 0, 256 << 10);
+            s.getOutputStream().flush();
+            io.clops.testing.Await.until("the model has the head while the client is still sending the body",
+                    () -> !model.heads.isEmpty());
+            s.getOutputStream().write(body, 256 << 10, body.length - (256 << 10));
+            send(s, "GET /after HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            String all = new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+            assertThat(all).startsWith("HTTP/1.1 200 OK").endsWith("\r\n\r\nok");
+            assertThat(all.split("HTTP/1.1 200 OK", -1)).as("both requests answered on the one connection").hasSize(3);
+        }
+        assertThat(model.bodies.get(0).getBytes(StandardCharsets.ISO_8859_1)).as("the body arrives whole and intact").isEqualTo(body);
+        assertThat(model.heads.get(0)).contains("Content-Length: " + body.length);
+    }
+
+    @Test
+    void aModelAnsweringBeforeTheWholeBodyCameClosesTheClientsConnectionAfterTheAnswer() throws Exception {
+        model = new RawModel(null);
+        model.early = out -> write(out, "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 8\r\n\r\ntoo much");
+        executor = new ExecutorMain(ExecutorConfig.single(0, "http://127.0.0.1:" + model.port(), "m", "proxytest", "raw",
+                "sync", null, 2000, 8 << 20).withTransport(transport()));
+        try (Socket s = client()) {
+            send(s, "POST /blob HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n" + "x".repeat(100_000));
+            BufferedReader r = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.ISO_8859_1));
+            List<String> head = readHead(r);
+            assertThat(head.get(0)).isEqualTo("HTTP/1.1 413 Payload Too Large");
+            assertThat(head).contains("Connection: close");
+            char[] b = new char[8];
+            assertThat(r.read(b)).isEqualTo(8);
+            assertThat(new String(b)).isEqualTo("too much");
+            assertThat(r.read()).as("then the connection ends").isEqualTo(-1);
         }
     }
 
@@ -229,7 +273,10 @@ class ProxyBehaviourIT {
     static final class RawModel implements AutoCloseable {
         final ServerSocket server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
         final List<String> bodies = new CopyOnWriteArrayList<>();
+        final List<String> heads = new CopyOnWriteArrayList<>();
         volatile boolean closeAfterAnswer;
+        /** When set: answers right after the head, then reads the body and drops it. */
+        volatile java.util.function.Consumer<OutputStream> early;
 
         RawModel(BiConsumer<String, OutputStream> answer) throws IOException {
             Thread t = new Thread(() -> {
@@ -254,6 +301,12 @@ class ProxyBehaviourIT {
                 while (true) {
                     String head = head(in);
                     if (head == null) {
+                        return;
+                    }
+                    heads.add(head);
+                    if (early != null) {
+                        early.accept(s.getOutputStream());
+                        in.transferTo(OutputStream.nullOutputStream());
                         return;
                     }
                     int length = head.lines().filter(l -> l.toLowerCase().startsWith("content-length:"))
