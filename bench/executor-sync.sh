@@ -11,8 +11,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DUR="${1:-10}"; CONN="${2:-32}"; ROUNDS="${3:-3}"
 command -v wrk >/dev/null && command -v nginx >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk nginx-light; }
 cd "$ROOT"
-[[ -f cli/target/classpath.txt ]] || mvn -B -q -ntp -DskipTests install >/dev/null
+[[ -f cli/target/classpath.txt && -f executor/target/classpath.txt ]] || mvn -B -q -ntp -DskipTests install >/dev/null
 CP="cli/target/clops-cli-0.1.0-SNAPSHOT.jar:$(cat cli/target/classpath.txt)"
+EX_CP="executor/target/clops-executor-0.1.0-SNAPSHOT.jar:$(cat executor/target/classpath.txt)" # as ./clops starts them
 W="$(mktemp -d)"; PIDS=(); SAMPLERS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -43,7 +44,7 @@ java -Xmx64m -XX:+UseSerialGC -Dsun.net.httpserver.nodelay=true -cp "$CP" io.clo
 JOPTS="-Xms16m -Xmx192m -XX:+UseSerialGC -Xss512k -Dorg.apache.avro.SERIALIZABLE_PACKAGES=io.clops"
 start_executor() { # port model_url → "pid start-up-ms"
   local t0=$(date +%s%N)
-  CLOPS_EXECUTOR_PORT=$1 CLOPS_MODEL_URL=$2 CLOPS_MODEL_NAME=iris CLOPS_MODE=sync java $JOPTS -cp "$CP" io.clops.executor.ExecutorMain >"$W/ex-$1.log" 2>&1 &
+  CLOPS_EXECUTOR_PORT=$1 CLOPS_MODEL_URL=$2 CLOPS_MODEL_NAME=iris CLOPS_MODE=sync java $JOPTS -cp "$EX_CP" io.clops.executor.ExecutorMain >"$W/ex-$1.log" 2>&1 &
   local pid=$!
   until curl -sf "http://127.0.0.1:$1/v2/health/live" >/dev/null; do sleep 0.02; done
   echo "$pid $(( ($(date +%s%N) - t0) / 1000000 ))"
