@@ -135,6 +135,40 @@ class ProxyBehaviourIT {
     }
 
     @Test
+    void aModelNotReadingTheBodyPausesTheUploadInsteadOfTheExecutorHoldingIt() throws Exception {
+        start((head, out) -> write(out, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"), 128 << 20);
+        CountDownLatch read = new CountDownLatch(1);
+        model.holdBody = read;
+        int size = 64 << 20;
+        java.util.concurrent.atomic.AtomicLong sent = new java.util.concurrent.atomic.AtomicLong();
+        try (Socket s = client()) {
+            Thread uploader = new Thread(() -> {
+                try {
+                    OutputStream out = s.getOutputStream();
+                    out.write(("PUT /big HTTP/1.1\r\nHost: x\r\nContent-Length: " + size + "\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+                    byte[] block = new byte[64 << 10];
+                    for (int i = 0; i < size / block.length; i++) {
+                        out.write(block);
+                        sent.addAndGet(block.length);
+                    }
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            uploader.start();
+            Thread.sleep(2000);
+            // the kernel's socket buffers (client→executor, executor→model) hold some MB; the executor holds ~none
+            assertThat(sent.get()).as("the upload waits for the model while it reads nothing").isLessThan(size / 2);
+            read.countDown();
+            uploader.join(30_000);
+            assertThat(sent.get()).isEqualTo(size);
+            BufferedReader r = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.ISO_8859_1));
+            assertThat(readHead(r).get(0)).isEqualTo("HTTP/1.1 200 OK");
+        }
+        assertThat(model.bodies.get(0)).hasSize(size);
+    }
+
+    @Test
     void aModelAnsweringBeforeTheWholeBodyCameClosesTheClientsConnectionAfterTheAnswer() throws Exception {
         model = new RawModel(null);
         model.early = out -> write(out, "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 8\r\n\r\ntoo much");
@@ -275,6 +309,8 @@ class ProxyBehaviourIT {
         final List<String> bodies = new CopyOnWriteArrayList<>();
         final List<String> heads = new CopyOnWriteArrayList<>();
         volatile boolean closeAfterAnswer;
+        /** When set: the body is read only once it counts down. */
+        volatile CountDownLatch holdBody;
         /** When set: answers right after the head, then reads the body and drops it. */
         volatile java.util.function.Consumer<OutputStream> early;
 
@@ -312,6 +348,9 @@ class ProxyBehaviourIT {
                     int length = head.lines().filter(l -> l.toLowerCase().startsWith("content-length:"))
                             .map(l -> Integer.parseInt(l.substring(15).trim())).findFirst().orElse(0);
                     if (length > 0) {
+                        if (holdBody != null) {
+                            await(holdBody);
+                        }
                         bodies.add(new String(in.readNBytes(length), StandardCharsets.ISO_8859_1));
                     }
                     answer.accept(head, s.getOutputStream());
