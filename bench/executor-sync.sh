@@ -76,9 +76,12 @@ median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 printf '\nclops executor sync bench: wrk -t2 -c%s -d%ss, POST OIP v2 infer, median of %s interleaved rounds, %s cores shared by wrk, nginx, models and executor\n' \
   "$CONN" "$DUR" "$ROUNDS" "$(nproc)"
 printf '%-6s %-17s %9s %8s %8s %10s %10s %10s %12s %7s\n' model path req/s p50_ms p99_ms rps/direct p50/direct p99/direct proxy_cpu_us non2xx
-for model in noop iris; do
-  if [[ $model == noop ]]; then D="http://127.0.0.1:$P_NOOP"; N="http://127.0.0.1:$P_NGX_NOOP"; E="http://127.0.0.1:$P_EX_NOOP"; EP=$EX_NOOP_PID
+paths() { # model → D (direct), N (nginx), E (executor) URLs and EP (the executor's pid)
+  if [[ $1 == noop ]]; then D="http://127.0.0.1:$P_NOOP"; N="http://127.0.0.1:$P_NGX_NOOP"; E="http://127.0.0.1:$P_EX_NOOP"; EP=$EX_NOOP_PID
   else D="http://127.0.0.1:$P_IRIS"; N="http://127.0.0.1:$P_NGX_IRIS"; E="http://127.0.0.1:$P_EX_IRIS"; EP=$EX_IRIS_PID; fi
+}
+for model in noop iris; do
+  paths "$model"
   run "$E" >/dev/null  # JIT warm-up of the executor
   : > "$W/direct"; : > "$W/nginx"; : > "$W/executor"
   for ((r = 1; r <= ROUNDS; r++)); do
@@ -102,11 +105,10 @@ done
 printf '\nunloaded: wrk -t1 -c1 -d3s, median of %s interleaved rounds: p50 in ms, and what the proxy adds to direct\n' "$ROUNDS"
 printf '%-6s %9s %9s %9s %11s %11s\n' model direct nginx executor nginx_adds executor_adds
 for model in noop iris; do
-  if [[ $model == noop ]]; then D_="http://127.0.0.1:$P_NOOP"; N="http://127.0.0.1:$P_NGX_NOOP"; E="http://127.0.0.1:$P_EX_NOOP"
-  else D_="http://127.0.0.1:$P_IRIS"; N="http://127.0.0.1:$P_NGX_IRIS"; E="http://127.0.0.1:$P_EX_IRIS"; fi
+  paths "$model"
   : > "$W/u-direct"; : > "$W/u-nginx"; : > "$W/u-executor"
   for ((r = 1; r <= ROUNDS; r++)); do
-    RUN_T=1 RUN_C=1 RUN_D=3 run "$D_" | awk '{print $2}' >> "$W/u-direct"
+    RUN_T=1 RUN_C=1 RUN_D=3 run "$D" | awk '{print $2}' >> "$W/u-direct"
     RUN_T=1 RUN_C=1 RUN_D=3 run "$N" | awk '{print $2}' >> "$W/u-nginx"
     RUN_T=1 RUN_C=1 RUN_D=3 run "$E" | awk '{print $2}' >> "$W/u-executor"
   done

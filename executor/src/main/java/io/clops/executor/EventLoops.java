@@ -36,10 +36,6 @@ public final class EventLoops implements AutoCloseable {
     private final EventLoopGroup group;
     private final Transport transport;
 
-    public EventLoops(int threads) {
-        this(threads, null);
-    }
-
     /** @param wanted epoll, io_uring or nio; null or blank for the default */
     public EventLoops(int threads, String wanted) {
         this.transport = pick(wanted);

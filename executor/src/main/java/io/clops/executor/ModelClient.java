@@ -228,12 +228,12 @@ public final class ModelClient {
     }
 
     /**
-     * More of a streamed request's body, on {@code upstream}'s loop ({@code last}: the body is complete). Counts as
-     * activity for the timeout: the model owes no answer while the request is still arriving.
+     * More of {@code owner}'s streamed request body, on {@code upstream}'s loop ({@code last}: the body is complete).
+     * Counts as activity for the timeout: the model owes no answer while the request is still arriving.
      */
-    public static void sendMore(Channel upstream, ByteBuf bytes, boolean last) {
+    public static void sendMore(Channel upstream, Exchange owner, ByteBuf bytes, boolean last) {
         Upstream u = upstream.pipeline().get(Upstream.class);
-        if (u == null || u.exchange == null) {
+        if (u == null || u.exchange != owner) {
             bytes.release(); // the answer is over (the model did not wait for the whole body): nothing to send it to
             return;
         }

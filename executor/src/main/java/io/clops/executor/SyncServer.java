@@ -73,6 +73,12 @@ public final class SyncServer {
         });
     }
 
+    /** A request target without its query. */
+    static String pathOf(String target) {
+        int q = target.indexOf('?');
+        return q < 0 ? target : target.substring(0, q);
+    }
+
     /** Enables /async/… (the deployment consumes its request topic). */
     public void facade(AsyncFacade facade) {
         this.facade = facade;
@@ -196,8 +202,7 @@ public final class SyncServer {
             if (h.chunked || h.contentLength <= STREAM_MIN || h.contentLength <= in.readableBytes() || dispatcher.hasShadow()) {
                 return false;
             }
-            int q = h.target.indexOf('?');
-            String path = q < 0 ? h.target : h.target.substring(0, q);
+            String path = pathOf(h.target);
             return !path.startsWith("/async/") && !path.startsWith("/v2/health/") && !path.equals("/metrics")
                     && !dispatcher.checks(h.method, path);
         }
@@ -309,22 +314,21 @@ public final class SyncServer {
         private void serve(Http1.Head h, ByteBuf body) {
             boolean keepAlive = h.persistent();
             String uri = h.target;
-            int q = uri.indexOf('?');
-            String path = q < 0 ? uri : uri.substring(0, q);
+            String path = pathOf(uri);
             switch (path) {
                 case "/v2/health/live" -> {
-                    release(h, body);
+                    release(body);
                     respond(200, "application/json", "{\"live\":true}".getBytes(StandardCharsets.UTF_8), null, keepAlive);
                 }
                 case "/v2/health/ready" -> {
-                    release(h, body);
+                    release(body);
                     dispatcher.ready(config.protocol()).whenComplete((ready, e) -> {
                         boolean ok = e == null && ready;
                         respond(ok ? 200 : 503, "application/json", ("{\"ready\":" + ok + "}").getBytes(StandardCharsets.UTF_8), null, keepAlive);
                     });
                 }
                 case "/metrics" -> {
-                    release(h, body);
+                    release(body);
                     respond(200, "text/plain; version=0.0.4",
                             metrics.scrape(config.project(), config.deployment()).getBytes(StandardCharsets.UTF_8), null, keepAlive);
                 }
@@ -338,7 +342,7 @@ public final class SyncServer {
             }
         }
 
-        private void release(Http1.Head h, ByteBuf body) {
+        private void release(ByteBuf body) {
             if (body != null) {
                 body.release();
             }
@@ -375,21 +379,21 @@ public final class SyncServer {
         private void proxy(Http1.Head h, ByteBuf whole, String uri, boolean persistent) {
             long start = System.nanoTime();
             boolean streamed = whole == null;
-            boolean keepAlive = persistent && !streamed; // a refused streamed request: its body is left unread, so close
+            boolean keepRefused = persistent && !streamed; // a refused streamed request's body is left unread: close
             String denied = tokens.denied(h.header("authorization"));
             if (denied != null) {
-                release(h, whole);
-                refuse(401, denied, null, keepAlive, start);
+                release(whole);
+                refuse(401, denied, null, keepRefused, start);
                 return;
             }
             long wait = limiter.acquire();
             if (wait > 0) {
-                release(h, whole);
+                release(whole);
                 refuse(429, "rate limit of " + config.rateLimitRps() + " requests/s exceeded; retry after " + wait + " s",
-                        "Retry-After: " + wait + "\r\n", keepAlive, start);
+                        "Retry-After: " + wait + "\r\n", keepRefused, start);
                 return;
             }
-            keepAlive = persistent;
+            boolean keepAlive = persistent;
             if (streamed && h.expectContinue) {
                 ctx.writeAndFlush(Unpooled.wrappedBuffer(CONTINUE));
             }
@@ -402,7 +406,7 @@ public final class SyncServer {
             byte[] logged = logIt ? ByteBufUtil.getBytes(body, body.readerIndex(), Math.min(body.readableBytes(), dispatcher.logBytes())) : null;
             String wrong = streamed ? null : dispatcher.invalid(method, uri, () -> new ByteBufInputStream(body.duplicate()));
             if (wrong != null) {
-                release(h, body);
+                release(body);
                 byte[] answer = ErrorBody.json(400, wrong);
                 dispatcher.finish("sync", requestId, Dispatcher.NONE, false, 400, System.nanoTime() - start, -1, logIt, logged, size, answer, answer.length);
                 respond(400, "application/json", answer, null, keepAlive);
@@ -456,7 +460,7 @@ public final class SyncServer {
                     });
                 }
             } finally {
-                release(h, content);
+                release(content);
             }
         }
 
@@ -531,7 +535,7 @@ public final class SyncServer {
                 }
                 int n = (int) Math.min(bodyLeft, in.readableBytes());
                 bodyLeft -= n;
-                ModelClient.sendMore(upstream, in.readRetainedSlice(n), bodyLeft == 0);
+                ModelClient.sendMore(upstream, this, in.readRetainedSlice(n), bodyLeft == 0);
                 if (bodyLeft > 0 && !upstream.isWritable()) {
                     ctx.channel().config().setAutoRead(false);
                 }
