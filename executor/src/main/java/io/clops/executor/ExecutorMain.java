@@ -26,7 +26,8 @@ public final class ExecutorMain implements AutoCloseable {
         Metrics metrics = new Metrics();
         java.util.Random random = new java.util.Random();
         this.log = config.logRequests() && config.bootstrap() != null
-                ? new InferenceLog(config.bootstrap(), config.project(), config.deployment(), config.logSample(), config.logMaxBytes(), random::nextDouble)
+                ? new InferenceLog(config.bootstrap(), config.project(), config.deployment(), config.logSample(), config.logMaxBytes(), random::nextDouble,
+                        metrics.logDropped)
                 : null;
         this.loops = new EventLoops(config.threads(), config.transport());
         Dispatcher dispatcher = new Dispatcher(config, loops, new Router(config.routes(), random::nextDouble),

@@ -12,12 +12,18 @@ import org.apache.kafka.common.serialization.StringSerializer;
 
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.DoubleSupplier;
 
 /**
  * Request/response records on clops.inference-log, keyed project/deployment, as JSON (what a Kafka Connect
- * Elasticsearch sink indexes as is): sampled, bodies capped, with route, status and latencies. Asynchronous and
- * batched: logging never slows or fails a request.
+ * Elasticsearch sink indexes as is): sampled, bodies capped, with route, status and latencies. Logging never slows
+ * or fails a request: a request's thread only queues its record (bounded, {@value #QUEUE} records); one thread of
+ * its own turns them into JSON and hands them to Kafka, where a broker away may block it, not an event loop. When
+ * the queue is full, records are dropped and counted ({@code clops_executor_log_dropped_total}).
  */
 public final class InferenceLog implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -29,8 +35,19 @@ public final class InferenceLog implements AutoCloseable {
     private final double sample;
     private final int maxBodyBytes;
     private final DoubleSupplier random;
+    static final int QUEUE = 10_000;
+    private final BlockingQueue<Entry> queue = new ArrayBlockingQueue<>(QUEUE);
+    private final LongAdder dropped;
+    private final Thread writer;
+    private volatile boolean running = true;
 
-    public InferenceLog(String bootstrap, String project, String deployment, double sample, int maxBodyBytes, DoubleSupplier random) {
+    /** One answer to log, as the request's thread saw it. */
+    private record Entry(long epochMillis, String requestId, String mode, String route, boolean shadow, int status, long totalNanos,
+                         long modelNanos, byte[] request, long requestBytes, byte[] response, long responseBytes) {
+    }
+
+    public InferenceLog(String bootstrap, String project, String deployment, double sample, int maxBodyBytes, DoubleSupplier random,
+                        LongAdder dropped) {
         Map<String, Object> c = KafkaConfigs.producer(bootstrap, "inference-log-" + deployment);
         c.put(ProducerConfig.ACKS_CONFIG, "1");
         c.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, false);
@@ -43,6 +60,10 @@ public final class InferenceLog implements AutoCloseable {
         this.sample = sample;
         this.maxBodyBytes = maxBodyBytes;
         this.random = random;
+        this.dropped = dropped;
+        this.writer = new Thread(this::write, "inference-log");
+        writer.setDaemon(true);
+        writer.start();
     }
 
     /** Whether to record the next request (decided before it is served, so only sampled bodies are copied). */
@@ -63,26 +84,44 @@ public final class InferenceLog implements AutoCloseable {
      */
     public void log(String requestId, String mode, String route, boolean shadow, int status, long totalNanos, long modelNanos,
                     byte[] request, long requestBytes, byte[] response, long responseBytes) {
+        if (!queue.offer(new Entry(System.currentTimeMillis(), requestId, mode, route, shadow, status, totalNanos, modelNanos,
+                request, requestBytes, response, responseBytes))) {
+            dropped.increment();
+        }
+    }
+
+    private void write() {
+        while (running || !queue.isEmpty()) {
+            try {
+                Entry e = queue.poll(200, TimeUnit.MILLISECONDS);
+                if (e != null) {
+                    producer.send(new ProducerRecord<>(Topics.INFERENCE_LOG.name(), key, json(e)));
+                }
+            } catch (InterruptedException | org.apache.kafka.common.errors.InterruptException ie) {
+                return; // closed while Kafka was away: what is still queued is dropped
+            } catch (Exception ex) {
+                dropped.increment(); // best effort: a full buffer or a broker away for long costs records, not requests
+            }
+        }
+    }
+
+    private byte[] json(Entry e) throws java.io.IOException {
         ObjectNode r = JSON.createObjectNode();
-        r.put("@timestamp", java.time.Instant.now().toString());
+        r.put("@timestamp", java.time.Instant.ofEpochMilli(e.epochMillis()).toString());
         r.put("project", project);
         r.put("deployment", deployment);
-        r.put("requestId", requestId);
-        r.put("mode", mode);
-        r.put("route", route);
-        r.put("shadow", shadow);
-        r.put("status", status);
-        r.put("latencyMs", totalNanos / 1e6);
-        if (modelNanos >= 0) {
-            r.put("modelMs", modelNanos / 1e6);
+        r.put("requestId", e.requestId());
+        r.put("mode", e.mode());
+        r.put("route", e.route());
+        r.put("shadow", e.shadow());
+        r.put("status", e.status());
+        r.put("latencyMs", e.totalNanos() / 1e6);
+        if (e.modelNanos() >= 0) {
+            r.put("modelMs", e.modelNanos() / 1e6);
         }
-        body(r, "request", request, requestBytes);
-        body(r, "response", response, responseBytes);
-        try {
-            producer.send(new ProducerRecord<>(Topics.INFERENCE_LOG.name(), key, JSON.writeValueAsBytes(r)));
-        } catch (Exception e) {
-            // best effort: a full buffer or a broker away must not touch the request
-        }
+        body(r, "request", e.request(), e.requestBytes());
+        body(r, "response", e.response(), e.responseBytes());
+        return JSON.writeValueAsBytes(r);
     }
 
     private void body(ObjectNode r, String field, byte[] body, long size) {
@@ -98,6 +137,13 @@ public final class InferenceLog implements AutoCloseable {
 
     @Override
     public void close() {
+        running = false; // the writer sends what is queued, then stops
+        try {
+            writer.join(2000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        writer.interrupt();
         producer.close(java.time.Duration.ofSeconds(2));
     }
 }

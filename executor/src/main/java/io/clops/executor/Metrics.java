@@ -15,6 +15,7 @@ public final class Metrics {
     private final Map<String, Map<String, Series>> series = new ConcurrentHashMap<>();
     final AtomicLong inFlight = new AtomicLong();
     final AtomicLong asyncLag = new AtomicLong();
+    final LongAdder logDropped = new LongAdder();
 
     /** @param mode sync | async; @param route the model version that answered ("shadow:…" for copies) */
     public void record(String mode, String route, int status, long totalNanos, long modelNanos) {
@@ -51,6 +52,9 @@ public final class Metrics {
         b.append("# HELP clops_executor_async_lag Records on the request topic not yet consumed by this executor's group.\n");
         b.append("# TYPE clops_executor_async_lag gauge\n");
         b.append("clops_executor_async_lag{").append(base).append("} ").append(asyncLag.get()).append('\n');
+        b.append("# HELP clops_executor_log_dropped_total Request-log records dropped (queue full, or Kafka away for long).\n");
+        b.append("# TYPE clops_executor_log_dropped_total counter\n");
+        b.append("clops_executor_log_dropped_total{").append(base).append("} ").append(logDropped.sum()).append('\n');
         return b.toString();
     }
 

@@ -170,6 +170,32 @@ class TrafficIT {
         }
     }
 
+    @Test
+    void answersDoNotWaitForTheRequestLogWhenKafkaIsAway() throws Exception {
+        int closed = freePort(); // nothing listens there: the log's producer waits for metadata that never comes
+        ExecutorConfig c = new ExecutorConfig(0, List.of(new Route("iris-v1", url(v1), 100)), null, "iris", "v2", "traffic",
+                "kafka-away", "sync", "127.0.0.1:" + closed, 2000, 1 << 20, 8, 0, null, true, 1.0, 256, null, "127.0.0.1", 0, null);
+        ExecutorMain executor = new ExecutorMain(c);
+        try {
+            for (int i = 0; i < 20; i++) {
+                HttpRequest r = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + executor.port() + "/v2/models/iris/infer"))
+                        .timeout(java.time.Duration.ofSeconds(10)).POST(HttpRequest.BodyPublishers.ofString(BODY)).build();
+                HttpResponse<String> answer = HTTP.send(r, HttpResponse.BodyHandlers.ofString());
+                assertThat(answer.statusCode()).isEqualTo(200);
+                assertThat(JSON.readTree(answer.body()).get("model_name").asText()).isEqualTo("iris-v1");
+            }
+        } finally {
+            org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(20), executor::close,
+                    "stopping must not wait for a Kafka that is away");
+        }
+    }
+
+    static int freePort() throws java.io.IOException {
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
     static List<JsonNode> log(String deployment) {
         return TopicProbe.readAll(KafkaExtension.bootstrapServers(), Topics.INFERENCE_LOG.name(), new StringDeserializer(), new ByteArrayDeserializer())
                 .stream().filter(r -> r.key().equals("traffic/" + deployment)).map(r -> {
