@@ -17,12 +17,17 @@ import java.util.Map;
  * @param host       the address to listen on (CLOPS_EXECUTOR_HOST): 127.0.0.1 on one machine, 0.0.0.0 in a pod
  * @param threads    event loops (CLOPS_EXECUTOR_THREADS); 0 is one per available core
  * @param transport  io_uring, epoll or nio (CLOPS_EXECUTOR_TRANSPORT); null for the best this machine allows
+ * @param clientIdleMs how long a client may stay silent (CLOPS_CLIENT_IDLE_MS): mid-request → 408, between
+ *                   requests → the keep-alive connection is closed
  */
 public record ExecutorConfig(int port, List<Route> routes, Route shadow, String modelName, String protocol, String project,
                              String deployment, String mode, String bootstrap, int timeoutMs, long maxBodyBytes,
                              int asyncConcurrency, int rateLimitRps, String inputsJson, boolean logRequests,
                              double logSample, int logMaxBytes, String token,
-                             String host, int threads, String transport) {
+                             String host, int threads, String transport, int clientIdleMs) {
+
+    /** nginx's client_header_timeout and client_body_timeout. */
+    public static final int DEFAULT_CLIENT_IDLE_MS = 60_000;
 
     public static ExecutorConfig fromEnv(Map<String, String> env) {
         String modelName = env.getOrDefault("CLOPS_MODEL_NAME", "model");
@@ -50,21 +55,30 @@ public record ExecutorConfig(int port, List<Route> routes, Route shadow, String 
                 env.get("CLOPS_EXECUTOR_TOKEN"),
                 env.getOrDefault("CLOPS_EXECUTOR_HOST", "127.0.0.1"),
                 Integer.parseInt(env.getOrDefault("CLOPS_EXECUTOR_THREADS", "0")),
-                env.get("CLOPS_EXECUTOR_TRANSPORT"));
+                env.get("CLOPS_EXECUTOR_TRANSPORT"),
+                Integer.parseInt(env.getOrDefault("CLOPS_CLIENT_IDLE_MS", Integer.toString(DEFAULT_CLIENT_IDLE_MS))));
     }
 
     /** One model, everything else at its default: for tests and simple uses. */
     public static ExecutorConfig single(int port, String modelUrl, String modelName, String project, String deployment,
                                         String mode, String bootstrap, int timeoutMs, long maxBodyBytes) {
         return new ExecutorConfig(port, List.of(new Route(modelName, modelUrl, 100)), null, modelName, "v2", project, deployment,
-                mode, bootstrap, timeoutMs, maxBodyBytes, 8, 0, null, false, 1.0, 4096, null, "127.0.0.1", 0, null);
+                mode, bootstrap, timeoutMs, maxBodyBytes, 8, 0, null, false, 1.0, 4096, null, "127.0.0.1", 0, null,
+                DEFAULT_CLIENT_IDLE_MS);
     }
 
     /** The same settings on another transport. */
     public ExecutorConfig withTransport(String transport) {
         return new ExecutorConfig(port, routes, shadow, modelName, protocol, project, deployment, mode, bootstrap, timeoutMs,
                 maxBodyBytes, asyncConcurrency, rateLimitRps, inputsJson, logRequests, logSample, logMaxBytes, token, host, threads,
-                transport);
+                transport, clientIdleMs);
+    }
+
+    /** The same settings with another client idle limit. */
+    public ExecutorConfig withClientIdleMs(int clientIdleMs) {
+        return new ExecutorConfig(port, routes, shadow, modelName, protocol, project, deployment, mode, bootstrap, timeoutMs,
+                maxBodyBytes, asyncConcurrency, rateLimitRps, inputsJson, logRequests, logSample, logMaxBytes, token, host, threads,
+                transport, clientIdleMs);
     }
 
     private static String require(Map<String, String> env, String name) {

@@ -514,7 +514,8 @@ public final class ModelClient {
 
         /** Between reads the model may be silent at most timeoutMs; then the request ends with 504 (or is cut). */
         void checkTimeout(long now) {
-            if (exchange == null || now - lastReadNanos < TimeUnit.MILLISECONDS.toNanos(timeoutMs)) {
+            // while a streamed body is still coming, a silence is the client's (SyncServer times that out), not the model's
+            if (exchange == null || bodyPending || now - lastReadNanos < TimeUnit.MILLISECONDS.toNanos(timeoutMs)) {
                 return;
             }
             Exchange e = exchange;

@@ -124,6 +124,8 @@ public final class SyncServer {
         private boolean busy;
         private boolean closing;
         private Proxied current;
+        /** When the client last sent bytes (System.nanoTime). */
+        private long lastRead;
 
         @Override
         public void handlerAdded(ChannelHandlerContext ctx) {
@@ -131,7 +133,41 @@ public final class SyncServer {
         }
 
         @Override
+        public void channelActive(ChannelHandlerContext ctx) {
+            lastRead = System.nanoTime();
+            ctx.executor().schedule(this::checkIdle, config.clientIdleMs(), TimeUnit.MILLISECONDS);
+            ctx.fireChannelActive();
+        }
+
+        /**
+         * A client may stay silent at most clientIdleMs: mid-request it gets 408 (a stalled streamed upload: the
+         * connection is cut, the model's too), between requests its keep-alive connection ends. While the model is
+         * working, silence is expected (the model's own timeout applies). One check per connection, rescheduled.
+         */
+        private void checkIdle() {
+            if (closing || !ctx.channel().isActive()) {
+                return;
+            }
+            long limit = TimeUnit.MILLISECONDS.toNanos(config.clientIdleMs());
+            long silent = System.nanoTime() - lastRead;
+            boolean uploading = current != null && current.bodyLeft > 0;
+            if (busy && !uploading || silent < limit) {
+                ctx.executor().schedule(this::checkIdle, busy && !uploading ? limit : limit - silent, TimeUnit.NANOSECONDS);
+            } else if (uploading) {
+                current.clientStalled();
+                closing = true;
+                ctx.close();
+            } else if (head != null || chunkedBody != null || in != null && in.isReadable()) {
+                reject(408, "the request did not arrive within " + config.clientIdleMs() + " ms");
+            } else {
+                closing = true;
+                ctx.close(); // an idle keep-alive connection
+            }
+        }
+
+        @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            lastRead = System.nanoTime();
             if (!(msg instanceof ByteBuf bytes) || closing) {
                 ReferenceCountUtil.release(msg);
                 return;
@@ -494,6 +530,8 @@ public final class SyncServer {
             private boolean gone;
             /** Bytes of a streamed request body still to come from the client. */
             long bodyLeft;
+            /** What the metrics say when the client ended the exchange: left (499) or stalled (408). */
+            private int goneStatus = 499;
 
             Proxied(Route route, String requestId, long start, boolean keepAlive, boolean logIt, byte[] logged, long requestBytes) {
                 this.route = route;
@@ -627,8 +665,8 @@ public final class SyncServer {
                     keepAlive = false; // the rest of the body is still on its way: this connection cannot go on
                 }
                 metrics.inFlight.decrementAndGet();
-                dispatcher.finish("sync", requestId, route, false, status, System.nanoTime() - start, modelNanos, logIt, logged,
-                        requestBytes, body, body.length);
+                dispatcher.finish("sync", requestId, route, false, gone ? goneStatus : status, System.nanoTime() - start, modelNanos,
+                        logIt, logged, requestBytes, body, body.length);
                 if (!gone) {
                     respond(status, "application/json", body, Router.STICKY_HEADER + ": " + route.name() + "\r\n", keepAlive);
                 }
@@ -636,7 +674,7 @@ public final class SyncServer {
 
             @Override
             public void aborted(String message) {
-                end(gone ? 499 : 502, -1); // 499: the client left first (nginx's word for it)
+                end(gone ? goneStatus : 502, -1); // 499: the client left first (nginx's word for it)
                 if (!gone) {
                     closing = true;
                     ctx.close(); // the head is out: the only honest signal left is to cut the connection
@@ -655,6 +693,12 @@ public final class SyncServer {
                 if (!over && upstream != null) {
                     upstream.config().setAutoRead(writable);
                 }
+            }
+
+            /** The client stopped sending its body: end as if it had left, counted as 408. */
+            void clientStalled() {
+                goneStatus = 408;
+                clientGone();
             }
 
             /** The client left before the answer was complete: stop the model's side too. */

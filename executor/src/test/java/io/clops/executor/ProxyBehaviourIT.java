@@ -52,9 +52,13 @@ class ProxyBehaviourIT {
     }
 
     void start(BiConsumer<String, OutputStream> answer, int maxBodyBytes) throws IOException {
+        start(answer, maxBodyBytes, ExecutorConfig.DEFAULT_CLIENT_IDLE_MS);
+    }
+
+    void start(BiConsumer<String, OutputStream> answer, int maxBodyBytes, int clientIdleMs) throws IOException {
         model = new RawModel(answer);
         executor = new ExecutorMain(ExecutorConfig.single(0, "http://127.0.0.1:" + model.port(), "m", "proxytest", "raw",
-                "sync", null, 2000, maxBodyBytes).withTransport(transport()));
+                "sync", null, 2000, maxBodyBytes).withTransport(transport()).withClientIdleMs(clientIdleMs));
         if (transport() != null) {
             org.junit.jupiter.api.Assumptions.assumeTrue(executor.transport().equals(transport()),
                     transport() + " is not available here (the executor fell back to " + executor.transport() + ")");
@@ -166,6 +170,51 @@ class ProxyBehaviourIT {
             assertThat(readHead(r).get(0)).isEqualTo("HTTP/1.1 200 OK");
         }
         assertThat(model.bodies.get(0)).hasSize(size);
+    }
+
+    @Test
+    void aSilentClientGets408MidRequestAndLosesItsIdleConnectionButAWaitForTheModelIsNotSilence() throws Exception {
+        start((head, out) -> write(out, (Runnable) () -> sleep(head.contains("/slow") ? 900 : 0), "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"),
+                1 << 16, 300);
+        try (Socket s = client()) {
+            send(s, "GET /x HTTP/1.1\r\nHost: x\r\nX-Half: "); // and nothing more
+            String all = new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+            assertThat(all).startsWith("HTTP/1.1 408 ").contains("Connection: close")
+                    .endsWith("{\"error\":\"the request did not arrive within 300 ms\",\"status\":408}");
+        }
+        try (Socket s = client()) {
+            send(s, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n");
+            BufferedReader r = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.ISO_8859_1));
+            assertThat(readHead(r).get(0)).as("900 ms of the model's time are not the client's silence").isEqualTo("HTTP/1.1 200 OK");
+            assertThat((char) r.read()).isEqualTo('o');
+            assertThat((char) r.read()).isEqualTo('k');
+            assertThat(r.read()).as("then, idle for 300 ms, the keep-alive connection is closed").isEqualTo(-1);
+        }
+    }
+
+    @Test
+    void aStalledStreamedUploadIsCutOnBothSides() throws Exception {
+        start((head, out) -> write(out, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"), 8 << 20, 300);
+        try (Socket s = client()) {
+            send(s, "PUT /blob HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n" + "x".repeat(200_000)); // then stalls
+            int first;
+            try {
+                first = s.getInputStream().read();
+            } catch (java.net.SocketException reset) {
+                first = -1;
+            }
+            assertThat(first).as("no answer: the connection is cut").isEqualTo(-1);
+        }
+        io.clops.testing.Await.until("the model's connection is closed too, with the partial body", () -> !model.bodies.isEmpty());
+        assertThat(model.bodies.get(0).length()).isLessThan(1_000_000);
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     @Test
@@ -351,7 +400,7 @@ class ProxyBehaviourIT {
                         if (holdBody != null) {
                             await(holdBody);
                         }
-                        bodies.add(new String(in.readNBytes(length), StandardCharsets.ISO_8859_1));
+                        bodies.add(new String(in.readNBytes(length), StandardCharsets.ISO_8859_1)); // short if the executor closed
                     }
                     answer.accept(head, s.getOutputStream());
                     if (closeAfterAnswer) {
