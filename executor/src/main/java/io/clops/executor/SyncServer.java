@@ -306,7 +306,8 @@ public final class SyncServer {
          * Ends the connection after what was written: our side is shut once it is flushed, and what the client still
          * sends (the rest of a body we did not take) is read and dropped until it closes too, at most
          * {@value #LINGER_MS} ms. Closing outright with unread bytes would make the kernel reset the connection, and
-         * a client could lose the answer it had not read yet (nginx's "lingering close").
+         * a client could lose the answer it had not read yet (nginx's "lingering close"). A client that does not read
+         * the answer either is cut after clientIdleMs.
          */
         private void linger() {
             closing = true;
@@ -320,6 +321,7 @@ public final class SyncServer {
                     ctx.close();
                 }
             });
+            ctx.executor().schedule(() -> ctx.close(), config.clientIdleMs(), TimeUnit.MILLISECONDS);
         }
 
         @Override
