@@ -228,6 +228,19 @@ public final class ModelClient {
     }
 
     /**
+     * Stops (or resumes) reading the model's answer while the client is slow to take it. Paused time is not the
+     * model's silence: its timeout starts again on resume.
+     */
+    public static void pause(Channel upstream, boolean paused) {
+        Upstream u = upstream.pipeline().get(Upstream.class);
+        if (u != null) {
+            u.paused = paused;
+            u.lastReadNanos = System.nanoTime();
+        }
+        upstream.config().setAutoRead(!paused);
+    }
+
+    /**
      * More of {@code owner}'s streamed request body, on {@code upstream}'s loop ({@code last}: the body is complete).
      * Counts as activity for the timeout: the model owes no answer while the request is still arriving.
      */
@@ -319,6 +332,7 @@ public final class ModelClient {
         private long lastReadNanos;
         private boolean reused;
         private boolean bodyPending;
+        private boolean paused;
         private boolean headSeen;
         private boolean keepAlive;
         private Framing framing;
@@ -336,6 +350,7 @@ public final class ModelClient {
             this.lastReadNanos = System.nanoTime();
             this.reused = reused;
             this.bodyPending = request.streamed();
+            this.paused = false;
             this.headSeen = false;
             this.framing = null;
             if (loop == null) {
@@ -514,8 +529,9 @@ public final class ModelClient {
 
         /** Between reads the model may be silent at most timeoutMs; then the request ends with 504 (or is cut). */
         void checkTimeout(long now) {
-            // while a streamed body is still coming, a silence is the client's (SyncServer times that out), not the model's
-            if (exchange == null || bodyPending || now - lastReadNanos < TimeUnit.MILLISECONDS.toNanos(timeoutMs)) {
+            // while a streamed body is still coming, or the answer waits for a slow client, a silence is the client's
+            // (SyncServer times that out), not the model's
+            if (exchange == null || bodyPending || paused || now - lastReadNanos < TimeUnit.MILLISECONDS.toNanos(timeoutMs)) {
                 return;
             }
             Exchange e = exchange;

@@ -141,8 +141,9 @@ public final class SyncServer {
 
         /**
          * A client may stay silent at most clientIdleMs: mid-request it gets 408 (a stalled streamed upload: the
-         * connection is cut, the model's too), between requests its keep-alive connection ends. While the model is
-         * working, silence is expected (the model's own timeout applies). One check per connection, rescheduled.
+         * connection is cut, the model's too), between requests its keep-alive connection ends; one that stops
+         * reading its answer for as long is cut too. While the model is working, silence is expected (the model's own
+         * timeout applies). One check per connection, rescheduled.
          */
         private void checkIdle() {
             if (closing || !ctx.channel().isActive()) {
@@ -151,9 +152,10 @@ public final class SyncServer {
             long limit = TimeUnit.MILLISECONDS.toNanos(config.clientIdleMs());
             long silent = System.nanoTime() - lastRead;
             boolean uploading = current != null && current.bodyLeft > 0;
-            if (busy && !uploading || silent < limit) {
-                ctx.executor().schedule(this::checkIdle, busy && !uploading ? limit : limit - silent, TimeUnit.NANOSECONDS);
-            } else if (uploading) {
+            boolean notReading = current != null && current.pausedSince != 0 && System.nanoTime() - current.pausedSince >= limit;
+            if (busy && !uploading && !notReading || !busy && silent < limit) {
+                ctx.executor().schedule(this::checkIdle, busy ? limit : limit - silent, TimeUnit.NANOSECONDS);
+            } else if (uploading || notReading) {
                 current.clientStalled();
                 closing = true;
                 ctx.close();
@@ -532,6 +534,8 @@ public final class SyncServer {
             private boolean gone;
             /** Bytes of a streamed request body still to come from the client. */
             long bodyLeft;
+            /** Since when the answer waits for the client to read (System.nanoTime), 0 while it does not. */
+            long pausedSince;
             /** What the metrics say when the client ended the exchange: left (499) or stalled (408). */
             private int goneStatus = 499;
 
@@ -639,7 +643,7 @@ public final class SyncServer {
                 } else {
                     ctx.writeAndFlush(bytes, ctx.voidPromise());
                     if (!last && !ctx.channel().isWritable()) {
-                        upstream.config().setAutoRead(false); // the client is slow: stop reading the model
+                        clientWritable(false); // the client is slow: stop reading the model
                     }
                 }
                 if (last) {
@@ -693,7 +697,8 @@ public final class SyncServer {
 
             void clientWritable(boolean writable) {
                 if (!over && upstream != null) {
-                    upstream.config().setAutoRead(writable);
+                    ModelClient.pause(upstream, !writable);
+                    pausedSince = writable ? 0 : System.nanoTime();
                 }
             }
 

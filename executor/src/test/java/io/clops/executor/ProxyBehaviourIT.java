@@ -237,6 +237,50 @@ class ProxyBehaviourIT {
     }
 
     @Test
+    void aClientReadingALongAnswerSlowlyGetsAllOfItEvenPastTheModelTimeout() throws Exception {
+        String chunk = "x".repeat(64 << 10);
+        int chunks = 256; // 16 MiB: more than the sockets' buffers hold, so the executor must pause the model
+        start((head, out) -> {
+            StringBuilder b = new StringBuilder("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n");
+            write(out, b);
+            for (int i = 0; i < chunks; i++) {
+                write(out, Integer.toHexString(chunk.length()) + "\r\n" + chunk + "\r\n");
+            }
+            write(out, "0\r\n\r\n");
+        });
+        try (Socket s = client()) {
+            send(s, "GET /stream HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            Thread.sleep(3000); // the client reads nothing for longer than the model's timeout (2 s here)
+            String all = new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+            assertThat(all).startsWith("HTTP/1.1 200 OK").endsWith("\r\n0\r\n\r\n");
+            assertThat(all.length()).isGreaterThan(chunks * chunk.length());
+        }
+    }
+
+    @Test
+    void aClientThatStopsReadingItsAnswerIsCutAfterTheIdleLimit() throws Exception {
+        String chunk = "x".repeat(64 << 10);
+        start((head, out) -> {
+            write(out, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n");
+            for (int i = 0; i < 256; i++) {
+                write(out, Integer.toHexString(chunk.length()) + "\r\n" + chunk + "\r\n");
+            }
+            write(out, "0\r\n\r\n");
+        }, 1 << 16, 300);
+        try (Socket s = client()) {
+            send(s, "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n");
+            Thread.sleep(2000); // reads nothing for far longer than 300 ms
+            java.io.ByteArrayOutputStream got = new java.io.ByteArrayOutputStream();
+            try {
+                s.getInputStream().transferTo(got);
+            } catch (java.net.SocketException reset) {
+                // cut: what came before the reset is all there is
+            }
+            assertThat(got.toString(StandardCharsets.ISO_8859_1)).as("cut before the end").doesNotEndWith("\r\n0\r\n\r\n");
+        }
+    }
+
+    @Test
     void aChunkedRequestBodyReachesTheModelWithItsLength() throws Exception {
         start((head, out) -> {
             String len = head.lines().filter(l -> l.toLowerCase().startsWith("content-length:")).findFirst().orElse("none");
