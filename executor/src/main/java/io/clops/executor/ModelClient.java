@@ -118,7 +118,7 @@ public final class ModelClient {
     /**
      * The head of a request for this model: request line with the model's base path, Host, the client's header
      * lines ({@code from}, may be null) minus those of its connection and framing, then the {@code headers} given,
-     * and Content-Length.
+     * and Content-Length ({@code bodyLength} -1: the body follows chunked).
      */
     public ByteBuf encode(ByteBufAllocator alloc, String method, String pathAndQuery, Http1.Head from,
                           Map<String, List<String>> headers, int bodyLength) {
@@ -142,7 +142,9 @@ public final class ModelClient {
                 Http1.ascii(out, name + ": " + v + "\r\n");
             }
         });
-        if (bodyLength > 0 || !(method.equals("GET") || method.equals("HEAD") || method.equals("DELETE") || method.equals("OPTIONS"))) {
+        if (bodyLength < 0) {
+            Http1.ascii(out, "Transfer-Encoding: chunked\r\n");
+        } else if (bodyLength > 0 || !(method.equals("GET") || method.equals("HEAD") || method.equals("DELETE") || method.equals("OPTIONS"))) {
             Http1.ascii(out, "Content-Length: ");
             Http1.ascii(out, Integer.toString(bodyLength));
             out.writeByte('\r').writeByte('\n');

@@ -124,6 +124,9 @@ public final class SyncServer {
         private boolean busy;
         private boolean closing;
         private Proxied current;
+        /** A chunked body found streamable: its framing read so far, and its data bytes. */
+        private Http1.Chunks streamChunks;
+        private long streamData;
         /** When the client last sent bytes (System.nanoTime). */
         private long lastRead;
 
@@ -233,16 +236,29 @@ public final class SyncServer {
         }
 
         /**
-         * Whether to stream this request's body to the model: large, framed by Content-Length, not all here yet, and
-         * nothing needs it whole (the shape check of an infer call, a shadow copy, the async façade).
+         * Whether to stream this request's body to the model: with a Content-Length, over {@value #STREAM_MIN} bytes
+         * and not all here yet; chunked, not all here yet (its size is unknown); and nothing needs it whole (the
+         * shape check of an infer call, a shadow copy, the async façade).
          */
         private boolean streamable(Http1.Head h) {
-            if (h.chunked || h.contentLength <= STREAM_MIN || h.contentLength <= in.readableBytes() || dispatcher.hasShadow()) {
+            if (!h.chunked && (h.contentLength <= STREAM_MIN || h.contentLength <= in.readableBytes()) || dispatcher.hasShadow()) {
                 return false;
             }
             String path = pathOf(h.target);
-            return !path.startsWith("/async/") && !path.startsWith("/v2/health/") && !path.equals("/metrics")
-                    && !dispatcher.checks(h.method, path);
+            if (path.startsWith("/async/") || path.startsWith("/v2/health/") || path.equals("/metrics") || dispatcher.checks(h.method, path)) {
+                return false;
+            }
+            if (h.chunked) {
+                Http1.Chunks probe = new Http1.Chunks();
+                long[] data = {0};
+                int end = probe.feed(in, in.readerIndex(), in.writerIndex(), (b, i, n) -> data[0] += n);
+                if (end != -1 || data[0] > config.maxBodyBytes()) {
+                    return false; // complete, malformed or already too large: the buffered path answers it
+                }
+                streamChunks = probe;
+                streamData = data[0];
+            }
+            return true;
         }
 
         /** The current request's whole body, or null until it has arrived (or when it was refused). */
@@ -437,13 +453,18 @@ public final class SyncServer {
             if (streamed && h.expectContinue) {
                 ctx.writeAndFlush(Unpooled.wrappedBuffer(CONTINUE));
             }
-            // a streamed body: what has arrived so far goes with the head, the rest follows (Proxied.forward)
-            ByteBuf body = streamed ? in.readRetainedSlice((int) Math.min(in.readableBytes(), h.contentLength)) : whole;
+            // a streamed body: what has arrived so far goes with the head, the rest follows (Proxied.forward); a
+            // chunked one goes on chunked, as it came (its framing checked on the way)
+            Http1.Chunks upChunks = streamed ? streamChunks : null;
+            streamChunks = null;
+            ByteBuf body = !streamed ? whole
+                    : in.readRetainedSlice(upChunks != null ? in.readableBytes() : (int) Math.min(in.readableBytes(), h.contentLength));
             String method = h.method;
             String requestId = h.header("x-request-id");
-            int size = streamed ? (int) h.contentLength : body.readableBytes();
+            int size = !streamed ? body.readableBytes() : upChunks != null ? -1 : (int) h.contentLength;
             boolean logIt = dispatcher.sampled();
-            byte[] logged = logIt ? ByteBufUtil.getBytes(body, body.readerIndex(), Math.min(body.readableBytes(), dispatcher.logBytes())) : null;
+            byte[] logged = !logIt ? null : upChunks != null ? dechunked(body, dispatcher.logBytes())
+                    : ByteBufUtil.getBytes(body, body.readerIndex(), Math.min(body.readableBytes(), dispatcher.logBytes()));
             String wrong = streamed ? null : dispatcher.invalid(method, uri, () -> new ByteBufInputStream(body.duplicate()));
             if (wrong != null) {
                 release(body);
@@ -462,10 +483,24 @@ public final class SyncServer {
             metrics.inFlight.incrementAndGet();
             current = new Proxied(route, requestId, start, keepAlive, logIt, logged, size);
             if (streamed) {
-                current.bodyLeft = size - body.readableBytes();
+                current.bodyLeft = upChunks != null ? Long.MAX_VALUE : size - body.readableBytes();
+                current.upChunks = upChunks;
+                current.uploaded = streamData;
                 ctx.channel().config().setAutoRead(false); // until the model's connection is up (Proxied.upstream)
             }
             client.exchange(loop, new ModelClient.Outbound(out, body, method.equals("HEAD"), streamed), current);
+        }
+
+        /** The first {@code max} data bytes of a chunked body's first part (for the request log). */
+        private static byte[] dechunked(ByteBuf chunked, int max) {
+            ByteArrayOutputStream data = new ByteArrayOutputStream(Math.min(max, 1024));
+            new Http1.Chunks().feed(chunked, chunked.readerIndex(), chunked.writerIndex(), (b, i, n) -> {
+                int take = Math.min(n, max - data.size());
+                if (take > 0) {
+                    data.writeBytes(ByteBufUtil.getBytes(b, i, take));
+                }
+            });
+            return data.toByteArray();
         }
 
         /** POST /async/v2/models/{m}/infer → 202 {id}; GET /async/results/{id} → the answer, or 202 while pending. */
@@ -532,8 +567,11 @@ public final class SyncServer {
             private int status;
             private boolean over;
             private boolean gone;
-            /** Bytes of a streamed request body still to come from the client. */
+            /** Bytes of a streamed request body still to come from the client (Long.MAX_VALUE: chunked, until its end). */
             long bodyLeft;
+            /** A streamed chunked body: its framing, checked as it passes, and its data bytes so far. */
+            Http1.Chunks upChunks;
+            long uploaded;
             /** Since when the answer waits for the client to read (System.nanoTime), 0 while it does not. */
             long pausedSince;
             /** What the metrics say when the client ended the exchange: left (499) or stalled (408). */
@@ -577,8 +615,23 @@ public final class SyncServer {
                 if (upstream == null || bodyLeft <= 0 || in == null || !in.isReadable()) {
                     return;
                 }
-                int n = (int) Math.min(bodyLeft, in.readableBytes());
-                bodyLeft -= n;
+                int n;
+                if (upChunks != null) {
+                    int end = upChunks.feed(in, in.readerIndex(), in.writerIndex(), (b, i, len) -> uploaded += len);
+                    if (end == -2 || uploaded > config.maxBodyBytes()) {
+                        // malformed framing, or too large: the model must not take it for a whole request; cut both
+                        goneStatus = end == -2 ? 400 : 413;
+                        clientGone();
+                        closing = true;
+                        ctx.close();
+                        return;
+                    }
+                    n = end < 0 ? in.readableBytes() : end - in.readerIndex();
+                    bodyLeft = end < 0 ? Long.MAX_VALUE : 0;
+                } else {
+                    n = (int) Math.min(bodyLeft, in.readableBytes());
+                    bodyLeft -= n;
+                }
                 ModelClient.sendMore(upstream, this, in.readRetainedSlice(n), bodyLeft == 0);
                 if (bodyLeft > 0 && !upstream.isWritable()) {
                     ctx.channel().config().setAutoRead(false);
@@ -702,7 +755,7 @@ public final class SyncServer {
                 }
             }
 
-            /** The client stopped sending its body: end as if it had left, counted as 408. */
+            /** The client stopped sending its body, or stopped reading its answer: end as if it had left, counted as 408. */
             void clientStalled() {
                 goneStatus = 408;
                 clientGone();
