@@ -14,6 +14,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
 
 import java.io.ByteArrayOutputStream;
 import java.net.InetSocketAddress;
@@ -129,6 +130,12 @@ public final class SyncServer {
         private long streamData;
         /** When the client last sent bytes (System.nanoTime). */
         private long lastRead;
+        /** The pending idle check, and the closes a lingering close has scheduled: cancelled with the connection. */
+        private ScheduledFuture<?> idleTask;
+        private ScheduledFuture<?> lingerTask;
+        private ScheduledFuture<?> backstopTask;
+        /** The request being answered left (part of) its body unread. */
+        private boolean bodyUnread;
 
         @Override
         public void handlerAdded(ChannelHandlerContext ctx) {
@@ -138,7 +145,7 @@ public final class SyncServer {
         @Override
         public void channelActive(ChannelHandlerContext ctx) {
             lastRead = System.nanoTime();
-            ctx.executor().schedule(this::checkIdle, config.clientIdleMs(), TimeUnit.MILLISECONDS);
+            idleTask = ctx.executor().schedule(this::checkIdle, config.clientIdleMs(), TimeUnit.MILLISECONDS);
             ctx.fireChannelActive();
         }
 
@@ -157,7 +164,7 @@ public final class SyncServer {
             boolean uploading = current != null && current.bodyLeft > 0;
             boolean notReading = current != null && current.pausedSince != 0 && System.nanoTime() - current.pausedSince >= limit;
             if (busy && !uploading && !notReading || !busy && silent < limit) {
-                ctx.executor().schedule(this::checkIdle, busy ? limit : limit - silent, TimeUnit.NANOSECONDS);
+                idleTask = ctx.executor().schedule(this::checkIdle, busy ? limit : limit - silent, TimeUnit.NANOSECONDS);
             } else if (uploading || notReading) {
                 current.clientStalled();
                 closing = true;
@@ -334,12 +341,12 @@ public final class SyncServer {
             ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener((ChannelFutureListener) f -> {
                 if (f.isSuccess() && f.channel() instanceof DuplexChannel d) {
                     d.shutdownOutput();
-                    ctx.executor().schedule(() -> ctx.close(), LINGER_MS, TimeUnit.MILLISECONDS);
+                    lingerTask = ctx.executor().schedule(() -> ctx.close(), LINGER_MS, TimeUnit.MILLISECONDS);
                 } else {
                     ctx.close();
                 }
             });
-            ctx.executor().schedule(() -> ctx.close(), config.clientIdleMs(), TimeUnit.MILLISECONDS);
+            backstopTask = ctx.executor().schedule(() -> ctx.close(), config.clientIdleMs(), TimeUnit.MILLISECONDS);
         }
 
         @Override
@@ -352,6 +359,12 @@ public final class SyncServer {
 
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
+            // a connection gone leaves no timer behind (many short connections would otherwise pile them up)
+            for (ScheduledFuture<?> t : new ScheduledFuture<?>[]{idleTask, lingerTask, backstopTask}) {
+                if (t != null) {
+                    t.cancel(false);
+                }
+            }
             dropHead();
             if (in != null) {
                 in.release();
@@ -421,10 +434,17 @@ public final class SyncServer {
 
         /** The current request is answered: read the next one on this connection, or close. */
         private void next(boolean keepAlive) {
+            boolean unread = bodyUnread || current != null && current.bodyLeft > 0 || in != null && in.isReadable();
             busy = false;
             current = null;
+            bodyUnread = false;
             if (!keepAlive) {
-                linger();
+                if (unread) {
+                    linger(); // the client may still be sending: a plain close could reset the answer away
+                } else {
+                    closing = true;
+                    ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+                }
                 return;
             }
             ctx.channel().config().setAutoRead(true);
@@ -439,12 +459,14 @@ public final class SyncServer {
             String denied = tokens.denied(h.header("authorization"));
             if (denied != null) {
                 release(whole);
+                bodyUnread = streamed;
                 refuse(401, denied, null, keepRefused, start);
                 return;
             }
             long wait = limiter.acquire();
             if (wait > 0) {
                 release(whole);
+                bodyUnread = streamed;
                 refuse(429, "rate limit of " + config.rateLimitRps() + " requests/s exceeded; retry after " + wait + " s",
                         "Retry-After: " + wait + "\r\n", keepRefused, start);
                 return;
@@ -725,7 +747,7 @@ public final class SyncServer {
                 }
                 metrics.inFlight.decrementAndGet();
                 dispatcher.finish("sync", requestId, route, false, gone ? goneStatus : status, System.nanoTime() - start, modelNanos,
-                        logIt, logged, requestBytes, body, body.length);
+                        logIt, logged, requestBytes(), body, body.length);
                 if (!gone) {
                     respond(status, "application/json", body, Router.STICKY_HEADER + ": " + route.name() + "\r\n", keepAlive);
                 }
@@ -745,7 +767,12 @@ public final class SyncServer {
                 metrics.inFlight.decrementAndGet();
                 byte[] body = answer == null ? null : answer.toByteArray();
                 dispatcher.finish("sync", requestId, route, false, recorded, System.nanoTime() - start, modelNanos, logIt, logged,
-                        requestBytes, body, answerBytes);
+                        requestBytes(), body, answerBytes);
+            }
+
+            /** The request body's size: a streamed chunked body's is known only as it passes. */
+            private long requestBytes() {
+                return upChunks != null ? uploaded : requestBytes;
             }
 
             void clientWritable(boolean writable) {
