@@ -91,10 +91,14 @@ public final class AsyncBench {
                 Step latency = median(viaExecutor);
                 Step floorTrip = median(viaEcho);
                 List<Step> steps = new ArrayList<>();
+                List<Step> echoSteps = new ArrayList<>(); // Kafka's floor at the same rate, just before
                 for (int rate : new int[]{1000, 2000, 4000, 8000, 12000, 16000, 24000}) {
+                    Step e = client.run(echoIn, rate, 5);
                     Step s = client.run(executorIn, rate, 5);
+                    echoSteps.add(e);
                     steps.add(s);
-                    System.err.printf(Locale.ROOT, "… %d req/s offered: %d/%d answered, p50 %.2f ms, p99 %.2f ms%n", rate, s.answered(), s.sent(), s.p50(), s.p99());
+                    System.err.printf(Locale.ROOT, "… %d req/s offered: executor %d/%d answered, p50 %.2f ms, p99 %.2f ms (echo floor p50 %.2f ms)%n",
+                            rate, s.answered(), s.sent(), s.p50(), s.p99(), e.p50());
                     if (!s.sustained()) {
                         break;
                     }
@@ -113,8 +117,11 @@ public final class AsyncBench {
                         latency.p50() / floorTrip.p50(), latency.p50() / (2 * Double.parseDouble(floor[2])));
                 int best = steps.stream().filter(Step::sustained).mapToInt(Step::rate).max().orElse(0);
                 System.out.printf(Locale.ROOT, "highest sustained rate with nothing lost (all answered, p99 ≤ 1 s): %d req/s%n", best);
-                for (Step s : steps) {
-                    System.out.printf(Locale.ROOT, "  offered %5d req/s: answered %d/%d in %.1f s, p50 %.2f ms, p99 %.2f ms%n", s.rate(), s.answered(), s.sent(), s.seconds(), s.p50(), s.p99());
+                for (int i = 0; i < steps.size(); i++) {
+                    Step s = steps.get(i);
+                    Step e = echoSteps.get(i);
+                    System.out.printf(Locale.ROOT, "  offered %5d req/s: executor answered %d/%d in %.1f s, p50 %.2f ms, p99 %.2f ms | echo floor %s, p50 %.2f ms, p99 %.2f ms%n",
+                            s.rate(), s.answered(), s.sent(), s.seconds(), s.p50(), s.p99(), e.sustained() ? "kept up" : "fell behind", e.p50(), e.p99());
                 }
             }
         } finally {

@@ -4,6 +4,7 @@ import io.clops.avro.InferenceEnvelope;
 import io.clops.kafka.KafkaConfigs;
 import io.clops.kafka.Topics;
 import io.clops.schemas.AvroSerde;
+import io.netty.channel.EventLoop;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
@@ -27,6 +28,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -147,9 +149,17 @@ public final class AsyncWorker implements Runnable, AutoCloseable {
                 if (!records.isEmpty()) {
                     Batch batch = new Batch(records);
                     pending.addLast(batch);
+                    // a poll's requests go to one event loop together: one hand-off per group, not per request
+                    EventLoop loop = dispatcher.nextLoop();
+                    List<Runnable> group = new ArrayList<>();
                     for (ConsumerRecord<String, byte[]> rec : records) {
-                        answer(rec).thenAccept(r -> outbox.add(new Outgoing(r, batch)));
+                        if (!inFlight.tryAcquire()) {
+                            handOff(loop, group); // what is ready goes now; then wait for room
+                            inFlight.acquireUninterruptibly();
+                        }
+                        group.add(answer(rec, loop, batch));
                     }
+                    handOff(loop, group);
                 }
                 commitAcknowledged();
                 maybeUpdateLag();
@@ -256,27 +266,48 @@ public final class AsyncWorker implements Runnable, AutoCloseable {
         }
     }
 
-    private CompletableFuture<ProducerRecord<String, byte[]>> answer(ConsumerRecord<String, byte[]> rec) {
+    private static void handOff(EventLoop loop, List<Runnable> group) {
+        if (!group.isEmpty()) {
+            Runnable[] tasks = group.toArray(Runnable[]::new);
+            group.clear();
+            loop.execute(() -> {
+                for (Runnable t : tasks) {
+                    t.run();
+                }
+            });
+        }
+    }
+
+    /**
+     * Parses the request here (the poll thread); returns what calls the model, to run on {@code loop}, and puts the
+     * answer in the outbox. The caller holds an in-flight permit for it, released when the model has answered.
+     */
+    private Runnable answer(ConsumerRecord<String, byte[]> rec, EventLoop loop, Batch batch) {
         long start = System.nanoTime();
         Request req = Request.parse(rec, config.modelName());
         String replyTo = req.replyTo != null ? req.replyTo : config.responseTopic();
         if (req.deadlineMs != null && clock.millis() > req.deadlineMs) {
             ModelClient.Reply r = ModelClient.error(504, "deadline exceeded before the request was computed", -1);
             metrics.record("async", "-", 504, System.nanoTime() - start, -1);
-            return CompletableFuture.completedFuture(req.response(replyTo, r, null));
+            inFlight.release();
+            outbox.add(new Outgoing(req.response(replyTo, r, null), batch));
+            return () -> {
+            };
         }
         String path = "v2".equals(config.protocol()) ? "/v2/models/" + req.model + "/infer"
                 : header(rec.headers(), "clops-path", "/");
-        inFlight.acquireUninterruptibly();
-        metrics.inFlight.incrementAndGet();
-        return dispatcher.dispatch("async", req.id, "POST", path, Map.of("Content-Type", List.of(req.contentType)), req.body,
-                        header(rec.headers(), H_ROUTE, null), start)
-                .whenComplete((a, e) -> {
-                    inFlight.release();
-                    metrics.inFlight.decrementAndGet();
-                })
-                .thenApply(a -> req.response(replyTo, a.reply(), a.route().name().equals("-") ? null : a.route().name()))
-                .exceptionally(e -> req.response(replyTo, ModelClient.error(500, "executor failed to answer: " + e, -1), null));
+        String sticky = header(rec.headers(), H_ROUTE, null);
+        return () -> {
+            metrics.inFlight.incrementAndGet();
+            dispatcher.dispatch(loop, "async", req.id, "POST", path, Map.of("Content-Type", List.of(req.contentType)), req.body, sticky, start)
+                    .whenComplete((a, e) -> {
+                        inFlight.release();
+                        metrics.inFlight.decrementAndGet();
+                    })
+                    .thenApply(a -> req.response(replyTo, a.reply(), a.route().name().equals("-") ? null : a.route().name()))
+                    .exceptionally(e -> req.response(replyTo, ModelClient.error(500, "executor failed to answer: " + e, -1), null))
+                    .thenAccept(r -> outbox.add(new Outgoing(r, batch)));
+        };
     }
 
     static String header(Headers headers, String name, String fallback) {

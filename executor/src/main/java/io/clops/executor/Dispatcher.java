@@ -33,6 +33,7 @@ public final class Dispatcher {
     private final ShapeValidator validator;
     private final InferenceLog log;
     private final Metrics metrics;
+    private final EventLoops loops;
 
     public Dispatcher(ExecutorConfig config, EventLoops loops, Router router, ShapeValidator validator, InferenceLog log, Metrics metrics) {
         this.router = router;
@@ -41,9 +42,15 @@ public final class Dispatcher {
         }
         this.shadow = config.shadow();
         this.shadowClient = shadow == null ? null : new ModelClient(loops, shadow.url(), config.timeoutMs());
+        this.loops = loops;
         this.validator = validator;
         this.log = log;
         this.metrics = metrics;
+    }
+
+    /** An event loop to call models on (round robin). */
+    public EventLoop nextLoop() {
+        return loops.group().next();
     }
 
     public ModelClient client(Route r) {
@@ -102,8 +109,8 @@ public final class Dispatcher {
         }
     }
 
-    /** The async side: the whole answer of the chosen version. */
-    public CompletableFuture<Answer> dispatch(String mode, String requestId, String method, String path,
+    /** The async side: the whole answer of the chosen version, the model called on {@code loop}. */
+    public CompletableFuture<Answer> dispatch(EventLoop loop, String mode, String requestId, String method, String path,
                                               Map<String, List<String>> headers, byte[] body, String sticky, long startNanos) {
         boolean logIt = sampled();
         String wrong = invalid(method, path, () -> new ByteArrayInputStream(body));
@@ -115,10 +122,10 @@ public final class Dispatcher {
         Route route = router.choose(sticky);
         if (shadowClient != null) {
             long shadowStart = System.nanoTime();
-            shadowClient.call(method, path, headers, body).thenAccept(r -> finish(mode, requestId, shadow, true, r.status(),
+            shadowClient.call(loop, method, path, headers, body).thenAccept(r -> finish(mode, requestId, shadow, true, r.status(),
                     System.nanoTime() - shadowStart, r.modelNanos(), logIt, body, body.length, r.body(), r.body().length));
         }
-        return client(route).call(method, path, headers, body).thenApply(r -> {
+        return client(route).call(loop, method, path, headers, body).thenApply(r -> {
             finish(mode, requestId, route, false, r.status(), System.nanoTime() - startNanos, r.modelNanos(), logIt,
                     body, body.length, r.body(), r.body().length);
             return new Answer(route, r);

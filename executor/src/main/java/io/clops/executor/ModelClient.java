@@ -171,9 +171,14 @@ public final class ModelClient {
 
     /** The whole answer, on any loop. */
     public CompletableFuture<Reply> call(String method, String pathAndQuery, Map<String, List<String>> headers, byte[] body) {
+        return call(loops.group().next(), method, pathAndQuery, headers, body);
+    }
+
+    /** The whole answer, sent on {@code loop} (no hand-off when called on it). */
+    public CompletableFuture<Reply> call(EventLoop loop, String method, String pathAndQuery, Map<String, List<String>> headers, byte[] body) {
         ByteBuf b = body == null ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(body);
         ByteBuf head = encode(ByteBufAllocator.DEFAULT, method, pathAndQuery, null, headers, b.readableBytes());
-        return call(loops.group().next(), new Outbound(head, b, method.equals("HEAD")));
+        return call(loop, new Outbound(head, b, method.equals("HEAD")));
     }
 
     /** The whole answer to {@code request} (the caller gives up its reference), sent on {@code loop}. */
