@@ -41,7 +41,9 @@ http { access_log off;
 NGINX
 nginx -p "$W" -c "$W/model.conf"; nginx -p "$W" -c "$W/proxy.conf"
 java -Xmx64m -XX:+UseSerialGC -Dsun.net.httpserver.nodelay=true -cp "$CP" io.clops.examples.iris.IrisServer --port "$P_IRIS" >"$W/iris.log" 2>&1 & PIDS+=($!)
-JOPTS="-Xms16m -Xmx192m -XX:+UseSerialGC -Xss512k -Dorg.apache.avro.SERIALIZABLE_PACKAGES=io.clops"
+JOPTS="-Xms16m -Xmx192m -XX:+UseSerialGC -Xss512k -Dorg.apache.avro.SERIALIZABLE_PACKAGES=io.clops -Dlogback.configurationFile=clops-executor-logback.xml"
+CDS="$(executor/cds-archive.sh)" # as ./clops starts local executors
+[[ -n "$CDS" ]] && JOPTS="$JOPTS -XX:SharedArchiveFile=$CDS -Xshare:auto"
 start_executor() { # port model_url → "pid start-up-ms"
   local t0=$(date +%s%N)
   CLOPS_EXECUTOR_PORT=$1 CLOPS_MODEL_URL=$2 CLOPS_MODEL_NAME=iris CLOPS_MODE=sync java $JOPTS -cp "$EX_CP" io.clops.executor.ExecutorMain >"$W/ex-$1.log" 2>&1 &

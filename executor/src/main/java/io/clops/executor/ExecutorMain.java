@@ -7,6 +7,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.List;
 import java.util.Map;
@@ -82,6 +83,48 @@ public final class ExecutorMain implements AutoCloseable {
         }
     }
 
+    /**
+     * One run through what serving loads (the server, a proxied answer, health, metrics) against a model on a raw
+     * socket, then exit: run with {@code -XX:ArchiveClassesAtExit=F} it leaves a class-data archive that executors
+     * started with {@code -XX:SharedArchiveFile=F} map instead of loading and verifying their classes again.
+     */
+    static void train() throws Exception {
+        try (java.net.ServerSocket model = new java.net.ServerSocket(0, 8, java.net.InetAddress.getLoopbackAddress())) {
+            Thread answers = new Thread(() -> {
+                byte[] ok = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}".getBytes(StandardCharsets.US_ASCII);
+                while (!model.isClosed()) {
+                    try (java.net.Socket s = model.accept()) {
+                        java.io.InputStream in = s.getInputStream();
+                        for (int n = 0, c; (c = in.read()) >= 0 && n < 4; ) {
+                            n = c == '\r' || c == '\n' ? n + 1 : 0; // a head with no body: up to its blank line
+                        }
+                        s.getOutputStream().write(ok);
+                    } catch (java.io.IOException e) {
+                        return;
+                    }
+                }
+            }, "training-model");
+            answers.setDaemon(true);
+            answers.start();
+            ExecutorConfig c = ExecutorConfig.single(0, "http://127.0.0.1:" + model.getLocalPort(), "m", "cds", "training", "sync",
+                    null, 2000, 1 << 20);
+            try (ExecutorMain m = new ExecutorMain(c);
+                 java.net.Socket s = new java.net.Socket(java.net.InetAddress.getLoopbackAddress(), m.port())) {
+                s.setSoTimeout(5000);
+                for (String path : new String[]{"/v2/health/live", "/v2/models/m", "/metrics"}) {
+                    s.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                    java.io.InputStream in = s.getInputStream();
+                    int first = in.read();
+                    if (first < 0) {
+                        throw new IllegalStateException("the training executor closed the connection at " + path);
+                    }
+                    Thread.sleep(100);
+                    in.skip(in.available());
+                }
+            }
+        }
+    }
+
     public static void main(String[] args) throws Exception {
         // a serving process skips Netty's per-access buffer checks (tests keep them: they build ExecutorMain directly);
         // -Dio.netty.buffer.checkAccessible=true turns them back on
@@ -93,6 +136,10 @@ public final class ExecutorMain implements AutoCloseable {
         if (System.getProperty("io.netty.leakDetection.level") == null) {
             // tests run with Netty's sampling leak detector; a serving process does not pay for it unless asked
             io.netty.util.ResourceLeakDetector.setLevel(io.netty.util.ResourceLeakDetector.Level.DISABLED);
+        }
+        if (args.length > 0 && args[0].equals("--train")) {
+            train();
+            System.exit(0);
         }
         ExecutorConfig config = ExecutorConfig.fromEnv(Map.copyOf(System.getenv()));
         ExecutorMain main = new ExecutorMain(config);

@@ -94,10 +94,16 @@ final class LocalDeployment {
         execEnv.put("CLOPS_MAX_BODY_BYTES", Long.toString(exec.getMaxBodyBytes()));
         execEnv.put("CLOPS_RATE_LIMIT_RPS", Integer.toString(exec.getRateLimitRps()));
         execEnv.put("CLOPS_LOG_REQUESTS", Boolean.toString(exec.getLogRequests()));
-        List<String> execCmd = List.of(settings.javaBin(), "-Dclops.role=executor",
+        List<String> execCmd = new java.util.ArrayList<>(List.of(settings.javaBin(), "-Dclops.role=executor",
                 "-Dclops.deployment=" + key, "-Xms16m", "-Xmx192m", "-XX:+UseSerialGC", "-Xss512k",
-                "-Dorg.apache.avro.SERIALIZABLE_PACKAGES=io.clops", "-cp", settings.executorClasspath(),
-                "io.clops.executor.ExecutorMain");
+                "-Dorg.apache.avro.SERIALIZABLE_PACKAGES=io.clops", "-Dlogback.configurationFile=clops-executor-logback.xml"));
+        if (settings.executorCds() != null && java.nio.file.Files.isRegularFile(settings.executorCds())) {
+            // classes mapped from the archive ./clops made at build time: ~0.4 s less to start (-Xshare:auto: a stale
+            // archive is ignored, not fatal)
+            execCmd.add("-XX:SharedArchiveFile=" + settings.executorCds());
+            execCmd.add("-Xshare:auto");
+        }
+        execCmd.addAll(List.of("-cp", settings.executorClasspath(), "io.clops.executor.ExecutorMain"));
         this.executor = new ManagedProcess("executor", execCmd, execEnv, settings.logs().resolve(base + ".executor.log"),
                 settings.run().resolve(base + ".executor.pid"));
     }

@@ -29,11 +29,13 @@ public final class LocalProcessRuntime implements DeploymentRuntime {
     private static final Logger LOG = LoggerFactory.getLogger(LocalProcessRuntime.class);
 
     /** How to start things on this machine. */
-    public record Settings(Path home, String bootstrap, String javaBin, String executorClasspath) {
+    public record Settings(Path home, String bootstrap, String javaBin, String executorClasspath, Path executorCds) {
         public static Settings defaults(Path home, String bootstrap) {
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+            String cds = System.getProperty("clops.executor.cds");
             return new Settings(home, bootstrap, java,
-                    System.getProperty("clops.executor.classpath", System.getProperty("java.class.path")));
+                    System.getProperty("clops.executor.classpath", System.getProperty("java.class.path")),
+                    cds == null ? null : Path.of(cds));
         }
 
         Path logs() {
