@@ -157,7 +157,10 @@ public final class AsyncWorker implements Runnable, AutoCloseable {
                             handOff(loop, group); // what is ready goes now; then wait for room
                             inFlight.acquireUninterruptibly();
                         }
-                        group.add(answer(rec, loop, batch));
+                        Runnable call = answer(rec, loop, batch);
+                        if (call != null) {
+                            group.add(call);
+                        }
                     }
                     handOff(loop, group);
                 }
@@ -280,7 +283,7 @@ public final class AsyncWorker implements Runnable, AutoCloseable {
 
     /**
      * Parses the request here (the poll thread); returns what calls the model, to run on {@code loop}, and puts the
-     * answer in the outbox. The caller holds an in-flight permit for it, released when the model has answered.
+     * answer in the outbox (null: answered already, its deadline had passed). The caller holds an in-flight permit for it, released when the model has answered.
      */
     private Runnable answer(ConsumerRecord<String, byte[]> rec, EventLoop loop, Batch batch) {
         long start = System.nanoTime();
@@ -291,8 +294,7 @@ public final class AsyncWorker implements Runnable, AutoCloseable {
             metrics.record("async", "-", 504, System.nanoTime() - start, -1);
             inFlight.release();
             outbox.add(new Outgoing(req.response(replyTo, r, null), batch));
-            return () -> {
-            };
+            return null;
         }
         String path = "v2".equals(config.protocol()) ? "/v2/models/" + req.model + "/infer"
                 : header(rec.headers(), "clops-path", "/");

@@ -95,8 +95,12 @@ public final class ExecutorMain implements AutoCloseable {
                 while (!model.isClosed()) {
                     try (java.net.Socket s = model.accept()) {
                         java.io.InputStream in = s.getInputStream();
-                        for (int n = 0, c; (c = in.read()) >= 0 && n < 4; ) {
-                            n = c == '\r' || c == '\n' ? n + 1 : 0; // a head with no body: up to its blank line
+                        for (int n = 0; n < 4; ) { // a head with no body: up to its blank line
+                            int c = in.read();
+                            if (c < 0) {
+                                break;
+                            }
+                            n = c == '\r' || c == '\n' ? n + 1 : 0;
                         }
                         s.getOutputStream().write(ok);
                     } catch (java.io.IOException e) {

@@ -197,16 +197,20 @@ class ProxyBehaviourIT {
         start((head, out) -> write(out, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"), 8 << 20, 300);
         try (Socket s = client()) {
             send(s, "PUT /blob HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n" + "x".repeat(200_000)); // then stalls
-            int first;
-            try {
-                first = s.getInputStream().read();
-            } catch (java.net.SocketException reset) {
-                first = -1;
-            }
+            int first = firstByteOrCut(s);
             assertThat(first).as("no answer: the connection is cut").isEqualTo(-1);
         }
         io.clops.testing.Await.until("the model's connection is closed too, with the partial body", () -> !model.bodies.isEmpty());
         assertThat(model.bodies.get(0).length()).isLessThan(1_000_000);
+    }
+
+    /** The first byte the executor sends, or -1 when it closes or resets the connection instead. */
+    private static int firstByteOrCut(Socket s) throws IOException {
+        try {
+            return s.getInputStream().read();
+        } catch (java.net.SocketException reset) {
+            return -1;
+        }
     }
 
     private static void sleep(long ms) {
@@ -299,12 +303,7 @@ class ProxyBehaviourIT {
             send(s, "POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + Integer.toHexString(part.length()) + "\r\n" + part + "\r\n");
             io.clops.testing.Await.until("the second upload reached the model", () -> !model.heads.isEmpty());
             send(s, "zz\r\nnot a chunk size\r\n");
-            int first;
-            try {
-                first = s.getInputStream().read();
-            } catch (java.net.SocketException reset) {
-                first = -1;
-            }
+            int first = firstByteOrCut(s);
             assertThat(first).as("malformed framing mid-stream: the connection is cut, nothing answered").isEqualTo(-1);
         }
         io.clops.testing.Await.until("the model's connection is cut too: its body ends short", () -> model.bodies.size() == 2);
