@@ -29,6 +29,8 @@ public final class Dispatcher {
     private final Router router;
     private final Map<String, ModelClient> clients = new HashMap<>();
     private final Route shadow;
+    /** The metrics route of shadow answers (built once, not per answer). */
+    private final String shadowSeries;
     private final ModelClient shadowClient;
     private final ShapeValidator validator;
     private final InferenceLog log;
@@ -41,6 +43,7 @@ public final class Dispatcher {
             clients.put(r.name(), new ModelClient(loops, r.url(), config.timeoutMs()));
         }
         this.shadow = config.shadow();
+        this.shadowSeries = shadow == null ? null : "shadow:" + shadow.name();
         this.shadowClient = shadow == null ? null : new ModelClient(loops, shadow.url(), config.timeoutMs());
         this.loops = loops;
         this.validator = validator;
@@ -64,8 +67,7 @@ public final class Dispatcher {
 
     /** Why the request does not fit the model's declared inputs (a 400), or null: it fits, or is not an infer call. */
     public String invalid(String method, String path, Supplier<InputStream> body) {
-        int q = path.indexOf('?');
-        if (!validator.appliesTo(method, q < 0 ? path : path.substring(0, q))) {
+        if (!validator.appliesTo(method, Http1.pathOf(path))) {
             return null;
         }
         return validator.check(body.get());
@@ -103,7 +105,7 @@ public final class Dispatcher {
     /** Measures an answered request and, when sampled, logs it (bodies possibly cut to {@link #logBytes()}). */
     public void finish(String mode, String requestId, Route route, boolean isShadow, int status, long totalNanos, long modelNanos,
                        boolean logIt, byte[] request, long requestBytes, byte[] response, long responseBytes) {
-        metrics.record(mode, isShadow ? "shadow:" + route.name() : route.name(), status, totalNanos, modelNanos);
+        metrics.record(mode, isShadow ? shadowSeries : route.name(), status, totalNanos, modelNanos);
         if (logIt) {
             log.log(requestId, mode, route.name(), isShadow, status, totalNanos, modelNanos, request, requestBytes, response, responseBytes);
         }

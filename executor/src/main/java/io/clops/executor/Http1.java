@@ -395,6 +395,24 @@ final class Http1 {
         return true;
     }
 
+    /** A request target without its query. */
+    static String pathOf(String target) {
+        int q = target.indexOf('?');
+        return q < 0 ? target : target.substring(0, q);
+    }
+
+    /** Copies bytes [index, index + length) of {@code b} to {@code out}, no further than {@code out} holding {@code max}. */
+    static void copyInto(java.io.ByteArrayOutputStream out, ByteBuf b, int index, int length, int max) {
+        int take = Math.min(length, max - out.size());
+        if (take > 0) {
+            try {
+                b.getBytes(index, out, take);
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e); // a ByteArrayOutputStream does not throw
+            }
+        }
+    }
+
     static void ascii(ByteBuf out, String s) {
         out.writeCharSequence(s, StandardCharsets.ISO_8859_1);
     }

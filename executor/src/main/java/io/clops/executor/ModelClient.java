@@ -601,11 +601,7 @@ public final class ModelClient {
         }
 
         private void copy(ByteBuf b, int index, int length) {
-            try {
-                b.getBytes(index, body, length);
-            } catch (java.io.IOException e) {
-                throw new java.io.UncheckedIOException(e); // a ByteArrayOutputStream does not throw
-            }
+            Http1.copyInto(body, b, index, length, Integer.MAX_VALUE);
         }
 
         @Override

@@ -74,12 +74,6 @@ public final class SyncServer {
         });
     }
 
-    /** A request target without its query. */
-    static String pathOf(String target) {
-        int q = target.indexOf('?');
-        return q < 0 ? target : target.substring(0, q);
-    }
-
     /** Enables /async/… (the deployment consumes its request topic). */
     public void facade(AsyncFacade facade) {
         this.facade = facade;
@@ -251,7 +245,7 @@ public final class SyncServer {
             if (!h.chunked && (h.contentLength <= STREAM_MIN || h.contentLength <= in.readableBytes()) || dispatcher.hasShadow()) {
                 return false;
             }
-            String path = pathOf(h.target);
+            String path = Http1.pathOf(h.target);
             if (path.startsWith("/async/") || path.startsWith("/v2/health/") || path.equals("/metrics") || dispatcher.checks(h.method, path)) {
                 return false;
             }
@@ -383,7 +377,7 @@ public final class SyncServer {
         private void serve(Http1.Head h, ByteBuf body) {
             boolean keepAlive = h.persistent();
             String uri = h.target;
-            String path = pathOf(uri);
+            String path = Http1.pathOf(uri);
             switch (path) {
                 case "/v2/health/live" -> {
                     release(body);
@@ -516,12 +510,7 @@ public final class SyncServer {
         /** The first {@code max} data bytes of a chunked body's first part (for the request log). */
         private static byte[] dechunked(ByteBuf chunked, int max) {
             ByteArrayOutputStream data = new ByteArrayOutputStream(Math.min(max, 1024));
-            new Http1.Chunks().feed(chunked, chunked.readerIndex(), chunked.writerIndex(), (b, i, n) -> {
-                int take = Math.min(n, max - data.size());
-                if (take > 0) {
-                    data.writeBytes(ByteBufUtil.getBytes(b, i, take));
-                }
-            });
+            new Http1.Chunks().feed(chunked, chunked.readerIndex(), chunked.writerIndex(), (b, i, n) -> Http1.copyInto(data, b, i, n, max));
             return data.toByteArray();
         }
 
@@ -731,10 +720,7 @@ public final class SyncServer {
 
             /** Keeps the answer's first bytes for the request log, up to its cap. */
             private void keep(ByteBuf b, int index, int length) {
-                int take = Math.min(length, dispatcher.logBytes() - answer.size());
-                if (take > 0) {
-                    answer.writeBytes(ByteBufUtil.getBytes(b, index, take));
-                }
+                Http1.copyInto(answer, b, index, length, dispatcher.logBytes());
             }
 
             @Override
