@@ -138,6 +138,15 @@ public final class AsyncWorker implements Runnable, AutoCloseable {
                 @Override
                 public void onPartitionsRevoked(java.util.Collection<TopicPartition> partitions) {
                     settle(); // whoever gets these partitions starts after what was answered here
+                    // and from here on no commit of ours may name them: it would move their new owner's offsets back
+                    done.keySet().removeAll(partitions);
+                }
+
+                @Override
+                public void onPartitionsLost(java.util.Collection<TopicPartition> partitions) {
+                    // no longer ours and nothing can be committed for them: the new owner answers again what was in flight
+                    pending.clear();
+                    done.keySet().removeAll(partitions);
                 }
 
                 @Override

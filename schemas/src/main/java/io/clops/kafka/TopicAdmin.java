@@ -11,7 +11,11 @@ import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 
-/** Creates topics idempotently: an existing topic is left as it is. */
+/**
+ * Creates topics idempotently (an existing topic is left as it is) and returns once clients can see them: a created
+ * topic reaches the brokers' metadata a little after the controller has it, and a client asking in between is told
+ * it does not exist ({@code partitionsFor} returns no partitions).
+ */
 public final class TopicAdmin {
     private TopicAdmin() {
     }
@@ -38,11 +42,33 @@ public final class TopicAdmin {
                     }
                 }
             }
+            awaitVisible(admin, specs.stream().map(TopicSpec::name).toList());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while creating topics", e);
         } catch (java.util.concurrent.TimeoutException | ExecutionException e) {
             throw new IllegalStateException("cannot reach Kafka to create topics: " + e.getMessage(), e);
+        }
+    }
+
+    /** Until every partition of every topic has a leader in the metadata brokers serve. */
+    private static void awaitVisible(Admin admin, List<String> names) throws InterruptedException, java.util.concurrent.TimeoutException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (true) {
+            try {
+                var described = admin.describeTopics(names).allTopicNames().get(30, TimeUnit.SECONDS);
+                if (described.values().stream().allMatch(d -> d.partitions().stream().allMatch(p -> p.leader() != null && !p.leader().isEmpty()))) {
+                    return;
+                }
+            } catch (ExecutionException e) {
+                if (!(e.getCause() instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException)) {
+                    throw new IllegalStateException("cannot describe topics " + names + ": " + e.getCause().getMessage(), e.getCause());
+                }
+            }
+            if (System.nanoTime() > deadline) {
+                throw new java.util.concurrent.TimeoutException("topics " + names + " created but not visible after 30 s");
+            }
+            Thread.sleep(20);
         }
     }
 }
