@@ -76,6 +76,7 @@ public final class AsyncWorker implements Runnable, AutoCloseable {
     private final KafkaConsumer<String, byte[]> consumer;
     private final KafkaProducer<String, byte[]> producer;
     private final Semaphore inFlight;
+    private final ReplyTopics replyTopics = new ReplyTopics();
     private volatile boolean running = true;
 
     public AsyncWorker(ExecutorConfig config, Dispatcher dispatcher, Metrics metrics, Clock clock) {
@@ -101,11 +102,15 @@ public final class AsyncWorker implements Runnable, AutoCloseable {
         final java.util.concurrent.atomic.AtomicInteger unacked;
         final CompletableFuture<Void> acked = new CompletableFuture<>();
 
+        /** Where this batch starts, per partition: to poll it again when its answers could not be produced. */
+        final Map<TopicPartition, Long> first = new HashMap<>();
+
         Batch(ConsumerRecords<String, byte[]> records) {
             unacked = new java.util.concurrent.atomic.AtomicInteger(records.count());
             for (TopicPartition tp : records.partitions()) {
                 List<ConsumerRecord<String, byte[]>> rs = records.records(tp);
                 offsets.put(tp, new OffsetAndMetadata(rs.get(rs.size() - 1).offset() + 1));
+                first.put(tp, rs.get(0).offset());
             }
         }
 
@@ -118,7 +123,8 @@ public final class AsyncWorker implements Runnable, AutoCloseable {
         }
     }
 
-    private record Outgoing(ProducerRecord<String, byte[]> record, Batch batch) {
+    /** An answer to produce; {@code fallback}: what to produce instead if it cannot be (its reply-to topic failed), or null. */
+    private record Outgoing(ProducerRecord<String, byte[]> record, Batch batch, ProducerRecord<String, byte[]> fallback) {
     }
 
     /** Answers waiting to be produced: the model's answers complete on event loops, the sender thread produces them. */
@@ -195,7 +201,19 @@ public final class AsyncWorker implements Runnable, AutoCloseable {
         try {
             while (true) {
                 Outgoing o = outbox.take();
-                producer.send(o.record(), (meta, e) -> o.batch().ack(e));
+                org.apache.kafka.clients.producer.Callback done = (meta, e) -> {
+                    if (e != null && o.fallback() != null) { // the reply-to topic failed: an error on the response topic
+                        replyTopics.forget(o.record().topic());
+                        outbox.add(new Outgoing(o.fallback(), o.batch(), null));
+                    } else {
+                        o.batch().ack(e);
+                    }
+                };
+                try {
+                    producer.send(o.record(), done);
+                } catch (RuntimeException e) { // not one of Kafka's own failures (those reach the callback): treated alike
+                    done.onCompletion(null, e);
+                }
             }
         } catch (InterruptedException e) {
             // closing
@@ -206,14 +224,17 @@ public final class AsyncWorker implements Runnable, AutoCloseable {
 
     /**
      * Commits, asynchronously and off the requests' path, the batches whose answers are all acknowledged, in poll
-     * order (a batch waits for those before it). A batch whose answer could not be produced stops the worker
-     * without committing it: another executor of the group answers it.
+     * order (a batch waits for those before it). A batch an answer of which could not be produced (Kafka away longer
+     * than the producer's delivery timeout) is not committed: it and every batch after it are polled again.
      */
     private void commitAcknowledged() {
         boolean any = false;
         while (!pending.isEmpty() && pending.peekFirst().acked.isDone()) {
+            if (pending.peekFirst().acked.isCompletedExceptionally()) {
+                pollAgain();
+                break;
+            }
             Batch b = pending.pollFirst();
-            b.acked.join(); // throws when an answer could not be produced
             done.putAll(b.offsets);
             any = true;
         }
@@ -224,6 +245,24 @@ public final class AsyncWorker implements Runnable, AutoCloseable {
                 }
             });
         }
+    }
+
+    /** Rewinds to the first pending batch: its requests, and those of every batch after it, are answered again. */
+    private void pollAgain() {
+        String why = pending.peekFirst().acked.handle((v, e) -> String.valueOf(e)).join();
+        Map<TopicPartition, Long> from = new HashMap<>();
+        for (Batch b : pending) {
+            b.first.forEach((tp, offset) -> from.merge(tp, offset, Math::min));
+        }
+        pending.clear();
+        var assigned = consumer.assignment();
+        from.forEach((tp, offset) -> {
+            if (assigned.contains(tp)) {
+                consumer.seek(tp, offset);
+            }
+        });
+        metrics.asyncRetried.incrementAndGet();
+        LOG.warn("an answer could not be produced ({}); polling again from {}", why, from);
     }
 
     /** Waits for the answers in flight (bounded) and commits what is acknowledged, synchronously. */
@@ -292,33 +331,106 @@ public final class AsyncWorker implements Runnable, AutoCloseable {
 
     /**
      * Parses the request here (the poll thread); returns what calls the model, to run on {@code loop}, and puts the
-     * answer in the outbox (null: answered already, its deadline had passed). The caller holds an in-flight permit for it, released when the model has answered.
+     * answer in the outbox (null: answered already: refused, or its deadline had passed). The caller holds an
+     * in-flight permit for it, released when the model has answered.
      */
     private Runnable answer(ConsumerRecord<String, byte[]> rec, EventLoop loop, Batch batch) {
         long start = System.nanoTime();
-        Request req = Request.parse(rec, config.modelName());
-        String replyTo = req.replyTo != null ? req.replyTo : config.responseTopic();
-        if (req.deadlineMs != null && clock.millis() > req.deadlineMs) {
-            ModelClient.Reply r = ModelClient.error(504, "deadline exceeded before the request was computed", -1);
-            metrics.record("async", "-", 504, System.nanoTime() - start, -1);
+        Request req = Request.parse(rec, config.modelName(), config.protocol());
+        ModelClient.Reply refusal = req.replyTo() == null ? null : replyTopics.check(req.replyTo());
+        String replyTo = req.replyTo() != null && refusal == null ? req.replyTo() : config.responseTopic();
+        if (refusal == null && req.invalid() != null) {
+            refusal = ModelClient.error(400, req.invalid(), -1);
+        }
+        if (refusal == null && req.deadlineMs() != null && clock.millis() > req.deadlineMs()) {
+            refusal = ModelClient.error(504, "deadline exceeded before the request was computed", -1);
+        }
+        if (refusal != null) { // answered at once, on the response topic when the reply-to topic is what was wrong
+            metrics.record("async", "-", refusal.status(), System.nanoTime() - start, -1);
             inFlight.release();
-            outbox.add(new Outgoing(req.response(replyTo, r, null), batch));
+            outbox.add(new Outgoing(req.response(replyTo, refusal, null), batch, fallback(req, replyTo, refusal)));
             return null;
         }
-        String path = "v2".equals(config.protocol()) ? "/v2/models/" + req.model + "/infer"
-                : header(rec.headers(), "clops-path", "/");
+        String answerTopic = replyTo;
         String sticky = header(rec.headers(), H_ROUTE, null);
         return () -> {
             metrics.inFlight.incrementAndGet();
-            dispatcher.dispatch(loop, "async", req.id, "POST", path, Map.of("Content-Type", List.of(req.contentType)), req.body, sticky, start)
-                    .whenComplete((a, e) -> {
+            CompletableFuture<Dispatcher.Answer> called;
+            try {
+                called = dispatcher.dispatch(loop, "async", req.id(), "POST", req.path(), Map.of("Content-Type", List.of(req.contentType())),
+                        req.body(), sticky, start);
+            } catch (RuntimeException e) { // one request's failure must not keep its permit, nor the tasks after it
+                called = CompletableFuture.failedFuture(e);
+            }
+            called.whenComplete((a, e) -> {
                         inFlight.release();
                         metrics.inFlight.decrementAndGet();
                     })
-                    .thenApply(a -> req.response(replyTo, a.reply(), a.route().name().equals("-") ? null : a.route().name()))
-                    .exceptionally(e -> req.response(replyTo, ModelClient.error(500, "executor failed to answer: " + e, -1), null))
-                    .thenAccept(r -> outbox.add(new Outgoing(r, batch)));
+                    .thenApply(a -> new Outgoing(req.response(answerTopic, a.reply(), a.route().name().equals("-") ? null : a.route().name()),
+                            batch, fallback(req, answerTopic, a.reply())))
+                    .exceptionally(e -> {
+                        ModelClient.Reply r = ModelClient.error(500, "executor failed to answer: " + e, -1);
+                        return new Outgoing(req.response(answerTopic, r, null), batch, fallback(req, answerTopic, r));
+                    })
+                    .thenAccept(outbox::add);
         };
+    }
+
+    /** When an answer goes to a reply-to topic: the error the response topic gets if it cannot be produced there. */
+    private ProducerRecord<String, byte[]> fallback(Request req, String topic, ModelClient.Reply reply) {
+        if (topic.equals(config.responseTopic())) {
+            return null;
+        }
+        return req.response(config.responseTopic(), ModelClient.error(502, "header " + H_REPLY_TO + ": the answer (status "
+                + reply.status() + ") could not be produced on topic '" + topic + "'", -1), null);
+    }
+
+    /**
+     * The topics a request may name as {@code clops-reply-to}: those of the deployment's project ({@code <project>.*}
+     * or {@code clops.infer.<project>.*}; never the platform's own), and only if they exist (a missing one would
+     * hold every answer behind it for the producer's {@code max.block.ms}). Checked on the poll thread, remembered.
+     */
+    final class ReplyTopics {
+        private static final java.util.regex.Pattern LEGAL = java.util.regex.Pattern.compile("[a-zA-Z0-9._-]{1,249}");
+        private static final long MISSING_RECHECK_NANOS = 10_000_000_000L;
+        private final java.util.Set<String> existing = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        private final Map<String, Long> missingSince = new HashMap<>();
+
+        /** Null when {@code topic} may be answered on, else the refusal. */
+        ModelClient.Reply check(String topic) {
+            if (existing.contains(topic)) {
+                return null;
+            }
+            if (!LEGAL.matcher(topic).matches()) {
+                return ModelClient.error(400, "header " + H_REPLY_TO + ": '" + topic + "' is not a Kafka topic name", -1);
+            }
+            String project = config.project();
+            if (!topic.startsWith(project + ".") && !topic.startsWith("clops.infer." + project + ".")) {
+                return ModelClient.error(403, "header " + H_REPLY_TO + ": topic '" + topic + "' is not project " + project
+                        + "'s: a reply-to topic's name starts with '" + project + ".' or 'clops.infer." + project + ".'", -1);
+            }
+            Long since = missingSince.get(topic);
+            long now = System.nanoTime();
+            if (since == null || now - since > MISSING_RECHECK_NANOS) {
+                try {
+                    if (consumer.partitionsFor(topic, Duration.ofSeconds(5)).isEmpty()) {
+                        missingSince.put(topic, now);
+                    } else {
+                        missingSince.remove(topic);
+                        existing.add(topic);
+                        return null;
+                    }
+                } catch (RuntimeException e) { // cannot tell now: let the producer try (a failure falls back)
+                    return null;
+                }
+            }
+            return ModelClient.error(404, "header " + H_REPLY_TO + ": topic '" + topic + "' does not exist", -1);
+        }
+
+        /** A produce on {@code topic} failed: check it again next time. */
+        void forget(String topic) {
+            existing.remove(topic);
+        }
     }
 
     static String header(Headers headers, String name, String fallback) {
@@ -326,11 +438,27 @@ public final class AsyncWorker implements Runnable, AutoCloseable {
         return h == null ? fallback : new String(h.value(), StandardCharsets.UTF_8);
     }
 
-    /** One request, whichever form it came in. */
-    private record Request(String id, String model, String contentType, byte[] body, Long deadlineMs, String replyTo,
-                           Headers correlation, boolean envelope) {
+    /** Characters a header value may carry on to the model: visible ASCII, space and tab (no CR/LF: no smuggling). */
+    private static boolean fieldValue(String v, boolean spaces) {
+        for (int i = 0; i < v.length(); i++) {
+            char c = v.charAt(i);
+            if (!(c > 0x20 && c < 0x7f || spaces && (c == ' ' || c == '\t'))) {
+                return false;
+            }
+        }
+        return !v.isEmpty();
+    }
 
-        static Request parse(ConsumerRecord<String, byte[]> rec, String defaultModel) {
+    private static final java.util.regex.Pattern MODEL_NAME = java.util.regex.Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]{0,252}");
+
+    /**
+     * One request, whichever form it came in. {@code invalid}: why it cannot be sent to the model (a field named),
+     * or null; {@code path}: what it calls on the model.
+     */
+    private record Request(String id, String model, String contentType, byte[] body, Long deadlineMs, String replyTo,
+                           Headers correlation, boolean envelope, String path, String invalid) {
+
+        static Request parse(ConsumerRecord<String, byte[]> rec, String defaultModel, String protocol) {
             Headers correlation = new RecordHeaders();
             for (Header h : rec.headers()) {
                 if (!h.key().equals(H_REPLY_TO) && !h.key().equals(H_DEADLINE) && !h.key().equals(H_STATUS)) {
@@ -338,27 +466,69 @@ public final class AsyncWorker implements Runnable, AutoCloseable {
                 }
             }
             String fallbackId = rec.key() != null ? rec.key() : rec.topic() + "-" + rec.partition() + "-" + rec.offset();
+            String id;
+            String model;
+            String contentType;
+            byte[] body;
+            Long deadline = null;
+            String replyTo;
+            boolean envelope = false;
+            String invalid = null;
+            InferenceEnvelope env = null;
             if (AvroSerde.isSingleObject(rec.value())) {
                 try {
-                    InferenceEnvelope env = Topics.INFERENCE_ENVELOPE.deserialize(rec.topic(), rec.value());
-                    byte[] body = new byte[env.getBody().remaining()];
-                    env.getBody().duplicate().get(body);
-                    String replyTo = env.getHeaders().getOrDefault(H_REPLY_TO, header(rec.headers(), H_REPLY_TO, null));
-                    env.getHeaders().forEach((k, v) -> {
-                        if (!k.equals(H_REPLY_TO) && correlation.lastHeader(k) == null) {
-                            correlation.add(k, v.getBytes(StandardCharsets.UTF_8));
-                        }
-                    });
-                    return new Request(env.getId(), env.getModel() != null ? env.getModel() : defaultModel,
-                            env.getContentType(), body, env.getDeadlineMs(), replyTo, correlation, true);
+                    env = Topics.INFERENCE_ENVELOPE.deserialize(rec.topic(), rec.value());
                 } catch (RuntimeException e) {
-                    // not an envelope after all: fall through and treat it as raw bytes
+                    // not an envelope after all: treated as raw bytes
                 }
             }
-            String deadline = header(rec.headers(), H_DEADLINE, null);
-            return new Request(header(rec.headers(), H_REQUEST_ID, fallbackId), header(rec.headers(), H_MODEL, defaultModel),
-                    header(rec.headers(), H_CONTENT_TYPE, "application/json"), rec.value() == null ? new byte[0] : rec.value(),
-                    deadline == null ? null : Long.valueOf(deadline), header(rec.headers(), H_REPLY_TO, null), correlation, false);
+            if (env != null) {
+                envelope = true;
+                id = env.getId();
+                model = env.getModel() != null ? env.getModel() : defaultModel;
+                contentType = env.getContentType();
+                body = new byte[env.getBody().remaining()];
+                env.getBody().duplicate().get(body);
+                deadline = env.getDeadlineMs();
+                replyTo = env.getHeaders().getOrDefault(H_REPLY_TO, header(rec.headers(), H_REPLY_TO, null));
+                env.getHeaders().forEach((k, v) -> {
+                    if (!k.equals(H_REPLY_TO) && correlation.lastHeader(k) == null) {
+                        correlation.add(k, v.getBytes(StandardCharsets.UTF_8));
+                    }
+                });
+            } else {
+                id = header(rec.headers(), H_REQUEST_ID, fallbackId);
+                model = header(rec.headers(), H_MODEL, defaultModel);
+                contentType = header(rec.headers(), H_CONTENT_TYPE, "application/json");
+                body = rec.value() == null ? new byte[0] : rec.value();
+                replyTo = header(rec.headers(), H_REPLY_TO, null);
+                String d = header(rec.headers(), H_DEADLINE, null);
+                if (d != null) {
+                    try {
+                        deadline = Long.valueOf(d.trim());
+                    } catch (NumberFormatException e) {
+                        invalid = "header " + H_DEADLINE + ": '" + d + "' is not a time in epoch milliseconds";
+                    }
+                }
+            }
+            String path;
+            if ("v2".equals(protocol)) {
+                path = "/v2/models/" + model + "/infer";
+                if (!MODEL_NAME.matcher(model).matches()) {
+                    invalid = (envelope ? "field model" : "header " + H_MODEL) + ": '" + model
+                            + "' is not a model name (letters, digits, '.', '_', '-'; not starting with '.' or '-')";
+                }
+            } else {
+                path = header(rec.headers(), "clops-path", "/");
+                if (!path.startsWith("/") || !fieldValue(path, false)) {
+                    invalid = "header clops-path: '" + path + "' is not a request path (starts with '/', visible ASCII only)";
+                }
+            }
+            if (!fieldValue(contentType, true)) {
+                invalid = (envelope ? "field contentType" : "header " + H_CONTENT_TYPE) + ": '" + contentType
+                        + "' is not a media type (visible ASCII only)";
+            }
+            return new Request(id, model, contentType, body, deadline, replyTo, correlation, envelope, path, invalid);
         }
 
         ProducerRecord<String, byte[]> response(String topic, ModelClient.Reply r, String route) {

@@ -16,6 +16,7 @@ public final class Metrics {
     final AtomicLong inFlight = new AtomicLong();
     final AtomicLong asyncLag = new AtomicLong();
     final LongAdder logDropped = new LongAdder();
+    final AtomicLong asyncRetried = new AtomicLong();
 
     /** @param mode sync | async; @param route the model version that answered ("shadow:…" for copies) */
     public void record(String mode, String route, int status, long totalNanos, long modelNanos) {
@@ -55,6 +56,9 @@ public final class Metrics {
         b.append("# HELP clops_executor_log_dropped_total Request-log records dropped (queue full, or Kafka away for long).\n");
         b.append("# TYPE clops_executor_log_dropped_total counter\n");
         b.append("clops_executor_log_dropped_total{").append(base).append("} ").append(logDropped.sum()).append('\n');
+        b.append("# HELP clops_executor_async_polled_again_total Times answers could not be produced and their requests were polled again.\n");
+        b.append("# TYPE clops_executor_async_polled_again_total counter\n");
+        b.append("clops_executor_async_polled_again_total{").append(base).append("} ").append(asyncRetried.get()).append('\n');
         return b.toString();
     }
 

@@ -162,6 +162,57 @@ class ExecutorIT {
         assertThat(JSON.readTree(late.value()).get("error").asText()).contains("deadline exceeded");
     }
 
+    /**
+     * Requests that cannot be sent as they are get an error naming the field, on the response topic when the reply-to
+     * topic is what is wrong, and the requests after them (same partition) are answered as usual: no bad header stops
+     * the worker or holds the answers behind it, and none reaches the model (no header smuggled into its request).
+     */
+    @Test
+    void badAsyncRequestsGetAnErrorNamingTheFieldAndTheRestGoOn() throws Exception {
+        String requests = Topics.inferRequests("exectest", "iris-exec").name();
+        String responses = Topics.inferResponses("exectest", "iris-exec").name();
+        Map<String, String[]> bad = new java.util.LinkedHashMap<>();
+        bad.put("bad-deadline", new String[]{"clops-deadline-ms", "soon"});
+        bad.put("bad-model", new String[]{"clops-model", "iris/infer HTTP/1.1\r\nX-Smuggled: 1\r\n\r\nGET /x"});
+        bad.put("bad-type", new String[]{"content-type", "application/json\r\nX-Smuggled: 1"});
+        bad.put("foreign-reply", new String[]{"clops-reply-to", "clops.commands"});
+        bad.put("missing-reply", new String[]{"clops-reply-to", "exectest.no-such-topic"});
+        bad.put("bad-deadline-replied", new String[]{"clops-deadline-ms", "soon", "clops-reply-to", "exectest.my-replies"});
+        TopicAdmin.ensure(bootstrap, List.of(new io.clops.kafka.TopicSpec("exectest.my-replies", 1, "delete", 3600_000)));
+        try (var producer = new KafkaProducer<>(KafkaConfigs.producer(bootstrap, "bad-client"), new StringSerializer(), new StringSerializer())) {
+            for (var e : bad.entrySet()) {
+                var headers = new RecordHeaders();
+                headers.add("clops-request-id", e.getKey().getBytes(StandardCharsets.UTF_8));
+                for (int i = 0; i < e.getValue().length; i += 2) {
+                    headers.add(e.getValue()[i], e.getValue()[i + 1].getBytes(StandardCharsets.UTF_8));
+                }
+                producer.send(new ProducerRecord<>(requests, null, "one-partition", SETOSA, headers));
+            }
+            var headers = new RecordHeaders();
+            headers.add("clops-request-id", "after-the-bad".getBytes(StandardCharsets.UTF_8));
+            producer.send(new ProducerRecord<>(requests, null, "one-partition", SETOSA, headers)).get();
+        }
+        Map<String, ConsumerRecord<String, byte[]>> answers = await(responses, "bad-deadline", "bad-model", "bad-type",
+                "foreign-reply", "missing-reply", "after-the-bad");
+        Map<String, String> expected = Map.of("bad-deadline", "400 header clops-deadline-ms", "bad-model", "400 header clops-model",
+                "bad-type", "400 header content-type", "foreign-reply", "403 header clops-reply-to: topic 'clops.commands' is not project exectest's",
+                "missing-reply", "404 header clops-reply-to: topic 'exectest.no-such-topic' does not exist");
+        expected.forEach((id, want) -> {
+            ConsumerRecord<String, byte[]> a = answers.get(id);
+            String error;
+            try {
+                error = JSON.readTree(a.value()).get("error").asText();
+            } catch (java.io.IOException e) {
+                throw new AssertionError(e);
+            }
+            assertThat(header(a, "clops-status") + " " + error).as(id).startsWith(want);
+        });
+        assertThat(header(answers.get("after-the-bad"), "clops-status")).isEqualTo("200");
+        // a refusal goes where the answer would have gone
+        assertThat(header(await("exectest.my-replies", "bad-deadline-replied").get("bad-deadline-replied"), "clops-status")).isEqualTo("400");
+        assertThat(JSON.readTree(answers.get("after-the-bad").value()).at("/outputs/0/data/0").asText()).isEqualTo("setosa");
+    }
+
     @Test
     void avroEnvelopeIsAnsweredWithAnEnvelope() throws Exception {
         String requests = Topics.inferRequests("exectest", "iris-exec").name();
@@ -212,8 +263,7 @@ class ExecutorIT {
         return h == null ? null : new String(h.value(), StandardCharsets.UTF_8);
     }
 
-    /** Reads the topic from the beginning until {@code n} distinct request ids have answers (30 s at most). */
-    /** Reads the topic from its start until every id has an answer (other tests answer on the same topics). */
+    /** Reads the topic from its start until every request id has an answer, 30 s at most (other tests answer on the same topics). */
     static Map<String, ConsumerRecord<String, byte[]>> await(String topic, String... ids) {
         Map<String, ConsumerRecord<String, byte[]>> out = new HashMap<>();
         try (var consumer = new KafkaConsumer<>(KafkaConfigs.reader(bootstrap, "probe"), new StringDeserializer(), new ByteArrayDeserializer())) {
@@ -223,7 +273,7 @@ class ExecutorIT {
             long deadline = System.currentTimeMillis() + 30_000;
             while (!out.keySet().containsAll(List.of(ids)) && System.currentTimeMillis() < deadline) {
                 for (var r : consumer.poll(Duration.ofMillis(200))) {
-                    out.put(r.key(), r);
+                    out.put(header(r, "clops-request-id") != null ? header(r, "clops-request-id") : r.key(), r);
                 }
             }
         }
