@@ -6,6 +6,7 @@ import io.clops.kafka.TopicAdmin;
 import io.clops.kafka.Topics;
 import io.clops.testing.Await;
 import io.clops.testing.KafkaExtension;
+import io.clops.testing.TopicProbe;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -47,12 +48,17 @@ class AsyncFailoverIT {
     static final String BODY = "{\"inputs\":[{\"name\":\"input-0\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[5.1,3.5,1.4,0.2]}]}";
 
     static Process executor(String bootstrap, int modelPort, File log) throws Exception {
+        return executor(bootstrap, modelPort, log, "iris", Map.of());
+    }
+
+    static Process executor(String bootstrap, int modelPort, File log, String deployment, Map<String, String> env) throws Exception {
         ProcessBuilder pb = new ProcessBuilder(Path.java(), "-Xmx128m", "-XX:+UseSerialGC", "-Dsun.net.httpserver.nodelay=true",
                 "-Dorg.apache.avro.SERIALIZABLE_PACKAGES=io.clops", "-cp", System.getProperty("java.class.path"),
                 ExecutorMain.class.getName()).redirectErrorStream(true).redirectOutput(log);
         pb.environment().putAll(Map.of("CLOPS_EXECUTOR_PORT", "0", "CLOPS_MODEL_URL", "http://127.0.0.1:" + modelPort,
-                "CLOPS_MODEL_NAME", "iris", "CLOPS_PROJECT", "failover", "CLOPS_DEPLOYMENT", "iris", "CLOPS_MODE", "async",
+                "CLOPS_MODEL_NAME", "iris", "CLOPS_PROJECT", "failover", "CLOPS_DEPLOYMENT", deployment, "CLOPS_MODE", "async",
                 "CLOPS_BOOTSTRAP", bootstrap, "CLOPS_ASYNC_CONCURRENCY", "16"));
+        pb.environment().putAll(env);
         return pb.start();
     }
 
@@ -63,11 +69,11 @@ class AsyncFailoverIT {
     }
 
     /** The group's state, and each executor's log tail and threads. */
-    static String diagnose(String bootstrap, File logs, Process... executors) {
+    static String diagnose(String bootstrap, String group, File logs, Process... executors) {
         StringBuilder out = new StringBuilder();
         try (var admin = org.apache.kafka.clients.admin.Admin.create(Map.of("bootstrap.servers", bootstrap))) {
-            out.append("group ").append(admin.describeConsumerGroups(List.of(GROUP)).all().get(10, java.util.concurrent.TimeUnit.SECONDS))
-                    .append("\ncommitted ").append(admin.listConsumerGroupOffsets(GROUP).partitionsToOffsetAndMetadata().get(10, java.util.concurrent.TimeUnit.SECONDS));
+            out.append("group ").append(admin.describeConsumerGroups(List.of(group)).all().get(10, java.util.concurrent.TimeUnit.SECONDS))
+                    .append("\ncommitted ").append(admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get(10, java.util.concurrent.TimeUnit.SECONDS));
         } catch (Exception e) {
             out.append("group: ").append(e);
         }
@@ -92,6 +98,70 @@ class AsyncFailoverIT {
             }
         }
         return out.toString();
+    }
+
+    /**
+     * Answers that cannot be produced (here: the response topic is deleted, and the producer waits for it at most
+     * 500 ms) are not given up: their requests are polled again until they can be answered, and the executor lives on.
+     */
+    @Test
+    void requestsWhoseAnswersCannotBeProducedAreAnsweredOnceTheyCan() throws Exception {
+        String bootstrap = KafkaExtension.bootstrapServers();
+        TopicAdmin.ensure(bootstrap, List.of(Topics.inferRequests("failover", "late").spec()));
+        IrisServer iris = new IrisServer(0, "iris", "1").start();
+        File logs = java.nio.file.Files.createTempDirectory("late").toFile();
+        File log = new File(logs, "a.log");
+        Process a = executor(bootstrap, iris.port(), log, "late", Map.of("CLOPS_KAFKA_CLIENT_MAX_BLOCK_MS", "500"));
+        try {
+            Await.until("the executor to start", () -> {
+                try {
+                    return java.nio.file.Files.readString(log.toPath()).contains("executor for failover/late on");
+                } catch (java.io.IOException e) {
+                    return false;
+                }
+            });
+            try (var admin = org.apache.kafka.clients.admin.Admin.create(KafkaConfigs.admin(bootstrap))) { // made by the executor
+                admin.deleteTopics(List.of(Topics.inferResponses("failover", "late").name())).all().get();
+            }
+            send(bootstrap, Topics.inferRequests("failover", "late").name(), 0, 20);
+            try {
+                Await.until("answers that could not be produced (the metric says so)", Duration.ofSeconds(60),
+                        () -> polledAgain(log) >= 1);
+            } catch (AssertionError e) {
+                throw new AssertionError(e.getMessage() + "\n" + diagnose(bootstrap, "clops.executor.failover.late", logs, a, null), e);
+            }
+            TopicAdmin.ensure(bootstrap, List.of(Topics.inferResponses("failover", "late").spec()));
+            String responses = Topics.inferResponses("failover", "late").name();
+            Set<String> answered = new java.util.HashSet<>();
+            Await.until("all 20 answered once the topic is there", Duration.ofSeconds(60), () -> {
+                for (var r : TopicProbe.readAll(bootstrap, responses, new StringDeserializer(), new StringDeserializer())) {
+                    if ("200".equals(AsyncWorker.header(r.headers(), "clops-status", null))) {
+                        answered.add(r.key());
+                    }
+                }
+                return answered.size() == 20;
+            });
+            assertThat(a.isAlive()).as("the executor lives on").isTrue();
+        } finally {
+            a.destroyForcibly();
+            iris.stop();
+        }
+    }
+
+    /** clops_executor_async_polled_again_total, read from the executor's /metrics (its port from its first log line). */
+    static long polledAgain(File log) {
+        try {
+            var m = java.util.regex.Pattern.compile("on http://127.0.0.1:(\\d+)").matcher(java.nio.file.Files.readString(log.toPath()));
+            if (!m.find()) {
+                return 0;
+            }
+            var metrics = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                    java.net.URI.create("http://127.0.0.1:" + m.group(1) + "/metrics")).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+            var total = java.util.regex.Pattern.compile("(?m)^clops_executor_async_polled_again_total\\{[^}]*} (\\d+)").matcher(metrics.body());
+            return total.find() ? Long.parseLong(total.group(1)) : 0;
+        } catch (Exception e) {
+            return 0;
+        }
     }
 
     /** The members of the executors' consumer group that hold partitions. */
@@ -189,7 +259,7 @@ class AsyncFailoverIT {
             } catch (AssertionError e) { // what each side was doing, for a failure seen only on another machine
                 throw new AssertionError(e.getMessage() + "; " + answered.size() + " of " + N + " answered in " + records.get()
                         + " records, by executor " + byExecutor + ", reader failed: " + readerFailed.get() + "\n"
-                        + diagnose(bootstrap, logs, a, b), e);
+                        + diagnose(bootstrap, GROUP, logs, a, b), e);
             }
         } finally {
             reader.interrupt();

@@ -4,11 +4,55 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.ProducerConfig;
 
 import java.util.HashMap;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Properties;
 
-/** The client settings clops uses everywhere: idempotent, acks=all producers; read_committed consumers. */
+/**
+ * The client settings clops uses everywhere: idempotent, acks=all producers; read_committed consumers; plus what the
+ * environment adds to every client of the process ({@link #fromEnvironment}): security (SASL, TLS) and tuning.
+ */
 public final class KafkaConfigs {
+    /** {@code CLOPS_KAFKA_CLIENT_SECURITY_PROTOCOL=SASL_SSL} sets {@code security.protocol} on every client. */
+    public static final String ENV_PREFIX = "CLOPS_KAFKA_CLIENT_";
+    /** The same as a system property: {@code -Dclops.kafka.client.security.protocol=SASL_SSL}. */
+    public static final String PROPERTY_PREFIX = "clops.kafka.client.";
+
     private KafkaConfigs() {
+    }
+
+    /**
+     * Kafka client settings from environment variables {@code CLOPS_KAFKA_CLIENT_<NAME>} (name upper-cased, dots as
+     * underscores: Kafka's client setting names have no underscores) and system properties
+     * {@code clops.kafka.client.<name>} (which win). For a cluster with SASL/TLS, or to tune timeouts.
+     */
+    public static Map<String, String> fromEnvironment(Map<String, String> env, Properties system) {
+        Map<String, String> out = new HashMap<>();
+        env.forEach((k, v) -> {
+            if (k.startsWith(ENV_PREFIX) && k.length() > ENV_PREFIX.length()) {
+                out.put(k.substring(ENV_PREFIX.length()).toLowerCase(Locale.ROOT).replace('_', '.'), v);
+            }
+        });
+        system.stringPropertyNames().forEach(k -> {
+            if (k.startsWith(PROPERTY_PREFIX) && k.length() > PROPERTY_PREFIX.length()) {
+                out.put(k.substring(PROPERTY_PREFIX.length()), system.getProperty(k));
+            }
+        });
+        return out;
+    }
+
+    /** {@code m} with this process's {@link #fromEnvironment} settings put over it. */
+    public static <M extends Map<? super String, Object>> M withEnvironment(M m) {
+        m.putAll(fromEnvironment(System.getenv(), System.getProperties()));
+        return m;
+    }
+
+    /** An admin client's settings. */
+    public static Map<String, Object> admin(String bootstrap) {
+        Map<String, Object> m = new HashMap<>();
+        m.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        m.put("default.api.timeout.ms", 30_000);
+        return withEnvironment(m);
     }
 
     public static Map<String, Object> producer(String bootstrap, String clientId) {
@@ -20,7 +64,7 @@ public final class KafkaConfigs {
         m.put(ProducerConfig.LINGER_MS_CONFIG, 0);
         m.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 30_000);
         m.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 15_000);
-        return m;
+        return withEnvironment(m);
     }
 
     /** A consumer without a group: the caller assigns partitions itself. */
@@ -31,6 +75,6 @@ public final class KafkaConfigs {
         m.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         m.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         m.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        return m;
+        return withEnvironment(m);
     }
 }

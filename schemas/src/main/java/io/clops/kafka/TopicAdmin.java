@@ -21,8 +21,7 @@ public final class TopicAdmin {
     }
 
     public static void ensure(String bootstrap, Collection<TopicSpec> specs) {
-        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
-                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 30000))) {
+        try (Admin admin = Admin.create(KafkaConfigs.admin(bootstrap))) {
             ensure(admin, specs);
         }
     }

@@ -24,10 +24,8 @@ public final class SchemaTopic {
 
     /** Publish every current top-level schema, and let the global catalog consult the topic from now on. */
     public static void connect(String bootstrap) {
-        try (KafkaProducer<String, String> producer = new KafkaProducer<>(Map.of(
-                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
-                ProducerConfig.ACKS_CONFIG, "all",
-                ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true), new StringSerializer(), new StringSerializer())) {
+        try (KafkaProducer<String, String> producer = new KafkaProducer<>(
+                io.clops.kafka.KafkaConfigs.producer(bootstrap, "schemas"), new StringSerializer(), new StringSerializer())) {
             for (Schema s : SchemaCatalog.TOP_LEVEL) {
                 producer.send(new ProducerRecord<>(Topics.SCHEMAS.name(), SchemaCatalog.fingerprintHex(s), s.toString()));
             }
@@ -38,9 +36,8 @@ public final class SchemaTopic {
 
     public static Collection<Schema> readAll(String bootstrap) {
         List<Schema> out = new ArrayList<>();
-        try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
-                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false), new StringDeserializer(), new StringDeserializer())) {
+        try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(
+                io.clops.kafka.KafkaConfigs.reader(bootstrap, "schemas"), new StringDeserializer(), new StringDeserializer())) {
             TopicPartition tp = new TopicPartition(Topics.SCHEMAS.name(), 0);
             consumer.assign(List.of(tp));
             consumer.seekToBeginning(List.of(tp));
