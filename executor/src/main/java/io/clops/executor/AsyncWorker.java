@@ -78,6 +78,7 @@ public final class AsyncWorker implements Runnable, AutoCloseable {
     private final Semaphore inFlight;
     private final ReplyTopics replyTopics = new ReplyTopics();
     private volatile boolean running = true;
+    private volatile String failure;
 
     public AsyncWorker(ExecutorConfig config, Dispatcher dispatcher, Metrics metrics, Clock clock) {
         this.config = config;
@@ -186,6 +187,7 @@ public final class AsyncWorker implements Runnable, AutoCloseable {
             // closing
         } catch (Exception e) {
             if (running) {
+                failure = "async worker stopped: " + e;
                 LOG.error("async worker of {} stopped: {}", config.deployment(), e.toString(), e);
             }
         } finally {
@@ -514,7 +516,7 @@ public final class AsyncWorker implements Runnable, AutoCloseable {
             String path;
             if ("v2".equals(protocol)) {
                 path = "/v2/models/" + model + "/infer";
-                if (!MODEL_NAME.matcher(model).matches()) {
+                if (!model.equals(defaultModel) && !MODEL_NAME.matcher(model).matches()) { // the deployment's own is known good
                     invalid = (envelope ? "field model" : "header " + H_MODEL) + ": '" + model
                             + "' is not a model name (letters, digits, '.', '_', '-'; not starting with '.' or '-')";
                 }
@@ -558,6 +560,11 @@ public final class AsyncWorker implements Runnable, AutoCloseable {
             }
             return new ProducerRecord<>(topic, null, id, value, headers);
         }
+    }
+
+    /** Why the worker stopped on its own (Kafka refused it: authentication, authorization…), or null. */
+    public String failure() {
+        return failure;
     }
 
     @Override

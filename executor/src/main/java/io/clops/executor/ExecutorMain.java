@@ -43,6 +43,7 @@ public final class ExecutorMain implements AutoCloseable {
             this.async = new AsyncWorker(config, dispatcher, metrics, Clock.systemUTC());
             this.facade = new AsyncFacade(config);
             sync.facade(facade);
+            sync.broken(async::failure); // liveness fails, so a kubelet restarts the executor
             this.asyncThread = new Thread(async, "executor-async");
             asyncThread.start();
         } else {
@@ -148,6 +149,13 @@ public final class ExecutorMain implements AutoCloseable {
         ExecutorConfig config = ExecutorConfig.fromEnv(Map.copyOf(System.getenv()));
         ExecutorMain main = new ExecutorMain(config);
         Runtime.getRuntime().addShutdownHook(new Thread(main::close, "executor-shutdown"));
+        if (main.asyncThread != null) {
+            main.asyncThread.join();
+            if (main.async.failure() != null) { // crash-only: whoever runs executors (kubelet, ./clops up) starts it again
+                LOG.error("exiting: {}", main.async.failure());
+                System.exit(70);
+            }
+        }
         Thread.currentThread().join();
     }
 }

@@ -56,7 +56,10 @@ public final class SyncServer {
     private final RateLimiter limiter;
     private final TokenCheck tokens;
     private final ExecutorService blocking;
+    private static final byte[] LIVE = "{\"live\":true}".getBytes(StandardCharsets.UTF_8);
     private volatile AsyncFacade facade;
+    /** Why the executor no longer works (its async worker stopped), or null: /v2/health/live says so. */
+    private volatile java.util.function.Supplier<String> broken = () -> null;
     private Channel server;
 
     public SyncServer(ExecutorConfig config, EventLoops loops, Dispatcher dispatcher, Metrics metrics, RateLimiter limiter, TokenCheck tokens) {
@@ -77,6 +80,11 @@ public final class SyncServer {
     /** Enables /async/… (the deployment consumes its request topic). */
     public void facade(AsyncFacade facade) {
         this.facade = facade;
+    }
+
+    /** What /v2/health/live reports as the reason it fails (null: live). */
+    public void broken(java.util.function.Supplier<String> why) {
+        this.broken = why;
     }
 
     public SyncServer start() {
@@ -381,7 +389,12 @@ public final class SyncServer {
             switch (path) {
                 case "/v2/health/live" -> {
                     release(body);
-                    respond(200, "application/json", "{\"live\":true}".getBytes(StandardCharsets.UTF_8), null, keepAlive);
+                    String why = broken.get();
+                    if (why == null) {
+                        respond(200, "application/json", LIVE, null, keepAlive);
+                    } else {
+                        respond(503, "application/json", ErrorBody.json(503, why), null, keepAlive);
+                    }
                 }
                 case "/v2/health/ready" -> {
                     release(body);

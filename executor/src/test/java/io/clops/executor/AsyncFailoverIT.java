@@ -148,6 +148,35 @@ class AsyncFailoverIT {
         }
     }
 
+    /**
+     * An executor whose async worker Kafka stops for good (here: fenced, another executor took its static group
+     * membership) does not linger half-alive: it says why and exits, for its supervisor to start it again.
+     */
+    @Test
+    void anExecutorWhoseWorkerKafkaStopsExitsSayingWhy() throws Exception {
+        String bootstrap = KafkaExtension.bootstrapServers();
+        IrisServer iris = new IrisServer(0, "iris", "1").start();
+        File logs = java.nio.file.Files.createTempDirectory("fenced").toFile();
+        Map<String, String> sameMember = Map.of("CLOPS_KAFKA_CLIENT_GROUP_INSTANCE_ID", "executor-0");
+        Process first = executor(bootstrap, iris.port(), new File(logs, "a.log"), "fenced", sameMember);
+        Process second = null;
+        try {
+            Await.until("the first executor in the group", Duration.ofSeconds(60),
+                    () -> membersWithPartitions(bootstrap, "clops.executor.failover.fenced") == 1);
+            second = executor(bootstrap, iris.port(), new File(logs, "b.log"), "fenced", sameMember);
+            assertThat(first.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).as("the fenced executor exits").isTrue();
+            assertThat(first.exitValue()).isEqualTo(70);
+            assertThat(java.nio.file.Files.readString(new File(logs, "a.log").toPath())).contains("exiting: async worker stopped")
+                    .contains("FencedInstanceIdException");
+        } finally {
+            first.destroyForcibly();
+            if (second != null) {
+                second.destroyForcibly();
+            }
+            iris.stop();
+        }
+    }
+
     /** clops_executor_async_polled_again_total, read from the executor's /metrics (its port from its first log line). */
     static long polledAgain(File log) {
         try {
@@ -165,9 +194,9 @@ class AsyncFailoverIT {
     }
 
     /** The members of the executors' consumer group that hold partitions. */
-    static int membersWithPartitions(String bootstrap) {
+    static int membersWithPartitions(String bootstrap, String groupId) {
         try (var admin = org.apache.kafka.clients.admin.Admin.create(Map.of("bootstrap.servers", bootstrap))) {
-            var group = admin.describeConsumerGroups(List.of(GROUP)).all().get(10, java.util.concurrent.TimeUnit.SECONDS).get(GROUP);
+            var group = admin.describeConsumerGroups(List.of(groupId)).all().get(10, java.util.concurrent.TimeUnit.SECONDS).get(groupId);
             return (int) group.members().stream().filter(m -> !m.assignment().topicPartitions().isEmpty()).count();
         } catch (Exception e) {
             return 0;
@@ -238,7 +267,7 @@ class AsyncFailoverIT {
                 send(bootstrap, requests, 0, ALONE);
                 Await.until("b alone answered the first " + ALONE, Duration.ofSeconds(120), () -> answered.size() >= ALONE);
                 a = executor(bootstrap, iris.port(), new File(logs, "a.log"));
-                Await.until("a joined the group and holds partitions", Duration.ofSeconds(60), () -> membersWithPartitions(bootstrap) == 2);
+                Await.until("a joined the group and holds partitions", Duration.ofSeconds(60), () -> membersWithPartitions(bootstrap, GROUP) == 2);
                 send(bootstrap, requests, ALONE, N);
                 String killed = ":" + a.pid();
                 Await.until("a answered " + BEFORE_KILL, Duration.ofSeconds(120), () -> byExecutor.entrySet().stream()
