@@ -124,8 +124,12 @@ public final class AsyncWorker implements Runnable, AutoCloseable {
         }
     }
 
-    /** An answer to produce; {@code fallback}: what to produce instead if it cannot be (its reply-to topic failed), or null. */
-    private record Outgoing(ProducerRecord<String, byte[]> record, Batch batch, ProducerRecord<String, byte[]> fallback) {
+    /**
+     * An answer to produce; {@code fallback}: what to produce instead if it cannot be (its reply-to topic failed),
+     * made only then; null for answers on the response topic.
+     */
+    private record Outgoing(ProducerRecord<String, byte[]> record, Batch batch,
+                            java.util.function.Supplier<ProducerRecord<String, byte[]>> fallback) {
     }
 
     /** Answers waiting to be produced: the model's answers complete on event loops, the sender thread produces them. */
@@ -206,7 +210,7 @@ public final class AsyncWorker implements Runnable, AutoCloseable {
                 org.apache.kafka.clients.producer.Callback done = (meta, e) -> {
                     if (e != null && o.fallback() != null) { // the reply-to topic failed: an error on the response topic
                         replyTopics.forget(o.record().topic());
-                        outbox.add(new Outgoing(o.fallback(), o.batch(), null));
+                        outbox.add(new Outgoing(o.fallback().get(), o.batch(), null));
                     } else {
                         o.batch().ack(e);
                     }
@@ -379,11 +383,11 @@ public final class AsyncWorker implements Runnable, AutoCloseable {
     }
 
     /** When an answer goes to a reply-to topic: the error the response topic gets if it cannot be produced there. */
-    private ProducerRecord<String, byte[]> fallback(Request req, String topic, ModelClient.Reply reply) {
+    private java.util.function.Supplier<ProducerRecord<String, byte[]>> fallback(Request req, String topic, ModelClient.Reply reply) {
         if (topic.equals(config.responseTopic())) {
             return null;
         }
-        return req.response(config.responseTopic(), ModelClient.error(502, "header " + H_REPLY_TO + ": the answer (status "
+        return () -> req.response(config.responseTopic(), ModelClient.error(502, "header " + H_REPLY_TO + ": the answer (status "
                 + reply.status() + ") could not be produced on topic '" + topic + "'", -1), null);
     }
 

@@ -21,7 +21,6 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -175,6 +174,62 @@ class AsyncFailoverIT {
             }
             iris.stop();
         }
+    }
+
+    /**
+     * An answer that cannot be produced on its reply-to topic (deleted after the executor had answered there) is not
+     * lost in silence: the response topic gets a 502 with the request's id, naming the topic.
+     */
+    @Test
+    void anAnswerTheReplyToTopicCannotTakeBecomesAnErrorOnTheResponseTopic() throws Exception {
+        String bootstrap = KafkaExtension.bootstrapServers();
+        String replies = "failover.replies";
+        TopicAdmin.ensure(bootstrap, List.of(new io.clops.kafka.TopicSpec(replies, 1, "delete", 3600_000)));
+        IrisServer iris = new IrisServer(0, "iris", "1").start();
+        File logs = java.nio.file.Files.createTempDirectory("replyfail").toFile();
+        Process a = executor(bootstrap, iris.port(), new File(logs, "a.log"), "replyfail", Map.of(
+                "CLOPS_KAFKA_CLIENT_MAX_BLOCK_MS", "500", "CLOPS_KAFKA_CLIENT_REQUEST_TIMEOUT_MS", "1000",
+                "CLOPS_KAFKA_CLIENT_DELIVERY_TIMEOUT_MS", "2000"));
+        String requests = Topics.inferRequests("failover", "replyfail").name();
+        String responses = Topics.inferResponses("failover", "replyfail").name();
+        try (var producer = new KafkaProducer<>(KafkaConfigs.producer(bootstrap, "replyfail-client"), new StringSerializer(), new StringSerializer())) {
+            java.util.function.Consumer<String> ask = id -> {
+                var headers = new RecordHeaders();
+                headers.add("clops-request-id", id.getBytes(StandardCharsets.UTF_8));
+                headers.add("clops-reply-to", replies.getBytes(StandardCharsets.UTF_8));
+                try {
+                    producer.send(new ProducerRecord<>(requests, null, id, BODY, headers)).get();
+                } catch (Exception e) {
+                    throw new AssertionError(e);
+                }
+            };
+            ask.accept("while-there");
+            Await.until("an answer on the reply-to topic", Duration.ofSeconds(60), () -> answers(bootstrap, replies).containsKey("while-there"));
+            try (var admin = org.apache.kafka.clients.admin.Admin.create(KafkaConfigs.admin(bootstrap))) {
+                admin.deleteTopics(List.of(replies)).all().get();
+            }
+            ask.accept("once-gone");
+            Await.until("an answer on the response topic", Duration.ofSeconds(60), () -> answers(bootstrap, responses).containsKey("once-gone"));
+            var answer = answers(bootstrap, responses).get("once-gone");
+            assertThat(AsyncWorker.header(answer.headers(), "clops-status", null)).isEqualTo("502");
+            assertThat(answer.value()).contains("could not be produced on topic 'failover.replies'");
+        } finally {
+            a.destroyForcibly();
+            iris.stop();
+        }
+    }
+
+    /** The answers on a topic now, by request id (an empty map while the topic does not exist). */
+    static Map<String, org.apache.kafka.clients.consumer.ConsumerRecord<String, String>> answers(String bootstrap, String topic) {
+        Map<String, org.apache.kafka.clients.consumer.ConsumerRecord<String, String>> out = new java.util.HashMap<>();
+        try {
+            for (var r : TopicProbe.readAll(bootstrap, topic, new StringDeserializer(), new StringDeserializer())) {
+                out.put(r.key(), r);
+            }
+        } catch (RuntimeException e) {
+            // not there yet
+        }
+        return out;
     }
 
     /** clops_executor_async_polled_again_total, read from the executor's /metrics (its port from its first log line). */

@@ -50,8 +50,8 @@ public final class KafkaConfigs {
     /** An admin client's settings. */
     public static Map<String, Object> admin(String bootstrap) {
         Map<String, Object> m = new HashMap<>();
-        m.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        m.put("default.api.timeout.ms", 30_000);
+        m.put(org.apache.kafka.clients.admin.AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        m.put(org.apache.kafka.clients.admin.AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 30_000);
         return withEnvironment(m);
     }
 

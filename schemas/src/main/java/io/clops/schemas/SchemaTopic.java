@@ -1,11 +1,10 @@
 package io.clops.schemas;
 
+import io.clops.kafka.KafkaConfigs;
 import io.clops.kafka.Topics;
 import org.apache.avro.Schema;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -15,7 +14,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
-import java.util.Map;
 
 /** Publishes this process's writer schemas to clops.schemas and reads the topic back for unknown fingerprints. */
 public final class SchemaTopic {
@@ -25,7 +23,7 @@ public final class SchemaTopic {
     /** Publish every current top-level schema, and let the global catalog consult the topic from now on. */
     public static void connect(String bootstrap) {
         try (KafkaProducer<String, String> producer = new KafkaProducer<>(
-                io.clops.kafka.KafkaConfigs.producer(bootstrap, "schemas"), new StringSerializer(), new StringSerializer())) {
+                KafkaConfigs.producer(bootstrap, "schemas"), new StringSerializer(), new StringSerializer())) {
             for (Schema s : SchemaCatalog.TOP_LEVEL) {
                 producer.send(new ProducerRecord<>(Topics.SCHEMAS.name(), SchemaCatalog.fingerprintHex(s), s.toString()));
             }
@@ -37,7 +35,7 @@ public final class SchemaTopic {
     public static Collection<Schema> readAll(String bootstrap) {
         List<Schema> out = new ArrayList<>();
         try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(
-                io.clops.kafka.KafkaConfigs.reader(bootstrap, "schemas"), new StringDeserializer(), new StringDeserializer())) {
+                KafkaConfigs.reader(bootstrap, "schemas"), new StringDeserializer(), new StringDeserializer())) {
             TopicPartition tp = new TopicPartition(Topics.SCHEMAS.name(), 0);
             consumer.assign(List.of(tp));
             consumer.seekToBeginning(List.of(tp));
