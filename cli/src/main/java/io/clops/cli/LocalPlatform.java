@@ -99,7 +99,9 @@ public final class LocalPlatform implements AutoCloseable {
                 io.fabric8.kubernetes.client.KubernetesClient client = new io.fabric8.kubernetes.client.KubernetesClientBuilder().build();
                 started.push(client::close);
                 var runtime = new io.clops.k8s.runtime.KubernetesRuntime(client,
-                        io.clops.k8s.model.PlatformSettings.defaults(o.executorImage(), bootstrap), status, Clock.systemUTC());
+                        io.clops.k8s.model.PlatformSettings.defaults(o.executorImage(), bootstrap)
+                                .withKafkaClient(io.clops.kafka.KafkaConfigs.fromEnvironment(System.getenv(), System.getProperties())),
+                        status, Clock.systemUTC());
                 started.push(runtime);
                 started.push(new ReconcileWorker(bootstrap, runtime, "clops-k8s-workers").start());
                 started.push(new io.clops.k8s.crd.CrdBridge(client, bootstrap, Clock.systemUTC()));

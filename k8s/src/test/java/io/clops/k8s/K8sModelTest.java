@@ -127,7 +127,8 @@ class K8sModelTest {
 
     @Test
     void aProjectIsANamespaceAQuotaAndRoleBindingsForItsGroups() {
-        var settings = new PlatformSettings.ProjectSettings(new PlatformSettings.Quota("4", "16Gi", 1, 20), Map.of("admin", List.of("alice")));
+        var demo = new PlatformSettings.ProjectSettings(new PlatformSettings.Quota("4", "16Gi", 1, 20), Map.of("admin", List.of("alice")));
+        var settings = new PlatformSettings("x", "k", Map.of("demo", demo), SETTINGS.defaults(), Map.of());
         List<HasMetadata> objs = K8sModel.project("demo", settings);
         assertThat(objs).extracting(HasMetadata::getKind).containsExactly("Namespace", "ResourceQuota", "RoleBinding", "RoleBinding", "RoleBinding");
         ResourceQuota q = one(objs, ResourceQuota.class);
@@ -135,5 +136,29 @@ class K8sModelTest {
         List<RoleBinding> rbs = objs.stream().filter(o -> o instanceof RoleBinding).map(o -> (RoleBinding) o).toList();
         assertThat(rbs.get(2).getRoleRef().getName()).isEqualTo("clops-admin");
         assertThat(rbs.get(2).getSubjects()).extracting("name").containsExactly("clops:demo:admin", "alice");
+    }
+
+    /**
+     * With Kafka client settings (a cluster with SASL), each project's namespace gets them as a Secret of
+     * CLOPS_KAFKA_CLIENT_* keys, which every executor sidecar reads (optional: a platform without them has none).
+     */
+    @Test
+    void kafkaClientSettingsReachTheExecutorsThroughASecretInTheProjectNamespace() {
+        var withSasl = SETTINGS.withKafkaClient(Map.of("security.protocol", "SASL_SSL", "sasl.mechanism", "PLAIN"));
+        io.fabric8.kubernetes.api.model.Secret secret = one(K8sModel.project("demo", withSasl), io.fabric8.kubernetes.api.model.Secret.class);
+        assertThat(secret.getMetadata().getName()).isEqualTo("clops-kafka-client");
+        assertThat(secret.getMetadata().getNamespace()).isEqualTo(io.clops.k8s.model.K8sNames.namespace("demo"));
+        assertThat(secret.getData()).containsOnlyKeys("CLOPS_KAFKA_CLIENT_SECURITY_PROTOCOL", "CLOPS_KAFKA_CLIENT_SASL_MECHANISM");
+        assertThat(new String(java.util.Base64.getDecoder().decode(secret.getData().get("CLOPS_KAFKA_CLIENT_SECURITY_PROTOCOL"))))
+                .isEqualTo("SASL_SSL");
+        assertThat(K8sModel.project("demo", SETTINGS)).noneMatch(o -> o instanceof io.fabric8.kubernetes.api.model.Secret);
+
+        DesiredDeployment d = desired(spec("iris@champion"), List.of(route(1, 100)), null);
+        Deployment dep = one(K8sModel.deployment(d, withSasl, null), Deployment.class);
+        var executor = dep.getSpec().getTemplate().getSpec().getContainers().stream().filter(c -> c.getName().equals("executor")).findFirst().orElseThrow();
+        assertThat(executor.getEnvFrom()).singleElement().satisfies(from -> {
+            assertThat(from.getSecretRef().getName()).isEqualTo("clops-kafka-client");
+            assertThat(from.getSecretRef().getOptional()).isTrue();
+        });
     }
 }

@@ -18,6 +18,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 
 import static io.clops.testing.Fixtures.spec;
@@ -65,24 +66,34 @@ class ManifestsTest {
                 .setRoutes(List.of(ResolvedRoute.newBuilder().setRef("iris:1").setVersion(v1).setWeight(50).build(),
                         ResolvedRoute.newBuilder().setRef("iris:2").setVersion(v2).setWeight(50).build()))
                 .setShadow(null).setCommandId("c").setActor("a").setTimeMs(1).build();
-        List<HasMetadata> produced = new ArrayList<>(K8sModel.deployment(d, PlatformSettings.defaults("x", "k"), null));
-        produced.addAll(K8sModel.project("p", PlatformSettings.defaults("x", "k").defaults()));
+        PlatformSettings settings = PlatformSettings.defaults("x", "k").withKafkaClient(Map.of("security.protocol", "SASL_SSL"));
+        List<HasMetadata> produced = new ArrayList<>(K8sModel.deployment(d, settings, null));
+        produced.addAll(K8sModel.project("p", settings));
         for (HasMetadata o : produced) {
             String group = o.getApiVersion().contains("/") ? o.getApiVersion().substring(0, o.getApiVersion().indexOf('/')) : "";
             String plural = o.getKind().toLowerCase().endsWith("y") ? o.getKind().toLowerCase().replaceAll("y$", "ies") : o.getKind().toLowerCase() + "s";
-            for (String verb : List.of("get", "list", "create", "update", "delete")) {
-                assertThat(allows(worker, group, plural, verb)).as("clops-worker may %s %s.%s", verb, plural, group).isTrue();
+            // Secrets: only ours, by name (create cannot be limited by name, and lets nothing be read)
+            boolean secret = o instanceof io.fabric8.kubernetes.api.model.Secret;
+            for (String verb : secret ? List.of("get", "update") : List.of("get", "list", "create", "update", "delete")) {
+                assertThat(allows(worker, group, plural, verb, secret ? o.getMetadata().getName() : null)).as("clops-worker may %s %s.%s", verb, plural, group).isTrue();
+            }
+            if (secret) {
+                assertThat(allows(worker, group, plural, "create", null)).as("clops-worker may create secrets").isTrue();
+                for (String verb : List.of("get", "list", "watch", "update", "delete")) {
+                    assertThat(allows(worker, group, plural, verb, null)).as("clops-worker may %s every secret", verb).isFalse();
+                }
             }
         }
-        assertThat(allows(worker, "clops.io", "modeldeployments/status", "update")).isTrue();
+        assertThat(allows(worker, "clops.io", "modeldeployments/status", "update", null)).isTrue();
         assertThat(worker.getRules()).noneMatch(r -> r.getResources().contains("*") || r.getVerbs().contains("*")
                 || r.getVerbs().contains("escalate") || (r.getResources().contains("clusterroles") && r.getResourceNames().isEmpty()));
     }
 
-    static boolean allows(ClusterRole role, String group, String resource, String verb) {
+    /** Whether {@code role} lets {@code verb} on the object {@code name} (null: on any object of the resource). */
+    static boolean allows(ClusterRole role, String group, String resource, String verb, String name) {
         for (PolicyRule r : role.getRules()) {
             if (r.getApiGroups().contains(group) && r.getResources().contains(resource) && r.getVerbs().contains(verb)
-                    && (r.getResourceNames() == null || r.getResourceNames().isEmpty())) {
+                    && (r.getResourceNames() == null || r.getResourceNames().isEmpty() || name != null && r.getResourceNames().contains(name))) {
                 return true;
             }
         }

@@ -37,7 +37,8 @@ class RestartIT {
         DesiredDeployment d = DesiredDeployment.newBuilder().setProject("restart").setName("iris").setGeneration(1)
                 .setSpec(spec("iris")).setRoutes(List.of(ResolvedRoute.newBuilder().setRef("iris").setVersion(v).setWeight(100).build()))
                 .setShadow(null).setCommandId("c").setActor("a").setTimeMs(1).build();
-        PlatformSettings settings = PlatformSettings.defaults("clops/executor:test", "kafka:9092");
+        PlatformSettings settings = PlatformSettings.defaults("clops/executor:test", "kafka:9092")
+                .withKafkaClient(Map.of("security.protocol", "SASL_SSL"));
         try (StatusWriter status = new StatusWriter(KafkaExtension.bootstrapServers(), "restart");
              KubernetesRuntime first = new KubernetesRuntime(client, settings, status, Clock.systemUTC());
              KubernetesRuntime second = new KubernetesRuntime(client, settings, status, Clock.systemUTC())) {
@@ -54,6 +55,10 @@ class RestartIT {
             assertThat(outcomes).filteredOn(a -> a.outcome() == Outcome.DELETED).extracting(Applied::name).containsExactly("iris-old");
             assertThat(client.services().inNamespace("restart").withName("iris-old").get()).isNull();
             assertThat(client.services().inNamespace("restart").withName("iris").get()).isNotNull();
+            // the executors' Kafka settings: written once, then found as they are (kept as the API server keeps them)
+            assertThat(outcomes).filteredOn(a -> a.kind().equals("Secret")).extracting(Applied::outcome).containsExactly(Outcome.UNCHANGED);
+            assertThat(client.secrets().inNamespace("restart").withName("clops-kafka-client").get().getData())
+                    .containsKey("CLOPS_KAFKA_CLIENT_SECURITY_PROTOCOL");
         }
     }
 }

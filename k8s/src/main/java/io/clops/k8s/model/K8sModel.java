@@ -2,6 +2,7 @@ package io.clops.k8s.model;
 
 import io.clops.avro.DeploymentSpec;
 import io.clops.avro.DesiredDeployment;
+import io.clops.kafka.KafkaConfigs;
 import io.clops.avro.ModelVersion;
 import io.clops.avro.ResolvedRoute;
 import io.fabric8.kubernetes.api.model.Container;
@@ -52,8 +53,12 @@ public final class K8sModel {
 
     public static final List<String> ROLES = List.of("viewer", "modeler", "admin");
 
-    /** Namespace, ResourceQuota and one RoleBinding per role for the project's groups and configured members. */
-    public static List<HasMetadata> project(String project, PlatformSettings.ProjectSettings settings) {
+    /**
+     * Namespace, ResourceQuota and one RoleBinding per role for the project's groups and configured members; with
+     * Kafka client settings, the Secret {@value K8sNames#KAFKA_CLIENT_SECRET} its executors read them from.
+     */
+    public static List<HasMetadata> project(String project, PlatformSettings platform) {
+        PlatformSettings.ProjectSettings settings = platform.project(project);
         List<HasMetadata> out = new ArrayList<>();
         String ns = K8sNames.namespace(project);
         Namespace namespace = new NamespaceBuilder().withMetadata(new ObjectMetaBuilder().withName(ns)
@@ -81,6 +86,14 @@ public final class K8sModel {
                     .withNewRoleRef().withApiGroup("rbac.authorization.k8s.io").withKind("ClusterRole")
                     .withName(K8sNames.clusterRole(role)).endRoleRef().withSubjects(subjects).build();
             out.add(rb);
+        }
+        if (!platform.kafkaClient().isEmpty()) {
+            Map<String, String> data = new java.util.TreeMap<>(); // as the API server keeps it (base64): no patch each time
+            platform.kafkaClient().forEach((name, value) -> data.put(KafkaConfigs.ENV_PREFIX + name.toUpperCase(java.util.Locale.ROOT).replace('.', '_'),
+                    java.util.Base64.getEncoder().encodeToString(value.getBytes(java.nio.charset.StandardCharsets.UTF_8))));
+            out.add(new io.fabric8.kubernetes.api.model.SecretBuilder()
+                    .withMetadata(meta(K8sNames.KAFKA_CLIENT_SECRET, ns, K8sNames.projectLabels(project), null))
+                    .withType("Opaque").withData(data).build());
         }
         return out;
     }
@@ -173,6 +186,9 @@ public final class K8sModel {
                         env("CLOPS_INPUTS", io.clops.reconciler.ExecutorEnv.inputsJson(v)),
                         env("CLOPS_RATE_LIMIT_RPS", Integer.toString(spec.getExecutor().getRateLimitRps())),
                         env("CLOPS_LOG_REQUESTS", Boolean.toString(spec.getExecutor().getLogRequests())))
+                // the platform's Kafka client settings (SASL, TLS), when it has any: see project()
+                .withEnvFrom(new io.fabric8.kubernetes.api.model.EnvFromSourceBuilder().withNewSecretRef()
+                        .withName(K8sNames.KAFKA_CLIENT_SECRET).withOptional(true).endSecretRef().build())
                 .withNewReadinessProbe().withNewHttpGet().withPath("/v2/health/ready").withPort(new IntOrString("http")).endHttpGet()
                 .withPeriodSeconds(5).withFailureThreshold(3).endReadinessProbe()
                 .withNewLivenessProbe().withNewHttpGet().withPath("/v2/health/live").withPort(new IntOrString("http")).endHttpGet()

@@ -16,6 +16,8 @@ public final class K8sNames {
 
     public static final String MANAGED_BY = "app.kubernetes.io/managed-by";
     public static final String MANAGER = "clops";
+    /** The Secret in each project's namespace with the Kafka client settings its executors need (SASL, TLS). */
+    public static final String KAFKA_CLIENT_SECRET = "clops-kafka-client";
     public static final String NAME = "app.kubernetes.io/name";
     public static final String PART_OF = "app.kubernetes.io/part-of";
     public static final String PROJECT = "clops.io/project";

@@ -4,11 +4,13 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * What the cluster side needs beyond a deployment: the executor image, the Kafka bootstrap the executors use, and
- * per project its quota and members. Until projects come from their own issue, these come from configuration.
+ * What the cluster side needs beyond a deployment: the executor image, the Kafka bootstrap the executors use, the
+ * Kafka client settings they need besides (SASL, TLS: Kafka setting name → value; put in each project's namespace
+ * as a Secret), and per project its quota and members. Until projects come from their own issue, these come from
+ * configuration.
  */
 public record PlatformSettings(String executorImage, String bootstrap, Map<String, ProjectSettings> projects,
-                               ProjectSettings defaults) {
+                               ProjectSettings defaults, Map<String, String> kafkaClient) {
 
     public record Quota(String cpu, String memory, int gpu, int pods) {
     }
@@ -19,7 +21,12 @@ public record PlatformSettings(String executorImage, String bootstrap, Map<Strin
 
     public static PlatformSettings defaults(String executorImage, String bootstrap) {
         return new PlatformSettings(executorImage, bootstrap, Map.of(),
-                new ProjectSettings(new Quota("8", "32Gi", 0, 50), Map.of()));
+                new ProjectSettings(new Quota("8", "32Gi", 0, 50), Map.of()), Map.of());
+    }
+
+    /** The same, with these Kafka client settings for the executors (setting name → value). */
+    public PlatformSettings withKafkaClient(Map<String, String> settings) {
+        return new PlatformSettings(executorImage, bootstrap, projects, defaults, Map.copyOf(settings));
     }
 
     public ProjectSettings project(String project) {

@@ -88,7 +88,7 @@ public final class KubernetesRuntime implements DeploymentRuntime {
         List<Applied> outcomes = new ArrayList<>();
         String projectStamp = d.getProject() + "|" + settings.project(d.getProject());
         if (projectsDone.add(projectStamp)) {
-            K8sModel.project(d.getProject(), settings.project(d.getProject())).forEach(o -> outcomes.add(applier.apply(o)));
+            K8sModel.project(d.getProject(), settings).forEach(o -> outcomes.add(applier.apply(o)));
         }
         ModelDeployment anchor = CrMapping.resource(d, K8sNames.labels(d));
         Applied anchored = applier.apply(anchor);
