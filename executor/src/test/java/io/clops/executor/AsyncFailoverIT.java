@@ -258,14 +258,19 @@ class AsyncFailoverIT {
         }
     }
 
-    static void send(String bootstrap, String topic, int from, int to) {
+    /** Sends requests req-{from}… req-{to - 1}, every one written (or a failure says why). */
+    static void send(String bootstrap, String topic, int from, int to) throws Exception {
         try (var producer = new KafkaProducer<>(KafkaConfigs.producer(bootstrap, "failover-client"), new StringSerializer(), new StringSerializer())) {
+            List<java.util.concurrent.Future<?>> sent = new java.util.ArrayList<>();
             for (int i = from; i < to; i++) {
                 var headers = new RecordHeaders();
                 headers.add("clops-request-id", ("req-" + i).getBytes(StandardCharsets.UTF_8));
-                producer.send(new ProducerRecord<>(topic, null, "req-" + i, BODY, headers));
+                sent.add(producer.send(new ProducerRecord<>(topic, null, "req-" + i, BODY, headers)));
             }
             producer.flush();
+            for (var f : sent) {
+                f.get();
+            }
         }
     }
 

@@ -6,6 +6,7 @@ import org.apache.kafka.common.errors.TopicExistsException;
 
 import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 
@@ -48,17 +49,26 @@ public final class TopicAdmin {
         }
     }
 
-    /** Until every partition of every topic has a leader in the metadata brokers serve. */
+    /**
+     * Until every partition of every topic has a leader in the metadata brokers serve, and that leader answers for it
+     * (a list-offsets request goes to the leader itself). The metadata names a leader a moment before the leader
+     * takes the partition on: a producer writing in between gets NOT_LEADER_OR_FOLLOWER, and an idempotent one can
+     * then stall on out-of-order sequence numbers, its records never written.
+     */
     private static void awaitVisible(Admin admin, List<String> names) throws InterruptedException, java.util.concurrent.TimeoutException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (true) {
             try {
                 var described = admin.describeTopics(names).allTopicNames().get(30, TimeUnit.SECONDS);
                 if (described.values().stream().allMatch(d -> d.partitions().stream().allMatch(p -> p.leader() != null && !p.leader().isEmpty()))) {
+                    Map<org.apache.kafka.common.TopicPartition, org.apache.kafka.clients.admin.OffsetSpec> latest = new java.util.HashMap<>();
+                    described.values().forEach(d -> d.partitions().forEach(p -> latest.put(
+                            new org.apache.kafka.common.TopicPartition(d.name(), p.partition()), org.apache.kafka.clients.admin.OffsetSpec.latest())));
+                    admin.listOffsets(latest).all().get(30, TimeUnit.SECONDS);
                     return;
                 }
             } catch (ExecutionException e) {
-                if (!(e.getCause() instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException)) {
+                if (!(e.getCause() instanceof org.apache.kafka.common.errors.RetriableException)) {
                     throw new IllegalStateException("cannot describe topics " + names + ": " + e.getCause().getMessage(), e.getCause());
                 }
             }

@@ -1,8 +1,12 @@
 package io.clops.testing;
 
+import io.clops.kafka.KafkaConfigs;
 import io.clops.kafka.TopicAdmin;
 import io.clops.kafka.TopicSpec;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringSerializer;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -15,9 +19,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 @ExtendWith(KafkaExtension.class)
 class TopicAdminIT {
 
-    /** A reader that assigns itself a topic's partitions right after ensure() must find them all, every time. */
+    /**
+     * Right after ensure(), a reader that assigns itself a topic's partitions finds them all, and an idempotent
+     * producer's burst is written whole (a produce that reaches the leader before it has taken the partition on gets
+     * NOT_LEADER_OR_FOLLOWER, after which the producer can stall on out-of-order sequence numbers).
+     */
     @Test
-    void ensuredTopicsAreVisibleToClientsAtOnce() {
+    void ensuredTopicsAreVisibleAndWritableAtOnce() throws Exception {
         String bootstrap = KafkaExtension.bootstrapServers();
         for (int i = 0; i < 20; i++) {
             String name = "ensure-visible-" + i;
@@ -26,6 +34,17 @@ class TopicAdminIT {
                     new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
                 assertThat(consumer.partitionsFor(name)).as("partitions of %s right after ensure", name).hasSize(3);
             }
+            try (var producer = new KafkaProducer<>(KafkaConfigs.producer(bootstrap, "burst"), new StringSerializer(), new StringSerializer())) {
+                List<java.util.concurrent.Future<?>> sent = new java.util.ArrayList<>();
+                for (int n = 0; n < 500; n++) {
+                    sent.add(producer.send(new ProducerRecord<>(name, "k" + n, "v")));
+                }
+                producer.flush();
+                for (var f : sent) {
+                    f.get(); // fails (after the delivery timeout) when a record could not be written
+                }
+            }
+            assertThat(TopicProbe.endOffsetSum(bootstrap, name)).as("records on %s", name).isEqualTo(500);
         }
     }
 }
