@@ -88,6 +88,11 @@ public final class AsyncWorker implements Runnable, AutoCloseable {
         Map<String, Object> c = new HashMap<>(KafkaConfigs.reader(config.bootstrap(), "executor-" + config.deployment()));
         c.put(ConsumerConfig.GROUP_ID_CONFIG, config.consumerGroup());
         c.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 64);
+        // cooperative: when executors come or go (autoscaling), only the partitions that move pause, not every
+        // executor's; range stays listed so a group with executors of an older version still agrees on a protocol
+        c.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, List.of(
+                org.apache.kafka.clients.consumer.CooperativeStickyAssignor.class.getName(),
+                org.apache.kafka.clients.consumer.RangeAssignor.class.getName()));
         // a dead executor's partitions move to the others after 10 s, not Kafka's default 45 s
         c.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 10_000);
         c.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 1_000);
@@ -148,16 +153,13 @@ public final class AsyncWorker implements Runnable, AutoCloseable {
             consumer.subscribe(List.of(config.requestTopic()), new ConsumerRebalanceListener() {
                 @Override
                 public void onPartitionsRevoked(java.util.Collection<TopicPartition> partitions) {
-                    settle(); // whoever gets these partitions starts after what was answered here
-                    // and from here on no commit of ours may name them: it would move their new owner's offsets back
-                    done.keySet().removeAll(partitions);
+                    settle(partitions); // whoever gets these partitions starts after what was answered here
                 }
 
                 @Override
                 public void onPartitionsLost(java.util.Collection<TopicPartition> partitions) {
                     // no longer ours and nothing can be committed for them: the new owner answers again what was in flight
-                    pending.clear();
-                    done.keySet().removeAll(partitions);
+                    forget(partitions);
                 }
 
                 @Override
@@ -195,7 +197,7 @@ public final class AsyncWorker implements Runnable, AutoCloseable {
                 LOG.error("async worker of {} stopped: {}", config.deployment(), e.toString(), e);
             }
         } finally {
-            settle();
+            settle(java.util.Set.of());
             sender.interrupt();
             consumer.close(Duration.ofSeconds(2));
             producer.close(Duration.ofSeconds(2));
@@ -271,8 +273,13 @@ public final class AsyncWorker implements Runnable, AutoCloseable {
         LOG.warn("an answer could not be produced ({}); polling again from {}", why, from);
     }
 
-    /** Waits for the answers in flight (bounded) and commits what is acknowledged, synchronously. */
-    private void settle() {
+    /**
+     * Waits for the answers in flight (bounded), commits what is acknowledged, synchronously, then gives up
+     * {@code leaving}. With cooperative rebalancing only the partitions that move are revoked: the others go on where
+     * they are, so their batches stay pending (dropping them could let a later batch's commit pass answers not yet
+     * produced).
+     */
+    private void settle(java.util.Collection<TopicPartition> leaving) {
         try {
             CompletableFuture.allOf(pending.stream().map(b -> b.acked).toArray(CompletableFuture[]::new)).get(10, java.util.concurrent.TimeUnit.SECONDS);
         } catch (Exception e) {
@@ -281,18 +288,29 @@ public final class AsyncWorker implements Runnable, AutoCloseable {
         while (!pending.isEmpty() && pending.peekFirst().acked.isDone() && !pending.peekFirst().acked.isCompletedExceptionally()) {
             done.putAll(pending.pollFirst().offsets);
         }
-        pending.clear();
-        if (done.isEmpty()) {
-            return;
-        }
-        try {
+        if (!done.isEmpty()) {
             try {
-                consumer.commitSync(Map.copyOf(done), Duration.ofSeconds(5));
-            } catch (WakeupException e) { // close() woke the consumer after the loop had left poll: commit anyway
-                consumer.commitSync(Map.copyOf(done), Duration.ofSeconds(5));
+                try {
+                    consumer.commitSync(Map.copyOf(done), Duration.ofSeconds(5));
+                } catch (WakeupException e) { // close() woke the consumer after the loop had left poll: commit anyway
+                    consumer.commitSync(Map.copyOf(done), Duration.ofSeconds(5));
+                }
+            } catch (RuntimeException e) {
+                LOG.warn("could not commit answered offsets ({}); those requests will be answered again", e.toString());
             }
-        } catch (RuntimeException e) {
-            LOG.warn("could not commit answered offsets ({}); those requests will be answered again", e.toString());
+        }
+        forget(leaving);
+    }
+
+    /**
+     * No commit of ours names these partitions from here on: it would move their new owner's offsets back (and all it
+     * answered would come again). Their requests still in flight are answered; the new owner may answer them again.
+     */
+    private void forget(java.util.Collection<TopicPartition> partitions) {
+        done.keySet().removeAll(partitions);
+        for (Batch b : pending) {
+            b.offsets.keySet().removeAll(partitions);
+            b.first.keySet().removeAll(partitions);
         }
     }
 

@@ -328,6 +328,10 @@ class AsyncFailoverIT {
                 Await.until("b alone answered the first " + ALONE, Duration.ofSeconds(120), () -> answered.size() >= ALONE);
                 a = executor(bootstrap, iris.port(), new File(logs, "a.log"));
                 Await.until("a joined the group and holds partitions", Duration.ofSeconds(60), () -> membersWithPartitions(bootstrap, GROUP) == 2);
+                try (var admin = org.apache.kafka.clients.admin.Admin.create(KafkaConfigs.admin(bootstrap))) {
+                    assertThat(admin.describeConsumerGroups(List.of(GROUP)).all().get().get(GROUP).partitionAssignor())
+                            .as("partitions move without stopping every executor").isEqualTo("cooperative-sticky");
+                }
                 send(bootstrap, requests, ALONE, N);
                 String killed = ":" + a.pid();
                 Await.until("a answered " + BEFORE_KILL, Duration.ofSeconds(120), () -> byExecutor.entrySet().stream()
