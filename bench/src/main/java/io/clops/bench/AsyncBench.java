@@ -41,7 +41,7 @@ public final class AsyncBench {
     static final String BODY = "{\"inputs\":[{\"name\":\"input-0\",\"datatype\":\"FP32\",\"shape\":[1,4],\"data\":[5.1,3.5,1.4,0.2]}]}";
     private static final java.util.logging.Logger JUL = java.util.logging.Logger.getLogger("");
 
-    record Step(int rate, int sent, int answered, double seconds, double p50, double p99) {
+    record Step(int rate, int sent, int answered, double seconds, double p50, double p99, double max) {
         boolean sustained() {
             return answered == sent && answered / seconds >= 0.95 * rate && p99 <= 1000;
         }
@@ -79,6 +79,14 @@ public final class AsyncBench {
                  Client client = new Client(bootstrap, List.of(Topics.inferResponses("bench", "noop").name(), Topics.inferResponses("bench", "echo").name()))) {
                 client.run(executorIn, 200, 5); // warm-up: group join, JIT
                 client.run(echoIn, 200, 5);
+                // a scale event, eager and cooperative rebalancing in turn (before any overload leaves a backlog)
+                String modelUrl = "http://127.0.0.1:" + model.getAddress().getPort();
+                List<Step> eagers = new ArrayList<>();
+                List<Step> cooperatives = new ArrayList<>();
+                for (int round = 0; round < 2; round++) {
+                    eagers.add(scaleEvent(bootstrap, modelUrl, "scale-eager-" + round, org.apache.kafka.clients.consumer.RangeAssignor.class.getName()));
+                    cooperatives.add(scaleEvent(bootstrap, modelUrl, "scale-cooperative-" + round, null));
+                }
                 // Interleaved rounds, median: this machine's noise moves single runs by 2×.
                 List<Step> viaExecutor = new ArrayList<>();
                 List<Step> viaEcho = new ArrayList<>();
@@ -115,6 +123,14 @@ public final class AsyncBench {
                         latency.p50(), latency.p99(), latency.sent());
                 System.out.printf(Locale.ROOT, "executor round-trip p50 ÷ Kafka round-trip floor p50: %.2f×; ÷ two EndToEndLatency average hops: %.2f×%n",
                         latency.p50() / floorTrip.p50(), latency.p50() / (2 * Double.parseDouble(floor[2])));
+                System.out.println("scale event (a second executor joins the group 2 s into 8 s at 1,000 req/s), two rounds each, in turn:");
+                for (int round = 0; round < eagers.size(); round++) {
+                    Step e = eagers.get(round);
+                    Step c = cooperatives.get(round);
+                    System.out.printf(Locale.ROOT, "  round %d: eager (range) p50 %.2f ms, p99 %.2f ms, max %.0f ms, %d/%d answered | cooperative (clops's) p50 %.2f ms, p99 %.2f ms, max %.0f ms, %d/%d answered | p99 ratio %.2f×%n",
+                            round + 1, e.p50(), e.p99(), e.max(), e.answered(), e.sent(), c.p50(), c.p99(), c.max(), c.answered(), c.sent(),
+                            e.p99() / c.p99());
+                }
                 int best = steps.stream().filter(Step::sustained).mapToInt(Step::rate).max().orElse(0);
                 System.out.printf(Locale.ROOT, "highest sustained rate with nothing lost (all answered, p99 ≤ 1 s): %d req/s%n", best);
                 for (int i = 0; i < steps.size(); i++) {
@@ -128,6 +144,44 @@ public final class AsyncBench {
             model.stop(0);
         }
         System.exit(0);
+    }
+
+    /**
+     * One executor serves a steady 1,000 req/s; 2 s in, a second one joins its group (as autoscaling does): the
+     * latencies of the whole run, the rebalance's pause in their tail. {@code strategy}: the assignor, null for clops's.
+     */
+    static Step scaleEvent(String bootstrap, String modelUrl, String deployment, String strategy) throws Exception {
+        String key = io.clops.kafka.KafkaConfigs.PROPERTY_PREFIX + "partition.assignment.strategy";
+        TopicAdmin.ensure(bootstrap, List.of(Topics.inferRequests("bench", deployment).spec(), Topics.inferResponses("bench", deployment).spec()));
+        ExecutorConfig config = ExecutorConfig.single(0, modelUrl, "noop", "bench", deployment, "async", bootstrap, 5000, 1 << 20);
+        if (strategy != null) {
+            System.setProperty(key, strategy);
+        }
+        try (ExecutorMain first = new ExecutorMain(config);
+             Client client = new Client(bootstrap, List.of(Topics.inferResponses("bench", deployment).name()))) {
+            String requests = Topics.inferRequests("bench", deployment).name();
+            client.run(requests, 500, 3); // the first executor has joined and warmed up
+            ExecutorMain[] second = new ExecutorMain[1];
+            Thread joiner = new Thread(() -> {
+                try {
+                    Thread.sleep(2000);
+                    second[0] = new ExecutorMain(config);
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            }, "bench-joiner");
+            joiner.start();
+            Step s = client.run(requests, 1000, 8);
+            joiner.join();
+            if (second[0] != null) {
+                second[0].close();
+            }
+            System.err.printf(Locale.ROOT, "… scale event, %s: p50 %.2f ms, p99 %.2f ms, max %.0f ms, %d/%d answered%n",
+                    strategy == null ? "cooperative" : "eager", s.p50(), s.p99(), s.max(), s.answered(), s.sent());
+            return s;
+        } finally {
+            System.clearProperty(key);
+        }
     }
 
     static Step median(List<Step> steps) {
@@ -261,7 +315,8 @@ public final class AsyncBench {
             l.sort(Long::compare);
             double p50 = l.isEmpty() ? -1 : l.get(l.size() / 2) / 1000.0;
             double p99 = l.isEmpty() ? -1 : l.get((int) Math.min(l.size() - 1, Math.ceil(l.size() * 0.99) - 1)) / 1000.0;
-            return new Step(rate, n, latency.size(), took, p50, p99);
+            double max = l.isEmpty() ? -1 : l.get(l.size() - 1) / 1000.0;
+            return new Step(rate, n, latency.size(), took, p50, p99, max);
         }
 
         @Override

@@ -90,7 +90,8 @@ public final class AsyncWorker implements Runnable, AutoCloseable {
         c.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 64);
         // cooperative: when executors come or go (autoscaling), only the partitions that move pause, not every
         // executor's; range stays listed so a group with executors of an older version still agrees on a protocol
-        c.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, List.of(
+        // (CLOPS_KAFKA_CLIENT_PARTITION_ASSIGNMENT_STRATEGY chooses otherwise)
+        c.putIfAbsent(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, List.of(
                 org.apache.kafka.clients.consumer.CooperativeStickyAssignor.class.getName(),
                 org.apache.kafka.clients.consumer.RangeAssignor.class.getName()));
         // a dead executor's partitions move to the others after 10 s, not Kafka's default 45 s
