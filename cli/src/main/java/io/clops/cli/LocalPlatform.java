@@ -100,7 +100,7 @@ public final class LocalPlatform implements AutoCloseable {
                 started.push(client::close);
                 var runtime = new io.clops.k8s.runtime.KubernetesRuntime(client,
                         io.clops.k8s.model.PlatformSettings.defaults(o.executorImage(), bootstrap)
-                                .withKafkaClient(io.clops.kafka.KafkaConfigs.fromEnvironment(System.getenv(), System.getProperties())),
+                                .withKafkaClient(io.clops.kafka.KafkaConfigs.fromEnvironment()),
                         status, Clock.systemUTC());
                 started.push(runtime);
                 started.push(new ReconcileWorker(bootstrap, runtime, "clops-k8s-workers").start());

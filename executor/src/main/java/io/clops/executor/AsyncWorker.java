@@ -376,7 +376,6 @@ public final class AsyncWorker implements Runnable, AutoCloseable {
             outbox.add(new Outgoing(req.response(replyTo, refusal, null), batch, fallback(req, replyTo, refusal)));
             return null;
         }
-        String answerTopic = replyTo;
         String sticky = header(rec.headers(), H_ROUTE, null);
         return () -> {
             metrics.inFlight.incrementAndGet();
@@ -391,11 +390,11 @@ public final class AsyncWorker implements Runnable, AutoCloseable {
                         inFlight.release();
                         metrics.inFlight.decrementAndGet();
                     })
-                    .thenApply(a -> new Outgoing(req.response(answerTopic, a.reply(), a.route().name().equals("-") ? null : a.route().name()),
-                            batch, fallback(req, answerTopic, a.reply())))
+                    .thenApply(a -> new Outgoing(req.response(replyTo, a.reply(), a.route().name().equals("-") ? null : a.route().name()),
+                            batch, fallback(req, replyTo, a.reply())))
                     .exceptionally(e -> {
                         ModelClient.Reply r = ModelClient.error(500, "executor failed to answer: " + e, -1);
-                        return new Outgoing(req.response(answerTopic, r, null), batch, fallback(req, answerTopic, r));
+                        return new Outgoing(req.response(replyTo, r, null), batch, fallback(req, replyTo, r));
                     })
                     .thenAccept(outbox::add);
         };
@@ -418,6 +417,7 @@ public final class AsyncWorker implements Runnable, AutoCloseable {
     final class ReplyTopics {
         private static final java.util.regex.Pattern LEGAL = java.util.regex.Pattern.compile("[a-zA-Z0-9._-]{1,249}");
         private static final long MISSING_RECHECK_NANOS = 10_000_000_000L;
+        private static final int MISSING_REMEMBERED = 1_000;
         private final java.util.Set<String> existing = java.util.concurrent.ConcurrentHashMap.newKeySet();
         private final Map<String, Long> missingSince = new HashMap<>();
 
@@ -439,6 +439,9 @@ public final class AsyncWorker implements Runnable, AutoCloseable {
             if (since == null || now - since > MISSING_RECHECK_NANOS) {
                 try {
                     if (consumer.partitionsFor(topic, Duration.ofSeconds(5)).isEmpty()) {
+                        if (missingSince.size() >= MISSING_REMEMBERED) { // requests naming ever new topics: memory stays bounded
+                            missingSince.clear();
+                        }
                         missingSince.put(topic, now);
                     } else {
                         missingSince.remove(topic);

@@ -51,7 +51,7 @@ class AsyncFailoverIT {
     }
 
     static Process executor(String bootstrap, int modelPort, File log, String deployment, Map<String, String> env) throws Exception {
-        ProcessBuilder pb = new ProcessBuilder(Path.java(), "-Xmx128m", "-XX:+UseSerialGC", "-Dsun.net.httpserver.nodelay=true",
+        ProcessBuilder pb = new ProcessBuilder(jdk("java"), "-Xmx128m", "-XX:+UseSerialGC", "-Dsun.net.httpserver.nodelay=true",
                 "-Dorg.apache.avro.SERIALIZABLE_PACKAGES=io.clops", "-cp", System.getProperty("java.class.path"),
                 ExecutorMain.class.getName()).redirectErrorStream(true).redirectOutput(log);
         pb.environment().putAll(Map.of("CLOPS_EXECUTOR_PORT", "0", "CLOPS_MODEL_URL", "http://127.0.0.1:" + modelPort,
@@ -61,10 +61,9 @@ class AsyncFailoverIT {
         return pb.start();
     }
 
-    static final class Path {
-        static String java() {
-            return java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        }
+    /** A tool of the JDK running the tests (java, jcmd). */
+    static String jdk(String tool) {
+        return java.nio.file.Path.of(System.getProperty("java.home"), "bin", tool).toString();
     }
 
     /** The group's state, and each executor's log tail and threads. */
@@ -88,7 +87,7 @@ class AsyncFailoverIT {
                 out.append("\n== executor ").append(name).append(" (pid ").append(p.pid()).append(p.isAlive() ? ", alive" : ", dead")
                         .append(") log:\n").append(String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size())));
                 if (p.isAlive()) {
-                    Process jcmd = new ProcessBuilder(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+                    Process jcmd = new ProcessBuilder(jdk("jcmd"),
                             Long.toString(p.pid()), "Thread.print").redirectErrorStream(true).start();
                     out.append("\n== threads of ").append(name).append(":\n").append(new String(jcmd.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
                 }

@@ -34,7 +34,7 @@ public final class Reconciler implements AutoCloseable {
         p.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_GLOBAL_ENABLED_CONFIG, true);
         p.put(StreamsConfig.consumerPrefix("session.timeout.ms"), 10_000);
         p.put(StreamsConfig.consumerPrefix("heartbeat.interval.ms"), 1_000);
-        p.putAll(io.clops.kafka.KafkaConfigs.fromEnvironment(System.getenv(), System.getProperties()));
+        p.putAll(io.clops.kafka.KafkaConfigs.fromEnvironment());
         return p;
     }
 

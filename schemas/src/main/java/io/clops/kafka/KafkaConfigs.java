@@ -41,9 +41,19 @@ public final class KafkaConfigs {
         return out;
     }
 
+    /** This process's settings: {@link #fromEnvironment} of its environment and system properties. */
+    public static Map<String, String> fromEnvironment() {
+        return fromEnvironment(System.getenv(), System.getProperties());
+    }
+
+    /** The environment variable that carries Kafka client setting {@code name}: the inverse of {@link #fromEnvironment}. */
+    public static String environmentName(String name) {
+        return ENV_PREFIX + name.toUpperCase(Locale.ROOT).replace('.', '_');
+    }
+
     /** {@code m} with this process's {@link #fromEnvironment} settings put over it. */
     public static <M extends Map<? super String, Object>> M withEnvironment(M m) {
-        m.putAll(fromEnvironment(System.getenv(), System.getProperties()));
+        m.putAll(fromEnvironment());
         return m;
     }
 

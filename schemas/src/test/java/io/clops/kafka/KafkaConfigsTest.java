@@ -27,6 +27,13 @@ class KafkaConfigsTest {
     }
 
     @Test
+    void aSettingsVariableNameMapsBackToTheSetting() {
+        String variable = KafkaConfigs.environmentName("sasl.jaas.config");
+        assertThat(variable).isEqualTo("CLOPS_KAFKA_CLIENT_SASL_JAAS_CONFIG");
+        assertThat(KafkaConfigs.fromEnvironment(Map.of(variable, "x"), new Properties())).containsExactly(Map.entry("sasl.jaas.config", "x"));
+    }
+
+    @Test
     void everyClientTakesThemOverClopsDefaults() {
         System.setProperty("clops.kafka.client.delivery.timeout.ms", "5000");
         try {

@@ -89,7 +89,7 @@ public final class K8sModel {
         }
         if (!platform.kafkaClient().isEmpty()) {
             Map<String, String> data = new java.util.TreeMap<>(); // as the API server keeps it (base64): no patch each time
-            platform.kafkaClient().forEach((name, value) -> data.put(KafkaConfigs.ENV_PREFIX + name.toUpperCase(java.util.Locale.ROOT).replace('.', '_'),
+            platform.kafkaClient().forEach((name, value) -> data.put(KafkaConfigs.environmentName(name),
                     java.util.Base64.getEncoder().encodeToString(value.getBytes(java.nio.charset.StandardCharsets.UTF_8))));
             out.add(new io.fabric8.kubernetes.api.model.SecretBuilder()
                     .withMetadata(meta(K8sNames.KAFKA_CLIENT_SECRET, ns, K8sNames.projectLabels(project), null))
