@@ -13,7 +13,9 @@ import io.clops.reconciler.ReconcileWorker;
 import io.clops.reconciler.Reconciler;
 import io.clops.reconciler.StatusWriter;
 import io.clops.schemas.SchemaTopic;
-import io.clops.testing.EventProducer;
+import io.clops.gateway.CommandGateway;
+import io.clops.gateway.Principal;
+import io.clops.gateway.Requests;
 import io.clops.testing.Fixtures;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
@@ -98,20 +100,18 @@ public final class K8sApplyBench {
             try (KubernetesClient client = mock.createClient();
                  Reconciler reconciler = Reconciler.start(bootstrap, dir.resolve("streams"), Duration.ofSeconds(60));
                  StatusWriter status = new StatusWriter(bootstrap, "bench-worker");
-                 EventProducer events = new EventProducer(bootstrap)) {
+                 CommandGateway gateway = new CommandGateway(bootstrap, Clock.systemUTC(), Duration.ofMinutes(30))) {
                 client.apiextensions().v1().customResourceDefinitions()
                         .load(K8sApplyBench.class.getResourceAsStream("/META-INF/fabric8/modeldeployments.clops.io-v1.yml")).create();
                 for (int p = 0; p < projects; p++) {
                     ModelVersion v = Fixtures.version("m", 1, List.of());
                     v.setImage("registry.example/m:1");
-                    events.registry(Fixtures.registered("r" + p, "p" + p, v));
+                    gateway.submit(Requests.fromAvro(Fixtures.registered("r" + p, "p" + p, v)), new Principal("bench"), "r" + p);
                 }
                 Map<String, Long> applied = new ConcurrentHashMap<>();
                 Thread watcher = watchStatus(bootstrap, applied);
                 try (KubernetesRuntime runtime = new KubernetesRuntime(client, PlatformSettings.defaults("clops/executor:bench", bootstrap), status, Clock.systemUTC());
-                     ReconcileWorker worker = new ReconcileWorker(bootstrap, runtime).start();
-                     KafkaProducer<String, byte[]> producer = new KafkaProducer<>(KafkaConfigs.producer(bootstrap, "bench"),
-                             new StringSerializer(), new ByteArraySerializer())) {
+                     ReconcileWorker worker = new ReconcileWorker(bootstrap, runtime).start()) {
                     int baseline = mock.getRequestCount();
                     Map<String, Long> sent = new HashMap<>();
                     long t0 = System.nanoTime();
@@ -119,12 +119,10 @@ public final class K8sApplyBench {
                         String project = "p" + (i % projects);
                         String name = "d" + i;
                         DeploymentSpec spec = Fixtures.spec("m");
-                        CommandEnvelope cmd = Fixtures.deploy("c" + i, project, name, spec);
                         sent.put(Topics.deploymentKey(project, name), System.nanoTime());
-                        producer.send(new ProducerRecord<>(Topics.COMMANDS.name(), project,
-                                Topics.COMMANDS.valueSerde().serializer().serialize(Topics.COMMANDS.name(), cmd)));
+                        // a burst: every command submitted before any verdict is awaited
+                        gateway.submitAsync(Requests.fromAvro(Fixtures.deploy("c" + i, project, name, spec)), new Principal("bench"), "c" + i);
                     }
-                    producer.flush();
                     long lastPrint = System.nanoTime();
                     while (applied.size() < n) {
                         if (System.nanoTime() - lastPrint > 5_000_000_000L) {

@@ -52,7 +52,6 @@ public final class ApiClient {
         try {
             HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(60))
                     .header("Content-Type", "application/json")
-                    .header("X-Clops-Actor", System.getProperty("user.name", "anonymous"))
                     .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
                             : HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(body)));
             headers.forEach(b::header);

@@ -104,7 +104,9 @@ public final class LocalPlatform implements AutoCloseable {
                         status, Clock.systemUTC());
                 started.push(runtime);
                 started.push(new ReconcileWorker(bootstrap, runtime, "clops-k8s-workers").start());
-                started.push(new io.clops.k8s.crd.CrdBridge(client, bootstrap, Clock.systemUTC()));
+                io.clops.gateway.CommandGateway gateway = new io.clops.gateway.CommandGateway(bootstrap, Clock.systemUTC(), Duration.ofSeconds(10));
+                started.push(gateway);
+                started.push(new io.clops.k8s.crd.CrdBridge(client, gateway, bootstrap));
             } else {
                 progress.accept("starting the local worker");
                 LocalProcessRuntime runtime = new LocalProcessRuntime(LocalProcessRuntime.Settings.defaults(o.home(), bootstrap),

@@ -1,12 +1,11 @@
 package io.clops.command;
 
-import io.clops.api.DeploymentSpecParser;
-import io.clops.api.CommandResults;
-
-import io.clops.api.FieldError;
-import io.clops.api.InvalidRequest;
-import io.clops.api.Names;
 import io.clops.avro.CommandResult;
+import io.clops.gateway.CommandGateway;
+import io.clops.gateway.Request;
+import io.clops.gateway.Requests;
+import io.clops.gateway.Verdict;
+import io.clops.service.Callers;
 import io.clops.service.Http;
 import io.micronaut.http.HttpRequest;
 import io.micronaut.http.HttpResponse;
@@ -23,26 +22,26 @@ import io.micronaut.context.annotation.Value;
 import io.micronaut.scheduling.TaskExecutors;
 import io.micronaut.scheduling.annotation.ExecuteOn;
 
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
- * Deployments over HTTP. Writes are commands on clops.commands (validated first: a malformed spec never enters the
+ * Deployments over HTTP. Writes go through the command gateway (parsed first: a malformed spec never enters the
  * log); the answer carries the fold's verdict. Reads join clops.desired and clops.status.
  */
 @Controller("/api/v1")
 @ExecuteOn(TaskExecutors.BLOCKING)
 public class DeploymentController {
-    private final CommandService commands;
+    private final CommandGateway gateway;
+    private final Callers callers;
     private final DeploymentViews views;
     private final String bootstrap;
 
-    public DeploymentController(CommandService commands, DeploymentViews views,
+    public DeploymentController(CommandGateway gateway, Callers callers, DeploymentViews views,
                                 @Value("${clops.kafka.bootstrap}") String bootstrap,
                                 @Value("${clops.kafka.advertised-bootstrap:}") String advertised) {
-        this.commands = commands;
+        this.gateway = gateway;
+        this.callers = callers;
         this.views = views;
         this.bootstrap = advertised == null || advertised.isBlank() ? bootstrap : advertised;
     }
@@ -58,21 +57,17 @@ public class DeploymentController {
     }
 
     private HttpResponse<String> apply(HttpRequest<?> request, String project, String name, String body) {
-        DeploymentSpecParser.Parsed p = DeploymentSpecParser.parse(project, name, Http.body(body));
-        CommandService.Outcome o = commands.deploy(p.project(), p.name(), p.spec(), Http.actor(request),
-                request.getHeaders().get("Idempotency-Key"));
-        return answer(o, p.project(), p.name());
+        Request.Deploy d = Requests.deploy(project, name, Http.body(body));
+        return answer(submit(request, d), d.project(), d.name());
     }
 
     @Delete(uri = "/projects/{project}/deployments/{name}", produces = "application/json")
     public HttpResponse<String> delete(HttpRequest<?> request, String project, String name) {
-        List<FieldError> errors = new ArrayList<>();
-        Names.checkLabel("project", project, 40, errors);
-        Names.checkLabel("name", name, 40, errors);
-        if (!errors.isEmpty()) {
-            throw new InvalidRequest("invalid name", errors);
-        }
-        return answer(commands.undeploy(project, name, Http.actor(request), request.getHeaders().get("Idempotency-Key")), project, name);
+        return answer(submit(request, Requests.undeploy(project, name)), project, name);
+    }
+
+    private Verdict submit(HttpRequest<?> request, Request r) {
+        return gateway.submit(r, callers.of(request), Requests.key(request.getHeaders().get("Idempotency-Key"), "Idempotency-Key"));
     }
 
     @Get(uri = "/projects/{project}/deployments/{name}", produces = "application/json")
@@ -96,13 +91,14 @@ public class DeploymentController {
         return Http.json(HttpStatus.OK, Map.of("kafkaBootstrap", bootstrap, "apiVersion", "clops.io/v1"));
     }
 
-    private static HttpResponse<String> answer(CommandService.Outcome o, String project, String name) {
+    private static HttpResponse<String> answer(Verdict o, String project, String name) {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("commandId", o.commandId());
         out.put("project", project);
         out.put("deployment", name);
         if (o.pending()) {
             out.put("verdict", "pending");
+            out.put("requestId", o.requestId());
             out.put("reason", "the command is in the log; no verdict yet within the wait, check the deployment later");
             return Http.json(HttpStatus.ACCEPTED, out);
         }

@@ -36,7 +36,8 @@ class CommandApiIT {
         bootstrap = KafkaExtension.bootstrapServers();
         reconciler = Reconciler.start(bootstrap, Files.createTempDirectory("clops-streams"), Duration.ofSeconds(60));
         server = ApplicationContext.run(EmbeddedServer.class, Map.of(
-                "clops.kafka.bootstrap", bootstrap, "micronaut.server.port", -1, "micronaut.server.host", "127.0.0.1"));
+                "clops.kafka.bootstrap", bootstrap, "micronaut.server.port", -1, "micronaut.server.host", "127.0.0.1",
+                "clops.gateway.local-user", "alice"));
     }
 
     @AfterAll
@@ -48,7 +49,7 @@ class CommandApiIT {
     static HttpResponse<String> send(String method, String path, String body, Map<String, String> headers) throws Exception {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(server.getURL() + path)).timeout(Duration.ofSeconds(30))
                 .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
-                .header("Content-Type", "application/json").header("X-Clops-Actor", "alice");
+                .header("Content-Type", "application/json").header("X-Clops-Actor", "mallory"); // a claim, ignored
         headers.forEach(b::header);
         return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
     }
@@ -90,8 +91,8 @@ class CommandApiIT {
         assertThat(reg.statusCode()).isEqualTo(201);
         assertThat(json(reg).get("version").asInt()).isEqualTo(1);
         HttpResponse<String> badAlias = send("PUT", "/api/v1/projects/api/models/iris/aliases/champion", "{\"version\":7}", Map.of());
-        assertThat(badAlias.statusCode()).isEqualTo(400);
-        assertThat(badAlias.body()).contains("has no version 7");
+        assertThat(badAlias.statusCode()).isEqualTo(409);
+        assertThat(json(badAlias).get("reason").asText()).isEqualTo("model 'iris' has no version 7 in project 'api'");
         assertThat(send("PUT", "/api/v1/projects/api/models/iris/aliases/champion", "{\"version\":1}", Map.of()).statusCode()).isEqualTo(200);
 
         HttpResponse<String> accepted = send("POST", "/api/v1/projects/api/deployments", doc, Map.of("Idempotency-Key", "k-1"));

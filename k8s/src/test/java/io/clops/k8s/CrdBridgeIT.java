@@ -13,7 +13,6 @@ import io.clops.kafka.Topics;
 import io.clops.reconciler.ReconcileWorker;
 import io.clops.reconciler.Reconciler;
 import io.clops.reconciler.StatusWriter;
-import io.clops.testing.EventProducer;
 import io.clops.testing.Await;
 import io.clops.testing.KafkaExtension;
 import io.clops.testing.TopicProbe;
@@ -45,7 +44,7 @@ class CrdBridgeIT {
     static String bootstrap;
     static K8sPipeline pipeline;
     static CompactedView<DeploymentStatus> statuses;
-    static EventProducer events;
+    static GatewayEvents events;
 
     @BeforeAll
     static void start() throws Exception {

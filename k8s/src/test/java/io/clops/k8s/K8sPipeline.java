@@ -9,7 +9,6 @@ import io.clops.kafka.Topics;
 import io.clops.reconciler.ReconcileWorker;
 import io.clops.reconciler.Reconciler;
 import io.clops.reconciler.StatusWriter;
-import io.clops.testing.EventProducer;
 import io.fabric8.kubernetes.client.KubernetesClient;
 
 import java.nio.file.Files;
@@ -24,7 +23,7 @@ final class K8sPipeline implements AutoCloseable {
     final ReconcileWorker worker;
     final CrdBridge bridge;
     final CompactedView<DeploymentStatus> statuses;
-    final EventProducer events;
+    final GatewayEvents events;
 
     K8sPipeline(String bootstrap, KubernetesClient client, boolean withBridge) throws Exception {
         client.apiextensions().v1().customResourceDefinitions()
@@ -33,9 +32,9 @@ final class K8sPipeline implements AutoCloseable {
         statusWriter = new StatusWriter(bootstrap, "k8s-worker");
         runtime = new KubernetesRuntime(client, PlatformSettings.defaults("clops/executor:test", "kafka:9092"), statusWriter, Clock.systemUTC());
         worker = new ReconcileWorker(bootstrap, runtime).start();
-        bridge = withBridge ? new CrdBridge(client, bootstrap, Clock.systemUTC()) : null;
+        events = new GatewayEvents(bootstrap);
+        bridge = withBridge ? new CrdBridge(client, events.gateway, bootstrap) : null;
         statuses = new CompactedView<>(bootstrap, Topics.STATUS).start();
-        events = new EventProducer(bootstrap);
     }
 
     DeploymentStatus status(String project, String name) {
@@ -44,11 +43,11 @@ final class K8sPipeline implements AutoCloseable {
 
     @Override
     public void close() {
-        events.close();
         statuses.close();
         if (bridge != null) {
             bridge.close();
         }
+        events.close();
         worker.close();
         runtime.close();
         statusWriter.close();

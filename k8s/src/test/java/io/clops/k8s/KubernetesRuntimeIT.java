@@ -11,7 +11,6 @@ import io.clops.kafka.Topics;
 import io.clops.reconciler.ReconcileWorker;
 import io.clops.reconciler.Reconciler;
 import io.clops.reconciler.StatusWriter;
-import io.clops.testing.EventProducer;
 import io.clops.testing.Await;
 import io.clops.testing.KafkaExtension;
 import io.fabric8.kubernetes.api.model.PodBuilder;
@@ -56,7 +55,7 @@ class KubernetesRuntimeIT {
     static K8sPipeline pipeline;
     static KubernetesRuntime runtime;
     static CompactedView<DeploymentStatus> statuses;
-    static EventProducer events;
+    static GatewayEvents events;
 
     @BeforeAll
     static void start() throws Exception {

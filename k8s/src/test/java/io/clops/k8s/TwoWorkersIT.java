@@ -10,7 +10,6 @@ import io.clops.kafka.Topics;
 import io.clops.reconciler.ReconcileWorker;
 import io.clops.reconciler.Reconciler;
 import io.clops.reconciler.StatusWriter;
-import io.clops.testing.EventProducer;
 import io.clops.testing.Await;
 import io.clops.testing.KafkaExtension;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -88,7 +87,7 @@ class TwoWorkersIT {
     void eachObjectIsAppliedByOneWorkerAndAStoppedWorkersProjectsMoveToTheOther() throws Exception {
         String bootstrap = KafkaExtension.bootstrapServers();
         try (Reconciler reconciler = Reconciler.start(bootstrap, Files.createTempDirectory("two-streams"), Duration.ofSeconds(60));
-             EventProducer events = new EventProducer(bootstrap);
+             GatewayEvents events = new GatewayEvents(bootstrap);
              CompactedView<DeploymentStatus> statuses = new CompactedView<>(bootstrap, Topics.STATUS).start();
              Member b = member(bootstrap, "worker-b")) {
             Member a = member(bootstrap, "worker-a");

@@ -6,8 +6,9 @@ import io.clops.avro.DeploymentStatus;
 import io.clops.avro.ObservedState;
 import io.clops.avro.CommandResult;
 import io.clops.avro.DesiredDeployment;
-import io.clops.avro.ProjectState;
+import io.clops.avro.ModelState;
 import io.clops.avro.RegistryEvent;
+import io.clops.avro.SeenCommand;
 import io.clops.kafka.Topic;
 import io.clops.kafka.Topics;
 import io.clops.schemas.AvroSerde;
@@ -21,13 +22,18 @@ import org.apache.kafka.streams.kstream.KStream;
 import org.apache.kafka.streams.kstream.Named;
 import org.apache.kafka.streams.kstream.Produced;
 import org.apache.kafka.streams.kstream.Repartitioned;
+import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.Stores;
 
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -36,8 +42,10 @@ import java.util.Set;
  * The clops topology, as one function of a {@link StreamsBuilder}:
  * <pre>
  * clops.commands (by project) ─ decode ─────────────────────────────┐
- * clops.registry (project/model, partitioned by project) ─ decode ─┴─ fold per project (store project-state)
- *                                                                        ├─► clops.command-results
+ * clops.registry (project/model, partitioned by project) ─ decode ─┴─ fold (stores deployments, models,
+ *                                                                        │        commands-seen)
+ *                                                                        ├─► clops.command-results (verdicts)
+ *                                                                        ├─► clops.models
  *                                                                        └─► clops.desired ─┐
  * clops.cluster (observed objects) ─ decode ─ re-key by deployment ─ repartition ──────────────┴─ status (store
  *                                                                      observed-state) ─► clops.status
@@ -51,12 +59,19 @@ public final class ClopsTopology {
     private ClopsTopology() {
     }
 
-    public static final String STORE = "project-state";
+    /** The fold's stores: desired deployments (key project/name), models (project/model), decided ids. */
+    public static final String DEPLOYMENTS = "deployments";
+    public static final String MODELS = "models";
+    public static final String SEEN = "commands-seen";
     public static final String OBSERVED = "observed-state";
 
     public static Topology build(StreamsBuilder builder) {
-        builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(STORE),
-                Serdes.String(), AvroSerde.of(ProjectState.class)));
+        builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(DEPLOYMENTS),
+                Serdes.String(), AvroSerde.of(DesiredDeployment.class)));
+        builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(MODELS),
+                Serdes.String(), AvroSerde.of(ModelState.class)));
+        builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(SEEN),
+                Serdes.String(), AvroSerde.of(SeenCommand.class)));
         builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(OBSERVED),
                 Serdes.String(), AvroSerde.of(ObservedState.class)));
 
@@ -68,15 +83,20 @@ public final class ClopsTopology {
                 .mapValues(v -> (Object) v, Named.as("registry-as-events"));
 
         Map<String, KStream<String, ProjectFold.Output>> outputs = commands.merge(registry, Named.as("project-events"))
-                .process(FoldProcessor::new, Named.as("fold"), STORE)
+                .process(FoldProcessor::new, Named.as("fold"), DEPLOYMENTS, MODELS, SEEN)
                 .split(Named.as("fold-"))
                 .branch((k, o) -> o.target() == ProjectFold.Target.COMMAND_RESULTS, Branched.as("results"))
+                .branch((k, o) -> o.target() == ProjectFold.Target.MODELS, Branched.as("models"))
                 .defaultBranch(Branched.as("desired"));
 
         outputs.get("fold-results")
                 .map((k, o) -> KeyValue.pair(o.key(), (CommandResult) o.value()), Named.as("results-unwrap"))
                 .to(Topics.COMMAND_RESULTS.name(), Produced.with(Serdes.String(), Topics.COMMAND_RESULTS.valueSerde())
                         .withName("results-sink"));
+        outputs.get("fold-models")
+                .map((k, o) -> KeyValue.pair(o.key(), (ModelState) o.value()), Named.as("models-unwrap"))
+                .to(Topics.MODELS.name(), Produced.with(Serdes.String(), Topics.MODELS.valueSerde())
+                        .withStreamPartitioner(ClopsTopology::byProject).withName("models-sink"));
         KStream<String, DesiredDeployment> desired = outputs.get("fold-desired")
                 .map((k, o) -> KeyValue.pair(o.key(), (DesiredDeployment) o.value()), Named.as("desired-unwrap"));
         desired.to(Topics.DESIRED.name(), Produced.with(Serdes.String(), Topics.DESIRED.valueSerde())
@@ -173,36 +193,85 @@ public final class ClopsTopology {
         }
     }
 
-    /** Applies {@link ProjectFold} to each event of a project, keeping the project's state in the store. */
-    static final class FoldProcessor implements Processor<String, Object, String, ProjectFold.Output> {
+    /**
+     * Applies {@link ProjectFold} to each command and registry event, reading and writing the fold's stores; a
+     * project's records all reach one task (co-partitioned by project), so its stores hold the whole project.
+     * Decided ids older than the fold's retention are removed as stream time passes.
+     */
+    static final class FoldProcessor implements Processor<String, Object, String, ProjectFold.Output>, ProjectFold.State {
         private ProcessorContext<String, ProjectFold.Output> context;
-        private KeyValueStore<String, ProjectState> store;
+        private KeyValueStore<String, DesiredDeployment> deployments;
+        private KeyValueStore<String, ModelState> models;
+        private KeyValueStore<String, SeenCommand> seen;
 
         @Override
         public void init(ProcessorContext<String, ProjectFold.Output> context) {
             this.context = context;
-            this.store = context.getStateStore(STORE);
+            this.deployments = context.getStateStore(DEPLOYMENTS);
+            this.models = context.getStateStore(MODELS);
+            this.seen = context.getStateStore(SEEN);
+            context.schedule(Duration.ofMinutes(10), PunctuationType.STREAM_TIME, this::forgetOldIds);
         }
 
         @Override
         public void process(Record<String, Object> record) {
-            String project = record.key();
-            ProjectState state = store.get(project);
-            if (state == null) {
-                state = ProjectFold.empty(project);
+            List<ProjectFold.Output> outputs = record.value() instanceof CommandEnvelope cmd
+                    ? ProjectFold.onCommand(this, cmd)
+                    : ProjectFold.onRegistry(this, (RegistryEvent) record.value());
+            for (ProjectFold.Output o : outputs) {
+                switch (o.target()) {
+                    case DESIRED -> {
+                        if (o.value() == null) {
+                            deployments.delete(o.key());
+                        } else {
+                            deployments.put(o.key(), (DesiredDeployment) o.value());
+                        }
+                        context.forward(record.withValue(o));
+                    }
+                    case MODELS -> {
+                        models.put(o.key(), (ModelState) o.value());
+                        context.forward(record.withValue(o));
+                    }
+                    case SEEN -> seen.put(o.key(), (SeenCommand) o.value());
+                    case COMMAND_RESULTS -> context.forward(record.withValue(o));
+                }
             }
-            ProjectFold.Step step;
-            if (record.value() instanceof CommandEnvelope cmd) {
-                step = ProjectFold.onCommand(state, cmd);
-            } else {
-                step = ProjectFold.onRegistry(state, (RegistryEvent) record.value());
+        }
+
+        private void forgetOldIds(long streamTime) {
+            List<String> old = new ArrayList<>();
+            try (KeyValueIterator<String, SeenCommand> it = seen.all()) {
+                it.forEachRemaining(kv -> {
+                    if (streamTime - kv.value.getTimeMs() > ProjectFold.SEEN_RETENTION_MS) {
+                        old.add(kv.key);
+                    }
+                });
             }
-            if (step.state() != state) {
-                store.put(project, step.state());
+            old.forEach(seen::delete);
+        }
+
+        @Override
+        public Optional<DesiredDeployment> deployment(String project, String name) {
+            return Optional.ofNullable(deployments.get(Topics.deploymentKey(project, name)));
+        }
+
+        @Override
+        public List<DesiredDeployment> deployments(String project) {
+            List<DesiredDeployment> out = new ArrayList<>();
+            try (KeyValueIterator<String, DesiredDeployment> it = deployments.prefixScan(project + "/", Serdes.String().serializer())) {
+                it.forEachRemaining(kv -> out.add(kv.value));
             }
-            for (ProjectFold.Output o : step.outputs()) {
-                context.forward(record.withValue(o));
-            }
+            return out;
+        }
+
+        @Override
+        public Optional<ModelState> model(String project, String model) {
+            return Optional.ofNullable(models.get(Topics.modelKey(project, model)));
+        }
+
+        @Override
+        public Optional<SeenCommand> seen(String id) {
+            return Optional.ofNullable(seen.get(id));
         }
     }
 }

@@ -12,10 +12,10 @@ import java.nio.charset.StandardCharsets;
  * its source topic, partition, offset and the error, so the topology can route it to clops.deadletter and go on.
  */
 final class DecodeOrDeadLetter<T> implements FixedKeyProcessor<String, byte[], Decoded<T>> {
-    static final String H_TOPIC = "clops.dlq.topic";
-    static final String H_PARTITION = "clops.dlq.partition";
-    static final String H_OFFSET = "clops.dlq.offset";
-    static final String H_ERROR = "clops.dlq.error";
+    static final String H_TOPIC = io.clops.kafka.DeadLetterHeaders.TOPIC;
+    static final String H_PARTITION = io.clops.kafka.DeadLetterHeaders.PARTITION;
+    static final String H_OFFSET = io.clops.kafka.DeadLetterHeaders.OFFSET;
+    static final String H_ERROR = io.clops.kafka.DeadLetterHeaders.ERROR;
 
     private final Deserializer<T> deserializer;
     private FixedKeyProcessorContext<String, Decoded<T>> context;

@@ -4,177 +4,325 @@ import io.clops.avro.AliasRemoved;
 import io.clops.avro.AliasSet;
 import io.clops.avro.CommandEnvelope;
 import io.clops.avro.CommandResult;
-import io.clops.avro.CommandVerdict;
 import io.clops.avro.DeployCommand;
-import io.clops.avro.DeploymentRecord;
 import io.clops.avro.DeploymentSpec;
 import io.clops.avro.DesiredDeployment;
+import io.clops.avro.ModelState;
 import io.clops.avro.ModelVersion;
-import io.clops.avro.ProjectState;
-import io.clops.avro.RegisteredModel;
 import io.clops.avro.RegistryEvent;
 import io.clops.avro.ResolvedRoute;
+import io.clops.avro.SeenCommand;
 import io.clops.avro.TrafficSplit;
 import io.clops.avro.UndeployCommand;
+import io.clops.avro.VersionArchived;
+import io.clops.avro.VersionEntry;
 import io.clops.avro.VersionRegistered;
 import io.clops.kafka.Topics;
+import org.apache.avro.io.BinaryEncoder;
+import org.apache.avro.io.EncoderFactory;
+import org.apache.avro.specific.SpecificDatumWriter;
+import org.apache.avro.specific.SpecificRecord;
 
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
+import java.util.TreeSet;
 
 /**
- * The fold of one project, without Kafka: (state, event) → (new state, outputs).
+ * The fold of the log, without Kafka: (what is known, one event) → the records to write.
  * <p>
- * Commands deploy and undeploy; registry events register versions and move aliases. Every accepted change of what
- * a deployment runs bumps its generation and emits a fully resolved {@link DesiredDeployment} (or a tombstone);
- * every command gets exactly one {@link CommandResult}. A command id seen before changes nothing and gets its first
- * verdict again.
+ * Commands deploy and undeploy; registry events register versions, move aliases and archive versions. Every command
+ * and registry event gets exactly one verdict ({@link CommandResult}, keyed by its request id), accepted or refused
+ * with a reason; every accepted change of what a deployment runs bumps its generation and writes a fully resolved
+ * {@link DesiredDeployment} (or a tombstone); every registry change writes the model's {@link ModelState}.
+ * An id decided before (within {@link #SEEN_RETENTION_MS}) changes nothing: the same request gets its first verdict
+ * again, another request under the same id is refused.
+ * <p>
+ * The fold reads only through {@link State} and writes only what it returns, so the live topology (state stores)
+ * and a replay (a {@link MemoryState}) run the same code.
  */
 public final class ProjectFold {
     private ProjectFold() {
     }
 
-    /** How many verdicts a project remembers for de-duplication. */
-    static final int RECENT_COMMANDS = 500;
+    /** How long an id is remembered after it was decided (event time): retries within it are safe. */
+    public static final long SEEN_RETENTION_MS = 7L * 24 * 3600 * 1000;
 
-    public enum Target { COMMAND_RESULTS, DESIRED }
+    public enum Target {
+        /** A verdict: topic clops.command-results, keyed by request id. */
+        COMMAND_RESULTS,
+        /** A deployment's desired state (null: undeployed): store deployments and topic clops.desired. */
+        DESIRED,
+        /** A model's registry state: store models and topic clops.models. */
+        MODELS,
+        /** A decided id: store commands-seen only. */
+        SEEN
+    }
 
     /** One record to write: value null is a tombstone. */
     public record Output(Target target, String key, Object value) {
     }
 
-    public record Step(ProjectState state, List<Output> outputs) {
+    /** What the fold reads. Keys are those of {@link Topics#deploymentKey} and {@link Topics#modelKey}. */
+    public interface State {
+        Optional<DesiredDeployment> deployment(String project, String name);
+
+        /** Every deployment of the project. */
+        List<DesiredDeployment> deployments(String project);
+
+        Optional<ModelState> model(String project, String model);
+
+        Optional<SeenCommand> seen(String id);
     }
 
-    public static ProjectState empty(String project) {
-        return ProjectState.newBuilder().setProject(project).setDeployments(new HashMap<>())
-                .setModels(new HashMap<>()).setRecentCommands(new ArrayList<>()).build();
-    }
+    // ---------------------------------------------------------------------------------------------- commands
 
-    public static Step onCommand(ProjectState current, CommandEnvelope cmd) {
-        ProjectState s = ProjectState.newBuilder(current).build();
-        List<Output> out = new ArrayList<>();
-        Optional<CommandVerdict> seen = s.getRecentCommands().stream()
-                .filter(v -> v.getCommandId().equals(cmd.getId())).findFirst();
-        if (seen.isPresent()) {
-            CommandVerdict v = seen.get();
-            out.add(result(cmd, v.getDeployment(), v.getAccepted(), v.getReason(), v.getGeneration()));
-            return new Step(current, out);
+    public static List<Output> onCommand(State s, CommandEnvelope cmd) {
+        String fingerprint = fingerprint(cmd.getProject(), cmd.getPayload());
+        Optional<List<Output>> repeat = repeat(s, cmd.getId(), cmd.getRequestId(), fingerprint, cmd.getTimeMs(),
+                base(cmd).setDeployment(deploymentOf(cmd)).build());
+        if (repeat.isPresent()) {
+            return repeat.get();
         }
-        CommandVerdict verdict;
+        List<Output> out = new ArrayList<>();
+        CommandResult verdict;
         if (cmd.getPayload() instanceof DeployCommand deploy) {
             verdict = deploy(s, cmd, deploy, out);
         } else if (cmd.getPayload() instanceof UndeployCommand undeploy) {
             verdict = undeploy(s, cmd, undeploy, out);
         } else {
-            verdict = verdict(cmd, "", false, "unknown command type " + cmd.getPayload().getClass().getSimpleName(), 0);
+            verdict = refused(base(cmd).setDeployment(""), "unknown command type " + cmd.getPayload().getClass().getSimpleName());
         }
-        remember(s, verdict);
-        out.add(0, result(cmd, verdict.getDeployment(), verdict.getAccepted(), verdict.getReason(), verdict.getGeneration()));
-        return new Step(s, out);
+        return decided(cmd.getId(), fingerprint, cmd.getTimeMs(), verdict, out);
     }
 
-    private static CommandVerdict deploy(ProjectState s, CommandEnvelope cmd, DeployCommand deploy, List<Output> out) {
+    private static CommandResult deploy(State s, CommandEnvelope cmd, DeployCommand deploy, List<Output> out) {
+        String project = cmd.getProject();
         String name = deploy.getName();
-        Resolved resolved = resolve(s, deploy.getSpec());
+        CommandResult.Builder v = base(cmd).setDeployment(name);
+        Resolved resolved = resolve(s, project, deploy.getSpec());
         if (resolved.error() != null) {
-            return verdict(cmd, name, false, resolved.error(), 0);
+            return refused(v, resolved.error());
         }
-        DeploymentRecord existing = s.getDeployments().get(name);
-        if (existing != null && existing.getSpec().equals(deploy.getSpec())
-                && existing.getResolvedVersions().equals(resolved.versions())) {
-            return verdict(cmd, name, true, "unchanged", existing.getGeneration());
+        Optional<DesiredDeployment> existing = s.deployment(project, name);
+        if (existing.isPresent() && existing.get().getSpec().equals(deploy.getSpec())
+                && resolvedVersions(existing.get()).equals(resolved.versions())) {
+            return v.setAccepted(true).setReason("unchanged").setGeneration(existing.get().getGeneration()).build();
         }
-        long generation = existing == null ? 1 : existing.getGeneration() + 1;
-        DeploymentRecord rec = DeploymentRecord.newBuilder().setName(name).setGeneration(generation)
-                .setSpec(deploy.getSpec()).setCommandId(cmd.getId()).setActor(cmd.getActor())
-                .setTimeMs(cmd.getTimeMs()).setResolvedVersions(resolved.versions()).build();
-        s.getDeployments().put(name, rec);
-        out.add(desired(s.getProject(), rec, resolved));
-        return verdict(cmd, name, true, null, generation);
+        long generation = existing.map(d -> d.getGeneration() + 1).orElse(1L);
+        DesiredDeployment d = DesiredDeployment.newBuilder().setProject(project).setName(name).setGeneration(generation)
+                .setSpec(deploy.getSpec()).setRoutes(resolved.routes()).setShadow(resolved.shadow())
+                .setCommandId(cmd.getId()).setActor(cmd.getActor()).setTimeMs(cmd.getTimeMs()).build();
+        out.add(new Output(Target.DESIRED, Topics.deploymentKey(project, name), d));
+        return v.setAccepted(true).setGeneration(generation).build();
     }
 
-    private static CommandVerdict undeploy(ProjectState s, CommandEnvelope cmd, UndeployCommand undeploy, List<Output> out) {
+    private static CommandResult undeploy(State s, CommandEnvelope cmd, UndeployCommand undeploy, List<Output> out) {
         String name = undeploy.getName();
-        DeploymentRecord existing = s.getDeployments().remove(name);
-        if (existing == null) {
-            return verdict(cmd, name, false, "deployment '" + name + "' does not exist in project '" + s.getProject() + "'", 0);
+        CommandResult.Builder v = base(cmd).setDeployment(name);
+        Optional<DesiredDeployment> existing = s.deployment(cmd.getProject(), name);
+        if (existing.isEmpty()) {
+            return refused(v, "deployment '" + name + "' does not exist in project '" + cmd.getProject() + "'");
         }
-        out.add(new Output(Target.DESIRED, Topics.deploymentKey(s.getProject(), name), null));
-        return verdict(cmd, name, true, null, existing.getGeneration() + 1);
+        out.add(new Output(Target.DESIRED, Topics.deploymentKey(cmd.getProject(), name), null));
+        return v.setAccepted(true).setGeneration(existing.get().getGeneration() + 1).build();
     }
 
-    public static Step onRegistry(ProjectState current, RegistryEvent ev) {
-        ProjectState s = ProjectState.newBuilder(current).build();
-        RegisteredModel m = s.getModels().computeIfAbsent(ev.getModel(), n -> RegisteredModel.newBuilder()
-                .setName(n).setVersions(new HashMap<>()).setAliases(new HashMap<>()).build());
-        if (ev.getPayload() instanceof VersionRegistered reg) {
-            m.getVersions().putIfAbsent(Integer.toString(reg.getVersion().getVersion()), reg.getVersion());
-        } else if (ev.getPayload() instanceof AliasSet set) {
-            m.getAliases().put(set.getAlias(), set.getVersion());
-        } else if (ev.getPayload() instanceof AliasRemoved removed) {
-            m.getAliases().remove(removed.getAlias());
+    // ---------------------------------------------------------------------------------------------- registry
+
+    public static List<Output> onRegistry(State s, RegistryEvent ev) {
+        String fingerprint = fingerprint(ev.getProject() + "/" + ev.getModel(), ev.getPayload());
+        Optional<List<Output>> repeat = repeat(s, ev.getId(), ev.getRequestId(), fingerprint, ev.getTimeMs(), base(ev).build());
+        if (repeat.isPresent()) {
+            return repeat.get();
         }
-        // re-resolve every deployment that names this model; a reference that no longer resolves keeps what runs
         List<Output> out = new ArrayList<>();
-        for (DeploymentRecord d : List.copyOf(s.getDeployments().values())) {
+        CommandResult verdict;
+        Optional<ModelState> current = s.model(ev.getProject(), ev.getModel());
+        if (ev.getPayload() instanceof VersionRegistered reg) {
+            verdict = register(s, ev, current, reg.getVersion(), out);
+        } else if (ev.getPayload() instanceof AliasSet set) {
+            verdict = setAlias(s, ev, current, set, out);
+        } else if (ev.getPayload() instanceof AliasRemoved removed) {
+            verdict = removeAlias(s, ev, current, removed, out);
+        } else if (ev.getPayload() instanceof VersionArchived archived) {
+            verdict = archive(s, ev, current, archived.getVersion(), out);
+        } else {
+            verdict = refused(base(ev), "unknown registry event type " + ev.getPayload().getClass().getSimpleName());
+        }
+        return decided(ev.getId(), fingerprint, ev.getTimeMs(), verdict, out);
+    }
+
+    private static CommandResult register(State s, RegistryEvent ev, Optional<ModelState> current, ModelVersion requested,
+                                          List<Output> out) {
+        ModelState m = current.map(ProjectFold::copy).orElseGet(() -> ModelState.newBuilder().setProject(ev.getProject())
+                .setName(ev.getModel()).setVersions(new ArrayList<>()).setAliases(new HashMap<>()).setLatest(0).build());
+        int number = requested.getVersion() > 0 ? requested.getVersion() : m.getLatest() + 1;
+        CommandResult.Builder v = base(ev).setVersion(number);
+        if (ModelRef.entry(m, number).isPresent()) {
+            return refused(v, "model '" + ev.getModel() + "' already has version " + number + " in project '"
+                    + ev.getProject() + "'; versions are immutable, register a new one");
+        }
+        ModelVersion version = ModelVersion.newBuilder(requested).setModel(ev.getModel()).setVersion(number).build();
+        m.getVersions().add(VersionEntry.newBuilder().setVersion(version).setRegisteredBy(ev.getActor())
+                .setTimeMs(ev.getTimeMs()).setEventId(ev.getId()).build());
+        m.getVersions().sort(Comparator.comparingInt(e -> e.getVersion().getVersion()));
+        m.setLatest(Math.max(m.getLatest(), number));
+        changed(s, ev, m, out);
+        return v.setAccepted(true).build();
+    }
+
+    private static CommandResult setAlias(State s, RegistryEvent ev, Optional<ModelState> current, AliasSet set, List<Output> out) {
+        CommandResult.Builder v = base(ev).setVersion(set.getVersion());
+        if (current.isEmpty()) {
+            return refused(v, notRegistered(ev));
+        }
+        Optional<VersionEntry> target = ModelRef.entry(current.get(), set.getVersion());
+        if (target.isEmpty()) {
+            return refused(v, "model '" + ev.getModel() + "' has no version " + set.getVersion() + " in project '" + ev.getProject() + "'");
+        }
+        if (target.get().getArchived()) {
+            return refused(v, "version " + set.getVersion() + " of model '" + ev.getModel() + "' is archived");
+        }
+        Integer before = current.get().getAliases().get(set.getAlias());
+        if (before != null && before == set.getVersion()) {
+            return v.setAccepted(true).setReason("unchanged").build();
+        }
+        ModelState m = copy(current.get());
+        m.getAliases().put(set.getAlias(), set.getVersion());
+        changed(s, ev, m, out);
+        return v.setAccepted(true).build();
+    }
+
+    private static CommandResult removeAlias(State s, RegistryEvent ev, Optional<ModelState> current, AliasRemoved removed,
+                                             List<Output> out) {
+        CommandResult.Builder v = base(ev);
+        if (current.isEmpty()) {
+            return refused(v, notRegistered(ev));
+        }
+        Integer before = current.get().getAliases().get(removed.getAlias());
+        if (before == null) {
+            return refused(v, "model '" + ev.getModel() + "' has no alias '" + removed.getAlias() + "'");
+        }
+        ModelState m = copy(current.get());
+        m.getAliases().remove(removed.getAlias());
+        changed(s, ev, m, out);
+        return v.setVersion(before).setAccepted(true).build();
+    }
+
+    private static CommandResult archive(State s, RegistryEvent ev, Optional<ModelState> current, int number, List<Output> out) {
+        CommandResult.Builder v = base(ev).setVersion(number);
+        if (current.isEmpty()) {
+            return refused(v, notRegistered(ev));
+        }
+        Optional<VersionEntry> entry = ModelRef.entry(current.get(), number);
+        if (entry.isEmpty()) {
+            return refused(v, "model '" + ev.getModel() + "' has no version " + number + " in project '" + ev.getProject() + "'");
+        }
+        if (entry.get().getArchived()) {
+            return v.setAccepted(true).setReason("unchanged: already archived").build();
+        }
+        List<String> users = new ArrayList<>();
+        current.get().getAliases().entrySet().stream().filter(a -> a.getValue() == number).map(a -> "alias '" + a.getKey() + "'")
+                .sorted().forEach(users::add);
+        String key = ev.getModel() + ":" + number;
+        s.deployments(ev.getProject()).stream()
+                .filter(d -> resolvedVersions(d).stream().anyMatch(r -> r.equals(key) || r.equals("shadow=" + key)))
+                .map(d -> "deployment '" + d.getName() + "'").sorted().forEach(users::add);
+        if (!users.isEmpty()) {
+            return refused(v, "version " + number + " of model '" + ev.getModel() + "' is in use by " + String.join(", ", users)
+                    + "; move or remove those first");
+        }
+        ModelState m = copy(current.get());
+        int i = m.getVersions().indexOf(entry.get());
+        m.getVersions().set(i, VersionEntry.newBuilder(entry.get()).setArchived(true).setArchivedBy(ev.getActor()).build());
+        changed(s, ev, m, out);
+        return v.setAccepted(true).build();
+    }
+
+    /**
+     * Writes the model's new state and re-resolves every deployment of the project that names it: a deployment whose
+     * references now resolve to other versions gets a new generation; one whose reference no longer resolves keeps
+     * what runs.
+     */
+    private static void changed(State s, RegistryEvent ev, ModelState m, List<Output> out) {
+        out.add(new Output(Target.MODELS, Topics.modelKey(ev.getProject(), ev.getModel()), m));
+        State after = withModel(s, m);
+        for (DesiredDeployment d : s.deployments(ev.getProject())) {
             if (!references(d.getSpec(), ev.getModel())) {
                 continue;
             }
-            Resolved r = resolve(s, d.getSpec());
-            if (r.error() != null || r.versions().equals(d.getResolvedVersions())) {
+            Resolved r = resolve(after, ev.getProject(), d.getSpec());
+            if (r.error() != null || r.versions().equals(resolvedVersions(d))) {
                 continue;
             }
-            DeploymentRecord next = DeploymentRecord.newBuilder(d).setGeneration(d.getGeneration() + 1)
-                    .setResolvedVersions(r.versions()).setCommandId(ev.getId()).setActor(ev.getActor())
+            DesiredDeployment next = DesiredDeployment.newBuilder(d).setGeneration(d.getGeneration() + 1)
+                    .setRoutes(r.routes()).setShadow(r.shadow()).setCommandId(ev.getId()).setActor(ev.getActor())
                     .setTimeMs(ev.getTimeMs()).build();
-            s.getDeployments().put(d.getName(), next);
-            out.add(desired(s.getProject(), next, r));
+            out.add(new Output(Target.DESIRED, Topics.deploymentKey(ev.getProject(), d.getName()), next));
         }
-        return new Step(s, out);
     }
+
+    private static String notRegistered(RegistryEvent ev) {
+        return "model '" + ev.getModel() + "' is not registered in project '" + ev.getProject() + "'";
+    }
+
+    // ---------------------------------------------------------------------------------------------- resolution
 
     private record Resolved(List<ResolvedRoute> routes, ResolvedRoute shadow, List<String> versions, String error) {
     }
 
-    private static Resolved resolve(ProjectState s, DeploymentSpec spec) {
+    private static Resolved resolve(State s, String project, DeploymentSpec spec) {
         List<TrafficSplit> traffic = spec.getTraffic().isEmpty()
                 ? List.of(TrafficSplit.newBuilder().setModel(spec.getModel()).setWeight(100).build())
                 : spec.getTraffic();
         List<ResolvedRoute> routes = new ArrayList<>();
-        List<String> versions = new ArrayList<>();
         for (int i = 0; i < traffic.size(); i++) {
             TrafficSplit t = traffic.get(i);
             String field = spec.getTraffic().isEmpty() ? "spec.model" : "spec.traffic[" + i + "].model";
-            ResolvedRoute route = route(s, t.getModel(), t.getWeight(), field);
-            if (route == null) {
-                return new Resolved(null, null, null, field + ": " + missing(s, t.getModel()));
+            ModelRef.Resolution res = resolve(s, project, t.getModel());
+            if (res instanceof ModelRef.Missing missing) {
+                return new Resolved(null, null, null, field + ": " + missing.reason());
             }
-            routes.add(route);
-            versions.add(key(route.getVersion()));
+            routes.add(ResolvedRoute.newBuilder().setRef(t.getModel()).setVersion(((ModelRef.Found) res).version())
+                    .setWeight(t.getWeight()).build());
         }
         ResolvedRoute shadow = null;
         if (spec.getShadow() != null) {
-            shadow = route(s, spec.getShadow(), 0, "spec.shadow");
-            if (shadow == null) {
-                return new Resolved(null, null, null, "spec.shadow: " + missing(s, spec.getShadow()));
+            ModelRef.Resolution res = resolve(s, project, spec.getShadow());
+            if (res instanceof ModelRef.Missing missing) {
+                return new Resolved(null, null, null, "spec.shadow: " + missing.reason());
             }
-            versions.add("shadow=" + key(shadow.getVersion()));
+            shadow = ResolvedRoute.newBuilder().setRef(spec.getShadow()).setVersion(((ModelRef.Found) res).version()).setWeight(0).build();
         }
-        return new Resolved(routes, shadow, versions, null);
+        return new Resolved(routes, shadow, versions(routes, shadow), null);
     }
 
-    private static ResolvedRoute route(ProjectState s, String ref, int weight, String field) {
-        if (ModelRef.parse(ref).resolve(s) instanceof ModelRef.Found found) {
-            return ResolvedRoute.newBuilder().setRef(ref).setVersion(found.version()).setWeight(weight).build();
-        }
-        return null;
+    private static ModelRef.Resolution resolve(State s, String project, String ref) {
+        ModelRef r = ModelRef.parse(ref);
+        return r.resolve(project, s.model(project, r.model()).orElse(null));
     }
 
-    private static String missing(ProjectState s, String ref) {
-        return ((ModelRef.Missing) ModelRef.parse(ref).resolve(s)).reason();
+    /** model:version of each route, then shadow=model:version: what a deployment runs, to notice when it changes. */
+    static List<String> resolvedVersions(DesiredDeployment d) {
+        return versions(d.getRoutes(), d.getShadow());
+    }
+
+    private static List<String> versions(List<ResolvedRoute> routes, ResolvedRoute shadow) {
+        List<String> out = new ArrayList<>();
+        routes.forEach(r -> out.add(key(r.getVersion())));
+        if (shadow != null) {
+            out.add("shadow=" + key(shadow.getVersion()));
+        }
+        return out;
     }
 
     private static boolean references(DeploymentSpec spec, String model) {
@@ -191,31 +339,122 @@ public final class ProjectFold {
         return v.getModel() + ":" + v.getVersion();
     }
 
-    private static Output desired(String project, DeploymentRecord rec, Resolved r) {
-        DesiredDeployment d = DesiredDeployment.newBuilder().setProject(project).setName(rec.getName())
-                .setGeneration(rec.getGeneration()).setSpec(rec.getSpec()).setRoutes(r.routes()).setShadow(r.shadow())
-                .setCommandId(rec.getCommandId()).setActor(rec.getActor()).setTimeMs(rec.getTimeMs()).build();
-        return new Output(Target.DESIRED, Topics.deploymentKey(project, rec.getName()), d);
+    private static State withModel(State s, ModelState m) {
+        return new State() {
+            @Override
+            public Optional<DesiredDeployment> deployment(String project, String name) {
+                return s.deployment(project, name);
+            }
+
+            @Override
+            public List<DesiredDeployment> deployments(String project) {
+                return s.deployments(project);
+            }
+
+            @Override
+            public Optional<ModelState> model(String project, String model) {
+                return project.equals(m.getProject()) && model.equals(m.getName()) ? Optional.of(m) : s.model(project, model);
+            }
+
+            @Override
+            public Optional<SeenCommand> seen(String id) {
+                return s.seen(id);
+            }
+        };
     }
 
-    private static CommandVerdict verdict(CommandEnvelope cmd, String deployment, boolean accepted, String reason, long generation) {
-        return CommandVerdict.newBuilder().setCommandId(cmd.getId()).setDeployment(deployment).setAccepted(accepted)
-                .setReason(reason).setGeneration(generation).build();
+    private static ModelState copy(ModelState m) {
+        return ModelState.newBuilder(m).setVersions(new ArrayList<>(m.getVersions())).setAliases(new HashMap<>(m.getAliases())).build();
     }
 
-    private static void remember(ProjectState s, CommandVerdict v) {
-        List<CommandVerdict> recent = new ArrayList<>(s.getRecentCommands());
-        recent.add(v);
-        if (recent.size() > RECENT_COMMANDS) {
-            recent = new ArrayList<>(recent.subList(recent.size() - RECENT_COMMANDS, recent.size()));
+    // ---------------------------------------------------------------------------------------------- verdicts
+
+    /** The verdict on an id decided before, or empty when it is new (never seen, or seen longer ago than retention). */
+    private static Optional<List<Output>> repeat(State s, String id, String requestId, String fingerprint, long timeMs,
+                                                 CommandResult refusalBase) {
+        Optional<SeenCommand> seen = s.seen(id).filter(x -> timeMs - x.getTimeMs() <= SEEN_RETENTION_MS);
+        if (seen.isEmpty()) {
+            return Optional.empty();
         }
-        s.setRecentCommands(recent);
+        CommandResult again;
+        if (seen.get().getFingerprint().equals(fingerprint)) {
+            again = CommandResult.newBuilder(seen.get().getResult()).setRequestId(requestId).build();
+        } else {
+            again = refused(CommandResult.newBuilder(refusalBase), "id '" + id + "' was already used for another request"
+                    + " (an idempotency key names one request): nothing was changed; use a new key");
+        }
+        return Optional.of(List.of(new Output(Target.COMMAND_RESULTS, resultKey(again), again)));
     }
 
-    private static Output result(CommandEnvelope cmd, String deployment, boolean accepted, String reason, long generation) {
-        CommandResult r = CommandResult.newBuilder().setCommandId(cmd.getId()).setProject(cmd.getProject())
-                .setDeployment(deployment).setAccepted(accepted).setReason(reason).setGeneration(generation)
-                .setTimeMs(cmd.getTimeMs()).build();
-        return new Output(Target.COMMAND_RESULTS, cmd.getId(), r);
+    private static List<Output> decided(String id, String fingerprint, long timeMs, CommandResult verdict, List<Output> changes) {
+        List<Output> out = new ArrayList<>(changes.size() + 2);
+        out.add(new Output(Target.COMMAND_RESULTS, resultKey(verdict), verdict));
+        out.addAll(changes);
+        out.add(new Output(Target.SEEN, id, SeenCommand.newBuilder().setId(id).setFingerprint(fingerprint)
+                .setTimeMs(timeMs).setResult(verdict).build()));
+        return out;
+    }
+
+    /** Verdicts are keyed by the request id that asked, or the command id when there was none. */
+    public static String resultKey(CommandResult r) {
+        return r.getRequestId() != null ? r.getRequestId() : r.getCommandId();
+    }
+
+    private static CommandResult.Builder base(CommandEnvelope cmd) {
+        return CommandResult.newBuilder().setCommandId(cmd.getId()).setRequestId(cmd.getRequestId()).setProject(cmd.getProject())
+                .setActor(cmd.getActor()).setDeployment("").setAccepted(false).setTimeMs(cmd.getTimeMs());
+    }
+
+    private static CommandResult.Builder base(RegistryEvent ev) {
+        return CommandResult.newBuilder().setCommandId(ev.getId()).setRequestId(ev.getRequestId()).setProject(ev.getProject())
+                .setActor(ev.getActor()).setDeployment("").setModel(ev.getModel()).setAccepted(false).setTimeMs(ev.getTimeMs());
+    }
+
+    private static CommandResult refused(CommandResult.Builder b, String reason) {
+        return b.setAccepted(false).setReason(reason).setGeneration(0).build();
+    }
+
+    private static String deploymentOf(CommandEnvelope cmd) {
+        if (cmd.getPayload() instanceof DeployCommand d) {
+            return d.getName();
+        }
+        return cmd.getPayload() instanceof UndeployCommand u ? u.getName() : "";
+    }
+
+    /** What makes two requests under one id the same: where they act and what they ask (Avro binary, SHA-256). */
+    static String fingerprint(String where, Object payload) {
+        try {
+            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            sha.update(where.getBytes(StandardCharsets.UTF_8));
+            sha.update((byte) 0);
+            sha.update(payload.getClass().getName().getBytes(StandardCharsets.UTF_8));
+            sha.update((byte) 0);
+            sha.update(binary((SpecificRecord) payload));
+            return HexFormat.of().formatHex(sha.digest());
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static byte[] binary(SpecificRecord r) {
+        try {
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream(256);
+            BinaryEncoder enc = EncoderFactory.get().directBinaryEncoder(bytes, null);
+            new SpecificDatumWriter<SpecificRecord>(r.getSchema()).write(sortedMaps(r), enc);
+            enc.flush();
+            return bytes.toByteArray();
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Tags are a map: encode them in key order, so the same tags always give the same bytes. */
+    private static SpecificRecord sortedMaps(SpecificRecord r) {
+        if (r instanceof VersionRegistered reg && !reg.getVersion().getTags().isEmpty()) {
+            java.util.Map<String, String> sorted = new java.util.LinkedHashMap<>();
+            new TreeSet<>(reg.getVersion().getTags().keySet()).forEach(k -> sorted.put(k, reg.getVersion().getTags().get(k)));
+            return VersionRegistered.newBuilder().setVersion(ModelVersion.newBuilder(reg.getVersion()).setTags(sorted).build()).build();
+        }
+        return r;
     }
 }

@@ -125,10 +125,32 @@ class ClopsTopologyTest {
         driver.close();
     }
 
+    /** Registers iris 1 and 2 and points champion at 1; reads their three verdicts off clops.command-results. */
     private void registerIris() {
         registry.pipeInput("demo/iris", registered("r1", "demo", version("iris", 1, List.of("java", "Iris"))));
         registry.pipeInput("demo/iris", registered("r2", "demo", version("iris", 2, List.of("java", "Iris2"))));
         registry.pipeInput("demo/iris", alias("r3", "demo", "iris", "champion", 1));
+        assertThat(results.readValuesToList()).extracting(CommandResult::getCommandId, CommandResult::getAccepted)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple("r1", true), org.assertj.core.groups.Tuple.tuple("r2", true),
+                        org.assertj.core.groups.Tuple.tuple("r3", true));
+    }
+
+    @Test
+    void registryEventsGetVerdictsAndTheModelsStateIsPublished() {
+        registerIris();
+        var models = driver.createOutputTopic(Topics.MODELS.name(), Serdes.String().deserializer(), Topics.MODELS.valueSerde().deserializer());
+        List<TestRecord<String, io.clops.avro.ModelState>> states = models.readRecordsToList();
+        assertThat(states).hasSize(3).allSatisfy(r -> assertThat(r.key()).isEqualTo("demo/iris"));
+        io.clops.avro.ModelState last = states.get(2).value();
+        assertThat(last.getVersions()).extracting(e -> e.getVersion().getVersion()).containsExactly(1, 2);
+        assertThat(last.getAliases()).containsEntry("champion", 1);
+
+        registry.pipeInput("demo/iris", alias("r4", "demo", "iris", "canary", 7));
+        CommandResult refused = results.readValue();
+        assertThat(refused.getCommandId()).isEqualTo("r4");
+        assertThat(refused.getAccepted()).isFalse();
+        assertThat(refused.getReason()).isEqualTo("model 'iris' has no version 7 in project 'demo'");
+        assertThat(models.isEmpty()).as("a refusal changes no model").isTrue();
     }
 
     @Test
@@ -167,11 +189,14 @@ class ClopsTopologyTest {
         registerIris();
         commands.pipeInput("demo", deploy("c1", "demo", "iris", spec("iris@champion")));
         commands.pipeInput("demo", deploy("c2", "demo", "iris", spec("iris@champion")));
-        commands.pipeInput("demo", deploy("c1", "demo", "iris", spec("iris:2"))); // replayed id, other payload
+        commands.pipeInput("demo", deploy("c1", "demo", "iris", spec("iris@champion"))); // replayed: the first verdict
+        commands.pipeInput("demo", deploy("c1", "demo", "iris", spec("iris:2"))); // replayed id, other payload: refused
         List<CommandResult> rs = results.readValuesToList();
-        assertThat(rs).extracting(CommandResult::getCommandId).containsExactly("c1", "c2", "c1");
+        assertThat(rs).extracting(CommandResult::getCommandId).containsExactly("c1", "c2", "c1", "c1");
         assertThat(rs.get(1).getReason()).isEqualTo("unchanged");
-        assertThat(rs.get(2).getGeneration()).isEqualTo(1);
+        assertThat(rs.get(2)).isEqualTo(rs.get(0));
+        assertThat(rs.get(3).getAccepted()).isFalse();
+        assertThat(rs.get(3).getReason()).startsWith("id 'c1' was already used for another request");
         assertThat(desired.readValuesToList()).hasSize(1);
     }
 
@@ -225,6 +250,24 @@ class ClopsTopologyTest {
         assertThat(header(dead, "clops.dlq.offset")).isEqualTo("0");
         assertThat(header(dead, "clops.dlq.error")).contains("CommandEnvelope");
         assertThat(results.readValue().getAccepted()).isTrue();
+    }
+
+    @Test
+    void theTopologyReadsTheLogAndNeverWritesIt() {
+        java.util.Set<String> sinks = new java.util.TreeSet<>();
+        java.util.Set<String> sources = new java.util.TreeSet<>();
+        for (var sub : ClopsTopology.build(new StreamsBuilder()).describe().subtopologies()) {
+            for (var node : sub.nodes()) {
+                if (node instanceof org.apache.kafka.streams.TopologyDescription.Sink sink) {
+                    sinks.add(sink.topic());
+                } else if (node instanceof org.apache.kafka.streams.TopologyDescription.Source source) {
+                    sources.addAll(source.topicSet());
+                }
+            }
+        }
+        assertThat(sources).contains(Topics.COMMANDS.name(), Topics.REGISTRY.name());
+        assertThat(sinks).contains(Topics.COMMAND_RESULTS.name(), Topics.DESIRED.name(), Topics.MODELS.name())
+                .doesNotContain(Topics.COMMANDS.name(), Topics.REGISTRY.name());
     }
 
     private static String header(TestRecord<?, ?> r, String name) {

@@ -1,76 +1,93 @@
 package io.clops.registry;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import io.clops.api.FieldError;
-import io.clops.api.InvalidRequest;
-import io.clops.api.Names;
-import io.clops.avro.AliasSet;
+import io.clops.avro.CommandResult;
+import io.clops.avro.ModelState;
 import io.clops.avro.ModelVersion;
-import io.clops.avro.RegistryEvent;
-import io.clops.avro.VersionRegistered;
-import io.clops.kafka.Topics;
-import io.clops.service.EventLog;
+import io.clops.avro.VersionEntry;
+import io.clops.gateway.CommandGateway;
+import io.clops.gateway.Request;
+import io.clops.gateway.Requests;
+import io.clops.gateway.Verdict;
+import io.clops.service.Callers;
 import io.clops.service.Http;
 import io.micronaut.http.HttpRequest;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.HttpStatus;
 import io.micronaut.http.annotation.Body;
 import io.micronaut.http.annotation.Controller;
+import io.micronaut.http.annotation.Delete;
 import io.micronaut.http.annotation.Get;
 import io.micronaut.http.annotation.Post;
 import io.micronaut.http.annotation.Put;
 import io.micronaut.scheduling.TaskExecutors;
 import io.micronaut.scheduling.annotation.ExecuteOn;
 
-import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 
-/** The model registry over HTTP: every change is an event on clops.registry; reads come from the log's view. */
+/**
+ * The model registry over HTTP. Every change is a request to the command gateway, decided by the fold (which numbers
+ * versions, refuses a duplicate version, an alias to a missing version, archiving a version in use) and answered with
+ * that verdict. Reads come from clops.models, the registry as the fold keeps it.
+ */
 @Controller("/api/v1/projects/{project}/models")
 @ExecuteOn(TaskExecutors.BLOCKING)
 public class RegistryController {
-    private final EventLog log;
+    private static final Duration READ_BACK = Duration.ofSeconds(5);
+    private final CommandGateway gateway;
     private final RegistryView view;
-    private final Clock clock = Clock.systemUTC();
+    private final Callers callers;
 
-    public RegistryController(EventLog log, RegistryView view) {
-        this.log = log;
+    public RegistryController(CommandGateway gateway, RegistryView view, Callers callers) {
+        this.gateway = gateway;
         this.view = view;
+        this.callers = callers;
     }
 
     @Post(uri = "/{model}/versions", consumes = "application/json", produces = "application/json")
-    public HttpResponse<String> register(HttpRequest<?> request, String project, String model, @Body String body) {
-        JsonNode json = Http.body(body);
-        int next = view.get(project, model).map(m -> m.latest() + 1).orElse(1);
-        ModelVersion v = RegistryRequests.version(project, model, json, next);
-        var existing = view.get(project, model).map(m -> m.versions().get(v.getVersion()));
-        if (existing.isPresent() && existing.get() != null) {
-            return Http.error(HttpStatus.CONFLICT, "model '" + model + "' already has version " + v.getVersion()
-                    + " in project '" + project + "'; versions are immutable, register a new one");
+    public HttpResponse<String> register(HttpRequest<?> request, String project, String model, @Body String body)
+            throws InterruptedException {
+        Request.RegisterVersion r = Requests.register(project, model, Http.body(body));
+        Verdict v = submit(request, r);
+        if (!v.accepted()) {
+            return refusedOrPending(v);
         }
-        RegistryEvent ev = event(request, project, model).setPayload(VersionRegistered.newBuilder().setVersion(v).build()).build();
-        log.append(Topics.REGISTRY, Topics.modelKey(project, model), ev, project);
-        view.apply(ev); // read-your-writes for the caller; the log view applies it again idempotently
-        return Http.json(HttpStatus.CREATED, versionJson(v, Http.actor(request)));
+        int number = v.result().getVersion();
+        // the version's record is written with the verdict: wait until this view has read it, so a caller reads back
+        // what it was told
+        view.await(project, model, m -> entry(m, number) != null, READ_BACK);
+        Map<String, Object> out = versionJson(ModelVersion.newBuilder(r.version()).setVersion(number).build(),
+                v.result().getActor(), false);
+        out.put("commandId", v.commandId());
+        out.put("verdict", "accepted");
+        return Http.json(HttpStatus.CREATED, out);
     }
 
     @Put(uri = "/{model}/aliases/{alias}", consumes = "application/json", produces = "application/json")
     public HttpResponse<String> setAlias(HttpRequest<?> request, String project, String model, String alias, @Body String body) {
-        int version = RegistryRequests.aliasTarget(alias, Http.body(body));
-        var m = view.get(project, model);
-        if (m.isEmpty() || !m.get().versions().containsKey(version)) {
-            throw new InvalidRequest("invalid alias", List.of(new FieldError("version",
-                    "model '" + model + "' has no version " + version + " in project '" + project + "'")));
+        Verdict v = submit(request, Requests.setAlias(project, model, alias, Http.body(body)));
+        return v.accepted() ? aliasAnswer(v, alias) : refusedOrPending(v);
+    }
+
+    @Delete(uri = "/{model}/aliases/{alias}", produces = "application/json")
+    public HttpResponse<String> removeAlias(HttpRequest<?> request, String project, String model, String alias) {
+        Verdict v = submit(request, Requests.removeAlias(project, model, alias));
+        return v.accepted() ? aliasAnswer(v, alias) : refusedOrPending(v);
+    }
+
+    /** Versions are immutable: one is archived (no longer resolved or deployable), never deleted. */
+    @Post(uri = "/{model}/versions/{version}/archive", produces = "application/json")
+    public HttpResponse<String> archive(HttpRequest<?> request, String project, String model, String version) {
+        Verdict v = submit(request, Requests.archive(project, model, version));
+        if (!v.accepted()) {
+            return refusedOrPending(v);
         }
-        RegistryEvent ev = event(request, project, model)
-                .setPayload(AliasSet.newBuilder().setAlias(alias).setVersion(version).build()).build();
-        log.append(Topics.REGISTRY, Topics.modelKey(project, model), ev, project);
-        view.apply(ev);
-        return Http.json(HttpStatus.OK, Map.of("model", model, "alias", alias, "version", version));
+        Map<String, Object> out = answer(v);
+        out.put("archived", true);
+        return Http.json(HttpStatus.OK, out);
     }
 
     @Get(produces = "application/json")
@@ -86,32 +103,60 @@ public class RegistryController {
                 .orElseGet(() -> Http.error(HttpStatus.NOT_FOUND, "model '" + model + "' is not registered in project '" + project + "'"));
     }
 
-    private RegistryEvent.Builder event(HttpRequest<?> request, String project, String model) {
-        List<FieldError> errors = new ArrayList<>();
-        Names.checkLabel("project", project, 40, errors);
-        Names.checkLabel("model", model, 40, errors);
-        if (!errors.isEmpty()) {
-            throw new InvalidRequest("invalid name", errors);
-        }
-        return RegistryEvent.newBuilder().setId(UUID.randomUUID().toString()).setProject(project).setModel(model)
-                .setActor(Http.actor(request)).setTimeMs(clock.millis());
+    private Verdict submit(HttpRequest<?> request, Request r) {
+        return gateway.submit(r, callers.of(request), Requests.key(request.getHeaders().get("Idempotency-Key"), "Idempotency-Key"));
     }
 
-    private static Map<String, Object> modelJson(RegistryView.Model m, boolean withVersions) {
+    private static HttpResponse<String> aliasAnswer(Verdict v, String alias) {
+        Map<String, Object> out = answer(v);
+        out.put("alias", alias);
+        return Http.json(HttpStatus.OK, out);
+    }
+
+    private static Map<String, Object> answer(Verdict v) {
+        CommandResult r = v.result();
         Map<String, Object> out = new LinkedHashMap<>();
-        out.put("project", m.project());
-        out.put("name", m.name());
-        out.put("latest", m.latest());
-        out.put("aliases", m.aliases());
+        out.put("commandId", v.commandId());
+        out.put("project", r.getProject());
+        out.put("model", r.getModel());
+        out.put("version", r.getVersion());
+        out.put("verdict", r.getAccepted() ? "accepted" : "refused");
+        out.put("reason", r.getReason());
+        return out;
+    }
+
+    /** Refused by the fold: 409 with its reason; no verdict within the wait: 202 (the request is in the log). */
+    private static HttpResponse<String> refusedOrPending(Verdict v) {
+        if (v.pending()) {
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("commandId", v.commandId());
+            out.put("requestId", v.requestId());
+            out.put("verdict", "pending");
+            out.put("reason", "the request is in the log; no verdict yet within the wait");
+            return Http.json(HttpStatus.ACCEPTED, out);
+        }
+        return Http.json(HttpStatus.CONFLICT, answer(v));
+    }
+
+    private static VersionEntry entry(ModelState m, int version) {
+        return m.getVersions().stream().filter(e -> e.getVersion().getVersion() == version).findFirst().orElse(null);
+    }
+
+    private static Map<String, Object> modelJson(ModelState m, boolean withVersions) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("project", m.getProject());
+        out.put("name", m.getName());
+        out.put("latest", m.getVersions().stream().filter(e -> !e.getArchived()).mapToInt(e -> e.getVersion().getVersion()).max().orElse(0));
+        out.put("aliases", new java.util.TreeMap<>(m.getAliases()));
         if (withVersions) {
-            out.put("versions", m.versions().values().stream().map(v -> versionJson(v, m.registeredBy().get(v.getVersion()))).toList());
+            out.put("versions", m.getVersions().stream().map(e -> versionJson(e.getVersion(), e.getRegisteredBy(), e.getArchived())).toList());
         } else {
-            out.put("versions", m.versions().size());
+            out.put("versions", m.getVersions().stream().filter(e -> !e.getArchived()).count());
         }
         return out;
     }
 
-    static Map<String, Object> versionJson(ModelVersion v, String by) {
+    static Map<String, Object> versionJson(ModelVersion v, String by, boolean archived) {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("model", v.getModel());
         out.put("version", v.getVersion());
@@ -122,6 +167,7 @@ public class RegistryController {
         out.put("inputs", v.getInputs().stream().map(t -> Map.of("name", t.getName(), "datatype", t.getDatatype(), "shape", t.getShape())).toList());
         out.put("tags", v.getTags());
         out.put("registeredBy", by);
+        out.put("archived", archived);
         return out;
     }
 }

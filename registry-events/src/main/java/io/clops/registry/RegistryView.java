@@ -1,59 +1,66 @@
 package io.clops.registry;
 
-import io.clops.avro.AliasRemoved;
-import io.clops.avro.AliasSet;
-import io.clops.avro.ModelVersion;
-import io.clops.avro.RegistryEvent;
-import io.clops.avro.VersionRegistered;
+import io.clops.avro.ModelState;
+import io.clops.kafka.Topics;
 
+import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
 import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Predicate;
 
 /**
- * The registry as read from clops.registry: models per project, their versions and aliases, with who registered
- * what. Rebuilt from the log at every start; nothing else stores it.
+ * The registry as the fold decided it, read from clops.models: a read view only. Nothing here decides anything; the
+ * fold numbers versions and judges aliases and archiving (the gateway submits, the fold answers).
  */
 public final class RegistryView {
+    private final Map<String, ModelState> models = new ConcurrentHashMap<>();
+    private final Object changed = new Object();
 
-    public record Model(String project, String name, SortedMap<Integer, ModelVersion> versions,
-                        SortedMap<String, Integer> aliases, Map<Integer, String> registeredBy) {
-        public int latest() {
-            return versions.isEmpty() ? 0 : versions.lastKey();
+    /** Applies one record of clops.models (null: gone). */
+    public void apply(String key, ModelState m) {
+        if (m == null) {
+            models.remove(key);
+        } else {
+            models.put(key, m);
+        }
+        synchronized (changed) {
+            changed.notifyAll();
         }
     }
 
-    private final Map<String, Model> models = new ConcurrentHashMap<>();
-
-    /** Applies one event; the same rules as the topology's fold (a version is registered once). */
-    public synchronized void apply(RegistryEvent ev) {
-        String key = ev.getProject() + "/" + ev.getModel();
-        Model m = models.computeIfAbsent(key, k -> new Model(ev.getProject(), ev.getModel(),
-                new TreeMap<>(), new TreeMap<>(), new ConcurrentHashMap<>()));
-        if (ev.getPayload() instanceof VersionRegistered reg) {
-            if (m.versions().putIfAbsent(reg.getVersion().getVersion(), reg.getVersion()) == null) {
-                m.registeredBy().put(reg.getVersion().getVersion(), ev.getActor());
-            }
-        } else if (ev.getPayload() instanceof AliasSet set) {
-            m.aliases().put(set.getAlias(), set.getVersion());
-        } else if (ev.getPayload() instanceof AliasRemoved removed) {
-            m.aliases().remove(removed.getAlias());
-        }
+    public Optional<ModelState> get(String project, String model) {
+        return Optional.ofNullable(models.get(Topics.modelKey(project, model)));
     }
 
-    public synchronized Optional<Model> get(String project, String model) {
-        return Optional.ofNullable(models.get(project + "/" + model)).map(RegistryView::copy);
-    }
-
-    public synchronized SortedMap<String, Model> inProject(String project) {
-        SortedMap<String, Model> out = new TreeMap<>();
-        models.values().stream().filter(m -> m.project().equals(project)).forEach(m -> out.put(m.name(), copy(m)));
+    public SortedMap<String, ModelState> inProject(String project) {
+        SortedMap<String, ModelState> out = new TreeMap<>();
+        models.values().stream().filter(m -> m.getProject().equals(project)).forEach(m -> out.put(m.getName(), m));
         return out;
     }
 
-    private static Model copy(Model m) {
-        return new Model(m.project(), m.name(), new TreeMap<>(m.versions()), new TreeMap<>(m.aliases()), Map.copyOf(m.registeredBy()));
+    /**
+     * Waits, at most {@code timeout}, until the model's state satisfies {@code ready}: a caller told its version was
+     * registered then reads it back (the verdict and the model's record are written in one transaction; this view's
+     * reader may just not have fetched it yet).
+     */
+    public Optional<ModelState> await(String project, String model, Predicate<ModelState> ready, Duration timeout)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        synchronized (changed) {
+            while (true) {
+                Optional<ModelState> m = get(project, model);
+                if (m.isPresent() && ready.test(m.get())) {
+                    return m;
+                }
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return m;
+                }
+                changed.wait(Math.max(1, left / 1_000_000));
+            }
+        }
     }
 }

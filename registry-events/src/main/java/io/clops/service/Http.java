@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.clops.api.FieldError;
 import io.clops.api.InvalidRequest;
-import io.micronaut.http.HttpRequest;
 import io.micronaut.http.HttpResponse;
 import io.micronaut.http.HttpStatus;
 import io.micronaut.http.MediaType;
@@ -16,7 +15,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** The thin HTTP edge shared by clops services: JSON in and out (Jackson), error bodies, the acting user. */
+/** The thin HTTP edge shared by clops services: JSON in and out (Jackson), error bodies. */
 public final class Http {
     public static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
@@ -56,18 +55,5 @@ public final class Http {
         m.put("error", e.getMessage());
         m.put("fields", e.errors().stream().map(f -> Map.of("field", f.field(), "message", f.message())).toList());
         return json(HttpStatus.BAD_REQUEST, m);
-    }
-
-    /**
-     * Who is asking. Until tokens are checked (the auth issue), this is what the caller says in
-     * {@code X-Clops-Actor} (the CLI sends the login name); requests without it are recorded as {@code anonymous}.
-     * It is a claim, not an identity: the audit trail says so until then.
-     */
-    public static String actor(HttpRequest<?> request) {
-        String a = request.getHeaders().get("X-Clops-Actor");
-        if (a == null || a.isBlank()) {
-            return "anonymous";
-        }
-        return a.length() > 100 ? a.substring(0, 100) : a;
     }
 }

@@ -1,26 +1,39 @@
 package io.clops.service;
 
-import io.clops.avro.RegistryEvent;
+import io.clops.avro.ModelState;
+import io.clops.gateway.CommandGateway;
+import io.clops.gateway.Intake;
 import io.clops.kafka.CompactedView;
 import io.clops.kafka.Topics;
 import io.clops.registry.RegistryView;
 import io.micronaut.context.annotation.Bean;
 import io.micronaut.context.annotation.Context;
 import io.micronaut.context.annotation.Factory;
+import io.micronaut.context.annotation.Requires;
 import io.micronaut.context.annotation.Value;
 import jakarta.inject.Named;
 import jakarta.inject.Singleton;
 
+import java.time.Clock;
 import java.time.Duration;
 
-/** The Kafka side of the services: one producer, and the registry view rebuilt from clops.registry at start. */
+/** The Kafka side of the services: the command gateway (the one way in), its Kafka intake, the registry's read view. */
 @Factory
 public class KafkaBeans {
 
     @Singleton
     @Bean(preDestroy = "close")
-    EventLog eventLog(@Value("${clops.kafka.bootstrap}") String bootstrap) {
-        return new EventLog(bootstrap, "clops-api");
+    CommandGateway gateway(@Value("${clops.kafka.bootstrap}") String bootstrap,
+                           @Value("${clops.command.wait-ms:10000}") long waitMs) {
+        return new CommandGateway(bootstrap, Clock.systemUTC(), Duration.ofMillis(waitMs));
+    }
+
+    /** Pipelines' requests on clops.intake, handed to the log like HTTP's ({@code clops.intake.enabled=false}: off). */
+    @Context
+    @Requires(property = "clops.intake.enabled", notEquals = "false")
+    @Bean(preDestroy = "close")
+    Intake intake(@Value("${clops.kafka.bootstrap}") String bootstrap, Callers callers) {
+        return new Intake(bootstrap, callers.local(), Clock.systemUTC()).start();
     }
 
     @Singleton
@@ -29,19 +42,15 @@ public class KafkaBeans {
     }
 
     @Context
-    @Named("registry")
+    @Named("models")
     @Bean(preDestroy = "close")
-    CompactedView<RegistryEvent> registryLog(@Value("${clops.kafka.bootstrap}") String bootstrap, RegistryView view)
+    CompactedView<ModelState> modelsLog(@Value("${clops.kafka.bootstrap}") String bootstrap, RegistryView view)
             throws InterruptedException {
-        CompactedView<RegistryEvent> log = new CompactedView<>(bootstrap, Topics.REGISTRY);
-        log.onChange((key, event) -> {
-            if (event != null) {
-                view.apply(event);
-            }
-        });
+        CompactedView<ModelState> log = new CompactedView<>(bootstrap, Topics.MODELS);
+        log.onChange(view::apply);
         log.start();
         if (!log.awaitCaughtUp(Duration.ofSeconds(60))) {
-            throw new IllegalStateException("could not read clops.registry within 60 s");
+            throw new IllegalStateException("could not read clops.models within 60 s");
         }
         return log;
     }

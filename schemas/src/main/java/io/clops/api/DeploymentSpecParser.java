@@ -148,6 +148,43 @@ public final class DeploymentSpecParser {
         return new Parsed(project, name, spec);
     }
 
+    /**
+     * Checks a spec that arrived already typed (an Avro envelope on the intake) by the same rules as a document:
+     * it is written out as a document and parsed, so both ways in accept exactly the same specs.
+     */
+    public static Parsed validate(String project, String name, DeploymentSpec spec) {
+        if (spec == null) {
+            throw new InvalidRequest("invalid deployment", List.of(new FieldError("spec", "is required")));
+        }
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        com.fasterxml.jackson.databind.node.ObjectNode doc = json.createObjectNode();
+        doc.putObject("metadata").put("name", name).put("project", project);
+        try {
+            doc.set("spec", withoutNulls(json.readTree(org.apache.avro.generic.GenericData.get().toString(spec))));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new InvalidRequest("invalid deployment", List.of(new FieldError("spec", "cannot be read: " + e.getOriginalMessage())));
+        }
+        return parse(project, name, doc);
+    }
+
+    private static JsonNode withoutNulls(JsonNode n) {
+        if (n.isObject()) {
+            com.fasterxml.jackson.databind.node.ObjectNode o = (com.fasterxml.jackson.databind.node.ObjectNode) n;
+            List<String> nulls = new ArrayList<>();
+            o.fields().forEachRemaining(e -> {
+                if (e.getValue().isNull()) {
+                    nulls.add(e.getKey());
+                } else {
+                    withoutNulls(e.getValue());
+                }
+            });
+            o.remove(nulls);
+        } else if (n.isArray()) {
+            n.forEach(DeploymentSpecParser::withoutNulls);
+        }
+        return n;
+    }
+
     private static void known(JsonNode node, Set<String> fields, String prefix, List<FieldError> errors) {
         if (node == null || node.isMissingNode() || node.isNull()) {
             return;

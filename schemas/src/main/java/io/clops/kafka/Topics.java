@@ -6,6 +6,7 @@ import io.clops.avro.CommandResult;
 import io.clops.avro.DeploymentStatus;
 import io.clops.avro.DesiredDeployment;
 import io.clops.avro.InferenceEnvelope;
+import io.clops.avro.ModelState;
 import io.clops.avro.RegistryEvent;
 import io.clops.schemas.AvroSerde;
 import org.apache.kafka.common.serialization.Serde;
@@ -25,6 +26,15 @@ public final class Topics {
             new TopicSpec("clops.commands", PARTITIONS, "delete", TopicSpec.FOREVER), KEY, AvroSerde.of(CommandEnvelope.class));
     public static final Topic<String, RegistryEvent> REGISTRY = new Topic<>(
             new TopicSpec("clops.registry", PARTITIONS, "delete", TopicSpec.FOREVER), KEY, AvroSerde.of(RegistryEvent.class));
+    /**
+     * Where pipelines write requests with any Kafka client and any partitioner (JSON or an Avro envelope; headers
+     * clops-request-id, clops-idempotency-key). Only the command gateway reads it; kept forever like the log.
+     */
+    public static final Topic<String, byte[]> INTAKE = new Topic<>(
+            new TopicSpec("clops.intake", PARTITIONS, "delete", TopicSpec.FOREVER), KEY, Serdes.ByteArray());
+    /** The registry as the fold decided it: one record per model (key project/model, partitioned by project). */
+    public static final Topic<String, ModelState> MODELS = new Topic<>(
+            new TopicSpec("clops.models", PARTITIONS, "compact", 0), KEY, AvroSerde.of(ModelState.class));
     public static final Topic<String, ClusterEvent> CLUSTER = new Topic<>(
             new TopicSpec("clops.cluster", PARTITIONS, "compact", 0), KEY, AvroSerde.of(ClusterEvent.class));
     public static final Topic<String, CommandResult> COMMAND_RESULTS = new Topic<>(
@@ -42,7 +52,8 @@ public final class Topics {
 
     /** Every fixed topic, created at start-up. */
     public static final List<TopicSpec> ALL = List.of(COMMANDS.spec(), REGISTRY.spec(), CLUSTER.spec(),
-            COMMAND_RESULTS.spec(), DESIRED.spec(), STATUS.spec(), SCHEMAS.spec(), DEADLETTER.spec(), INFERENCE_LOG.spec());
+            COMMAND_RESULTS.spec(), DESIRED.spec(), STATUS.spec(), SCHEMAS.spec(), DEADLETTER.spec(), INFERENCE_LOG.spec(),
+            INTAKE.spec(), MODELS.spec());
 
     /** Async inference request topic of one deployment: keyed by request id, OIP v2 JSON or an Avro envelope. */
     public static Topic<String, byte[]> inferRequests(String project, String deployment) {

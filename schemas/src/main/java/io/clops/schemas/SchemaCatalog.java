@@ -7,8 +7,9 @@ import io.clops.avro.DeploymentStatus;
 import io.clops.avro.DesiredDeployment;
 import io.clops.avro.InferenceEnvelope;
 import io.clops.avro.ObservedState;
-import io.clops.avro.ProjectState;
+import io.clops.avro.ModelState;
 import io.clops.avro.RegistryEvent;
+import io.clops.avro.SeenCommand;
 import org.apache.avro.Schema;
 import org.apache.avro.SchemaNormalization;
 import org.apache.avro.message.SchemaStore;
@@ -38,7 +39,8 @@ public final class SchemaCatalog implements SchemaStore {
     public static final List<Schema> TOP_LEVEL = List.of(
             CommandEnvelope.getClassSchema(), CommandResult.getClassSchema(), RegistryEvent.getClassSchema(),
             ClusterEvent.getClassSchema(), DesiredDeployment.getClassSchema(), DeploymentStatus.getClassSchema(),
-            InferenceEnvelope.getClassSchema(), ProjectState.getClassSchema(), ObservedState.getClassSchema());
+            InferenceEnvelope.getClassSchema(), ObservedState.getClassSchema(), ModelState.getClassSchema(),
+            SeenCommand.getClassSchema());
 
     private static final SchemaCatalog GLOBAL = new SchemaCatalog();
 

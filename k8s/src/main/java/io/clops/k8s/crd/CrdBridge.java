@@ -1,43 +1,40 @@
 package io.clops.k8s.crd;
 
-import io.clops.api.CommandResults;
 import io.clops.api.DeploymentSpecParser;
 import io.clops.api.InvalidRequest;
-import io.clops.avro.CommandEnvelope;
-import io.clops.avro.DeployCommand;
 import io.clops.avro.DeploymentStatus;
 import io.clops.avro.DesiredDeployment;
-import io.clops.avro.UndeployCommand;
+import io.clops.gateway.CommandGateway;
+import io.clops.gateway.Principal;
+import io.clops.gateway.Request;
 import io.clops.kafka.CompactedView;
-import io.clops.kafka.KafkaConfigs;
 import io.clops.kafka.Topics;
 import io.fabric8.kubernetes.api.model.ManagedFieldsEntry;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 
 /**
- * ModelDeployment resources → the command log. A resource whose spec differs from what is desired becomes a deploy
- * command (a deleted one an undeploy), with the Kubernetes user as actor; the fold's verdict is written back to the
- * resource's status when it refuses, and clops.status is mirrored to every resource's status. An invalid spec is refused right here, in the resource's status, and never
- * reaches the log. Command ids derive from the resource's uid and spec, so a resync or a second bridge replica
- * sends the same command id, which the fold applies once.
+ * ModelDeployment resources → the command gateway. A resource whose spec differs from what is desired becomes a
+ * deploy request (a deleted one an undeploy), acting for the Kubernetes user; the fold's verdict is written back to
+ * the resource's status when it refuses, and clops.status is mirrored to every resource's status. An invalid spec is
+ * refused right here, in the resource's status, and never reaches the log. Idempotency keys derive from the
+ * resource's uid and spec, so a resync or a second bridge replica sends the same command id, which the fold applies
+ * once. A request the log did not take is sent again after a pause.
  */
 public final class CrdBridge implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(CrdBridge.class);
@@ -45,22 +42,25 @@ public final class CrdBridge implements AutoCloseable {
     public static final String ACTOR_ANNOTATION = "clops.io/actor";
 
     private final KubernetesClient client;
-    private final Clock clock;
     private final CompactedView<DesiredDeployment> desired;
     private final CompactedView<DeploymentStatus> statuses;
-    private final CommandResults results;
-    private final KafkaProducer<String, byte[]> producer;
+    private final CommandGateway gateway;
     private final SharedIndexInformer<ModelDeployment> informer;
     private final Map<String, String> sent = new ConcurrentHashMap<>();
+    private final ScheduledExecutorService retries = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "crd-bridge-retry");
+        t.setDaemon(true);
+        return t;
+    });
 
-    public CrdBridge(KubernetesClient client, String bootstrap, Clock clock) throws InterruptedException {
+    /** The gateway is the caller's to close. */
+    public CrdBridge(KubernetesClient client, CommandGateway gateway, String bootstrap) throws InterruptedException {
         this.client = client;
-        this.clock = clock;
+        this.gateway = gateway;
         this.desired = new CompactedView<>(bootstrap, Topics.DESIRED).start();
         if (!desired.awaitCaughtUp(Duration.ofSeconds(60))) {
             throw new IllegalStateException("could not read clops.desired within 60 s");
         }
-        this.results = new CommandResults(bootstrap);
         this.statuses = new CompactedView<>(bootstrap, Topics.STATUS);
         statuses.onChange((key, st) -> {
             if (st != null) {
@@ -68,7 +68,6 @@ public final class CrdBridge implements AutoCloseable {
             }
         });
         statuses.start();
-        this.producer = new KafkaProducer<>(KafkaConfigs.producer(bootstrap, "crd-bridge"), new StringSerializer(), new ByteArraySerializer());
         this.informer = client.resources(ModelDeployment.class).inAnyNamespace().inform(new ResourceEventHandler<>() {
             @Override
             public void onAdd(ModelDeployment cr) {
@@ -106,8 +105,7 @@ public final class CrdBridge implements AutoCloseable {
         if (id.equals(sent.put(key, id))) {
             return;
         }
-        send(CommandEnvelope.newBuilder().setId(id).setProject(ns).setActor(actor(cr)).setTimeMs(clock.millis())
-                .setPayload(DeployCommand.newBuilder().setName(name).setSpec(parsed.spec()).build()).build(), name);
+        send(new Request.Deploy(ns, name, parsed.spec()), actor(cr), id, key);
     }
 
     private void deleted(ModelDeployment cr) {
@@ -118,24 +116,35 @@ public final class CrdBridge implements AutoCloseable {
         if (desired.get(key).isEmpty()) {
             return; // already gone: clops deleted the resource itself
         }
-        send(CommandEnvelope.newBuilder().setId("k8s:" + cr.getMetadata().getUid() + ":delete").setProject(ns)
-                .setActor(actor(cr)).setTimeMs(clock.millis())
-                .setPayload(UndeployCommand.newBuilder().setName(name).build()).build(), null);
+        send(new Request.Undeploy(ns, name), actor(cr), "k8s:" + cr.getMetadata().getUid() + ":delete", null);
     }
 
-    private void send(CommandEnvelope cmd, String writeBackTo) {
-        var verdict = results.expect(cmd.getId());
-        producer.send(new ProducerRecord<>(Topics.COMMANDS.name(), cmd.getProject(),
-                Topics.COMMANDS.valueSerde().serializer().serialize(Topics.COMMANDS.name(), cmd)));
-        producer.flush();
-        LOG.info("ModelDeployment {}/{} by {} → command {}", cmd.getProject(), cmd.getPayload() instanceof DeployCommand dc ? dc.getName() : "",
-                cmd.getActor(), cmd.getId());
-        if (writeBackTo != null) {
-            verdict.thenAccept(r -> {
-                if (!r.getAccepted()) {
-                    refuse(cmd.getProject(), writeBackTo, r.getReason(), cmd.getId());
+    /**
+     * Submits through the gateway. A refusal is written back to the resource (deploys); a request the log did not
+     * take is tried again from the resource's latest state after a pause.
+     */
+    private void send(Request request, String actor, String idempotencyKey, String key) {
+        LOG.info("ModelDeployment {}/{} by {} → {}", request.project(), request.subject(), actor, idempotencyKey);
+        gateway.submitAsync(request, new Principal(actor), idempotencyKey).whenComplete((v, failed) -> {
+            if (failed != null) {
+                LOG.warn("ModelDeployment {}/{}: {}; trying again in 2 s", request.project(), request.subject(), failed.getMessage());
+                if (key != null) {
+                    sent.remove(key);
                 }
-            });
+                retries.schedule(() -> retry(request, actor, idempotencyKey), 2, TimeUnit.SECONDS);
+            } else if (key != null && !v.pending() && !v.accepted()) {
+                refuse(request.project(), request.subject(), v.result().getReason(), v.commandId());
+            }
+        });
+    }
+
+    private void retry(Request request, String actor, String idempotencyKey) {
+        ModelDeployment cr = informer.getStore().getByKey(request.project() + "/" + request.subject());
+        if (request instanceof Request.Deploy && cr != null) {
+            applied(cr); // its latest spec: the same key when unchanged
+        } else if (request instanceof Request.Undeploy && cr == null
+                && desired.get(Topics.deploymentKey(request.project(), request.subject())).isPresent()) {
+            send(request, actor, idempotencyKey, null);
         }
     }
 
@@ -199,10 +208,9 @@ public final class CrdBridge implements AutoCloseable {
 
     @Override
     public void close() {
+        retries.shutdownNow();
         informer.close();
         statuses.close();
-        producer.close();
-        results.close();
         desired.close();
     }
 }

@@ -1,9 +1,6 @@
-package io.clops.registry;
+package io.clops.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.clops.api.FieldError;
-import io.clops.api.InvalidRequest;
-import io.clops.api.Names;
 import io.clops.avro.ModelVersion;
 import io.clops.avro.TensorSpec;
 
@@ -23,8 +20,8 @@ public final class RegistryRequests {
     private static final Set<String> DATATYPES = Set.of("BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16",
             "INT32", "INT64", "FP16", "FP32", "FP64", "BYTES");
 
-    /** A version to register; {@code nextVersion} is used when the body names none. */
-    public static ModelVersion version(String project, String model, JsonNode body, int nextVersion) {
+    /** A version to register; version 0 when the body names none (the fold numbers it). */
+    public static ModelVersion version(String project, String model, JsonNode body) {
         List<FieldError> errors = new ArrayList<>();
         Names.checkLabel("project", project, 40, errors);
         Names.checkLabel("model", model, 40, errors);
@@ -32,17 +29,24 @@ public final class RegistryRequests {
             throw new InvalidRequest("invalid model version", List.of(new FieldError("body", "must be a JSON object")));
         }
         unknownFields(body, VERSION_FIELDS, "", errors);
-        int version = body.has("version") ? integer(body, "version", 1, 999_999_999, errors) : nextVersion;
+        int version = body.has("version") ? integer(body, "version", 1, 999_999_999, errors) : 0;
         String image = text(body, "image", errors);
         List<String> command = new ArrayList<>();
         if (body.has("command")) {
-            if (!body.get("command").isArray() || body.get("command").isEmpty()) {
+            JsonNode c = body.get("command");
+            if (!c.isArray() || c.isEmpty()) {
                 errors.add(new FieldError("command", "must be a non-empty list of strings"));
             } else {
-                body.get("command").forEach(c -> command.add(c.asText()));
+                for (int i = 0; i < c.size(); i++) {
+                    if (!c.get(i).isTextual() || c.get(i).asText().isEmpty()) {
+                        errors.add(new FieldError("command[" + i + "]", "must be a non-empty string, not " + c.get(i)));
+                    } else {
+                        command.add(c.get(i).asText());
+                    }
+                }
             }
         }
-        if (image == null && command.isEmpty()) {
+        if (image == null && !body.has("command")) {
             errors.add(new FieldError("command", "a version needs a command (local runtime) or an image (Kubernetes), or both"));
         }
         int port = body.has("port") ? integer(body, "port", 1, 65535, errors) : 8080;
@@ -57,7 +61,13 @@ public final class RegistryRequests {
             if (!body.get("tags").isObject()) {
                 errors.add(new FieldError("tags", "must be an object of strings"));
             } else {
-                body.get("tags").fields().forEachRemaining(e -> tags.put(e.getKey(), e.getValue().asText()));
+                body.get("tags").fields().forEachRemaining(e -> {
+                    if (e.getValue().isTextual()) {
+                        tags.put(e.getKey(), e.getValue().asText());
+                    } else {
+                        errors.add(new FieldError("tags." + e.getKey(), "must be a string, not " + e.getValue()));
+                    }
+                });
             }
         }
         if (!errors.isEmpty()) {
@@ -65,6 +75,42 @@ public final class RegistryRequests {
         }
         return ModelVersion.newBuilder().setModel(model).setVersion(version).setImage(image).setCommand(command)
                 .setPort(port).setProtocol(protocol).setInputs(inputs).setOutputs(outputs).setTags(tags).build();
+    }
+
+    /**
+     * Checks a version that arrived already typed (an Avro envelope on the intake) by the same rules as a request
+     * body: written out as one and parsed. Version 0 means the fold numbers it.
+     */
+    public static ModelVersion validate(String project, String model, ModelVersion v) {
+        if (v == null) {
+            throw new InvalidRequest("invalid model version", List.of(new FieldError("version", "is required")));
+        }
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        try {
+            com.fasterxml.jackson.databind.node.ObjectNode body = (com.fasterxml.jackson.databind.node.ObjectNode)
+                    json.readTree(org.apache.avro.generic.GenericData.get().toString(v));
+            if (v.getModel() != null && !v.getModel().equals(model)) {
+                throw new InvalidRequest("invalid model version", List.of(new FieldError("version.model",
+                        "'" + v.getModel() + "' differs from the event's model '" + model + "'")));
+            }
+            body.remove("model");
+            if (v.getCommand().isEmpty()) {
+                body.remove("command"); // typed, an empty list is "no command"
+            }
+            if (v.getVersion() == 0) {
+                body.remove("version");
+            }
+            List<String> nulls = new ArrayList<>();
+            body.fields().forEachRemaining(e -> {
+                if (e.getValue().isNull()) {
+                    nulls.add(e.getKey());
+                }
+            });
+            body.remove(nulls);
+            return version(project, model, body);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new InvalidRequest("invalid model version", List.of(new FieldError("version", "cannot be read: " + e.getOriginalMessage())));
+        }
     }
 
     /** The version an alias should point at. */
@@ -97,7 +143,12 @@ public final class RegistryRequests {
         for (int i = 0; i < arr.size(); i++) {
             JsonNode t = arr.get(i);
             String f = field + "[" + i + "]";
-            if (!t.path("name").isTextual()) {
+            if (!t.isObject()) {
+                errors.add(new FieldError(f, "must be an object {name, datatype, shape}"));
+                continue;
+            }
+            unknownFields(t, Set.of("name", "datatype", "shape"), f + ".", errors);
+            if (!t.path("name").isTextual() || t.get("name").asText().isEmpty()) {
                 errors.add(new FieldError(f + ".name", "is required"));
             }
             String dt = t.path("datatype").asText("");
@@ -108,7 +159,15 @@ public final class RegistryRequests {
             if (!t.path("shape").isArray()) {
                 errors.add(new FieldError(f + ".shape", "must be a list of integers (-1 for a variable dimension)"));
             } else {
-                t.get("shape").forEach(d -> shape.add(d.asLong()));
+                JsonNode dims = t.get("shape");
+                for (int d = 0; d < dims.size(); d++) {
+                    JsonNode dim = dims.get(d);
+                    if (!dim.isIntegralNumber() || !dim.canConvertToLong() || dim.asLong() < -1) {
+                        errors.add(new FieldError(f + ".shape[" + d + "]", "must be an integer of at least -1 (-1: variable), not " + dim));
+                    } else {
+                        shape.add(dim.asLong());
+                    }
+                }
             }
             out.add(TensorSpec.newBuilder().setName(t.path("name").asText()).setDatatype(dt).setShape(shape).build());
         }

@@ -1,4 +1,4 @@
-package io.clops.api;
+package io.clops.gateway;
 
 import io.clops.avro.CommandResult;
 import io.clops.kafka.TopicTail;
@@ -10,15 +10,15 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Follows clops.command-results from the end it had at start-up and completes whoever waits for a command id.
- * Callers register before they produce, so a verdict can never arrive unseen.
+ * Follows clops.command-results from the end it had at start-up and completes whoever waits for a request id.
+ * Callers register before they append, so a verdict can never arrive unseen.
  */
-public final class CommandResults implements AutoCloseable {
+final class Verdicts implements AutoCloseable {
     private final Map<String, CompletableFuture<CommandResult>> waiting = new ConcurrentHashMap<>();
     private final TopicTail tail;
 
-    public CommandResults(String bootstrap) {
-        this.tail = new TopicTail(bootstrap, Topics.COMMAND_RESULTS.name(), "command-results", rec -> {
+    Verdicts(String bootstrap, String clientId) {
+        this.tail = new TopicTail(bootstrap, Topics.COMMAND_RESULTS.name(), clientId, rec -> {
             CompletableFuture<CommandResult> f = waiting.remove(rec.key());
             if (f != null) {
                 try {
@@ -30,12 +30,16 @@ public final class CommandResults implements AutoCloseable {
         });
     }
 
-    public CompletableFuture<CommandResult> expect(String commandId) {
-        return waiting.computeIfAbsent(commandId, id -> new CompletableFuture<>());
+    CompletableFuture<CommandResult> expect(String requestId) {
+        return waiting.computeIfAbsent(requestId, id -> new CompletableFuture<>());
     }
 
-    public void forget(String commandId) {
-        waiting.remove(commandId);
+    void forget(String requestId) {
+        waiting.remove(requestId);
+    }
+
+    int waiting() {
+        return waiting.size();
     }
 
     @Override

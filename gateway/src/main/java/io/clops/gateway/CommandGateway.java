@@ -1,0 +1,155 @@
+package io.clops.gateway;
+
+import io.clops.avro.AliasRemoved;
+import io.clops.avro.AliasSet;
+import io.clops.avro.CommandEnvelope;
+import io.clops.avro.CommandResult;
+import io.clops.avro.DeployCommand;
+import io.clops.avro.RegistryEvent;
+import io.clops.avro.UndeployCommand;
+import io.clops.avro.VersionArchived;
+import io.clops.avro.VersionRegistered;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * The one way in. Every write of the platform (the HTTP API, the registry, the CRD bridge, the Kafka intake) comes
+ * here as a parsed {@link Request}: it is enveloped with the acting {@link Principal}, appended to clops.commands or
+ * clops.registry (acks=all, the send's result checked), and answered with the fold's verdict when it arrives within
+ * the wait. Nothing else writes those two topics.
+ * <p>
+ * Ids: the command id is {@code <project>:<idempotency key>} when the caller gives a key (a retry is the same command,
+ * applied once, answered with the first verdict), else a fresh UUID; every submission has its own request id, under
+ * which its verdict is published, so two callers retrying one key each get an answer.
+ */
+public final class CommandGateway implements AutoCloseable {
+    private final LogWriter log;
+    private final Verdicts verdicts;
+    private final Clock clock;
+    private final Duration wait;
+
+    /**
+     * @param wait how long a caller waits for the fold's verdict before it is told "pending"
+     */
+    public CommandGateway(String bootstrap, Clock clock, Duration wait) {
+        this(bootstrap, clock, wait, Duration.ofSeconds(15));
+    }
+
+    /**
+     * @param appendTimeout how long an append may take before the caller is told the log is unavailable
+     */
+    public CommandGateway(String bootstrap, Clock clock, Duration wait, Duration appendTimeout) {
+        this.clock = clock;
+        this.wait = wait;
+        this.verdicts = new Verdicts(bootstrap, "clops-gateway-verdicts");
+        this.log = new LogWriter(bootstrap, "clops-gateway", null, appendTimeout);
+    }
+
+    /**
+     * Appends and waits for the verdict: the answer, or a pending verdict when the fold has not decided within the
+     * wait. Throws {@link LogUnavailable} when the log did not take the request.
+     */
+    public Verdict submit(Request request, Principal who, String idempotencyKey) {
+        try {
+            return submitAsync(request, who, idempotencyKey).join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof RuntimeException re) {
+                throw re;
+            }
+            throw e;
+        }
+    }
+
+    /** {@link #submit} without blocking: completes with the verdict, pending after the wait, or a {@link LogUnavailable}. */
+    public CompletableFuture<Verdict> submitAsync(Request request, Principal who, String idempotencyKey) {
+        String requestId = UUID.randomUUID().toString();
+        String commandId = commandId(request, idempotencyKey);
+        Object record = envelope(request, who, commandId, requestId, clock.millis());
+        CompletableFuture<CommandResult> verdict = verdicts.expect(requestId);
+        CompletableFuture<Verdict> answer = new CompletableFuture<>();
+        try {
+            CompletableFuture<?> sent = record instanceof CommandEnvelope c ? log.append(c) : log.append((RegistryEvent) record);
+            sent.whenComplete((ok, failed) -> {
+                if (failed != null) {
+                    verdicts.forget(requestId);
+                    answer.completeExceptionally(unavailable(failed));
+                    return;
+                }
+                verdict.orTimeout(wait.toMillis(), TimeUnit.MILLISECONDS).whenComplete((r, e) -> {
+                    if (e == null) {
+                        answer.complete(new Verdict(commandId, requestId, r));
+                    } else {
+                        verdicts.forget(requestId);
+                        if (e instanceof TimeoutException) {
+                            answer.complete(new Verdict(commandId, requestId, null));
+                        } else {
+                            answer.completeExceptionally(e);
+                        }
+                    }
+                });
+            });
+        } catch (RuntimeException e) {
+            verdicts.forget(requestId);
+            answer.completeExceptionally(unavailable(e));
+        }
+        return answer;
+    }
+
+    private static LogUnavailable unavailable(Throwable e) {
+        Throwable cause = (e instanceof java.util.concurrent.ExecutionException || e instanceof CompletionException)
+                && e.getCause() != null ? e.getCause() : e;
+        String why = cause instanceof org.apache.kafka.common.errors.TimeoutException ? "no answer from Kafka in time: " + cause.getMessage()
+                : cause.toString();
+        return new LogUnavailable("the log did not take the request (" + why + "); it may or may not have been written:"
+                + " retry with the same idempotency key", cause);
+    }
+
+    static String commandId(Request r, String idempotencyKey) {
+        return idempotencyKey != null ? r.project() + ":" + idempotencyKey : UUID.randomUUID().toString();
+    }
+
+    /** The record a request becomes: a command for clops.commands or an event for clops.registry. */
+    static Object envelope(Request r, Principal who, String commandId, String requestId, long timeMs) {
+        if (r instanceof Request.Deploy d) {
+            return command(d.project(), who, commandId, requestId, timeMs, DeployCommand.newBuilder().setName(d.name()).setSpec(d.spec()).build());
+        }
+        if (r instanceof Request.Undeploy u) {
+            return command(u.project(), who, commandId, requestId, timeMs, UndeployCommand.newBuilder().setName(u.name()).build());
+        }
+        if (r instanceof Request.RegisterVersion v) {
+            return event(v.project(), v.model(), who, commandId, requestId, timeMs, VersionRegistered.newBuilder().setVersion(v.version()).build());
+        }
+        if (r instanceof Request.SetAlias a) {
+            return event(a.project(), a.model(), who, commandId, requestId, timeMs,
+                    AliasSet.newBuilder().setAlias(a.alias()).setVersion(a.version()).build());
+        }
+        if (r instanceof Request.RemoveAlias a) {
+            return event(a.project(), a.model(), who, commandId, requestId, timeMs, AliasRemoved.newBuilder().setAlias(a.alias()).build());
+        }
+        Request.ArchiveVersion a = (Request.ArchiveVersion) r;
+        return event(a.project(), a.model(), who, commandId, requestId, timeMs, VersionArchived.newBuilder().setVersion(a.version()).build());
+    }
+
+    private static CommandEnvelope command(String project, Principal who, String id, String requestId, long timeMs, Object payload) {
+        return CommandEnvelope.newBuilder().setId(id).setRequestId(requestId).setProject(project).setActor(who.name())
+                .setTimeMs(timeMs).setPayload(payload).build();
+    }
+
+    private static RegistryEvent event(String project, String model, Principal who, String id, String requestId, long timeMs,
+                                       Object payload) {
+        return RegistryEvent.newBuilder().setId(id).setRequestId(requestId).setProject(project).setModel(model)
+                .setActor(who.name()).setTimeMs(timeMs).setPayload(payload).build();
+    }
+
+    @Override
+    public void close() {
+        log.close();
+        verdicts.close();
+    }
+}

@@ -1,0 +1,77 @@
+package io.clops.reconciler;
+
+import io.clops.avro.DesiredDeployment;
+import io.clops.avro.ModelState;
+import io.clops.avro.SeenCommand;
+import io.clops.kafka.Topics;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+
+/**
+ * {@link ProjectFold.State} in memory: the fold's state without Kafka, for tests and for replaying the log. Applies
+ * the fold's outputs exactly as the topology's processor applies them to its stores.
+ */
+public final class MemoryState implements ProjectFold.State {
+    private final Map<String, DesiredDeployment> deployments = new TreeMap<>();
+    private final Map<String, ModelState> models = new TreeMap<>();
+    private final Map<String, SeenCommand> seen = new TreeMap<>();
+
+    /** Applies what {@link ProjectFold} returned and gives back the verdicts and the records for the topics. */
+    public List<ProjectFold.Output> apply(List<ProjectFold.Output> outputs) {
+        List<ProjectFold.Output> written = new ArrayList<>();
+        for (ProjectFold.Output o : outputs) {
+            switch (o.target()) {
+                case DESIRED -> {
+                    if (o.value() == null) {
+                        deployments.remove(o.key());
+                    } else {
+                        deployments.put(o.key(), (DesiredDeployment) o.value());
+                    }
+                    written.add(o);
+                }
+                case MODELS -> {
+                    models.put(o.key(), (ModelState) o.value());
+                    written.add(o);
+                }
+                case SEEN -> seen.put(o.key(), (SeenCommand) o.value());
+                case COMMAND_RESULTS -> written.add(o);
+            }
+        }
+        return written;
+    }
+
+    @Override
+    public Optional<DesiredDeployment> deployment(String project, String name) {
+        return Optional.ofNullable(deployments.get(Topics.deploymentKey(project, name)));
+    }
+
+    @Override
+    public List<DesiredDeployment> deployments(String project) {
+        String prefix = project + "/";
+        return deployments.entrySet().stream().filter(e -> e.getKey().startsWith(prefix)).map(Map.Entry::getValue).toList();
+    }
+
+    @Override
+    public Optional<ModelState> model(String project, String model) {
+        return Optional.ofNullable(models.get(Topics.modelKey(project, model)));
+    }
+
+    @Override
+    public Optional<SeenCommand> seen(String id) {
+        return Optional.ofNullable(seen.get(id));
+    }
+
+    /** Every desired deployment, by key. */
+    public Map<String, DesiredDeployment> desired() {
+        return Map.copyOf(deployments);
+    }
+
+    /** Every model, by key. */
+    public Map<String, ModelState> models() {
+        return Map.copyOf(models);
+    }
+}
