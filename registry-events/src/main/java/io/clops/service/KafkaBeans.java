@@ -24,8 +24,9 @@ public class KafkaBeans {
     @Singleton
     @Bean(preDestroy = "close")
     CommandGateway gateway(@Value("${clops.kafka.bootstrap}") String bootstrap,
-                           @Value("${clops.command.wait-ms:10000}") long waitMs) {
-        return new CommandGateway(bootstrap, Clock.systemUTC(), Duration.ofMillis(waitMs));
+                           @Value("${clops.command.wait-ms:10000}") long waitMs,
+                           @Value("${clops.command.append-timeout-ms:15000}") long appendTimeoutMs) {
+        return new CommandGateway(bootstrap, Clock.systemUTC(), Duration.ofMillis(waitMs), Duration.ofMillis(appendTimeoutMs));
     }
 
     /** Pipelines' requests on clops.intake, handed to the log like HTTP's ({@code clops.intake.enabled=false}: off). */

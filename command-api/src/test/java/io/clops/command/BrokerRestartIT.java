@@ -1,0 +1,173 @@
+package io.clops.command;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.clops.avro.CommandEnvelope;
+import io.clops.avro.CommandResult;
+import io.clops.broker.EmbeddedKafkaBroker;
+import io.clops.kafka.TopicAdmin;
+import io.clops.kafka.Topics;
+import io.clops.reconciler.Reconciler;
+import io.clops.testing.TopicProbe;
+import io.micronaut.context.ApplicationContext;
+import io.micronaut.runtime.server.EmbeddedServer;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Collectors;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The broker stops and starts again while a client sends 1,000 deploy commands, each with its own Idempotency-Key,
+ * retrying (same key) whatever gets no verdict: every command gets exactly one verdict, none is lost or applied twice.
+ * All 1,000 change one deployment's spec, so each accepted command is one generation: applied twice would skip a
+ * generation or give two commands one, lost would leave the last below 1,000. This class runs its own broker.
+ */
+class BrokerRestartIT {
+    static final ObjectMapper JSON = new ObjectMapper();
+    static final int N = 1000;
+
+    @TempDir
+    Path home;
+    EmbeddedKafkaBroker broker;
+    Reconciler reconciler;
+    EmbeddedServer server;
+
+    @AfterEach
+    void stop() {
+        if (server != null) {
+            server.getApplicationContext().close();
+        }
+        if (reconciler != null) {
+            reconciler.close();
+        }
+        if (broker != null) {
+            broker.close();
+        }
+    }
+
+    record Answer(int status, JsonNode body) {
+    }
+
+    Answer send(HttpClient http, String method, String path, String body, String key) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(server.getURL() + path)).timeout(Duration.ofSeconds(60))
+                .method(method, HttpRequest.BodyPublishers.ofString(body)).header("Content-Type", "application/json");
+        if (key != null) {
+            b.header("Idempotency-Key", key);
+        }
+        HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        return new Answer(r.statusCode(), JSON.readTree(r.body()));
+    }
+
+    static String spec(int i) {
+        return "{\"metadata\":{\"name\":\"counter\"},\"spec\":{\"model\":\"iris\",\"executor\":{\"timeoutMs\":" + (1000 + i) + "}}}";
+    }
+
+    @Test
+    void everyCommandGetsExactlyOneVerdictAcrossABrokerRestart() throws Exception {
+        broker = EmbeddedKafkaBroker.start(home.resolve("kafka"), 0);
+        String bootstrap = broker.bootstrapServers();
+        TopicAdmin.ensure(bootstrap, Topics.ALL);
+        reconciler = Reconciler.start(bootstrap, home.resolve("streams"), Duration.ofSeconds(60));
+        server = ApplicationContext.run(EmbeddedServer.class, Map.of("clops.kafka.bootstrap", bootstrap,
+                "micronaut.server.port", -1, "micronaut.server.host", "127.0.0.1", "clops.command.wait-ms", 5000,
+                "clops.command.append-timeout-ms", 2000,
+                "clops.intake.enabled", false));
+        HttpClient http = HttpClient.newHttpClient();
+        assertThat(send(http, "POST", "/api/v1/projects/restart/models/iris/versions", "{\"command\":[\"serve\"]}", "model").status())
+                .isEqualTo(201);
+
+        Map<Integer, Answer> answers = new HashMap<>();
+        AtomicInteger retries = new AtomicInteger();
+        AtomicInteger done = new AtomicInteger();
+        CompletableFuture<Void> client = CompletableFuture.runAsync(() -> {
+            for (int i = 0; i < N; i++) {
+                while (true) {
+                    try {
+                        Answer a = send(http, "POST", "/api/v1/projects/restart/deployments", spec(i), "cmd-" + i);
+                        if (a.status() == 200 || a.status() == 409) {
+                            answers.put(i, a);
+                            break;
+                        }
+                        // 202 (no verdict within the wait) or 503 (the log did not take it): the same key again
+                    } catch (Exception e) {
+                        // the API stays up; a timeout while the broker is away: the same key again
+                    }
+                    retries.incrementAndGet();
+                    sleepQuietly(100);
+                }
+                done.incrementAndGet();
+            }
+        });
+
+        // the broker goes away after 300 verdicts and comes back on the same data
+        while (done.get() < 300) {
+            assertThat(client).isNotCompletedExceptionally();
+            sleepQuietly(10);
+        }
+        broker.close();
+        int atStop = done.get();
+        // back once the client has been told at least once that the log is away (it retries with the same key)
+        int retriesAtStop = retries.get();
+        while (retries.get() == retriesAtStop) {
+            assertThat(client).isNotCompletedExceptionally();
+            sleepQuietly(10);
+        }
+        broker = EmbeddedKafkaBroker.start(home.resolve("kafka"), 0);
+        client.get(5, TimeUnit.MINUTES);
+
+        assertThat(atStop).as("the client was still sending when the broker stopped").isLessThan(N);
+        assertThat(retries.get()).as("some requests had to be retried").isPositive();
+        // every command: one answer, accepted, and the generations 1..N in the order sent
+        assertThat(answers).hasSize(N);
+        for (int i = 0; i < N; i++) {
+            Answer a = answers.get(i);
+            assertThat(a.status()).as("command %d: %s", i, a.body()).isEqualTo(200);
+            assertThat(a.body().get("generation").asLong()).as("command %d", i).isEqualTo(i + 1);
+        }
+        JsonNode d = send(http, "GET", "/api/v1/projects/restart/deployments/counter", "", null).body();
+        assertThat(d.get("generation").asLong()).isEqualTo(N);
+        assertThat(d.at("/spec/executor/timeoutMs").asInt()).isEqualTo(1000 + N - 1);
+
+        // in the log: every command id's verdicts agree (a retry gets the first verdict again)
+        String b = broker.bootstrapServers();
+        Map<String, List<CommandResult>> verdicts = TopicProbe.readAll(b, Topics.COMMAND_RESULTS.name(),
+                        Topics.COMMAND_RESULTS.keySerde().deserializer(), Topics.COMMAND_RESULTS.valueSerde().deserializer()).stream()
+                .map(ConsumerRecord::value).filter(r -> r.getProject().equals("restart") && r.getCommandId().startsWith("restart:cmd-"))
+                .collect(Collectors.groupingBy(CommandResult::getCommandId));
+        assertThat(verdicts).hasSize(N);
+        verdicts.forEach((id, vs) -> assertThat(vs.stream().map(v -> v.getAccepted() + "/" + v.getGeneration()).distinct().toList())
+                .as("verdicts of %s", id).hasSize(1));
+        List<CommandEnvelope> commands = TopicProbe.readAll(b, Topics.COMMANDS.name(), Topics.COMMANDS.keySerde().deserializer(),
+                Topics.COMMANDS.valueSerde().deserializer()).stream().map(ConsumerRecord::value)
+                .filter(c -> c.getProject().equals("restart")).toList();
+        assertThat(commands.stream().map(CommandEnvelope::getId).distinct().count()).isEqualTo(N);
+        System.out.printf("BrokerRestartIT: %d commands, %d retries, %d records on clops.commands (%d distinct), broker stopped after %d%n",
+                N, retries.get(), commands.size(), N, atStop);
+    }
+
+    static void sleepQuietly(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+}
