@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Issue 8's bench: command -> verdict over the running services (HTTP API; the Kafka intake once it exists).
-#   bench/command-path.sh        # n = 500 one at a time, 4,000 with 16 clients
+#   bench/command-path.sh        # n = 500 one at a time, 4,000 with 16 clients, HTTP and intake, 3 rounds
 #   bench/command-path.sh 200
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -5,12 +5,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.clops.cli.LocalPlatform;
 
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumSet;
@@ -19,13 +15,14 @@ import java.util.Locale;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.function.IntFunction;
 
 /**
  * The command path, command → verdict, over the running services: an embedded KRaft broker, the topology and the
- * API in this JVM (no worker: nothing is started for a deployment, only its desired state is written). Measures
- * one client at a time (latency) and 16 clients at once (throughput), for deploys of new deployments and for
- * DELETEs of deployments that do not exist (refused by the fold). Usage: bench/command-path.sh [n=500].
+ * API with its gateway and intake in this JVM (no worker: nothing is started for a deployment, only its desired
+ * state is written). Over HTTP and over the Kafka intake, one client at a time (latency) and 16 clients at once
+ * (throughput), for deploys of new deployments and for undeploys of deployments that do not exist (refused by the
+ * fold). Rounds repeat the eight runs (the JIT is still compiling in the first). Usage: bench/command-path.sh [n=500]
+ * (-Dbench.rounds=3).
  */
 public final class CommandPathBench {
     static final ObjectMapper JSON = new ObjectMapper();
@@ -38,49 +35,149 @@ public final class CommandPathBench {
         }
     }
 
+    /** Sends command {@code i} and returns once its verdict is known. */
+    interface Sender {
+        void send(int i) throws Exception;
+    }
+
     public static void main(String[] args) throws Exception {
         System.setProperty("org.apache.avro.SERIALIZABLE_PACKAGES", "io.clops");
         int n = args.length > 0 ? Integer.parseInt(args[0]) : 500;
+        int rounds = Integer.getInteger("bench.rounds", 3);
         Path home = Files.createTempDirectory("clops-bench-commands");
         List<Result> results = new ArrayList<>();
+        double idleBefore;
+        double idleAfter;
         try (LocalPlatform platform = LocalPlatform.start(new LocalPlatform.Options(home, "127.0.0.1", 0, 0, null,
                 EnumSet.of(LocalPlatform.Component.API, LocalPlatform.Component.RECONCILER), "local", null),
-                m -> System.err.println("clops: " + m))) {
+                m -> System.err.println("clops: " + m));
+             IntakeClient intake = new IntakeClient(platform.bootstrap())) {
             String api = platform.apiUrl();
-            HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
             for (int c = 0; c < 16; c++) {
-                register(http, api, "bench-" + c);
+                register(api, "bench-" + c);
             }
-            register(http, api, "bench");
-            // warm-up: JIT, connections, the topology's first commits
-            run(http, api, "warm-up", 16, 3000, i -> i % 2 == 0 ? deploy("bench-" + (i % 16), "warm-" + i) : delete("bench-" + (i % 16), "warm-" + (i - 1)));
-            long idle0 = cpuNanos();
-            Thread.sleep(5000);
-            System.err.printf(Locale.ROOT, "clops: idle, the platform uses %.2f cores%n", (cpuNanos() - idle0) / 5e9);
-            int rounds = Integer.getInteger("bench.rounds", 1);
+            register(api, "bench");
+            // warm-up: the JIT (everything runs in this one JVM), connections, the topology's first commits
+            run("warm-up (http)", 16, 3000, i -> http(api, i % 2 == 0 ? deploy("bench-" + (i % 16), "warm-" + i)
+                    : delete("bench-" + (i % 16), "warm-" + (i - 1))));
+            run("warm-up (intake)", 16, 3000, i -> intake.send("bench-" + (i % 16), i % 2 == 0
+                    ? deployJson("bench-" + (i % 16), "iwarm-" + i) : undeployJson("bench-" + (i % 16), "iwarm-" + (i - 1))));
+            idleBefore = idle(5);
             for (int round = 0; round < rounds; round++) {
                 String r = "r" + round + "-";
-                results.add(run(http, api, "undeploy of nothing (refused)", 1, n, i -> delete("bench", r + "nothing-" + i)));
-                results.add(run(http, api, "deploy, new deployment", 1, n, i -> deploy("bench", r + "one-" + i)));
-                results.add(run(http, api, "undeploy of nothing (refused)", 16, n * 8, i -> delete("bench-" + (i % 16), r + "nothing-" + i)));
-                results.add(run(http, api, "deploy, new deployment", 16, n * 8, i -> deploy("bench-" + (i % 16), r + "many-" + i)));
+                results.add(run("http: undeploy of nothing (refused)", 1, n, i -> http(api, delete("bench", r + "nothing-" + i))));
+                results.add(run("http: deploy, new deployment", 1, n, i -> http(api, deploy("bench", r + "one-" + i))));
+                results.add(run("intake: undeploy of nothing", 1, n, i -> intake.send("bench", undeployJson("bench", r + "inothing-" + i))));
+                results.add(run("intake: deploy, new deployment", 1, n, i -> intake.send("bench", deployJson("bench", r + "ione-" + i))));
+                results.add(run("http: undeploy of nothing (refused)", 16, n * 8, i -> http(api, delete("bench-" + (i % 16), r + "nothing-" + i))));
+                results.add(run("http: deploy, new deployment", 16, n * 8, i -> http(api, deploy("bench-" + (i % 16), r + "many-" + i))));
+                results.add(run("intake: undeploy of nothing", 16, n * 8, i -> intake.send("bench-" + (i % 16),
+                        undeployJson("bench-" + (i % 16), r + "inothing-" + i))));
+                intake.printHops("before");
+                results.add(run("intake: deploy, new deployment", 16, n * 8, i -> intake.send("bench-" + (i % 16),
+                        deployJson("bench-" + (i % 16), r + "imany-" + i))));
+                intake.printHops("intake: deploy, 16 clients");
             }
-            long idle1 = cpuNanos();
-            Thread.sleep(10_000);
-            System.err.printf(Locale.ROOT, "clops: idle after the runs, the platform uses %.3f cores%n", (cpuNanos() - idle1) / 10e9);
+            idleAfter = idle(10);
             if (Boolean.getBoolean("bench.metrics")) {
                 dumpStreamsMetrics();
             }
         }
         System.out.println();
-        System.out.println("clops command path: HTTP command -> verdict, embedded KRaft broker + topology + API in one JVM, "
-                + Runtime.getRuntime().availableProcessors() + " cores");
-        System.out.printf(Locale.ROOT, "%-32s %8s %8s %10s %12s %10s %10s %10s %10s %14s%n", "what", "clients", "n", "total s",
-                "commands/s", "p50 ms", "p99 ms", "max ms", "cores", "CPU ms/command");
-        for (Result r : results) {
-            System.out.printf(Locale.ROOT, "%-32s %8d %8d %10.2f %12.1f %10.1f %10.1f %10.1f %10.2f %14.2f%n", r.what(), r.clients(), r.n(),
-                    r.seconds(), r.n() / r.seconds(), r.p(0.50), r.p(0.99), r.p(1.0), r.cpuSeconds() / r.seconds(),
+        System.out.println("clops command path: command -> verdict over HTTP and over the Kafka intake; embedded KRaft broker,"
+                + " topology, API and clients in one JVM, " + Runtime.getRuntime().availableProcessors() + " cores");
+        System.out.printf(Locale.ROOT, "idle: %.2f cores after the warm-up, %.3f after the runs%n", idleBefore, idleAfter);
+        System.out.printf(Locale.ROOT, "%-6s %-36s %8s %8s %10s %12s %10s %10s %10s %10s %14s%n", "round", "what", "clients", "n",
+                "total s", "commands/s", "p50 ms", "p99 ms", "max ms", "cores", "CPU ms/command");
+        for (int i = 0; i < results.size(); i++) {
+            Result r = results.get(i);
+            System.out.printf(Locale.ROOT, "%-6d %-36s %8d %8d %10.2f %12.1f %10.1f %10.1f %10.1f %10.2f %14.2f%n", i / 8 + 1, r.what(),
+                    r.clients(), r.n(), r.seconds(), r.n() / r.seconds(), r.p(0.50), r.p(0.99), r.p(1.0), r.cpuSeconds() / r.seconds(),
                     r.cpuSeconds() * 1000 / r.n());
+        }
+    }
+
+    static double idle(int seconds) throws InterruptedException {
+        long cpu = cpuNanos();
+        Thread.sleep(seconds * 1000L);
+        return (cpuNanos() - cpu) / (seconds * 1e9);
+    }
+
+    static String deployJson(String project, String name) {
+        return "{\"action\":\"deploy\",\"project\":\"" + project + "\",\"deployment\":{\"metadata\":{\"name\":\"" + name
+                + "\"},\"spec\":{\"model\":\"iris@champion\"}}}";
+    }
+
+    static String undeployJson(String project, String name) {
+        return "{\"action\":\"undeploy\",\"project\":\"" + project + "\",\"name\":\"" + name + "\"}";
+    }
+
+    /**
+     * A pipeline on the intake: one producer shared by the client threads (acks=all, the default partitioner: keyed by
+     * project here, which the gateway does not rely on), verdicts followed on clops.command-results by request id.
+     */
+    static final class IntakeClient implements AutoCloseable {
+        private final org.apache.kafka.clients.producer.KafkaProducer<String, byte[]> producer;
+        private final java.util.Map<String, java.util.concurrent.CompletableFuture<Void>> waiting = new java.util.concurrent.ConcurrentHashMap<>();
+        private final io.clops.kafka.TopicTail verdicts;
+        /** With -Dbench.hops=true: when each request's command became visible on clops.commands (the intake's hop). */
+        private final io.clops.kafka.TopicTail commands;
+        final java.util.Map<String, Long> appendedAt = new java.util.concurrent.ConcurrentHashMap<>();
+        final java.util.List<long[]> hops = java.util.Collections.synchronizedList(new ArrayList<>());
+
+        IntakeClient(String bootstrap) {
+            this.producer = new org.apache.kafka.clients.producer.KafkaProducer<>(io.clops.kafka.KafkaConfigs.producer(bootstrap, "bench-pipeline"),
+                    new org.apache.kafka.common.serialization.StringSerializer(), new org.apache.kafka.common.serialization.ByteArraySerializer());
+            this.verdicts = new io.clops.kafka.TopicTail(bootstrap, io.clops.kafka.Topics.COMMAND_RESULTS.name(), "bench-verdicts", rec -> {
+                var f = waiting.remove(rec.key());
+                if (f != null) {
+                    f.complete(null);
+                }
+            });
+            this.commands = !Boolean.getBoolean("bench.hops") ? null
+                    : new io.clops.kafka.TopicTail(bootstrap, io.clops.kafka.Topics.COMMANDS.name(), "bench-commands", rec -> {
+                        var c = io.clops.kafka.Topics.COMMANDS.valueSerde().deserializer().deserialize(rec.topic(), rec.value());
+                        if (c.getRequestId() != null) {
+                            appendedAt.put(c.getRequestId(), System.nanoTime());
+                        }
+                    });
+        }
+
+        void send(String project, String json) throws Exception {
+            String id = java.util.UUID.randomUUID().toString();
+            var verdict = new java.util.concurrent.CompletableFuture<Void>();
+            waiting.put(id, verdict);
+            var record = new org.apache.kafka.clients.producer.ProducerRecord<String, byte[]>(io.clops.kafka.Topics.INTAKE.name(), project,
+                    json.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            record.headers().add(io.clops.gateway.Intake.REQUEST_ID, id.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            long t0 = System.nanoTime();
+            producer.send(record).get();
+            verdict.get(60, java.util.concurrent.TimeUnit.SECONDS);
+            long t1 = System.nanoTime();
+            Long appended = commands == null ? null : appendedAt.remove(id);
+            if (appended != null) {
+                hops.add(new long[]{(appended - t0) / 1000, (t1 - appended) / 1000});
+            }
+        }
+
+        void printHops(String what) {
+            if (commands == null || hops.isEmpty()) {
+                return;
+            }
+            long[] a = hops.stream().mapToLong(h -> h[0]).sorted().toArray();
+            long[] b = hops.stream().mapToLong(h -> h[1]).sorted().toArray();
+            System.err.printf(Locale.ROOT, "   %s: sent → on clops.commands p50 %.1f p99 %.1f ms; on clops.commands → verdict p50 %.1f p99 %.1f ms%n",
+                    what, a[a.length / 2] / 1e3, a[(int) (a.length * 0.99)] / 1e3, b[b.length / 2] / 1e3, b[(int) (b.length * 0.99)] / 1e3);
+            hops.clear();
+        }
+
+        @Override
+        public void close() {
+            if (commands != null) {
+                commands.close();
+            }
+            verdicts.close();
+            producer.close();
         }
     }
 
@@ -102,10 +199,6 @@ public final class CommandPathBench {
     record Call(String method, String path, String body) {
     }
 
-    static IntFunction<Call> none() {
-        return i -> null;
-    }
-
     static Call deploy(String project, String name) {
         return new Call("POST", "/api/v1/projects/" + project + "/deployments",
                 "{\"metadata\":{\"name\":\"" + name + "\"},\"spec\":{\"model\":\"iris@champion\"}}");
@@ -115,14 +208,14 @@ public final class CommandPathBench {
         return new Call("DELETE", "/api/v1/projects/" + project + "/deployments/" + name, null);
     }
 
-    static void register(HttpClient http, String api, String project) throws Exception {
-        JsonNode v = send(http, api, new Call("POST", "/api/v1/projects/" + project + "/models/iris/versions",
+    static void register(String api, String project) throws Exception {
+        JsonNode v = send(api, new Call("POST", "/api/v1/projects/" + project + "/models/iris/versions",
                 "{\"command\":[\"true\"]}"), 201);
-        send(http, api, new Call("PUT", "/api/v1/projects/" + project + "/models/iris/aliases/champion",
+        send(api, new Call("PUT", "/api/v1/projects/" + project + "/models/iris/aliases/champion",
                 "{\"version\":" + v.get("version").asInt() + "}"), 200);
     }
 
-    static Result run(HttpClient http, String api, String what, int clients, int n, IntFunction<Call> call) throws Exception {
+    static Result run(String what, int clients, int n, Sender sender) throws Exception {
         long[] micros = new long[n];
         ExecutorService pool = Executors.newFixedThreadPool(clients);
         long cpu0 = cpuNanos();
@@ -135,7 +228,7 @@ public final class CommandPathBench {
             futures.add(pool.submit(() -> {
                 for (int i = client; i < n; i += clients) {
                     long s = System.nanoTime();
-                    send(http, api, call.apply(i), -1);
+                    sender.send(i);
                     micros[i] = (System.nanoTime() - s) / 1000;
                 }
                 return null;
@@ -184,7 +277,11 @@ public final class CommandPathBench {
      */
     static final ThreadLocal<RawClient> CLIENTS = new ThreadLocal<>();
 
-    static JsonNode send(HttpClient unused, String api, Call c, int expect) throws Exception {
+    static void http(String api, Call c) throws Exception {
+        send(api, c, -1);
+    }
+
+    static JsonNode send(String api, Call c, int expect) throws Exception {
         RawClient client = CLIENTS.get();
         if (client == null) {
             client = new RawClient(URI.create(api));

@@ -48,7 +48,31 @@ public final class ApiClient {
         return send(method, server + path, body, java.util.Map.of());
     }
 
+    /**
+     * A write (POST, PUT, DELETE) carries an Idempotency-Key made for this invocation, so that it can be sent again
+     * safely: a 503 (the log did not take it, the platform is restarting its broker, say) is retried with the same
+     * key, up to four more times a second apart.
+     */
     public Answer send(String method, String url, JsonNode body, java.util.Map<String, String> headers) {
+        if (method.equals("GET") || headers.containsKey("Idempotency-Key")) {
+            return sendOnce(method, url, body, headers);
+        }
+        java.util.Map<String, String> keyed = new java.util.HashMap<>(headers);
+        keyed.put("Idempotency-Key", "cli-" + java.util.UUID.randomUUID());
+        Answer a = sendOnce(method, url, body, keyed);
+        for (int attempt = 1; attempt < 5 && a.status() == 503; attempt++) {
+            try {
+                Thread.sleep(1000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new CliException("interrupted");
+            }
+            a = sendOnce(method, url, body, keyed);
+        }
+        return a;
+    }
+
+    private Answer sendOnce(String method, String url, JsonNode body, java.util.Map<String, String> headers) {
         try {
             HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(60))
                     .header("Content-Type", "application/json")

@@ -14,7 +14,8 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 @Command(name = "model", description = "The model registry.", subcommands = {
-        ModelCommand.Register.class, ModelCommand.Alias.class, ModelCommand.ListModels.class})
+        ModelCommand.Register.class, ModelCommand.Alias.class, ModelCommand.Unalias.class, ModelCommand.Archive.class,
+        ModelCommand.ListModels.class})
 public final class ModelCommand {
 
     @Command(name = "register", description = "Register a new version of a model (command after --, or --example iris).")
@@ -98,6 +99,42 @@ public final class ModelCommand {
             fail(a);
             Output.print(spec.commandLine().getOut(), root.output, a.body(), List.of(Output.col("MODEL", "/model"),
                     Output.col("ALIAS", "/alias"), Output.col("VERSION", "/version")));
+            return 0;
+        }
+    }
+
+    @Command(name = "unalias", description = "Remove an alias: clops model unalias iris canary (deployments naming it keep what runs)")
+    static final class Unalias implements Callable<Integer> {
+        @Parameters(index = "0") String name;
+        @Parameters(index = "1") String alias;
+        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            Main root = Ui.root(spec);
+            ApiClient.Answer a = root.api().send("DELETE", "/api/v1/projects/" + root.project + "/models/" + name + "/aliases/" + alias, null);
+            fail(a);
+            Output.print(spec.commandLine().getOut(), root.output, a.body(), List.of(Output.col("MODEL", "/model"),
+                    Output.col("ALIAS", "/alias"), Output.col("WAS", "/version")));
+            return 0;
+        }
+    }
+
+    @Command(name = "archive", description = "Archive a version (no longer resolved or deployable; refused while an alias"
+            + " or a deployment uses it): clops model archive iris 1")
+    static final class Archive implements Callable<Integer> {
+        @Parameters(index = "0") String name;
+        @Parameters(index = "1") int version;
+        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            Main root = Ui.root(spec);
+            ApiClient.Answer a = root.api().send("POST", "/api/v1/projects/" + root.project + "/models/" + name + "/versions/"
+                    + version + "/archive", null);
+            fail(a);
+            Output.print(spec.commandLine().getOut(), root.output, a.body(), List.of(Output.col("MODEL", "/model"),
+                    Output.col("VERSION", "/version"), Output.col("VERDICT", "/verdict")));
             return 0;
         }
     }

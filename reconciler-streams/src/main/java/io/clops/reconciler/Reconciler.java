@@ -38,6 +38,9 @@ public final class Reconciler implements AutoCloseable {
         // committed and the loop costs nothing measurable (bench/command-path.sh prints both).
         p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 5);
         p.put(StreamsConfig.POLL_MS_CONFIG, 5);
+        // a transaction begun right after a commit may be told CONCURRENT_TRANSACTIONS (the last one's markers are
+        // still being written) and retried after retry.backoff.ms: 5 ms, not the default 100
+        p.put(StreamsConfig.producerPrefix(org.apache.kafka.clients.producer.ProducerConfig.RETRY_BACKOFF_MS_CONFIG), 5);
         p.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 0);
         p.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, 1);
         p.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, -1);
