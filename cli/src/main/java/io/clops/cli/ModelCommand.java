@@ -93,13 +93,8 @@ public final class ModelCommand {
 
         @Override
         public Integer call() {
-            Main root = Ui.root(spec);
-            ApiClient.Answer a = root.api().send("PUT", "/api/v1/projects/" + root.project + "/models/" + name + "/aliases/" + alias,
-                    ApiClient.JSON.createObjectNode().put("version", version));
-            fail(a);
-            Output.print(spec.commandLine().getOut(), root.output, a.body(), List.of(Output.col("MODEL", "/model"),
-                    Output.col("ALIAS", "/alias"), Output.col("VERSION", "/version")));
-            return 0;
+            return write(spec, "PUT", name + "/aliases/" + alias, ApiClient.JSON.createObjectNode().put("version", version),
+                    Output.col("MODEL", "/model"), Output.col("ALIAS", "/alias"), Output.col("VERSION", "/version"));
         }
     }
 
@@ -111,12 +106,8 @@ public final class ModelCommand {
 
         @Override
         public Integer call() {
-            Main root = Ui.root(spec);
-            ApiClient.Answer a = root.api().send("DELETE", "/api/v1/projects/" + root.project + "/models/" + name + "/aliases/" + alias, null);
-            fail(a);
-            Output.print(spec.commandLine().getOut(), root.output, a.body(), List.of(Output.col("MODEL", "/model"),
-                    Output.col("ALIAS", "/alias"), Output.col("WAS", "/version")));
-            return 0;
+            return write(spec, "DELETE", name + "/aliases/" + alias, null,
+                    Output.col("MODEL", "/model"), Output.col("ALIAS", "/alias"), Output.col("WAS", "/version"));
         }
     }
 
@@ -129,13 +120,8 @@ public final class ModelCommand {
 
         @Override
         public Integer call() {
-            Main root = Ui.root(spec);
-            ApiClient.Answer a = root.api().send("POST", "/api/v1/projects/" + root.project + "/models/" + name + "/versions/"
-                    + version + "/archive", null);
-            fail(a);
-            Output.print(spec.commandLine().getOut(), root.output, a.body(), List.of(Output.col("MODEL", "/model"),
-                    Output.col("VERSION", "/version"), Output.col("VERDICT", "/verdict")));
-            return 0;
+            return write(spec, "POST", name + "/versions/" + version + "/archive", null,
+                    Output.col("MODEL", "/model"), Output.col("VERSION", "/version"), Output.col("VERDICT", "/verdict"));
         }
     }
 
@@ -147,6 +133,16 @@ public final class ModelCommand {
         public Integer call() {
             return GetCommand.printModels(spec);
         }
+    }
+
+    /** A registry change of the project's model: sent, failed loudly when refused, printed with these columns. */
+    static int write(CommandLine.Model.CommandSpec spec, String method, String modelPath,
+                     com.fasterxml.jackson.databind.JsonNode body, Output.Column... columns) {
+        Main root = Ui.root(spec);
+        ApiClient.Answer a = root.api().send(method, "/api/v1/projects/" + root.project + "/models/" + modelPath, body);
+        fail(a);
+        Output.print(spec.commandLine().getOut(), root.output, a.body(), List.of(columns));
+        return 0;
     }
 
     static void fail(ApiClient.Answer a) {

@@ -18,12 +18,7 @@ class DeploymentSpecParserTest {
     }
 
     static List<String> fields(Runnable parse) {
-        try {
-            parse.run();
-        } catch (InvalidRequest e) {
-            return e.errors().stream().map(FieldError::field).toList();
-        }
-        throw new AssertionError("parsed without errors");
+        return RegistryRequestsTest.fields(parse);
     }
 
     @Test
@@ -88,10 +83,6 @@ class DeploymentSpecParserTest {
     }
 
     static JsonNode doc2(String text) {
-        try {
-            return JSON.readTree(text);
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
-        }
+        return RegistryRequestsTest.json(text);
     }
 }

@@ -105,7 +105,7 @@ public final class CrdBridge implements AutoCloseable {
         if (id.equals(sent.put(key, id))) {
             return;
         }
-        send(new Request.Deploy(ns, name, parsed.spec()), actor(cr), id, key);
+        send(new Request.Deploy(ns, name, parsed.spec()), name, actor(cr), id, true);
     }
 
     private void deleted(ModelDeployment cr) {
@@ -116,35 +116,34 @@ public final class CrdBridge implements AutoCloseable {
         if (desired.get(key).isEmpty()) {
             return; // already gone: clops deleted the resource itself
         }
-        send(new Request.Undeploy(ns, name), actor(cr), "k8s:" + cr.getMetadata().getUid() + ":delete", null);
+        send(new Request.Undeploy(ns, name), name, actor(cr), "k8s:" + cr.getMetadata().getUid() + ":delete", false);
     }
 
     /**
      * Submits through the gateway. A refusal is written back to the resource (deploys); a request the log did not
      * take is tried again from the resource's latest state after a pause.
      */
-    private void send(Request request, String actor, String idempotencyKey, String key) {
-        LOG.info("ModelDeployment {}/{} by {} → {}", request.project(), request.subject(), actor, idempotencyKey);
+    private void send(Request request, String name, String actor, String idempotencyKey, boolean writeBack) {
+        String ns = request.project();
+        LOG.info("ModelDeployment {}/{} by {} → {}", ns, name, actor, idempotencyKey);
         gateway.submitAsync(request, new Principal(actor), idempotencyKey).whenComplete((v, failed) -> {
             if (failed != null) {
-                LOG.warn("ModelDeployment {}/{}: {}; trying again in 2 s", request.project(), request.subject(), failed.getMessage());
-                if (key != null) {
-                    sent.remove(key);
-                }
-                retries.schedule(() -> retry(request, actor, idempotencyKey), 2, TimeUnit.SECONDS);
-            } else if (key != null && !v.pending() && !v.accepted()) {
-                refuse(request.project(), request.subject(), v.result().getReason(), v.commandId());
+                LOG.warn("ModelDeployment {}/{}: {}; trying again in 2 s", ns, name, failed.getMessage());
+                sent.remove(Topics.deploymentKey(ns, name));
+                retries.schedule(() -> retry(request, name, actor, idempotencyKey), 2, TimeUnit.SECONDS);
+            } else if (writeBack && !v.pending() && !v.accepted()) {
+                refuse(ns, name, v.result().getReason(), v.commandId());
             }
         });
     }
 
-    private void retry(Request request, String actor, String idempotencyKey) {
-        ModelDeployment cr = informer.getStore().getByKey(request.project() + "/" + request.subject());
+    private void retry(Request request, String name, String actor, String idempotencyKey) {
+        ModelDeployment cr = informer.getStore().getByKey(request.project() + "/" + name);
         if (request instanceof Request.Deploy && cr != null) {
             applied(cr); // its latest spec: the same key when unchanged
         } else if (request instanceof Request.Undeploy && cr == null
-                && desired.get(Topics.deploymentKey(request.project(), request.subject())).isPresent()) {
-            send(request, actor, idempotencyKey, null);
+                && desired.get(Topics.deploymentKey(request.project(), name)).isPresent()) {
+            send(request, name, actor, idempotencyKey, false);
         }
     }
 
