@@ -47,17 +47,17 @@ public class DeploymentController {
     }
 
     @Post(uri = "/projects/{project}/deployments", consumes = "application/json", produces = "application/json")
-    public HttpResponse<String> create(HttpRequest<?> request, String project, @Body String body) {
+    public HttpResponse<String> create(HttpRequest<?> request, String project, @Body byte[] body) {
         return apply(request, project, null, body);
     }
 
     @Put(uri = "/projects/{project}/deployments/{name}", consumes = "application/json", produces = "application/json")
-    public HttpResponse<String> replace(HttpRequest<?> request, String project, String name, @Body String body) {
+    public HttpResponse<String> replace(HttpRequest<?> request, String project, String name, @Body byte[] body) {
         return apply(request, project, name, body);
     }
 
-    private HttpResponse<String> apply(HttpRequest<?> request, String project, String name, String body) {
-        Request.Deploy d = Requests.deploy(project, name, Http.body(body));
+    private HttpResponse<String> apply(HttpRequest<?> request, String project, String name, byte[] body) {
+        Request.Deploy d = Requests.deploy(project, name, Http.body(request, body));
         return answer(submit(request, d), d.project(), d.name());
     }
 
@@ -103,6 +103,10 @@ public class DeploymentController {
             return Http.json(HttpStatus.ACCEPTED, out);
         }
         CommandResult r = o.result();
+        var key = Http.keyRefusal(r);
+        if (key.isPresent()) {
+            return key.get();
+        }
         out.put("verdict", r.getAccepted() ? "accepted" : "refused");
         out.put("reason", r.getReason());
         out.put("generation", r.getGeneration());

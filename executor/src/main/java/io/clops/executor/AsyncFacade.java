@@ -14,19 +14,25 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Async inference over HTTP, for clients without a Kafka library: {@code POST /async/<OIP v2 path>} puts the request
  * on the deployment's request topic and answers 202 with its id; {@code GET /async/results/<id>} answers 200 with the
- * model's answer once it is on the response topic (202 while pending). Every executor replica reads the whole
- * response topic, so any replica can serve a result; the last {@value #KEEP} answers are kept.
+ * model's answer once it is on the response topic (202 while pending). The id is the facade's own, random (122 bits):
+ * a result is read by whoever was given its id, never guessed, and a caller's {@code X-Request-Id} (passed on as
+ * {@value #H_CLIENT_REQUEST_ID}) cannot replace another caller's result. Every executor replica reads the whole
+ * response topic and keeps the answers to requests the facade sent (marked {@value #H_FACADE}), so any replica can
+ * serve one; they are kept {@value #TTL_MS} ms, at most {@value #KEEP} of them.
  */
 public final class AsyncFacade implements AutoCloseable {
     static final int KEEP = 10_000;
+    static final long TTL_MS = 10 * 60 * 1000;
+    /** Marks a request the facade sent (copied onto its answer): only those answers are served over HTTP. */
+    static final String H_FACADE = "clops-facade";
+    static final String H_CLIENT_REQUEST_ID = "clops-client-request-id";
 
-    /** A stored answer. */
-    public record Result(int status, String contentType, byte[] body) {
+    /** A stored answer, and when it arrived (System.nanoTime). */
+    public record Result(int status, String contentType, byte[] body, long at) {
     }
 
     private final ExecutorConfig config;
@@ -38,37 +44,59 @@ public final class AsyncFacade implements AutoCloseable {
             return size() > KEEP;
         }
     });
-    private final Set<String> pending = ConcurrentHashMap.newKeySet();
+    /** Ids sent and not answered yet, bounded like the results (a request never answered does not stay forever). */
+    private final Set<String> pending = java.util.Collections.newSetFromMap(java.util.Collections.synchronizedMap(
+            new LinkedHashMap<>(1024, 0.75f, false) {
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<String, Boolean> e) {
+                    return size() > KEEP;
+                }
+            }));
 
     public AsyncFacade(ExecutorConfig config) {
         this.config = config;
         this.producer = new KafkaProducer<>(KafkaConfigs.producer(config.bootstrap(), "facade-" + config.deployment()),
                 new StringSerializer(), new ByteArraySerializer());
         this.tail = new TopicTail(config.bootstrap(), config.responseTopic(), "facade-" + config.deployment(), r -> {
-            if (r.key() == null) {
-                return;
+            if (r.key() == null || r.headers().lastHeader(H_FACADE) == null) {
+                return; // answers to Kafka clients are theirs, not served here
             }
             var status = r.headers().lastHeader(AsyncWorker.H_STATUS);
             var type = r.headers().lastHeader(AsyncWorker.H_CONTENT_TYPE);
-            results.put(r.key(), new Result(status == null ? 200 : Integer.parseInt(new String(status.value(), StandardCharsets.UTF_8)),
-                    type == null ? "application/json" : new String(type.value(), StandardCharsets.UTF_8), r.value()));
+            int code;
+            try {
+                code = status == null ? 200 : Integer.parseInt(new String(status.value(), StandardCharsets.UTF_8));
+            } catch (NumberFormatException e) {
+                code = 502;
+            }
+            results.put(r.key(), new Result(code, type == null ? "application/json" : new String(type.value(), StandardCharsets.UTF_8),
+                    r.value(), System.nanoTime()));
             pending.remove(r.key());
         });
     }
 
-    /** Puts a request on the request topic; the id is the caller's X-Request-Id or a new one. */
-    public String submit(String requestId, String model, byte[] body) throws Exception {
-        String id = requestId == null || requestId.isBlank() ? UUID.randomUUID().toString() : requestId;
+    /** Puts a request on the request topic under a new random id; the caller's own id travels beside it. */
+    public String submit(String clientRequestId, String model, byte[] body) throws Exception {
+        String id = UUID.randomUUID().toString();
         var headers = new RecordHeaders();
         headers.add(AsyncWorker.H_REQUEST_ID, id.getBytes(StandardCharsets.UTF_8));
         headers.add(AsyncWorker.H_MODEL, model.getBytes(StandardCharsets.UTF_8));
+        headers.add(H_FACADE, new byte[]{'1'});
+        if (clientRequestId != null && !clientRequestId.isBlank()) {
+            headers.add(H_CLIENT_REQUEST_ID, clientRequestId.getBytes(StandardCharsets.UTF_8));
+        }
         pending.add(id);
         producer.send(new ProducerRecord<>(config.requestTopic(), null, id, body, headers)).get();
         return id;
     }
 
     public Result result(String id) {
-        return results.get(id);
+        Result r = results.get(id);
+        if (r != null && System.nanoTime() - r.at() > TTL_MS * 1_000_000) {
+            results.remove(id);
+            return null;
+        }
+        return r;
     }
 
     public boolean isPending(String id) {

@@ -429,10 +429,9 @@ public final class AsyncWorker implements Runnable, AutoCloseable {
             if (!LEGAL.matcher(topic).matches()) {
                 return ModelClient.error(400, "header " + H_REPLY_TO + ": '" + topic + "' is not a Kafka topic name", -1);
             }
-            String project = config.project();
-            if (!topic.startsWith(project + ".") && !topic.startsWith("clops.infer." + project + ".")) {
-                return ModelClient.error(403, "header " + H_REPLY_TO + ": topic '" + topic + "' is not project " + project
-                        + "'s: a reply-to topic's name starts with '" + project + ".' or 'clops.infer." + project + ".'", -1);
+            String why = notOurs(topic, config.project());
+            if (why != null) {
+                return ModelClient.error(403, "header " + H_REPLY_TO + ": topic '" + topic + "' " + why, -1);
             }
             Long since = missingSince.get(topic);
             long now = System.nanoTime();
@@ -454,6 +453,30 @@ public final class AsyncWorker implements Runnable, AutoCloseable {
             }
             return ModelClient.error(404, "header " + H_REPLY_TO + ": topic '" + topic + "' does not exist", -1);
         }
+
+        /**
+         * Null when {@code topic} may carry answers for {@code project}: a topic of the project's own
+         * ({@code <project>.*}), or the response topic of one of its deployments
+         * ({@code clops.infer.<project>.<deployment>.responses}), classified exactly: never a request topic (its
+         * answer would be read again as a request), never another platform topic. Project names cannot be
+         * {@code clops} or {@code clops-*} (io.clops.api.Names), so a project's prefix never covers the platform's.
+         */
+        static String notOurs(String topic, String project) {
+            if (topic.startsWith("clops.")) {
+                String rest = topic.startsWith("clops.infer." + project + ".") ? topic.substring(("clops.infer." + project + ".").length()) : null;
+                if (rest != null && rest.endsWith(".responses") && RESPONSE_DEPLOYMENT.matcher(rest.substring(0, rest.length() - 10)).matches()) {
+                    return null;
+                }
+                return "is not a response topic of project " + project + " (clops.infer." + project + ".<deployment>.responses)";
+            }
+            if (!topic.startsWith(project + ".") || topic.length() == project.length() + 1) {
+                return "is not project " + project + "'s: a reply-to topic is '" + project + ".<name>' or a response topic"
+                        + " clops.infer." + project + ".<deployment>.responses";
+            }
+            return null;
+        }
+
+        private static final java.util.regex.Pattern RESPONSE_DEPLOYMENT = java.util.regex.Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
 
         /** A produce on {@code topic} failed: check it again next time. */
         void forget(String topic) {
@@ -493,7 +516,8 @@ public final class AsyncWorker implements Runnable, AutoCloseable {
                     correlation.add(h);
                 }
             }
-            String fallbackId = rec.key() != null ? rec.key() : rec.topic() + "-" + rec.partition() + "-" + rec.offset();
+            // a request without an id or key gets one nobody can guess (its answer is found by its copied headers)
+            String fallbackId = rec.key() != null ? rec.key() : java.util.UUID.randomUUID().toString();
             String id;
             String model;
             String contentType;
@@ -548,8 +572,12 @@ public final class AsyncWorker implements Runnable, AutoCloseable {
                 }
             } else {
                 path = header(rec.headers(), "clops-path", "/");
-                if (!path.startsWith("/") || !fieldValue(path, false)) {
-                    invalid = "header clops-path: '" + path + "' is not a request path (starts with '/', visible ASCII only)";
+                Http1.Target t = fieldValue(path, false) ? Http1.normalize(path, "POST") : null;
+                if (t == null || t.problem() != null) {
+                    invalid = "header clops-path: '" + path + "' is not a request path"
+                            + (t == null ? " (starts with '/', visible ASCII only)" : ": " + t.problem());
+                } else {
+                    path = t.normalized();
                 }
             }
             if (!fieldValue(contentType, true)) {

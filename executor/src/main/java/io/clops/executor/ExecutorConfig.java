@@ -17,14 +17,38 @@ import java.util.Map;
  * @param host       the address to listen on (CLOPS_EXECUTOR_HOST): 127.0.0.1 on one machine, 0.0.0.0 in a pod
  * @param threads    event loops (CLOPS_EXECUTOR_THREADS); 0 is one per available core
  * @param transport  io_uring, epoll or nio (CLOPS_EXECUTOR_TRANSPORT); null for the best this machine allows
- * @param clientIdleMs how long a client may stay silent (CLOPS_CLIENT_IDLE_MS): mid-request → 408, between
- *                   requests → the keep-alive connection is closed
+ * @param client     what a client must keep up with ({@link ClientLimits})
  */
 public record ExecutorConfig(int port, List<Route> routes, Route shadow, String modelName, String protocol, String project,
                              String deployment, String mode, String bootstrap, int timeoutMs, long maxBodyBytes,
                              int asyncConcurrency, int rateLimitRps, String inputsJson, boolean logRequests,
                              double logSample, int logMaxBytes, String token,
-                             String host, int threads, String transport, int clientIdleMs) {
+                             String host, int threads, String transport, ClientLimits client) {
+
+    /**
+     * What a client must keep up with (nginx's client_header_timeout and client_body_timeout, and a rate):
+     *
+     * @param idleMs       how long it may stay silent (CLOPS_CLIENT_IDLE_MS): mid-request → 408, between requests → the
+     *                     keep-alive connection is closed
+     * @param headerMs     a whole request head within this from its first byte, however it trickles
+     *                     (CLOPS_CLIENT_HEADER_TIMEOUT_MS) → 408
+     * @param bodyMinRate  bytes per second a body must arrive at, on average, once it has had {@code headerMs}
+     *                     (CLOPS_CLIENT_BODY_MIN_RATE); time the executor itself stopped reading (backpressure) does not
+     *                     count → 408, a streamed upload cut
+     */
+    public record ClientLimits(int idleMs, int headerMs, int bodyMinRate) {
+        public static final ClientLimits DEFAULT = new ClientLimits(DEFAULT_CLIENT_IDLE_MS, 10_000, 4096);
+
+        static ClientLimits fromEnv(Map<String, String> env) {
+            return new ClientLimits(Integer.parseInt(env.getOrDefault("CLOPS_CLIENT_IDLE_MS", Integer.toString(DEFAULT.idleMs()))),
+                    Integer.parseInt(env.getOrDefault("CLOPS_CLIENT_HEADER_TIMEOUT_MS", Integer.toString(DEFAULT.headerMs()))),
+                    Integer.parseInt(env.getOrDefault("CLOPS_CLIENT_BODY_MIN_RATE", Integer.toString(DEFAULT.bodyMinRate()))));
+        }
+    }
+
+    public int clientIdleMs() {
+        return client.idleMs();
+    }
 
     /** nginx's client_header_timeout and client_body_timeout. */
     public static final int DEFAULT_CLIENT_IDLE_MS = 60_000;
@@ -56,7 +80,7 @@ public record ExecutorConfig(int port, List<Route> routes, Route shadow, String 
                 env.getOrDefault("CLOPS_EXECUTOR_HOST", "127.0.0.1"),
                 Integer.parseInt(env.getOrDefault("CLOPS_EXECUTOR_THREADS", "0")),
                 env.get("CLOPS_EXECUTOR_TRANSPORT"),
-                Integer.parseInt(env.getOrDefault("CLOPS_CLIENT_IDLE_MS", Integer.toString(DEFAULT_CLIENT_IDLE_MS))));
+                ClientLimits.fromEnv(env));
     }
 
     /** One model, everything else at its default: for tests and simple uses. */
@@ -64,21 +88,26 @@ public record ExecutorConfig(int port, List<Route> routes, Route shadow, String 
                                         String mode, String bootstrap, int timeoutMs, long maxBodyBytes) {
         return new ExecutorConfig(port, List.of(new Route(modelName, modelUrl, 100)), null, modelName, "v2", project, deployment,
                 mode, bootstrap, timeoutMs, maxBodyBytes, 8, 0, null, false, 1.0, 4096, null, "127.0.0.1", 0, null,
-                DEFAULT_CLIENT_IDLE_MS);
+                ClientLimits.DEFAULT);
     }
 
     /** The same settings on another transport. */
     public ExecutorConfig withTransport(String transport) {
         return new ExecutorConfig(port, routes, shadow, modelName, protocol, project, deployment, mode, bootstrap, timeoutMs,
                 maxBodyBytes, asyncConcurrency, rateLimitRps, inputsJson, logRequests, logSample, logMaxBytes, token, host, threads,
-                transport, clientIdleMs);
+                transport, client);
     }
 
     /** The same settings with another client idle limit. */
     public ExecutorConfig withClientIdleMs(int clientIdleMs) {
+        return withClient(new ClientLimits(clientIdleMs, client.headerMs(), client.bodyMinRate()));
+    }
+
+    /** The same settings with other client limits. */
+    public ExecutorConfig withClient(ClientLimits limits) {
         return new ExecutorConfig(port, routes, shadow, modelName, protocol, project, deployment, mode, bootstrap, timeoutMs,
                 maxBodyBytes, asyncConcurrency, rateLimitRps, inputsJson, logRequests, logSample, logMaxBytes, token, host, threads,
-                transport, clientIdleMs);
+                transport, limits);
     }
 
     private static String require(Map<String, String> env, String name) {

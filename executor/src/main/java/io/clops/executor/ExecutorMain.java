@@ -32,7 +32,7 @@ public final class ExecutorMain implements AutoCloseable {
                 : null;
         this.loops = new EventLoops(config.threads(), config.transport());
         Dispatcher dispatcher = new Dispatcher(config, loops, new Router(config.routes(), random::nextDouble),
-                ShapeValidator.fromJson(config.inputsJson()), log, metrics);
+                ShapeValidator.fromJson(config.inputsJson(), config.maxBodyBytes()), log, metrics);
         this.sync = new SyncServer(config, loops, dispatcher, metrics, new RateLimiter(config.rateLimitRps(), System::nanoTime),
                 config.token() == null ? TokenCheck.ALLOW_ALL : TokenCheck.bearer(config.token())).start();
         if (config.async()) {

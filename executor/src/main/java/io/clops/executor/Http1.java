@@ -44,6 +44,9 @@ final class Http1 {
         boolean close;
         boolean keepAlive;
         boolean expectContinue;
+        /** Host header lines in a request: exactly one on HTTP/1.1 (RFC 9112 §3.2). */
+        int hosts;
+        boolean transferEncoding;
         /** Status to refuse the message with (400, 431, 501, 505), or 0. */
         int error;
         String why;
@@ -146,6 +149,10 @@ final class Http1 {
             pos = lf + 1;
         }
         if (end < 0) {
+            Head early = request ? notHttp(in, start, limit) : null;
+            if (early != null) {
+                return early;
+            }
             if (limit - start > MAX_HEAD) {
                 Head h = new Head();
                 h.buf = new byte[0];
@@ -155,10 +162,54 @@ final class Http1 {
             }
             return null;
         }
+        if (end - start > MAX_HEAD) {
+            in.skipBytes(end - start);
+            return early(request ? 431 : 502, (request ? "request" : "the model's response") + " head larger than " + MAX_HEAD + " bytes");
+        }
         Head h = new Head();
         h.buf = new byte[end - start];
         in.readBytes(h.buf);
         parse(h, request);
+        return h;
+    }
+
+    /**
+     * What can be refused before a request head is whole: bytes that cannot begin an HTTP/1.x request (a TLS
+     * ClientHello, binary garbage) and a complete request line that is wrong (an HTTP/0.9 line, a bad version, a
+     * malformed target), at once rather than after the head timeout. Null while the bytes so far may still be one.
+     */
+    private static Head notHttp(ByteBuf in, int start, int limit) {
+        int lf = in.indexOf(start, limit, LF);
+        int lineEnd = lf < 0 ? limit : lf;
+        for (int i = start; i < lineEnd; i++) {
+            byte c = in.getByte(i);
+            if (c == ' ') {
+                if (i == start) {
+                    return early(400, "malformed request line");
+                }
+                if (lf < 0) {
+                    return lineEnd - start > MAX_TARGET + 64 ? early(414, "request line longer than " + MAX_TARGET + " characters") : null;
+                }
+                Head h = new Head();
+                h.buf = new byte[lf + 1 - start];
+                in.getBytes(start, h.buf);
+                if (lf == start || h.buf[h.buf.length - 2] != CR) {
+                    return early(400, "malformed request line");
+                }
+                return requestLine(h, 0, h.buf.length - 2) ? null : early(h.error, h.why);
+            }
+            if (!tchar(c)) {
+                return early(400, "not an HTTP/1.x request");
+            }
+        }
+        return lf >= 0 || limit - start > 32 ? early(400, "not an HTTP/1.x request") : null;
+    }
+
+    private static Head early(int status, String why) {
+        Head h = new Head();
+        h.buf = new byte[0];
+        h.error = status;
+        h.why = why;
         return h;
     }
 
@@ -233,6 +284,10 @@ final class Http1 {
             }
             pos = lf + 1;
         }
+        if (request && (h.hosts > 1 || !h.http10 && h.hosts == 0)) {
+            fail(h, 400, h.hosts == 0 ? "an HTTP/1.1 request needs a Host header" : "Host is given more than once");
+            return;
+        }
         if (h.chunked && h.contentLength >= 0) {
             if (request) {
                 fail(h, 400, "Content-Length beside Transfer-Encoding");
@@ -252,7 +307,14 @@ final class Http1 {
                 return false;
             }
             h.contentLength = n;
+        } else if (len == 4 && request && h.nameIs(i, "host")) {
+            h.hosts++;
         } else if (len == 17 && h.nameIs(i, "transfer-encoding")) {
+            if (request && h.transferEncoding) {
+                fail(h, 400, "Transfer-Encoding is given more than once");
+                return false;
+            }
+            h.transferEncoding = true;
             String v = h.value(i).trim().toLowerCase(java.util.Locale.ROOT);
             boolean chunkedLast = v.equals("chunked") || v.endsWith(",chunked") || v.endsWith(", chunked");
             if (request && !v.equals("chunked")) {
@@ -298,14 +360,19 @@ final class Http1 {
             }
         }
         h.method = new String(b, s, sp1 - s, StandardCharsets.US_ASCII);
-        h.target = new String(b, sp1 + 1, sp2 - sp1 - 1, StandardCharsets.ISO_8859_1);
-        for (int k = 0; k < h.target.length(); k++) {
-            char c = h.target.charAt(k);
-            if (c <= ' ' || c >= 0x7f) {
-                return fail(h, 400, "malformed request target");
-            }
+        String target = new String(b, sp1 + 1, sp2 - sp1 - 1, StandardCharsets.ISO_8859_1);
+        if (target.length() > MAX_TARGET) {
+            return fail(h, 414, "request target longer than " + MAX_TARGET + " characters");
         }
-        return version(h, sp2 + 1, e);
+        if (!version(h, sp2 + 1, e)) {
+            return false;
+        }
+        Target t = normalize(target, h.method);
+        if (t.problem() != null) {
+            return fail(h, 400, t.problem());
+        }
+        h.target = t.normalized();
+        return true;
     }
 
     private static boolean statusLine(Head h, int s, int e) {
@@ -395,6 +462,103 @@ final class Http1 {
         return true;
     }
 
+    static final int MAX_TARGET = 8 * 1024;
+
+    /** A request target in normal form, or why it has none. */
+    record Target(String normalized, String problem) {
+    }
+
+    /**
+     * The one normal form of a request target, computed once before any route or check sees it, and what the model
+     * is sent (RFC 9112 §3.2, RFC 3986 §6.2.2): the absolute form reduced to the origin form; percent-encoded
+     * unreserved characters decoded ({@code %69nfer} is {@code infer}), other escapes in upper case. Refused: a
+     * fragment, malformed escapes, an encoded {@code /}, {@code \}, {@code %} or control character in the path, dot
+     * segments, empty segments, and {@code ;} in the path (matrix parameters a server may strip before routing): any
+     * of them could make the model see another path than the one checked.
+     */
+    static Target normalize(String target, String method) {
+        if (target.equals("*")) {
+            return "OPTIONS".equals(method) ? new Target("*", null) : new Target(null, "'*' is a request target only for OPTIONS");
+        }
+        String t = target;
+        int colon = t.indexOf("://");
+        if (colon > 0 && (t.regionMatches(true, 0, "http://", 0, 7) || t.regionMatches(true, 0, "https://", 0, 8))) {
+            int slash = t.indexOf('/', colon + 3);
+            int query = t.indexOf('?', colon + 3);
+            int end = slash < 0 ? query : query < 0 ? slash : Math.min(slash, query);
+            if (end == colon + 3 || colon + 3 == t.length()) {
+                return new Target(null, "an absolute request target needs a host");
+            }
+            t = end < 0 ? "/" : t.charAt(end) == '?' ? "/" + t.substring(end) : t.substring(end);
+        }
+        if (t.isEmpty() || t.charAt(0) != '/') {
+            return new Target(null, "a request target must be a path starting with '/' (origin form) or an http(s) URL");
+        }
+        if (t.indexOf('#') >= 0) {
+            return new Target(null, "a request target has no fragment ('#')");
+        }
+        int q = t.indexOf('?');
+        String path = q < 0 ? t : t.substring(0, q);
+        String query = q < 0 ? null : t.substring(q + 1);
+        StringBuilder out = new StringBuilder(path.length());
+        for (int i = 0; i < path.length(); i++) {
+            char c = path.charAt(i);
+            if (c == ';') {
+                return new Target(null, "';' (matrix parameters) is not accepted in a request path");
+            }
+            if (c != '%') {
+                out.append(c);
+                continue;
+            }
+            int v = escape(path, i);
+            if (v < 0) {
+                return new Target(null, "malformed percent-encoding in the request path");
+            }
+            i += 2;
+            if (unreserved(v)) {
+                out.append((char) v);
+            } else if (v == '/' || v == '\\' || v == '%' || v < 0x20 || v == 0x7f) {
+                return new Target(null, "an encoded '/', '\\', '%' or control character is not accepted in a request path");
+            } else {
+                out.append('%').append(Character.toUpperCase(Character.forDigit(v >> 4, 16)))
+                        .append(Character.toUpperCase(Character.forDigit(v & 15, 16)));
+            }
+        }
+        String normal = out.toString();
+        String[] segments = normal.substring(1).split("/", -1);
+        for (int i = 0; i < segments.length; i++) {
+            String seg = segments[i];
+            if (seg.equals(".") || seg.equals("..")) {
+                return new Target(null, "dot segments ('.', '..') are not accepted in a request path");
+            }
+            if (seg.isEmpty() && i < segments.length - 1) {
+                return new Target(null, "empty segments ('//') are not accepted in a request path");
+            }
+        }
+        if (query != null) {
+            for (int i = query.indexOf('%'); i >= 0; i = query.indexOf('%', i + 1)) {
+                if (escape(query, i) < 0) {
+                    return new Target(null, "malformed percent-encoding in the query");
+                }
+            }
+        }
+        return new Target(query == null ? normal : normal + "?" + query, null);
+    }
+
+    /** The byte a %XY escape at {@code i} stands for, or -1 when it is not one. */
+    private static int escape(String s, int i) {
+        if (i + 2 >= s.length()) {
+            return -1;
+        }
+        int hi = Character.digit(s.charAt(i + 1), 16);
+        int lo = Character.digit(s.charAt(i + 2), 16);
+        return hi < 0 || lo < 0 ? -1 : hi << 4 | lo;
+    }
+
+    private static boolean unreserved(int c) {
+        return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~';
+    }
+
     /** A request target without its query. */
     static String pathOf(String target) {
         int q = target.indexOf('?');
@@ -441,9 +605,12 @@ final class Http1 {
 
         private enum State { SIZE, EXT, SIZE_LF, DATA, DATA_CR, DATA_LF, TRAILER_START, TRAILER_LINE, TRAILER_LF, LAST_LF, DONE }
 
+        private static final int MAX_FRAMING_LINE = 4096;
         private State state = State.SIZE;
         private long remaining;
         private int sizeDigits;
+        /** Bytes of the chunk extension or trailer line being read. */
+        private int lineBytes;
         String error;
 
         /**
@@ -489,6 +656,8 @@ final class Http1 {
                             state = State.SIZE_LF;
                         } else if (c == LF) {
                             return bad("chunk line without CR");
+                        } else if (c == 0 || ++lineBytes > MAX_FRAMING_LINE) {
+                            return bad(c == 0 ? "NUL in a chunk extension" : "chunk extension longer than " + MAX_FRAMING_LINE + " bytes");
                         }
                     }
                     case SIZE_LF -> {
@@ -496,6 +665,7 @@ final class Http1 {
                             return bad("chunk line without LF");
                         }
                         sizeDigits = 0;
+                        lineBytes = 0;
                         state = remaining == 0 ? State.TRAILER_START : State.DATA;
                     }
                     case DATA_CR -> {
@@ -510,10 +680,19 @@ final class Http1 {
                         }
                         state = State.SIZE;
                     }
-                    case TRAILER_START -> state = c == CR ? State.LAST_LF : State.TRAILER_LINE;
+                    case TRAILER_START -> {
+                        if (c == 0 || c == LF) {
+                            return bad(c == 0 ? "NUL in a trailer" : "trailer line without CR");
+                        }
+                        lineBytes = 0;
+                        state = c == CR ? State.LAST_LF : State.TRAILER_LINE;
+                    }
                     case TRAILER_LINE -> {
                         if (c == CR) {
                             state = State.TRAILER_LF;
+                        } else if (c == 0 || c == LF || ++lineBytes > MAX_FRAMING_LINE) {
+                            return bad(c == 0 ? "NUL in a trailer" : c == LF ? "trailer line without CR"
+                                    : "trailer line longer than " + MAX_FRAMING_LINE + " bytes");
                         }
                     }
                     case TRAILER_LF -> {

@@ -138,6 +138,15 @@ public final class SyncServer {
         private ScheduledFuture<?> backstopTask;
         /** The request being answered left (part of) its body unread. */
         private boolean bodyUnread;
+        /** Bytes the client has sent on this connection. */
+        private long received;
+        /** When the head being read began to arrive (System.nanoTime), 0 when none is; its deadline's task. */
+        private long headStartedAt;
+        private ScheduledFuture<?> headTask;
+        /** A body being read (buffered or streamed): bytes received when it began, time it was being read, its check. */
+        private long bodyFrom;
+        private long bodyActiveNanos;
+        private ScheduledFuture<?> bodyTask;
 
         @Override
         public void handlerAdded(ChannelHandlerContext ctx) {
@@ -186,6 +195,7 @@ public final class SyncServer {
                 ReferenceCountUtil.release(msg);
                 return;
             }
+            received += bytes.readableBytes();
             in = ModelClient.cumulate(ctx, in, bytes);
             if (busy) {
                 if (current != null && current.bodyLeft > 0) {
@@ -205,8 +215,10 @@ public final class SyncServer {
                 if (head == null) {
                     head = Http1.read(in, true);
                     if (head == null) {
+                        headArriving();
                         break;
                     }
+                    headArrived();
                     if (head.error != 0) {
                         int status = head.error;
                         String why = head.why;
@@ -225,14 +237,19 @@ public final class SyncServer {
                         Http1.Head h = head;
                         head = null;
                         busy = true;
+                        bodyArriving();
                         proxy(h, null, h.target, h.persistent());
                         continue;
                     }
                 }
                 ByteBuf body = body();
                 if (body == null) {
+                    if (head != null) {
+                        bodyArriving();
+                    }
                     break; // more to come
                 }
+                bodyArrived();
                 Http1.Head h = head;
                 head = null;
                 busy = true;
@@ -241,6 +258,75 @@ public final class SyncServer {
             if (in != null && !in.isReadable()) {
                 in.release();
                 in = null;
+            }
+        }
+
+        /**
+         * A head begun and not whole: it has clientHeaderTimeoutMs from its first byte, however slowly the rest
+         * trickles in (a client dripping a byte a second would otherwise hold the connection for ever: every byte
+         * resets the idle clock).
+         */
+        private void headArriving() {
+            if (headStartedAt != 0) {
+                return;
+            }
+            headStartedAt = System.nanoTime();
+            headTask = ctx.executor().schedule(() -> {
+                if (headStartedAt != 0 && !closing && !busy && head == null) {
+                    reject(408, "the request head did not arrive within " + config.client().headerMs() + " ms");
+                }
+            }, config.client().headerMs(), TimeUnit.MILLISECONDS);
+        }
+
+        private void headArrived() {
+            headStartedAt = 0;
+            if (headTask != null) {
+                headTask.cancel(false);
+                headTask = null;
+            }
+        }
+
+        /**
+         * A body begun and not whole: once it has had clientHeaderTimeoutMs, it must have arrived at clientBodyMinRate
+         * on average over the time it was being read (time the executor stopped reading, waiting for the model, does
+         * not count). Checked each second while it lasts.
+         */
+        private void bodyArriving() {
+            if (bodyTask != null) {
+                return;
+            }
+            bodyFrom = received - (in == null ? 0 : in.readableBytes()) - (chunkedBody == null ? 0 : chunkedBody.readableBytes());
+            bodyActiveNanos = 0;
+            bodyTask = ctx.executor().scheduleAtFixedRate(this::checkBodyRate, 1, 1, TimeUnit.SECONDS);
+        }
+
+        private void bodyArrived() {
+            if (bodyTask != null) {
+                bodyTask.cancel(false);
+                bodyTask = null;
+            }
+        }
+
+        private void checkBodyRate() {
+            boolean waiting = head != null && !busy || current != null && current.bodyLeft > 0;
+            if (closing || !waiting) {
+                bodyArrived();
+                return;
+            }
+            if (ctx.channel().config().isAutoRead()) {
+                bodyActiveNanos += TimeUnit.SECONDS.toNanos(1);
+            }
+            double counted = (bodyActiveNanos - TimeUnit.MILLISECONDS.toNanos(config.client().headerMs())) / 1e9;
+            if (counted > 0 && received - bodyFrom < counted * config.client().bodyMinRate()) {
+                bodyArrived();
+                String why = "the request body arrived slower than " + config.client().bodyMinRate() + " bytes per second";
+                if (current != null && current.bodyLeft > 0) {
+                    current.clientStalled();
+                    closing = true;
+                    ctx.close();
+                } else {
+                    reject(408, why);
+                }
             }
         }
 
@@ -362,7 +448,7 @@ public final class SyncServer {
         @Override
         public void channelInactive(ChannelHandlerContext ctx) {
             // a connection gone leaves no timer behind (many short connections would otherwise pile them up)
-            for (ScheduledFuture<?> t : new ScheduledFuture<?>[]{idleTask, lingerTask, backstopTask}) {
+            for (ScheduledFuture<?> t : new ScheduledFuture<?>[]{idleTask, lingerTask, backstopTask, headTask, bodyTask}) {
                 if (t != null) {
                     t.cancel(false);
                 }

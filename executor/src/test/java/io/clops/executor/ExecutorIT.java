@@ -177,6 +177,7 @@ class ExecutorIT {
         bad.put("bad-type", new String[]{"content-type", "application/json\r\nX-Smuggled: 1"});
         bad.put("foreign-reply", new String[]{"clops-reply-to", "clops.commands"});
         bad.put("missing-reply", new String[]{"clops-reply-to", "exectest.no-such-topic"});
+        bad.put("request-reply", new String[]{"clops-reply-to", requests}); // its answer would be read again as a request
         bad.put("bad-deadline-replied", new String[]{"clops-deadline-ms", "soon", "clops-reply-to", "exectest.my-replies"});
         TopicAdmin.ensure(bootstrap, List.of(new io.clops.kafka.TopicSpec("exectest.my-replies", 1, "delete", 3600_000)));
         try (var producer = new KafkaProducer<>(KafkaConfigs.producer(bootstrap, "bad-client"), new StringSerializer(), new StringSerializer())) {
@@ -193,9 +194,11 @@ class ExecutorIT {
             producer.send(new ProducerRecord<>(requests, null, "one-partition", SETOSA, headers)).get();
         }
         Map<String, ConsumerRecord<String, byte[]>> answers = await(responses, "bad-deadline", "bad-model", "bad-type",
-                "foreign-reply", "missing-reply", "after-the-bad");
+                "foreign-reply", "missing-reply", "request-reply", "after-the-bad");
         Map<String, String> expected = Map.of("bad-deadline", "400 header clops-deadline-ms", "bad-model", "400 header clops-model",
-                "bad-type", "400 header content-type", "foreign-reply", "403 header clops-reply-to: topic 'clops.commands' is not project exectest's",
+                "bad-type", "400 header content-type",
+                "foreign-reply", "403 header clops-reply-to: topic 'clops.commands' is not a response topic of project exectest",
+                "request-reply", "403 header clops-reply-to: topic '" + requests + "' is not a response topic of project exectest",
                 "missing-reply", "404 header clops-reply-to: topic 'exectest.no-such-topic' does not exist");
         expected.forEach((id, want) -> {
             ConsumerRecord<String, byte[]> a = answers.get(id);
@@ -256,6 +259,51 @@ class ExecutorIT {
         try (ExecutorMain syncOnly = new ExecutorMain(config("sync-only", "http://127.0.0.1:" + iris.port(), "sync", 2000, 1024))) {
             assertThat(post(syncOnly.port(), "/async/v2/models/iris/infer", VIRGINICA).statusCode()).isEqualTo(404);
         }
+    }
+
+    static HttpResponse<String> awaitResult(String id) throws Exception {
+        URI result = URI.create("http://127.0.0.1:" + executor.port() + "/async/results/" + id);
+        HttpResponse<String> r;
+        long deadline = System.currentTimeMillis() + 20_000;
+        do {
+            r = HTTP.send(HttpRequest.newBuilder(result).build(), HttpResponse.BodyHandlers.ofString());
+            if (r.statusCode() == 202) {
+                Thread.sleep(50);
+            }
+        } while (r.statusCode() == 202 && System.currentTimeMillis() < deadline);
+        return r;
+    }
+
+    @Test
+    void asyncResultsBelongToWhoeverSubmittedThem() throws Exception {
+        // two callers choosing one X-Request-Id: each gets an id of its own, and its own answer
+        HttpResponse<String> a = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + executor.port() + "/async/v2/models/iris/infer"))
+                .POST(HttpRequest.BodyPublishers.ofString(VIRGINICA)).header("X-Request-Id", "mine").build(), HttpResponse.BodyHandlers.ofString());
+        HttpResponse<String> b = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + executor.port() + "/async/v2/models/iris/infer"))
+                .POST(HttpRequest.BodyPublishers.ofString(SETOSA)).header("X-Request-Id", "mine").build(), HttpResponse.BodyHandlers.ofString());
+        String idA = JSON.readTree(a.body()).get("id").asText();
+        String idB = JSON.readTree(b.body()).get("id").asText();
+        assertThat(idA).isNotEqualTo(idB).isNotEqualTo("mine").matches("[0-9a-f-]{36}");
+        assertThat(JSON.readTree(awaitResult(idA).body()).at("/outputs/0/data/0").asText()).isEqualTo("virginica");
+        assertThat(JSON.readTree(awaitResult(idB).body()).at("/outputs/0/data/0").asText()).isEqualTo("setosa");
+
+        // a Kafka client's answer (no id: one made up, random) is not served over HTTP, nor under its old guessable id
+        String requests = Topics.inferRequests("exectest", "iris-exec").name();
+        String responses = Topics.inferResponses("exectest", "iris-exec").name();
+        var marker = new RecordHeaders();
+        marker.add("x-which", "kafka-client-no-id".getBytes(StandardCharsets.UTF_8));
+        try (var producer = new KafkaProducer<>(KafkaConfigs.producer(bootstrap, "no-id-client"), new StringSerializer(), new StringSerializer())) {
+            producer.send(new ProducerRecord<String, String>(requests, null, (String) null, SETOSA, marker)).get();
+        }
+        ConsumerRecord<String, byte[]>[] answer = new ConsumerRecord[1];
+        io.clops.testing.Await.until("the answer to the request without an id", () -> {
+            answer[0] = io.clops.testing.TopicProbe.readAll(bootstrap, responses, new org.apache.kafka.common.serialization.StringDeserializer(),
+                    new org.apache.kafka.common.serialization.ByteArrayDeserializer()).stream()
+                    .filter(r -> "kafka-client-no-id".equals(header(r, "x-which"))).findFirst().orElse(null);
+            return answer[0] != null;
+        });
+        assertThat(answer[0].key()).as("made up at random, not topic-partition-offset").matches("[0-9a-f-]{36}");
+        assertThat(awaitResult(answer[0].key()).statusCode()).isEqualTo(404);
     }
 
     static String header(ConsumerRecord<?, ?> r, String name) {

@@ -10,8 +10,13 @@ import io.clops.avro.UndeployCommand;
 import io.clops.avro.VersionArchived;
 import io.clops.avro.VersionRegistered;
 
+import io.clops.api.Idempotency;
+
 import java.time.Clock;
 import java.time.Duration;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -71,6 +76,13 @@ public final class CommandGateway implements AutoCloseable {
         String requestId = UUID.randomUUID().toString();
         String commandId = commandId(request, idempotencyKey);
         Object record = envelope(request, who, commandId, requestId, clock.millis());
+        String fingerprint = idempotencyKey == null ? null : fingerprint(record);
+        if (fingerprint != null) {
+            Decided d = decided.get(commandId);
+            if (d != null) {
+                return CompletableFuture.completedFuture(new Verdict(commandId, requestId, d.answer(record, fingerprint, requestId, clock.millis())));
+            }
+        }
         CompletableFuture<CommandResult> verdict = verdicts.expect(requestId);
         CompletableFuture<Verdict> answer = new CompletableFuture<>();
         try {
@@ -83,6 +95,9 @@ public final class CommandGateway implements AutoCloseable {
                 }
                 verdict.orTimeout(wait.toMillis(), TimeUnit.MILLISECONDS).whenComplete((r, e) -> {
                     if (e == null) {
+                        if (fingerprint != null && r.getCode() == null) {
+                            decided.put(commandId, new Decided(fingerprint, r));
+                        }
                         answer.complete(new Verdict(commandId, requestId, r));
                     } else {
                         verdicts.forget(requestId);
@@ -99,6 +114,43 @@ public final class CommandGateway implements AutoCloseable {
             answer.completeExceptionally(unavailable(e));
         }
         return answer;
+    }
+
+    /**
+     * Ids with a caller's key this gateway has seen decided, and how: a retry it can answer itself is not appended
+     * again (Stripe's and the IETF draft's semantics). The fold decides what this gateway has not seen (another
+     * gateway's, or two retries racing): its verdicts say the same, with the request in the log.
+     */
+    private final Map<String, Decided> decided = Collections.synchronizedMap(new LinkedHashMap<>(1024, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Decided> eldest) {
+            return size() > 100_000;
+        }
+    });
+
+    private record Decided(String fingerprint, CommandResult result) {
+        /** What the fold would say to this repeat: the first verdict, or a refusal naming the key. */
+        CommandResult answer(Object record, String fp, String requestId, long now) {
+            CommandResult.Builder b = CommandResult.newBuilder(result).setRequestId(requestId);
+            if (now - result.getTimeMs() > Idempotency.WINDOW_MS) {
+                return b.setAccepted(false).setGeneration(0).setCode(Idempotency.KEY_EXPIRED).setReason("id '" + result.getCommandId()
+                        + "' was first used more than 7 days ago: its answer is no longer kept and it is not applied again; use a new key").build();
+            }
+            if (!fingerprint.equals(fp)) {
+                return b.setAccepted(false).setGeneration(0).setCode(Idempotency.KEY_REUSED).setReason("id '" + result.getCommandId()
+                        + "' was already used for another request (an idempotency key names one request): nothing was changed;"
+                        + " use a new key").build();
+            }
+            return b.build();
+        }
+    }
+
+    private static String fingerprint(Object record) {
+        if (record instanceof CommandEnvelope c) {
+            return Idempotency.fingerprint(c.getProject(), (org.apache.avro.specific.SpecificRecord) c.getPayload());
+        }
+        RegistryEvent e = (RegistryEvent) record;
+        return Idempotency.fingerprint(e.getProject() + "/" + e.getModel(), (org.apache.avro.specific.SpecificRecord) e.getPayload());
     }
 
     private static LogUnavailable unavailable(Throwable e) {

@@ -1,10 +1,9 @@
 package io.clops.gateway;
 
-import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.clops.api.FieldError;
 import io.clops.api.InvalidRequest;
+import io.clops.api.StrictJson;
 import io.clops.avro.CommandEnvelope;
 import io.clops.avro.CommandResult;
 import io.clops.avro.FieldProblem;
@@ -65,7 +64,6 @@ public final class Intake implements AutoCloseable {
     /** Header: makes a retried request the same command (applied once). */
     public static final String IDEMPOTENCY_KEY = "clops-idempotency-key";
 
-    private static final ObjectMapper JSON = new ObjectMapper().enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
     private static final AvroSerde<CommandEnvelope> COMMANDS = AvroSerde.of(CommandEnvelope.class);
     private static final AvroSerde<RegistryEvent> EVENTS = AvroSerde.of(RegistryEvent.class);
 
@@ -204,9 +202,9 @@ public final class Intake implements AutoCloseable {
             } else {
                 JsonNode json;
                 try {
-                    json = JSON.readTree(strictUtf8(value));
-                } catch (Exception e) {
-                    writer.deadLetter(r, "neither JSON nor an Avro envelope: " + e.getMessage().lines().findFirst().orElse(""));
+                    json = StrictJson.parse(value);
+                } catch (StrictJson.NotJson e) {
+                    writer.deadLetter(r, "neither JSON nor an Avro envelope: " + e.errors().get(0).message());
                     return;
                 }
                 project = json != null && json.path("project").isTextual() ? json.get("project").asText() : "";

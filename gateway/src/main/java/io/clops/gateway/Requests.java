@@ -42,7 +42,7 @@ public final class Requests {
 
     public static Request.Undeploy undeploy(String project, String name) {
         List<FieldError> errors = new ArrayList<>();
-        Names.checkLabel("project", project, 40, errors);
+        Names.checkProject("project", project, errors);
         Names.checkLabel("name", name, 40, errors);
         throwIfAny("invalid undeploy", errors);
         return new Request.Undeploy(project, name);
@@ -54,7 +54,7 @@ public final class Requests {
 
     public static Request.SetAlias setAlias(String project, String model, String alias, JsonNode body) {
         List<FieldError> errors = new ArrayList<>();
-        Names.checkLabel("project", project, 40, errors);
+        Names.checkProject("project", project, errors);
         Names.checkLabel("model", model, 40, errors);
         int version = 0;
         try {
@@ -68,7 +68,7 @@ public final class Requests {
 
     public static Request.RemoveAlias removeAlias(String project, String model, String alias) {
         List<FieldError> errors = new ArrayList<>();
-        Names.checkLabel("project", project, 40, errors);
+        Names.checkProject("project", project, errors);
         Names.checkLabel("model", model, 40, errors);
         Names.checkLabel("alias", alias, 40, errors);
         throwIfAny("invalid alias", errors);
@@ -78,7 +78,7 @@ public final class Requests {
     /** {@code version} as written in a URL path. */
     public static Request.ArchiveVersion archive(String project, String model, String version) {
         List<FieldError> errors = new ArrayList<>();
-        Names.checkLabel("project", project, 40, errors);
+        Names.checkProject("project", project, errors);
         Names.checkLabel("model", model, 40, errors);
         int v = 0;
         if (version == null || !version.matches("[1-9][0-9]{0,8}")) {

@@ -22,7 +22,6 @@ import org.apache.kafka.streams.kstream.KStream;
 import org.apache.kafka.streams.kstream.Named;
 import org.apache.kafka.streams.kstream.Produced;
 import org.apache.kafka.streams.kstream.Repartitioned;
-import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
@@ -30,7 +29,6 @@ import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.Stores;
 
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -196,7 +194,8 @@ public final class ClopsTopology {
     /**
      * Applies {@link ProjectFold} to each command and registry event, reading and writing the fold's stores; a
      * project's records all reach one task (co-partitioned by project), so its stores hold the whole project.
-     * Decided ids older than the fold's retention are removed as stream time passes.
+     * Decided ids are kept for good (~200 bytes each): an id older than the idempotency window is refused, which
+     * needs it remembered.
      */
     static final class FoldProcessor implements Processor<String, Object, String, ProjectFold.Output>, ProjectFold.State {
         private ProcessorContext<String, ProjectFold.Output> context;
@@ -210,7 +209,7 @@ public final class ClopsTopology {
             this.deployments = context.getStateStore(DEPLOYMENTS);
             this.models = context.getStateStore(MODELS);
             this.seen = context.getStateStore(SEEN);
-            context.schedule(Duration.ofMinutes(10), PunctuationType.STREAM_TIME, this::forgetOldIds);
+
         }
 
         @Override
@@ -236,18 +235,6 @@ public final class ClopsTopology {
                     case COMMAND_RESULTS -> context.forward(record.withValue(o));
                 }
             }
-        }
-
-        private void forgetOldIds(long streamTime) {
-            List<String> old = new ArrayList<>();
-            try (KeyValueIterator<String, SeenCommand> it = seen.all()) {
-                it.forEachRemaining(kv -> {
-                    if (streamTime - kv.value.getTimeMs() > ProjectFold.SEEN_RETENTION_MS) {
-                        old.add(kv.key);
-                    }
-                });
-            }
-            old.forEach(seen::delete);
         }
 
         @Override

@@ -17,24 +17,15 @@ import io.clops.avro.UndeployCommand;
 import io.clops.avro.VersionArchived;
 import io.clops.avro.VersionEntry;
 import io.clops.avro.VersionRegistered;
+import io.clops.api.Idempotency;
 import io.clops.kafka.Topics;
-import org.apache.avro.io.BinaryEncoder;
-import org.apache.avro.io.EncoderFactory;
-import org.apache.avro.specific.SpecificDatumWriter;
 import org.apache.avro.specific.SpecificRecord;
 
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
-import java.util.TreeSet;
 
 /**
  * The fold of the log, without Kafka: (what is known, one event) → the records to write.
@@ -53,8 +44,8 @@ public final class ProjectFold {
     private ProjectFold() {
     }
 
-    /** How long an id is remembered after it was decided (event time): retries within it are safe. */
-    public static final long SEEN_RETENTION_MS = 7L * 24 * 3600 * 1000;
+    /** How long an id's first answer is given again (event time); after it the id is refused, never applied again. */
+    public static final long SEEN_RETENTION_MS = Idempotency.WINDOW_MS;
 
     public enum Target {
         /** A verdict: topic clops.command-results, keyed by request id. */
@@ -369,19 +360,28 @@ public final class ProjectFold {
 
     // ---------------------------------------------------------------------------------------------- verdicts
 
-    /** The verdict on an id decided before, or empty when it is new (never seen, or seen longer ago than retention). */
+    /**
+     * The verdict on an id decided before, or empty when it is new. Within the window the same request gets its first
+     * verdict again and another request is refused; after it the id is refused whatever it asks: a retry that comes
+     * that late must not apply an old request over newer ones.
+     */
     private static Optional<List<Output>> repeat(State s, String id, String requestId, String fingerprint, long timeMs,
                                                  CommandResult refusalBase) {
-        Optional<SeenCommand> seen = s.seen(id).filter(x -> timeMs - x.getTimeMs() <= SEEN_RETENTION_MS);
+        Optional<SeenCommand> seen = s.seen(id);
         if (seen.isEmpty()) {
             return Optional.empty();
         }
         CommandResult again;
-        if (seen.get().getFingerprint().equals(fingerprint)) {
+        if (timeMs - seen.get().getTimeMs() > SEEN_RETENTION_MS) {
+            again = refused(CommandResult.newBuilder(refusalBase).setCode(Idempotency.KEY_EXPIRED), "id '" + id
+                    + "' was first used more than 7 days ago: its answer is no longer kept and it is not applied again;"
+                    + " use a new key");
+        } else if (seen.get().getFingerprint().equals(fingerprint)) {
             again = CommandResult.newBuilder(seen.get().getResult()).setRequestId(requestId).build();
         } else {
-            again = refused(CommandResult.newBuilder(refusalBase), "id '" + id + "' was already used for another request"
-                    + " (an idempotency key names one request): nothing was changed; use a new key");
+            again = refused(CommandResult.newBuilder(refusalBase).setCode(Idempotency.KEY_REUSED), "id '" + id
+                    + "' was already used for another request (an idempotency key names one request): nothing was changed;"
+                    + " use a new key");
         }
         return Optional.of(List.of(new Output(Target.COMMAND_RESULTS, resultKey(again), again)));
     }
@@ -421,40 +421,7 @@ public final class ProjectFold {
         return cmd.getPayload() instanceof UndeployCommand u ? u.getName() : "";
     }
 
-    /** What makes two requests under one id the same: where they act and what they ask (Avro binary, SHA-256). */
     static String fingerprint(String where, Object payload) {
-        try {
-            MessageDigest sha = MessageDigest.getInstance("SHA-256");
-            sha.update(where.getBytes(StandardCharsets.UTF_8));
-            sha.update((byte) 0);
-            sha.update(payload.getClass().getName().getBytes(StandardCharsets.UTF_8));
-            sha.update((byte) 0);
-            sha.update(binary((SpecificRecord) payload));
-            return HexFormat.of().formatHex(sha.digest());
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    private static byte[] binary(SpecificRecord r) {
-        try {
-            ByteArrayOutputStream bytes = new ByteArrayOutputStream(256);
-            BinaryEncoder enc = EncoderFactory.get().directBinaryEncoder(bytes, null);
-            new SpecificDatumWriter<SpecificRecord>(r.getSchema()).write(sortedMaps(r), enc);
-            enc.flush();
-            return bytes.toByteArray();
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    /** Tags are a map: encode them in key order, so the same tags always give the same bytes. */
-    private static SpecificRecord sortedMaps(SpecificRecord r) {
-        if (r instanceof VersionRegistered reg && !reg.getVersion().getTags().isEmpty()) {
-            java.util.Map<String, String> sorted = new java.util.LinkedHashMap<>();
-            new TreeSet<>(reg.getVersion().getTags().keySet()).forEach(k -> sorted.put(k, reg.getVersion().getTags().get(k)));
-            return VersionRegistered.newBuilder().setVersion(ModelVersion.newBuilder(reg.getVersion()).setTags(sorted).build()).build();
-        }
-        return r;
+        return Idempotency.fingerprint(where, (SpecificRecord) payload);
     }
 }

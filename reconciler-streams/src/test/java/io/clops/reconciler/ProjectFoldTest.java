@@ -225,6 +225,7 @@ class ProjectFoldTest {
 
         CommandResult other = command(undeploy("p:key-1", "p", "web"));
         assertThat(other.getAccepted()).isFalse();
+        assertThat(other.getCode()).isEqualTo(io.clops.api.Idempotency.KEY_REUSED);
         assertThat(other.getReason()).startsWith("id 'p:key-1' was already used for another request");
         assertThat(state.deployment("p", "web")).isPresent();
 
@@ -236,17 +237,20 @@ class ProjectFoldTest {
     }
 
     @Test
-    void anIdIsForgottenOnlyAfterTheRetentionInEventTime() {
+    void aRetryAfterTheWindowIsRefusedNeverAppliedOverNewerRequests() {
         registry(registered("r1", "p", unnumbered("iris")));
         CommandEnvelope at = deploy("k", "p", "web", spec("iris"));
         command(at);
         command(undeploy("u", "p", "web"));
         CommandEnvelope within = CommandEnvelope.newBuilder(at).setTimeMs(at.getTimeMs() + ProjectFold.SEEN_RETENTION_MS).build();
         assertThat(state.apply(ProjectFold.onCommand(state, within))).hasSize(1);
-        assertThat(state.deployment("p", "web")).as("a retry within retention changes nothing").isEmpty();
+        assertThat(state.deployment("p", "web")).as("a retry within the window changes nothing").isEmpty();
         CommandEnvelope after = CommandEnvelope.newBuilder(at).setTimeMs(at.getTimeMs() + ProjectFold.SEEN_RETENTION_MS + 1).build();
-        assertThat(command(after).getAccepted()).isTrue();
-        assertThat(state.deployment("p", "web")).as("after retention the id is new again").isPresent();
+        CommandResult late = command(after);
+        assertThat(late.getAccepted()).isFalse();
+        assertThat(late.getCode()).isEqualTo(io.clops.api.Idempotency.KEY_EXPIRED);
+        assertThat(late.getReason()).startsWith("id 'k' was first used more than 7 days ago");
+        assertThat(state.deployment("p", "web")).as("the old request is not applied over the undeploy").isEmpty();
     }
 
     @Test

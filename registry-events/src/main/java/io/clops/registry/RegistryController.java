@@ -48,9 +48,9 @@ public class RegistryController {
     }
 
     @Post(uri = "/{model}/versions", consumes = "application/json", produces = "application/json")
-    public HttpResponse<String> register(HttpRequest<?> request, String project, String model, @Body String body)
+    public HttpResponse<String> register(HttpRequest<?> request, String project, String model, @Body byte[] body)
             throws InterruptedException {
-        Request.RegisterVersion r = Requests.register(project, model, Http.body(body));
+        Request.RegisterVersion r = Requests.register(project, model, Http.body(request, body));
         Verdict v = submit(request, r);
         if (!v.accepted()) {
             return refusedOrPending(v);
@@ -67,8 +67,8 @@ public class RegistryController {
     }
 
     @Put(uri = "/{model}/aliases/{alias}", consumes = "application/json", produces = "application/json")
-    public HttpResponse<String> setAlias(HttpRequest<?> request, String project, String model, String alias, @Body String body) {
-        Verdict v = submit(request, Requests.setAlias(project, model, alias, Http.body(body)));
+    public HttpResponse<String> setAlias(HttpRequest<?> request, String project, String model, String alias, @Body byte[] body) {
+        Verdict v = submit(request, Requests.setAlias(project, model, alias, Http.body(request, body)));
         return v.accepted() ? aliasAnswer(v, alias) : refusedOrPending(v);
     }
 
@@ -127,6 +127,10 @@ public class RegistryController {
 
     /** Refused by the fold: 409 with its reason; no verdict within the wait: 202 (the request is in the log). */
     private static HttpResponse<String> refusedOrPending(Verdict v) {
+        var key = Http.keyRefusal(v.result());
+        if (key.isPresent()) {
+            return key.get();
+        }
         if (v.pending()) {
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("commandId", v.commandId());

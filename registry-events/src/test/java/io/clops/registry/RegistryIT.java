@@ -207,10 +207,15 @@ class RegistryIT {
         assertThat(first.status()).isEqualTo(201);
         assertThat(retry.status()).isEqualTo(201);
         assertThat(retry.body().get("version").asInt()).isEqualTo(first.body().get("version").asInt());
+        long before = TopicProbe.endOffsetSum(bootstrap, Topics.REGISTRY.name());
         Answer other = send("POST", "/api/v1/projects/reg-e/models/iris/versions", VERSION.replace("serve", "other"),
                 "Idempotency-Key", "build-42");
-        assertThat(other.status()).isEqualTo(409);
-        assertThat(other.body().get("reason").asText()).startsWith("id 'reg-e:build-42' was already used for another request");
+        assertThat(other.status()).isEqualTo(422);
+        assertThat(other.body().get("error").asText()).startsWith("id 'reg-e:build-42' was already used for another request");
+        assertThat(other.body().get("fields").findValuesAsText("field")).containsExactly("Idempotency-Key");
+        Answer again = send("POST", "/api/v1/projects/reg-e/models/iris/versions", VERSION, "Idempotency-Key", "build-42");
+        assertThat(again.body().get("version").asInt()).isEqualTo(first.body().get("version").asInt());
+        assertThat(TopicProbe.endOffsetSum(bootstrap, Topics.REGISTRY.name())).as("repeats append nothing").isEqualTo(before);
         assertThat(send("GET", "/api/v1/projects/reg-e/models/iris", null).body().get("versions")).hasSize(1);
     }
 

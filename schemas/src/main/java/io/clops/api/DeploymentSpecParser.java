@@ -26,8 +26,11 @@ public final class DeploymentSpecParser {
     public record Parsed(String project, String name, DeploymentSpec spec) {
     }
 
-    private static final Pattern CPU = Pattern.compile("[0-9]+(\\.[0-9]+)?m?");
-    private static final Pattern MEMORY = Pattern.compile("[0-9]+(Ki|Mi|Gi|Ti|k|M|G|T)?");
+    private static final Pattern CPU = Pattern.compile("[0-9]{1,7}(\\.[0-9]{1,3})?m?");
+    private static final Pattern MEMORY = Pattern.compile("[0-9]{1,15}(Ki|Mi|Gi|Ti|k|M|G|T)?");
+    /** The most a replica may ask for: more than any node has, far below what overflows a quantity. */
+    static final java.math.BigDecimal MAX_CPU_CORES = java.math.BigDecimal.valueOf(1024);
+    static final java.math.BigInteger MAX_MEMORY_BYTES = java.math.BigInteger.ONE.shiftLeft(44); // 16 Ti
 
     public static Parsed parse(String pathProject, String pathName, JsonNode doc) {
         List<FieldError> errors = new ArrayList<>();
@@ -55,7 +58,7 @@ public final class DeploymentSpecParser {
         if (pathProject != null && project != null && !pathProject.equals(project)) {
             errors.add(new FieldError("metadata.project", "'" + project + "' differs from the project in the URL '" + pathProject + "'"));
         }
-        Names.checkLabel("metadata.project", project, 40, errors);
+        Names.checkProject("metadata.project", project, errors);
 
         JsonNode s = doc.get("spec");
         if (s == null || !s.isObject()) {
@@ -110,8 +113,13 @@ public final class DeploymentSpecParser {
                 for (int i = 0; i < t.size(); i++) {
                     String f = "spec.traffic[" + i + "]";
                     known(t.get(i), Set.of("model", "weight"), f + ".", errors);
-                    String m = t.get(i).path("model").asText(null);
-                    Names.checkModelRef(f + ".model", m, errors);
+                    JsonNode mn = t.get(i).path("model");
+                    String m = mn.isTextual() ? mn.asText() : null;
+                    if (!mn.isMissingNode() && !mn.isTextual()) {
+                        errors.add(new FieldError(f + ".model", "must be a model reference (a string), not " + mn));
+                    } else {
+                        Names.checkModelRef(f + ".model", m, errors);
+                    }
                     int w = t.get(i).has("weight") ? integer(t.get(i).get("weight"), f + ".weight", 0, 100, errors) : -1;
                     if (w < 0 && !t.get(i).has("weight")) {
                         errors.add(new FieldError(f + ".weight", "is required"));
@@ -126,8 +134,12 @@ public final class DeploymentSpecParser {
         }
         String shadow = null;
         if (s.has("shadow") && !s.get("shadow").isNull()) {
-            shadow = s.get("shadow").asText();
-            Names.checkModelRef("spec.shadow", shadow, errors);
+            if (!s.get("shadow").isTextual()) {
+                errors.add(new FieldError("spec.shadow", "must be a model reference (a string), not " + s.get("shadow")));
+            } else {
+                shadow = s.get("shadow").asText();
+                Names.checkModelRef("spec.shadow", shadow, errors);
+            }
         }
 
         JsonNode e = s.path("executor");
@@ -231,10 +243,29 @@ public final class DeploymentSpecParser {
     }
 
     private static String quantity(JsonNode n, String field, Pattern p, String what, List<FieldError> errors) {
-        String v = n.isTextual() ? n.asText() : n.isNumber() ? n.asText() : n.toString();
+        String v = n.isTextual() ? n.asText() : n.isIntegralNumber() ? n.asText() : n.toString();
         if (!p.matcher(v).matches()) {
-            errors.add(new FieldError(field, "must be " + what + ", not '" + v + "'"));
+            errors.add(new FieldError(field, "must be " + what + ", not '" + RegistryRequests.abbreviate(v) + "'"));
+        } else if (p == CPU && cores(v).compareTo(MAX_CPU_CORES) > 0) {
+            errors.add(new FieldError(field, "must be at most " + MAX_CPU_CORES + " cores, not '" + v + "'"));
+        } else if (p == MEMORY && bytes(v).compareTo(MAX_MEMORY_BYTES) > 0) {
+            errors.add(new FieldError(field, "must be at most 16Ti, not '" + v + "'"));
         }
         return v;
+    }
+
+    static java.math.BigDecimal cores(String v) {
+        return v.endsWith("m") ? new java.math.BigDecimal(v.substring(0, v.length() - 1)).movePointLeft(3) : new java.math.BigDecimal(v);
+    }
+
+    static java.math.BigInteger bytes(String v) {
+        String[] units = {"Ki", "Mi", "Gi", "Ti", "k", "M", "G", "T"};
+        long[] factors = {1L << 10, 1L << 20, 1L << 30, 1L << 40, 1_000L, 1_000_000L, 1_000_000_000L, 1_000_000_000_000L};
+        for (int i = 0; i < units.length; i++) {
+            if (v.endsWith(units[i])) {
+                return new java.math.BigInteger(v.substring(0, v.length() - units[i].length())).multiply(java.math.BigInteger.valueOf(factors[i]));
+            }
+        }
+        return new java.math.BigInteger(v);
     }
 }

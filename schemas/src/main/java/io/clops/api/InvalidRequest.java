@@ -3,7 +3,7 @@ package io.clops.api;
 import java.util.List;
 
 /** A request refused before anything was written; every field error is listed. */
-public final class InvalidRequest extends RuntimeException {
+public class InvalidRequest extends RuntimeException {
     private final List<FieldError> errors;
 
     public InvalidRequest(String what, List<FieldError> errors) {

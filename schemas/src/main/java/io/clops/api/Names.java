@@ -20,10 +20,23 @@ public final class Names {
         }
     }
 
+    /**
+     * A project's name: a label of at most 40 characters that is not the platform's own. {@code clops} and
+     * {@code clops-*} name the platform's namespaces and topics ({@code clops-system}, {@code clops.commands}),
+     * {@code kube-*} Kubernetes' own namespaces: a project named so could reach them.
+     */
+    public static void checkProject(String field, String value, List<FieldError> errors) {
+        int before = errors.size();
+        checkLabel(field, value, 40, errors);
+        if (errors.size() == before && (value.equals("clops") || value.startsWith("clops-") || value.startsWith("kube-"))) {
+            errors.add(new FieldError(field, "'" + value + "' is reserved for the platform (clops, clops-*, kube-*)"));
+        }
+    }
+
     public static void checkModelRef(String field, String value, List<FieldError> errors) {
         if (value == null || value.isEmpty()) {
             errors.add(new FieldError(field, "is required"));
-        } else if (!MODEL_REF.matcher(value).matches()) {
+        } else if (value.length() > 90 || !MODEL_REF.matcher(value).matches()) {
             errors.add(new FieldError(field, "'" + value + "' must be a model reference: name, name@alias or name:version"));
         }
     }

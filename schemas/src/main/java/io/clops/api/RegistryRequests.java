@@ -20,10 +20,21 @@ public final class RegistryRequests {
     private static final Set<String> DATATYPES = Set.of("BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16",
             "INT32", "INT64", "FP16", "FP32", "FP64", "BYTES");
 
+    /** Bounds no real version needs to pass: they keep a version's record far below the log's record limit. */
+    public static final int MAX_COMMAND_ARGS = 128;
+    public static final int MAX_ARG_LENGTH = 4096;
+    public static final int MAX_IMAGE_LENGTH = 512;
+    public static final int MAX_TAGS = 64;
+    public static final int MAX_TAG_KEY = 63;
+    public static final int MAX_TAG_VALUE = 256;
+    public static final int MAX_TENSORS = 64;
+    public static final int MAX_TENSOR_NAME = 128;
+    public static final int MAX_DIMENSIONS = 16;
+
     /** A version to register; version 0 when the body names none (the fold numbers it). */
     public static ModelVersion version(String project, String model, JsonNode body) {
         List<FieldError> errors = new ArrayList<>();
-        Names.checkLabel("project", project, 40, errors);
+        Names.checkProject("project", project, errors);
         Names.checkLabel("model", model, 40, errors);
         if (body == null || !body.isObject()) {
             throw new InvalidRequest("invalid model version", List.of(new FieldError("body", "must be a JSON object")));
@@ -31,15 +42,20 @@ public final class RegistryRequests {
         unknownFields(body, VERSION_FIELDS, "", errors);
         int version = body.has("version") ? integer(body, "version", 1, 999_999_999, errors) : 0;
         String image = text(body, "image", errors);
+        if (image != null && (image.length() > MAX_IMAGE_LENGTH || image.chars().anyMatch(ch -> ch <= 0x20 || ch >= 0x7f))) {
+            errors.add(new FieldError("image", "must be an image reference of at most " + MAX_IMAGE_LENGTH
+                    + " printable characters without spaces"));
+        }
         List<String> command = new ArrayList<>();
         if (body.has("command")) {
             JsonNode c = body.get("command");
-            if (!c.isArray() || c.isEmpty()) {
-                errors.add(new FieldError("command", "must be a non-empty list of strings"));
+            if (!c.isArray() || c.isEmpty() || c.size() > MAX_COMMAND_ARGS) {
+                errors.add(new FieldError("command", "must be a list of 1 to " + MAX_COMMAND_ARGS + " strings"));
             } else {
                 for (int i = 0; i < c.size(); i++) {
-                    if (!c.get(i).isTextual() || c.get(i).asText().isEmpty()) {
-                        errors.add(new FieldError("command[" + i + "]", "must be a non-empty string, not " + c.get(i)));
+                    if (!c.get(i).isTextual() || c.get(i).asText().isEmpty() || c.get(i).asText().length() > MAX_ARG_LENGTH) {
+                        errors.add(new FieldError("command[" + i + "]", "must be a string of 1 to " + MAX_ARG_LENGTH
+                                + " characters, not " + abbreviate(c.get(i))));
                     } else {
                         command.add(c.get(i).asText());
                     }
@@ -58,14 +74,17 @@ public final class RegistryRequests {
         List<TensorSpec> outputs = tensors(body, "outputs", errors);
         Map<String, String> tags = new HashMap<>();
         if (body.has("tags")) {
-            if (!body.get("tags").isObject()) {
-                errors.add(new FieldError("tags", "must be an object of strings"));
+            if (!body.get("tags").isObject() || body.get("tags").size() > MAX_TAGS) {
+                errors.add(new FieldError("tags", "must be an object of at most " + MAX_TAGS + " strings"));
             } else {
                 body.get("tags").fields().forEachRemaining(e -> {
-                    if (e.getValue().isTextual()) {
-                        tags.put(e.getKey(), e.getValue().asText());
+                    if (e.getKey().isEmpty() || e.getKey().length() > MAX_TAG_KEY) {
+                        errors.add(new FieldError("tags." + abbreviate(e.getKey()), "a tag's name is 1 to " + MAX_TAG_KEY + " characters"));
+                    } else if (!e.getValue().isTextual() || e.getValue().asText().length() > MAX_TAG_VALUE) {
+                        errors.add(new FieldError("tags." + e.getKey(), "must be a string of at most " + MAX_TAG_VALUE
+                                + " characters, not " + abbreviate(e.getValue())));
                     } else {
-                        errors.add(new FieldError("tags." + e.getKey(), "must be a string, not " + e.getValue()));
+                        tags.put(e.getKey(), e.getValue().asText());
                     }
                 });
             }
@@ -136,10 +155,11 @@ public final class RegistryRequests {
             return out;
         }
         JsonNode arr = body.get(field);
-        if (!arr.isArray()) {
-            errors.add(new FieldError(field, "must be a list of {name, datatype, shape}"));
+        if (!arr.isArray() || arr.size() > MAX_TENSORS) {
+            errors.add(new FieldError(field, "must be a list of at most " + MAX_TENSORS + " {name, datatype, shape}"));
             return out;
         }
+        java.util.Set<String> names = new java.util.HashSet<>();
         for (int i = 0; i < arr.size(); i++) {
             JsonNode t = arr.get(i);
             String f = field + "[" + i + "]";
@@ -148,7 +168,11 @@ public final class RegistryRequests {
                 continue;
             }
             unknownFields(t, Set.of("name", "datatype", "shape"), f + ".", errors);
-            if (!t.path("name").isTextual() || t.get("name").asText().isEmpty()) {
+            String name = t.path("name").asText("");
+            if (t.path("name").isTextual() && !name.isEmpty() && !names.add(name)) {
+                errors.add(new FieldError(f + ".name", "'" + name + "' is named twice in " + field));
+            }
+            if (!t.path("name").isTextual() || name.isEmpty() || name.length() > MAX_TENSOR_NAME) {
                 errors.add(new FieldError(f + ".name", "is required"));
             }
             String dt = t.path("datatype").asText("");
@@ -156,7 +180,7 @@ public final class RegistryRequests {
                 errors.add(new FieldError(f + ".datatype", "must be one of " + new java.util.TreeSet<>(DATATYPES) + ", not '" + dt + "'"));
             }
             List<Long> shape = new ArrayList<>();
-            if (!t.path("shape").isArray()) {
+            if (!t.path("shape").isArray() || t.get("shape").size() > MAX_DIMENSIONS) {
                 errors.add(new FieldError(f + ".shape", "must be a list of integers (-1 for a variable dimension)"));
             } else {
                 JsonNode dims = t.get("shape");
@@ -172,6 +196,12 @@ public final class RegistryRequests {
             out.add(TensorSpec.newBuilder().setName(t.path("name").asText()).setDatatype(dt).setShape(shape).build());
         }
         return out;
+    }
+
+    /** A value as a message shows it: at most 60 characters of it. */
+    static String abbreviate(Object value) {
+        String s = String.valueOf(value);
+        return s.length() <= 60 ? s : s.substring(0, 57) + "...";
     }
 
     static void unknownFields(JsonNode node, Set<String> known, String prefix, List<FieldError> errors) {

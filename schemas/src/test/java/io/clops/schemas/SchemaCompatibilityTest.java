@@ -4,6 +4,8 @@ import org.apache.avro.Schema;
 import org.apache.avro.SchemaCompatibility;
 import org.apache.avro.SchemaCompatibility.SchemaCompatibilityType;
 import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.api.TestFactory;
 
 import java.nio.file.Files;
@@ -12,6 +14,7 @@ import java.util.List;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * The build-time check: every top-level schema must read every released version (backward, transitively) and be
@@ -23,22 +26,45 @@ class SchemaCompatibilityTest {
 
     @TestFactory
     Stream<DynamicTest> everySchemaIsCompatibleWithItsLastReleasedVersion() {
-        return SchemaCatalog.TOP_LEVEL.stream().map(current -> DynamicTest.dynamicTest(current.getName(), () -> {
-            List<Schema> history = SchemaCatalog.historyOf(current.getFullName());
-            if (Boolean.getBoolean("clops.schemas.snapshot")) {
-                snapshotIfChanged(current, history);
-                history = SchemaCatalog.historyOf(current.getFullName());
-            }
-            assertThat(history).as("schemas/history/%s/v1.avsc must exist", current.getFullName()).isNotEmpty();
-            Schema previous = history.get(history.size() - 1);
+        return SchemaCatalog.TOP_LEVEL.stream().map(current -> DynamicTest.dynamicTest(current.getName(), () ->
+                gate(current, SchemaCatalog.historyOf(current.getFullName()), Boolean.getBoolean("clops.schemas.snapshot"),
+                        Path.of("history", current.getFullName()), Path.of("target/classes/clops-schema-history", current.getFullName()))));
+    }
+
+    /**
+     * The gate: the current schema against the released history as it was before this run. Releasing
+     * ({@code snapshot}) records a new version only once it has passed, so the release command cannot pass a change
+     * by comparing it with itself.
+     */
+    static void gate(Schema current, List<Schema> history, boolean snapshot, Path... historyDirs) throws Exception {
+        if (history.isEmpty()) {
+            assertThat(snapshot).as("schemas/history/%s/v1.avsc must exist: release it with -Dclops.schemas.snapshot=true",
+                    current.getFullName()).isTrue();
+        } else {
             for (Schema older : history) {
                 assertCompatible("new reader, old writer (backward)", current, older);
             }
-            assertForwardCompatible(previous, current);
+            assertForwardCompatible(history.get(history.size() - 1), current);
+        }
+        if (snapshot) {
+            snapshotIfChanged(current, history, historyDirs);
+        } else {
             assertThat(SchemaCatalog.fingerprint(current))
                     .as("%s changed since its last released version: record it with -Dclops.schemas.snapshot=true", current.getName())
-                    .isEqualTo(SchemaCatalog.fingerprint(previous));
-        }));
+                    .isEqualTo(SchemaCatalog.fingerprint(history.get(history.size() - 1)));
+        }
+    }
+
+    @Test
+    void releasingCannotPassAnIncompatibleChange(@TempDir Path dir) throws Exception {
+        Schema v1 = new Schema.Parser().parse("{\"type\":\"record\",\"name\":\"T\",\"fields\":[{\"name\":\"a\",\"type\":\"string\"}]}");
+        Schema v2 = new Schema.Parser().parse("{\"type\":\"record\",\"name\":\"T\",\"fields\":[{\"name\":\"a\",\"type\":\"string\"},"
+                + "{\"name\":\"b\",\"type\":\"string\"}]}"); // a new field without a default: old records unreadable
+        assertThatThrownBy(() -> gate(v2, List.of(v1), true, dir)).isInstanceOf(AssertionError.class)
+                .hasMessageContaining("READER_FIELD_MISSING_DEFAULT_VALUE");
+        assertThat(dir.resolve("v2.avsc")).doesNotExist();
+        gate(v1, List.of(v1), true, dir);
+        assertThat(dir.resolve("v2.avsc")).as("unchanged: nothing to release").doesNotExist();
     }
 
     private static void assertCompatible(String what, Schema reader, Schema writer) {
@@ -60,16 +86,14 @@ class SchemaCompatibilityTest {
         assertThat(others).as("old reader, new writer (forward): %s incompatible beyond new union branches", current.getName()).isEmpty();
     }
 
-    private static void snapshotIfChanged(Schema current, List<Schema> history) throws Exception {
+    /** Writes vN+1.avsc into each directory (the sources' history, and the build's so this run sees it). */
+    private static void snapshotIfChanged(Schema current, List<Schema> history, Path... dirs) throws Exception {
         if (!history.isEmpty() && SchemaCatalog.fingerprint(history.get(history.size() - 1)) == SchemaCatalog.fingerprint(current)) {
             return;
         }
-        Path dir = Path.of("history", current.getFullName());
-        Files.createDirectories(dir);
-        Files.writeString(dir.resolve("v" + (history.size() + 1) + ".avsc"), current.toString(true) + "\n");
-        // make the new file visible to this run's classpath lookups too
-        Path target = Path.of("target/classes/clops-schema-history", current.getFullName());
-        Files.createDirectories(target);
-        Files.writeString(target.resolve("v" + (history.size() + 1) + ".avsc"), current.toString(true) + "\n");
+        for (Path dir : dirs) {
+            Files.createDirectories(dir);
+            Files.writeString(dir.resolve("v" + (history.size() + 1) + ".avsc"), current.toString(true) + "\n");
+        }
     }
 }
