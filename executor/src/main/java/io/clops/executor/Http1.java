@@ -506,6 +506,9 @@ final class Http1 {
             if (c == ';') {
                 return new Target(null, "';' (matrix parameters) is not accepted in a request path");
             }
+            if (c == '\\') {
+                return new Target(null, "a backslash is not accepted in a request path (some servers read it as '/')");
+            }
             if (c != '%') {
                 out.append(c);
                 continue;

@@ -82,7 +82,7 @@ public final class Requests {
         Names.checkLabel("model", model, 40, errors);
         int v = 0;
         if (version == null || !version.matches("[1-9][0-9]{0,8}")) {
-            errors.add(new FieldError("version", "must be a version number (1 to 999999999), not '" + version + "'"));
+            errors.add(new FieldError("version", "must be a version number (1 to 999999999), not '" + RegistryRequests.abbreviate(version) + "'"));
         } else {
             v = Integer.parseInt(version);
         }
@@ -130,7 +130,7 @@ public final class Requests {
         String action = json.path("action").isTextual() ? json.get("action").asText() : null;
         if (action == null || !ACTIONS.containsKey(action)) {
             errors.add(new FieldError("action", "must be one of " + new TreeSet<>(ACTIONS.keySet())
-                    + (json.has("action") ? ", not " + json.get("action") : "")));
+                    + (json.has("action") ? ", not " + RegistryRequests.abbreviate(json.get("action")) : "")));
             throw new InvalidRequest("invalid intake request", errors);
         }
         Set<String> known = new TreeSet<>(ACTIONS.get(action));
@@ -140,7 +140,7 @@ public final class Requests {
         while (names.hasNext()) {
             String f = names.next();
             if (!known.contains(f)) {
-                errors.add(new FieldError(f, "unknown field for action " + action + " (known: " + String.join(", ", known) + ")"));
+                errors.add(new FieldError(FieldError.name("", f), "unknown field for action " + action + " (known: " + String.join(", ", known) + ")"));
             }
         }
         String project = text(json, "project", errors);
@@ -217,7 +217,7 @@ public final class Requests {
             return null;
         }
         if (!n.isTextual()) {
-            errors.add(new FieldError(field, "must be a string, not " + n));
+            errors.add(new FieldError(field, "must be a string, not " + RegistryRequests.abbreviate(n)));
             return null;
         }
         return n.asText();

@@ -39,10 +39,10 @@ public final class DeploymentSpecParser {
         }
         known(doc, Set.of("apiVersion", "kind", "metadata", "spec", "status"), "", errors);
         if (doc.has("apiVersion") && !"clops.io/v1".equals(doc.get("apiVersion").asText())) {
-            errors.add(new FieldError("apiVersion", "must be clops.io/v1, not '" + doc.get("apiVersion").asText() + "'"));
+            errors.add(new FieldError("apiVersion", "must be clops.io/v1, not '" + RegistryRequests.abbreviate(doc.get("apiVersion").asText()) + "'"));
         }
         if (doc.has("kind") && !"ModelDeployment".equals(doc.get("kind").asText())) {
-            errors.add(new FieldError("kind", "must be ModelDeployment, not '" + doc.get("kind").asText() + "'"));
+            errors.add(new FieldError("kind", "must be ModelDeployment, not '" + RegistryRequests.abbreviate(doc.get("kind").asText()) + "'"));
         }
         JsonNode meta = doc.path("metadata");
         String name = meta.path("name").isTextual() ? meta.get("name").asText() : pathName;
@@ -116,7 +116,7 @@ public final class DeploymentSpecParser {
                     JsonNode mn = t.get(i).path("model");
                     String m = mn.isTextual() ? mn.asText() : null;
                     if (!mn.isMissingNode() && !mn.isTextual()) {
-                        errors.add(new FieldError(f + ".model", "must be a model reference (a string), not " + mn));
+                        errors.add(new FieldError(f + ".model", "must be a model reference (a string), not " + RegistryRequests.abbreviate(mn)));
                     } else {
                         Names.checkModelRef(f + ".model", m, errors);
                     }
@@ -135,7 +135,7 @@ public final class DeploymentSpecParser {
         String shadow = null;
         if (s.has("shadow") && !s.get("shadow").isNull()) {
             if (!s.get("shadow").isTextual()) {
-                errors.add(new FieldError("spec.shadow", "must be a model reference (a string), not " + s.get("shadow")));
+                errors.add(new FieldError("spec.shadow", "must be a model reference (a string), not " + RegistryRequests.abbreviate(s.get("shadow"))));
             } else {
                 shadow = s.get("shadow").asText();
                 Names.checkModelRef("spec.shadow", shadow, errors);
@@ -209,14 +209,14 @@ public final class DeploymentSpecParser {
         while (it.hasNext()) {
             String f = it.next();
             if (!fields.contains(f)) {
-                errors.add(new FieldError(prefix + f, "unknown field (known: " + String.join(", ", new java.util.TreeSet<>(fields)) + ")"));
+                errors.add(new FieldError(FieldError.name(prefix, f), "unknown field (known: " + String.join(", ", new java.util.TreeSet<>(fields)) + ")"));
             }
         }
     }
 
     private static int integer(JsonNode n, String field, int min, int max, List<FieldError> errors) {
         if (!n.isIntegralNumber() || !n.canConvertToInt()) {
-            errors.add(new FieldError(field, "must be an integer, not " + n));
+            errors.add(new FieldError(field, "must be an integer, not " + RegistryRequests.abbreviate(n)));
             return min;
         }
         int v = n.asInt();
@@ -228,7 +228,7 @@ public final class DeploymentSpecParser {
 
     private static boolean bool(JsonNode n, String field, List<FieldError> errors) {
         if (!n.isBoolean()) {
-            errors.add(new FieldError(field, "must be true or false, not " + n));
+            errors.add(new FieldError(field, "must be true or false, not " + RegistryRequests.abbreviate(n)));
             return false;
         }
         return n.asBoolean();
@@ -237,7 +237,7 @@ public final class DeploymentSpecParser {
     private static String oneOf(JsonNode n, String field, Set<String> allowed, List<FieldError> errors) {
         String v = n.isTextual() ? n.asText() : n.toString();
         if (!allowed.contains(v)) {
-            errors.add(new FieldError(field, "must be one of " + String.join(", ", new java.util.TreeSet<>(allowed)) + ", not '" + v + "'"));
+            errors.add(new FieldError(field, "must be one of " + String.join(", ", new java.util.TreeSet<>(allowed)) + ", not '" + RegistryRequests.abbreviate(v) + "'"));
         }
         return v;
     }

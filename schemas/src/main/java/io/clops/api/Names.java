@@ -16,7 +16,7 @@ public final class Names {
         if (value == null || value.isEmpty()) {
             errors.add(new FieldError(field, "is required"));
         } else if (value.length() > max || !LABEL.matcher(value).matches()) {
-            errors.add(new FieldError(field, "'" + value + "' must be lower-case letters, digits and '-', start and end with a letter or digit, at most " + max + " characters"));
+            errors.add(new FieldError(field, "'" + RegistryRequests.abbreviate(value) + "' must be lower-case letters, digits and '-', start and end with a letter or digit, at most " + max + " characters"));
         }
     }
 
@@ -37,7 +37,7 @@ public final class Names {
         if (value == null || value.isEmpty()) {
             errors.add(new FieldError(field, "is required"));
         } else if (value.length() > 90 || !MODEL_REF.matcher(value).matches()) {
-            errors.add(new FieldError(field, "'" + value + "' must be a model reference: name, name@alias or name:version"));
+            errors.add(new FieldError(field, "'" + RegistryRequests.abbreviate(value) + "' must be a model reference: name, name@alias or name:version"));
         }
     }
 }

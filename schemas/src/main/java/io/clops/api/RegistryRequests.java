@@ -68,7 +68,7 @@ public final class RegistryRequests {
         int port = body.has("port") ? integer(body, "port", 1, 65535, errors) : 8080;
         String protocol = body.has("protocol") ? text(body, "protocol", errors) : "v2";
         if (protocol != null && !protocol.equals("v2") && !protocol.equals("raw")) {
-            errors.add(new FieldError("protocol", "must be v2 or raw, not '" + protocol + "'"));
+            errors.add(new FieldError("protocol", "must be v2 or raw, not '" + abbreviate(protocol) + "'"));
         }
         List<TensorSpec> inputs = tensors(body, "inputs", errors);
         List<TensorSpec> outputs = tensors(body, "outputs", errors);
@@ -79,7 +79,7 @@ public final class RegistryRequests {
             } else {
                 body.get("tags").fields().forEachRemaining(e -> {
                     if (e.getKey().isEmpty() || e.getKey().length() > MAX_TAG_KEY) {
-                        errors.add(new FieldError("tags." + abbreviate(e.getKey()), "a tag's name is 1 to " + MAX_TAG_KEY + " characters"));
+                        errors.add(new FieldError(FieldError.name("tags.", abbreviate(e.getKey())), "a tag's name is 1 to " + MAX_TAG_KEY + " characters"));
                     } else if (!e.getValue().isTextual() || e.getValue().asText().length() > MAX_TAG_VALUE) {
                         errors.add(new FieldError("tags." + e.getKey(), "must be a string of at most " + MAX_TAG_VALUE
                                 + " characters, not " + abbreviate(e.getValue())));
@@ -177,7 +177,7 @@ public final class RegistryRequests {
             }
             String dt = t.path("datatype").asText("");
             if (!DATATYPES.contains(dt)) {
-                errors.add(new FieldError(f + ".datatype", "must be one of " + new java.util.TreeSet<>(DATATYPES) + ", not '" + dt + "'"));
+                errors.add(new FieldError(f + ".datatype", "must be one of " + new java.util.TreeSet<>(DATATYPES) + ", not '" + abbreviate(dt) + "'"));
             }
             List<Long> shape = new ArrayList<>();
             if (!t.path("shape").isArray() || t.get("shape").size() > MAX_DIMENSIONS) {
@@ -187,7 +187,7 @@ public final class RegistryRequests {
                 for (int d = 0; d < dims.size(); d++) {
                     JsonNode dim = dims.get(d);
                     if (!dim.isIntegralNumber() || !dim.canConvertToLong() || dim.asLong() < -1) {
-                        errors.add(new FieldError(f + ".shape[" + d + "]", "must be an integer of at least -1 (-1: variable), not " + dim));
+                        errors.add(new FieldError(f + ".shape[" + d + "]", "must be an integer of at least -1 (-1: variable), not " + abbreviate(dim)));
                     } else {
                         shape.add(dim.asLong());
                     }
@@ -199,7 +199,7 @@ public final class RegistryRequests {
     }
 
     /** A value as a message shows it: at most 60 characters of it. */
-    static String abbreviate(Object value) {
+    public static String abbreviate(Object value) {
         String s = String.valueOf(value);
         return s.length() <= 60 ? s : s.substring(0, 57) + "...";
     }
@@ -209,7 +209,7 @@ public final class RegistryRequests {
         while (it.hasNext()) {
             String f = it.next();
             if (!known.contains(f)) {
-                errors.add(new FieldError(prefix + f, "unknown field"));
+                errors.add(new FieldError(FieldError.name(prefix, f), "unknown field"));
             }
         }
     }

@@ -66,10 +66,12 @@ public final class StrictJson {
         if (bytes.length >= 3 && (bytes[0] & 0xff) == 0xEF && (bytes[1] & 0xff) == 0xBB && (bytes[2] & 0xff) == 0xBF) {
             throw new NotJson("starts with a byte-order mark; send UTF-8 JSON without one");
         }
-        for (byte b : bytes) {
-            if (b == 0) {
-                throw new NotJson("is not UTF-8 JSON (a NUL byte: UTF-16 or UTF-32?); JSON requests are UTF-8 (RFC 8259)");
-            }
+        int bad = invalidUtf8(bytes);
+        if (bad >= 0) {
+            int first = bytes[0] & 0xff;
+            throw new NotJson(bytes[bad] == 0 || first == 0xFE || first == 0xFF
+                    ? "is not UTF-8 JSON (a NUL byte or a UTF-16 byte-order mark: UTF-16 or UTF-32?); JSON requests are UTF-8 (RFC 8259)"
+                    : "is not UTF-8 (byte " + bad + " is 0x" + Integer.toHexString(bytes[bad] & 0xff) + "); JSON requests are UTF-8 (RFC 8259)");
         }
         boolean blank = true;
         for (byte b : bytes) {
@@ -98,6 +100,57 @@ public final class StrictJson {
         }
     }
 
+    /**
+     * The index of the first byte that is NUL or not well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates,
+     * nothing above U+10FFFF), or -1. The parser checks strings, but not every name it has seen before (its symbol
+     * table matches raw bytes), so the whole body is checked once here.
+     */
+    public static int invalidUtf8(byte[] b) {
+        int i = 0;
+        int n = b.length;
+        while (i < n) {
+            int c = b[i];
+            if (c > 0) {
+                i++;
+                continue;
+            }
+            if (c == 0) {
+                return i;
+            }
+            c &= 0xff;
+            int need;
+            int min;
+            if (c >= 0xC2 && c <= 0xDF) {
+                need = 1;
+                min = 0x80;
+            } else if (c >= 0xE0 && c <= 0xEF) {
+                need = 2;
+                min = 0x800;
+            } else if (c >= 0xF0 && c <= 0xF4) {
+                need = 3;
+                min = 0x10000;
+            } else {
+                return i;
+            }
+            if (i + need >= n) {
+                return i;
+            }
+            int cp = c & (0x3F >> need);
+            for (int k = 1; k <= need; k++) {
+                int cc = b[i + k] & 0xff;
+                if ((cc & 0xC0) != 0x80) {
+                    return i;
+                }
+                cp = (cp << 6) | (cc & 0x3F);
+            }
+            if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+                return i;
+            }
+            i += need + 1;
+        }
+        return -1;
+    }
+
     private static String limit(StreamConstraintsException e) {
         String m = firstLine(e.getOriginalMessage());
         int ref = m.indexOf(" (from `");
@@ -111,7 +164,7 @@ public final class StrictJson {
         if (p != null) {
             for (JsonStreamContext c = p.getParsingContext(); c != null; c = c.getParent()) {
                 if (c.getCurrentName() != null) {
-                    names.add(0, c.getCurrentName());
+                    names.add(0, FieldError.name("", c.getCurrentName()));
                 } else if (c.inArray()) {
                     names.add(0, "[" + c.getCurrentIndex() + "]");
                 }
