@@ -8,7 +8,7 @@ set -euo pipefail
 SECONDS_PER_TARGET="${1:-600}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-mvn -B -q -ntp -DskipTests install -pl executor,gateway -am > /dev/null
-mvn -B -ntp -pl executor,gateway surefire:test -Dtest='Http1FuzzTest,ShapeFuzzTest,DoorsFuzzTest' -Dsurefire.failIfNoSpecifiedTests=false \
+# the reactor builds what the targets need (nothing is installed into ~/.m2) and runs only the fuzz tests
+mvn -B -ntp -pl executor,gateway -am test -Dtest='Http1FuzzTest,ShapeFuzzTest,DoorsFuzzTest' -Dsurefire.failIfNoSpecifiedTests=false \
   -Dclops.fuzz.seconds="$SECONDS_PER_TARGET" -DtrimStackTrace=false | grep -E "fuzz |Tests run:|FAIL|ERROR" || true
 grep -h "^fuzz " executor/target/surefire-reports/*-output.txt gateway/target/surefire-reports/*-output.txt 2>/dev/null || true
