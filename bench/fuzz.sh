@@ -9,6 +9,6 @@ SECONDS_PER_TARGET="${1:-600}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 # the reactor builds what the targets need (nothing is installed into ~/.m2) and runs only the fuzz tests
-mvn -B -ntp -pl executor,gateway -am test -Dtest='Http1FuzzTest,ShapeFuzzTest,DoorsFuzzTest' -Dsurefire.failIfNoSpecifiedTests=false \
+mvn -B -ntp -fae -pl executor,gateway -am test -Dtest='Http1FuzzTest,ShapeFuzzTest,DoorsFuzzTest' -Dsurefire.failIfNoSpecifiedTests=false \
   -Dclops.fuzz.seconds="$SECONDS_PER_TARGET" -DtrimStackTrace=false | grep -E "fuzz |Tests run:|FAIL|ERROR" || true
 grep -h "^fuzz " executor/target/surefire-reports/*-output.txt gateway/target/surefire-reports/*-output.txt 2>/dev/null || true

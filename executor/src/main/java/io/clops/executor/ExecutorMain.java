@@ -22,14 +22,17 @@ public final class ExecutorMain implements AutoCloseable {
     private final Thread asyncThread;
     private final InferenceLog log;
     private final AsyncFacade facade;
+    private final Metrics metrics = new Metrics();
 
     public ExecutorMain(ExecutorConfig config) throws IOException {
-        Metrics metrics = new Metrics();
         java.util.Random random = new java.util.Random();
         this.log = config.logRequests() && config.bootstrap() != null
                 ? new InferenceLog(config.bootstrap(), config.project(), config.deployment(), config.logSample(), config.logMaxBytes(), random::nextDouble,
                         metrics.logDropped)
                 : null;
+        if (log != null) {
+            metrics.logQueued = log::queued;
+        }
         this.loops = new EventLoops(config.threads(), config.transport());
         Dispatcher dispatcher = new Dispatcher(config, loops, new Router(config.routes(), random::nextDouble),
                 ShapeValidator.fromJson(config.inputsJson(), config.maxBodyBytes()), log, metrics);
@@ -62,6 +65,11 @@ public final class ExecutorMain implements AutoCloseable {
     /** The transport the event loops use: io_uring, epoll or nio. */
     public String transport() {
         return loops.transport();
+    }
+
+    /** This executor's metrics (what /metrics shows), readable after close too. */
+    Metrics metrics() {
+        return metrics;
     }
 
     @Override

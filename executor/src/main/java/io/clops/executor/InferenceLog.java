@@ -90,15 +90,28 @@ public final class InferenceLog implements AutoCloseable {
         }
     }
 
+    /** Records waiting for the writer (clops_executor_log_queued). */
+    public int queued() {
+        return queue.size();
+    }
+
     private void write() {
         while (running || !queue.isEmpty()) {
+            Entry e = null;
             try {
-                Entry e = queue.poll(200, TimeUnit.MILLISECONDS);
+                e = queue.poll(200, TimeUnit.MILLISECONDS);
                 if (e != null) {
-                    producer.send(new ProducerRecord<>(Topics.INFERENCE_LOG.name(), key, json(e)));
+                    producer.send(new ProducerRecord<>(Topics.INFERENCE_LOG.name(), key, json(e)), (metadata, failed) -> {
+                        if (failed != null) {
+                            dropped.increment(); // not delivered (a broker away past the producer's timeouts)
+                        }
+                    });
                 }
             } catch (InterruptedException | org.apache.kafka.common.errors.InterruptException ie) {
-                return; // closed while Kafka was away: what is still queued is dropped
+                // closed while Kafka was away: the record being sent and what is still queued are dropped, and counted
+                dropped.add((e != null ? 1 : 0) + queue.size());
+                queue.clear();
+                return;
             } catch (Exception ex) {
                 dropped.increment(); // best effort: a full buffer or a broker away for long costs records, not requests
             }

@@ -17,6 +17,12 @@ public final class Metrics {
     final AtomicLong asyncLag = new AtomicLong();
     final LongAdder logDropped = new LongAdder();
     final AtomicLong asyncRetried = new AtomicLong();
+    /** Times a client's upload was paused because the model was not taking it. */
+    final LongAdder uploadsPaused = new LongAdder();
+    /** Times a model's answer was paused because the client was not reading it. */
+    final LongAdder answersPaused = new LongAdder();
+    /** Request-log records waiting for Kafka (set by the log when there is one). */
+    volatile java.util.function.IntSupplier logQueued = () -> 0;
 
     /** @param mode sync | async; @param route the model version that answered ("shadow:…" for copies) */
     public void record(String mode, String route, int status, long totalNanos, long modelNanos) {
@@ -56,6 +62,14 @@ public final class Metrics {
         b.append("# HELP clops_executor_log_dropped_total Request-log records dropped (queue full, or Kafka away for long).\n");
         b.append("# TYPE clops_executor_log_dropped_total counter\n");
         b.append("clops_executor_log_dropped_total{").append(base).append("} ").append(logDropped.sum()).append('\n');
+        b.append("# HELP clops_executor_log_queued Request-log records waiting to be handed to Kafka.\n");
+        b.append("# TYPE clops_executor_log_queued gauge\n");
+        b.append("clops_executor_log_queued{").append(base).append("} ").append(logQueued.getAsInt()).append('\n');
+        b.append("# HELP clops_executor_backpressure_pauses_total Times the executor stopped reading a client's upload because the model "
+                + "was not taking it (upload), or a model's answer because the client was not reading it (answer).\n");
+        b.append("# TYPE clops_executor_backpressure_pauses_total counter\n");
+        b.append("clops_executor_backpressure_pauses_total{").append(base).append(",direction=\"upload\"} ").append(uploadsPaused.sum()).append('\n');
+        b.append("clops_executor_backpressure_pauses_total{").append(base).append(",direction=\"answer\"} ").append(answersPaused.sum()).append('\n');
         b.append("# HELP clops_executor_async_polled_again_total Times answers could not be produced and their requests were polled again.\n");
         b.append("# TYPE clops_executor_async_polled_again_total counter\n");
         b.append("clops_executor_async_polled_again_total{").append(base).append("} ").append(asyncRetried.get()).append('\n');

@@ -716,6 +716,8 @@ public final class SyncServer {
                     ctx.channel().config().setAutoRead(writable);
                     if (writable) {
                         forward();
+                    } else {
+                        metrics.uploadsPaused.increment();
                     }
                 }
             }
@@ -743,8 +745,9 @@ public final class SyncServer {
                     bodyLeft -= n;
                 }
                 ModelClient.sendMore(upstream, this, in.readRetainedSlice(n), bodyLeft == 0);
-                if (bodyLeft > 0 && !upstream.isWritable()) {
+                if (bodyLeft > 0 && !upstream.isWritable() && ctx.channel().config().isAutoRead()) {
                     ctx.channel().config().setAutoRead(false);
+                    metrics.uploadsPaused.increment();
                 }
                 if (!in.isReadable()) {
                     in.release();
@@ -862,6 +865,9 @@ public final class SyncServer {
 
             void clientWritable(boolean writable) {
                 if (!over && upstream != null) {
+                    if (!writable && pausedSince == 0) {
+                        metrics.answersPaused.increment();
+                    }
                     ModelClient.pause(upstream, !writable);
                     pausedSince = writable ? 0 : System.nanoTime();
                 }

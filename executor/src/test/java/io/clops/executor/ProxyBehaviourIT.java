@@ -25,13 +25,14 @@ import static org.assertj.core.api.Assertions.assertThat;
  * The executor as an HTTP/1.1 proxy, byte for byte: a model written with raw sockets answers the way real servers
  * sometimes do (chunks over time, HTTP/1.0 ending by close, closing idle keep-alive connections), and a raw client
  * sends what real clients sometimes send (pipelined requests, chunked bodies, malformed heads). No Kafka needed.
- * Run on each transport the executor can use ({@link ProxyBehaviourEpollIT}, {@link ProxyBehaviourNioIT}; this class: the default, io_uring where
- * the kernel allows it); a transport this machine cannot offer is skipped.
+ * Run on each transport the executor can use: this class on io_uring, {@link ProxyBehaviourEpollIT} on epoll,
+ * {@link ProxyBehaviourNioIT} on nio. Where the kernel refuses a transport (the executor would fall back to another),
+ * its cases are skipped, each saying which transport is missing: none runs on a transport other than its class names.
  */
 class ProxyBehaviourIT {
-    /** null: the executor's default. */
+    /** The transport these cases must run on. */
     String transport() {
-        return null;
+        return "io_uring";
     }
 
     private RawModel model;
@@ -59,10 +60,12 @@ class ProxyBehaviourIT {
         model = new RawModel(answer);
         executor = new ExecutorMain(ExecutorConfig.single(0, "http://127.0.0.1:" + model.port(), "m", "proxytest", "raw",
                 "sync", null, 2000, maxBodyBytes).withTransport(transport()).withClientIdleMs(clientIdleMs));
-        if (transport() != null) {
-            org.junit.jupiter.api.Assumptions.assumeTrue(executor.transport().equals(transport()),
-                    transport() + " is not available here (the executor fell back to " + executor.transport() + ")");
-        }
+        assumeTransport();
+    }
+
+    private void assumeTransport() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(executor.transport().equals(transport()),
+                "skipped: " + transport() + " is not available here (the executor fell back to " + executor.transport() + ")");
     }
 
     @Test
@@ -160,9 +163,11 @@ class ProxyBehaviourIT {
                 }
             });
             uploader.start();
-            Thread.sleep(2000);
+            io.clops.testing.Await.until("the executor pauses the upload while the model reads nothing",
+                    () -> metric("clops_executor_backpressure_pauses_total", "direction=\"upload\"") >= 1);
             // the kernel's socket buffers (client→executor, executor→model) hold some MB; the executor holds ~none
             assertThat(sent.get()).as("the upload waits for the model while it reads nothing").isLessThan(size / 2);
+            assertThat(uploader.isAlive()).as("the uploader is held back").isTrue();
             read.countDown();
             uploader.join(30_000);
             assertThat(sent.get()).isEqualTo(size);
@@ -227,6 +232,7 @@ class ProxyBehaviourIT {
         model.early = out -> write(out, "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 8\r\n\r\ntoo much");
         executor = new ExecutorMain(ExecutorConfig.single(0, "http://127.0.0.1:" + model.port(), "m", "proxytest", "raw",
                 "sync", null, 2000, 8 << 20).withTransport(transport()));
+        assumeTransport();
         try (Socket s = client()) {
             send(s, "POST /blob HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n" + "x".repeat(100_000));
             BufferedReader r = new BufferedReader(new InputStreamReader(s.getInputStream(), StandardCharsets.ISO_8859_1));
@@ -254,7 +260,9 @@ class ProxyBehaviourIT {
         });
         try (Socket s = client()) {
             send(s, "GET /stream HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-            Thread.sleep(3000); // the client reads nothing for longer than the model's timeout (2 s here)
+            io.clops.testing.Await.until("the executor stops reading the model: the client reads nothing",
+                    () -> metric("clops_executor_backpressure_pauses_total", "direction=\"answer\"") >= 1);
+            Thread.sleep(3000); // from then on, the client reads nothing for longer than the model's timeout (2 s here)
             String all = new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
             assertThat(all).startsWith("HTTP/1.1 200 OK").endsWith("\r\n0\r\n\r\n");
             assertThat(all.length()).isGreaterThan(chunks * chunk.length());
@@ -273,7 +281,9 @@ class ProxyBehaviourIT {
         }, 1 << 16, 300);
         try (Socket s = client()) {
             send(s, "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n");
-            Thread.sleep(2000); // reads nothing for far longer than 300 ms
+            // reads nothing until the executor has given up on it (counted as 408: the client stalled)
+            io.clops.testing.Await.until("the executor cuts the client that stopped reading",
+                    () -> metric("clops_executor_requests_total", "code=\"408\"") >= 1);
             java.io.ByteArrayOutputStream got = new java.io.ByteArrayOutputStream();
             try {
                 s.getInputStream().transferTo(got);
@@ -353,7 +363,9 @@ class ProxyBehaviourIT {
                 send(s, "GET /again HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
                 assertThat(new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1)).startsWith("HTTP/1.1 200").endsWith("ok");
             }
-            Thread.sleep(5);
+            int answered = i + 1;
+            // the model has closed the connection the executor keeps in its pool: the next request meets a stale one
+            io.clops.testing.Await.until("the model closed connection " + answered, () -> model.closed.get() >= answered);
         }
     }
 
@@ -366,7 +378,11 @@ class ProxyBehaviourIT {
         assertThat(exchange("GET /x HTTP/2.0\r\nHost: x\r\n\r\n")).startsWith("HTTP/1.1 505");
         assertThat(exchange("POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 999999\r\n\r\n")).startsWith("HTTP/1.1 413")
                 .contains("\"status\":413");
-        assertThat(model.bodies).as("nothing malformed reached the model").isEmpty();
+        // a known point: a good request after them, answered by the model, is the only request it has seen
+        assertThat(exchange("GET /good HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")).startsWith("HTTP/1.1 200");
+        assertThat(model.heads).as("nothing malformed reached the model, not even a head").hasSize(1);
+        assertThat(model.heads.get(0)).startsWith("GET /good HTTP/1.1");
+        assertThat(model.bodies).isEmpty();
     }
 
     @Test
@@ -380,6 +396,18 @@ class ProxyBehaviourIT {
         try (Socket s = client()) {
             send(s, request);
             return new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+        }
+    }
+
+    /** The sum of a metric's series whose labels contain {@code labels}, as the executor's /metrics shows them. */
+    long metric(String name, String labels) {
+        try (Socket s = client()) {
+            send(s, "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            String all = new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            return all.lines().filter(l -> l.startsWith(name + "{") && l.contains(labels))
+                    .mapToLong(l -> Long.parseLong(l.substring(l.lastIndexOf(' ') + 1))).sum();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
         }
     }
 
@@ -432,6 +460,8 @@ class ProxyBehaviourIT {
         final List<String> bodies = new CopyOnWriteArrayList<>();
         final List<String> heads = new CopyOnWriteArrayList<>();
         volatile boolean closeAfterAnswer;
+        /** Connections this model has closed after answering (closeAfterAnswer). */
+        final java.util.concurrent.atomic.AtomicInteger closed = new java.util.concurrent.atomic.AtomicInteger();
         /** When set: the body is read only once it counts down. */
         volatile CountDownLatch holdBody;
         /** When set: answers right after the head, then reads the body and drops it. */
@@ -480,6 +510,8 @@ class ProxyBehaviourIT {
                     }
                     answer.accept(head, s.getOutputStream());
                     if (closeAfterAnswer) {
+                        s.close();
+                        closed.incrementAndGet();
                         return;
                     }
                 }

@@ -7,7 +7,14 @@ public record FieldError(String field, String message) {
      * always names something), others as they are (the JSON reader bounds their length).
      */
     public static String name(String prefix, String key) {
-        return prefix + (key.isEmpty() ? "\"\"" : key);
+        return prefix + (PLAIN.matcher(key).matches() ? key : quoted(key));
+    }
+
+    private static final java.util.regex.Pattern PLAIN = java.util.regex.Pattern.compile("[A-Za-z0-9_@:/+-][A-Za-z0-9_@:/+.-]*");
+
+    /** A key that is empty, blank or holds spaces, quotes or control characters, as a JSON string: {@code " "}. */
+    private static String quoted(String key) {
+        return new String(com.fasterxml.jackson.core.io.JsonStringEncoder.getInstance().quoteAsString(key)).transform(q -> "\"" + q + "\"");
     }
 
     @Override
