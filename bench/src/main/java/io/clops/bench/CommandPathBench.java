@@ -1,8 +1,8 @@
 package io.clops.bench;
 
+import io.clops.platform.Platform;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.clops.cli.LocalPlatform;
 
 import java.net.URI;
 import java.nio.file.Files;
@@ -48,8 +48,8 @@ public final class CommandPathBench {
         List<Result> results = new ArrayList<>();
         double idleBefore;
         double idleAfter;
-        try (LocalPlatform platform = LocalPlatform.start(new LocalPlatform.Options(home, "127.0.0.1", 0, 0, null,
-                EnumSet.of(LocalPlatform.Component.API, LocalPlatform.Component.RECONCILER), "local", null),
+        try (Platform platform = Platform.start(new Platform.Options(home, "127.0.0.1", 0, 0, null,
+                EnumSet.of(Platform.Component.API, Platform.Component.RECONCILER), "local", null),
                 m -> System.err.println("clops: " + m));
              IntakeClient intake = new IntakeClient(platform.bootstrap())) {
             String api = platform.apiUrl();

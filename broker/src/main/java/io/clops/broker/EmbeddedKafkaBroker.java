@@ -1,5 +1,6 @@
 package io.clops.broker;
 
+import io.clops.net.FreePorts;
 import kafka.server.KafkaConfig;
 import kafka.server.KafkaRaftServer;
 import kafka.tools.StorageTool;

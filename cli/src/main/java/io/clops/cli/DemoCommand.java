@@ -1,5 +1,6 @@
 package io.clops.cli;
 
+import io.clops.platform.Platform;
 import com.fasterxml.jackson.databind.JsonNode;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -45,7 +46,7 @@ public final class DemoCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         boolean temp = home == null;
         Path dir = temp ? Files.createTempDirectory("clops-demo") : home;
-        LocalPlatform platform = LocalPlatform.start(new LocalPlatform.Options(dir, 0, 0, null), line -> Ui.progress(spec, line));
+        Platform platform = Platform.start(new Platform.Options(dir, 0, 0, null), line -> Ui.progress(spec, line));
         try {
             out.println("clops demo: API " + platform.apiUrl() + ", Kafka " + platform.bootstrap());
             out.flush();

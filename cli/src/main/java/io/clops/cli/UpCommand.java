@@ -1,5 +1,6 @@
 package io.clops.cli;
 
+import io.clops.platform.Platform;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -32,7 +33,7 @@ public final class UpCommand implements Callable<Integer> {
     String apiHost;
 
     @Option(names = "--components", split = ",", description = "run only these: api, reconciler, worker (default: all)")
-    java.util.Set<LocalPlatform.Component> components = java.util.EnumSet.allOf(LocalPlatform.Component.class);
+    java.util.Set<Platform.Component> components = java.util.EnumSet.allOf(Platform.Component.class);
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -46,7 +47,7 @@ public final class UpCommand implements Callable<Integer> {
         if (runtime.equals("kubernetes") && bootstrap == null) {
             throw new CliException("--runtime kubernetes needs --bootstrap: executors in the cluster must reach Kafka", 2);
         }
-        LocalPlatform platform = LocalPlatform.start(new LocalPlatform.Options(home, apiHost, apiPort, kafkaPort, bootstrap,
+        Platform platform = Platform.start(new Platform.Options(home, apiHost, apiPort, kafkaPort, bootstrap,
                 components, runtime, executorImage), line -> Ui.progress(spec, line));
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             System.err.println("… stopping clops");

@@ -1,5 +1,6 @@
 package io.clops.cli;
 
+import io.clops.platform.Platform;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.clops.avro.CommandResult;
 import io.clops.avro.FieldProblem;
@@ -36,12 +37,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 class IntakeKcatIT {
     @TempDir
     Path home;
-    LocalPlatform platform;
+    Platform platform;
 
     @BeforeEach
     void start() {
         Assumptions.assumeTrue(kcatInstalled(), "kcat is not installed: IntakeKcatIT skipped (apt-get install kcat; .ci/run does)");
-        platform = LocalPlatform.start(new LocalPlatform.Options(home, 0, 0, null), line -> { });
+        platform = Platform.start(new Platform.Options(home, 0, 0, null), line -> { });
     }
 
     @AfterEach

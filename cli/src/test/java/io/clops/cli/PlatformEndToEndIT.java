@@ -1,5 +1,6 @@
 package io.clops.cli;
 
+import io.clops.platform.Platform;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.clops.kafka.Topics;
 import io.clops.testing.Await;
@@ -29,7 +30,7 @@ class PlatformEndToEndIT {
 
     @TempDir
     Path home;
-    LocalPlatform platform;
+    Platform platform;
 
     @AfterEach
     void stop() {
@@ -75,7 +76,7 @@ class PlatformEndToEndIT {
             """;
 
     void start() {
-        platform = LocalPlatform.start(new LocalPlatform.Options(home, 0, 0, null), line -> { });
+        platform = Platform.start(new Platform.Options(home, 0, 0, null), line -> { });
     }
 
     static List<ProcessHandle> children(String marker) {

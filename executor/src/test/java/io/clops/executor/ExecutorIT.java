@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
 import io.clops.avro.InferenceEnvelope;
-import io.clops.broker.FreePorts;
+import io.clops.net.FreePorts;
 import io.clops.examples.iris.IrisServer;
 import io.clops.kafka.KafkaConfigs;
 import io.clops.kafka.TopicAdmin;

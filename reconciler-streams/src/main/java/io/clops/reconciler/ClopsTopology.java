@@ -1,5 +1,6 @@
 package io.clops.reconciler;
 
+import io.clops.runtime.StatusRules;
 import io.clops.avro.ClusterEvent;
 import io.clops.avro.CommandEnvelope;
 import io.clops.avro.DeploymentStatus;

@@ -183,7 +183,7 @@ public final class K8sModel {
                         env("CLOPS_BOOTSTRAP", settings.bootstrap()),
                         env("CLOPS_TIMEOUT_MS", Integer.toString(spec.getExecutor().getTimeoutMs())),
                         env("CLOPS_MAX_BODY_BYTES", Long.toString(spec.getExecutor().getMaxBodyBytes())),
-                        env("CLOPS_INPUTS", io.clops.reconciler.ExecutorEnv.inputsJson(v)),
+                        env("CLOPS_INPUTS", io.clops.runtime.ExecutorEnv.inputsJson(v)),
                         env("CLOPS_RATE_LIMIT_RPS", Integer.toString(spec.getExecutor().getRateLimitRps())),
                         env("CLOPS_LOG_REQUESTS", Boolean.toString(spec.getExecutor().getLogRequests())))
                 // the platform's Kafka client settings (SASL, TLS), when it has any: see project()

@@ -1,10 +1,10 @@
-package io.clops.reconciler.local;
+package io.clops.runtime.local;
 
 import io.clops.avro.DesiredDeployment;
 import io.clops.kafka.TopicAdmin;
 import io.clops.kafka.Topics;
-import io.clops.reconciler.DeploymentRuntime;
-import io.clops.reconciler.StatusWriter;
+import io.clops.runtime.DeploymentRuntime;
+import io.clops.runtime.StatusWriter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

@@ -1,14 +1,14 @@
-package io.clops.reconciler.local;
+package io.clops.runtime.local;
 
 import io.clops.avro.ClusterEvent;
 import io.clops.avro.DesiredDeployment;
 import io.clops.avro.ModelVersion;
 import io.clops.avro.ResolvedRoute;
-import io.clops.broker.FreePorts;
+import io.clops.net.FreePorts;
 import io.clops.kafka.Topics;
-import io.clops.reconciler.ExecutorEnv;
-import io.clops.reconciler.StatusRules;
-import io.clops.reconciler.StatusWriter;
+import io.clops.runtime.ExecutorEnv;
+import io.clops.runtime.StatusRules;
+import io.clops.runtime.StatusWriter;
 
 import java.net.URI;
 import java.net.http.HttpClient;

@@ -1,4 +1,4 @@
-package io.clops.reconciler;
+package io.clops.runtime;
 
 import io.clops.avro.ModelVersion;
 import io.clops.avro.TensorSpec;

@@ -6,7 +6,7 @@ import io.clops.k8s.model.PlatformSettings;
 import io.clops.k8s.runtime.Applied;
 import io.clops.k8s.runtime.KubernetesRuntime;
 import io.clops.k8s.runtime.Outcome;
-import io.clops.reconciler.StatusWriter;
+import io.clops.runtime.StatusWriter;
 import io.clops.testing.KafkaExtension;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;

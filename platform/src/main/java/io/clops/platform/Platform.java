@@ -1,13 +1,13 @@
-package io.clops.cli;
+package io.clops.platform;
 
 import io.clops.broker.EmbeddedKafkaBroker;
-import io.clops.broker.FreePorts;
+import io.clops.net.FreePorts;
 import io.clops.kafka.TopicAdmin;
 import io.clops.kafka.Topics;
-import io.clops.reconciler.ReconcileWorker;
+import io.clops.runtime.ReconcileWorker;
 import io.clops.reconciler.Reconciler;
-import io.clops.reconciler.StatusWriter;
-import io.clops.reconciler.local.LocalProcessRuntime;
+import io.clops.runtime.StatusWriter;
+import io.clops.runtime.local.LocalProcessRuntime;
 import io.clops.schemas.SchemaTopic;
 import io.micronaut.context.ApplicationContext;
 import io.micronaut.runtime.server.EmbeddedServer;
@@ -25,7 +25,7 @@ import java.util.function.Consumer;
  * topic catalog, the reconciler topology, the HTTP services (command-api and registry-events) and the local
  * process worker. All state lives in the broker's log: a restart with the same home brings everything back.
  */
-public final class LocalPlatform implements AutoCloseable {
+public final class Platform implements AutoCloseable {
 
     /** Which parts run in this process: all of them on one machine; one each per Deployment on a cluster. */
     public enum Component { API, RECONCILER, WORKER }
@@ -46,11 +46,11 @@ public final class LocalPlatform implements AutoCloseable {
     private String bootstrap;
     private String apiUrl;
 
-    private LocalPlatform() {
+    private Platform() {
     }
 
-    public static LocalPlatform start(Options o, Consumer<String> progress) {
-        LocalPlatform p = new LocalPlatform();
+    public static Platform start(Options o, Consumer<String> progress) {
+        Platform p = new Platform();
         try {
             p.boot(o, progress);
             return p;

@@ -6,9 +6,9 @@ import io.clops.k8s.model.PlatformSettings;
 import io.clops.k8s.runtime.KubernetesRuntime;
 import io.clops.kafka.CompactedView;
 import io.clops.kafka.Topics;
-import io.clops.reconciler.ReconcileWorker;
+import io.clops.runtime.ReconcileWorker;
 import io.clops.reconciler.Reconciler;
-import io.clops.reconciler.StatusWriter;
+import io.clops.runtime.StatusWriter;
 import io.fabric8.kubernetes.client.KubernetesClient;
 
 import java.nio.file.Files;

@@ -1,4 +1,4 @@
-package io.clops.reconciler;
+package io.clops.runtime;
 
 import io.clops.avro.DesiredDeployment;
 import io.clops.kafka.CompactedView;

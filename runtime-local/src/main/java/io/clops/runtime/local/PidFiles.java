@@ -1,4 +1,4 @@
-package io.clops.reconciler.local;
+package io.clops.runtime.local;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

@@ -1,4 +1,4 @@
-package io.clops.reconciler.local;
+package io.clops.runtime.local;
 
 import java.io.IOException;
 import java.io.RandomAccessFile;

@@ -1,4 +1,4 @@
-package io.clops.broker;
+package io.clops.net;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;

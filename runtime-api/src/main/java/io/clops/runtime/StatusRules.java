@@ -1,4 +1,4 @@
-package io.clops.reconciler;
+package io.clops.runtime;
 
 import io.clops.avro.ClusterEvent;
 import io.clops.avro.DeploymentStatus;
