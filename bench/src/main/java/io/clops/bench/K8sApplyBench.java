@@ -111,7 +111,7 @@ public final class K8sApplyBench {
                 Map<String, Long> applied = new ConcurrentHashMap<>();
                 Thread watcher = watchStatus(bootstrap, applied);
                 try (KubernetesRuntime runtime = new KubernetesRuntime(client, PlatformSettings.defaults("clops/executor:bench", bootstrap), status, Clock.systemUTC());
-                     ReconcileWorker worker = new ReconcileWorker(bootstrap, runtime).start()) {
+                     ReconcileWorker worker = new ReconcileWorker(bootstrap, runtime, status).start()) {
                     int baseline = mock.getRequestCount();
                     Map<String, Long> sent = new HashMap<>();
                     long t0 = System.nanoTime();

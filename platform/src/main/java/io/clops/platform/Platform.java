@@ -103,7 +103,7 @@ public final class Platform implements AutoCloseable {
                                 .withKafkaClient(io.clops.kafka.KafkaConfigs.fromEnvironment()),
                         status, Clock.systemUTC());
                 started.push(runtime);
-                started.push(new ReconcileWorker(bootstrap, runtime, "clops-k8s-workers").start());
+                started.push(new ReconcileWorker(bootstrap, runtime, status, "clops-k8s-workers", ReconcileWorker.Settings.defaults()).start());
                 io.clops.gateway.CommandGateway gateway = new io.clops.gateway.CommandGateway(bootstrap, Clock.systemUTC(), Duration.ofSeconds(10));
                 started.push(gateway);
                 started.push(new io.clops.k8s.crd.CrdBridge(client, gateway, bootstrap));
@@ -112,7 +112,7 @@ public final class Platform implements AutoCloseable {
                 LocalProcessRuntime runtime = new LocalProcessRuntime(LocalProcessRuntime.Settings.defaults(o.home(), bootstrap),
                         status, Clock.systemUTC());
                 started.push(runtime);
-                started.push(new ReconcileWorker(bootstrap, runtime).start());
+                started.push(new ReconcileWorker(bootstrap, runtime, status).start());
             }
         }
         progress.accept(String.format("ready in %.1f s", (System.nanoTime() - t0) / 1e9));

@@ -31,7 +31,7 @@ final class K8sPipeline implements AutoCloseable {
         reconciler = Reconciler.start(bootstrap, Files.createTempDirectory("k8s-streams"), Duration.ofSeconds(60));
         statusWriter = new StatusWriter(bootstrap, "k8s-worker");
         runtime = new KubernetesRuntime(client, PlatformSettings.defaults("clops/executor:test", "kafka:9092"), statusWriter, Clock.systemUTC());
-        worker = new ReconcileWorker(bootstrap, runtime).start();
+        worker = new ReconcileWorker(bootstrap, runtime, statusWriter, null, ReconcileWorker.Settings.defaults().withRetry(Duration.ofMillis(500), Duration.ofSeconds(2))).start();
         events = new GatewayEvents(bootstrap);
         bridge = withBridge ? new CrdBridge(client, events.gateway, bootstrap) : null;
         statuses = new CompactedView<>(bootstrap, Topics.STATUS).start();

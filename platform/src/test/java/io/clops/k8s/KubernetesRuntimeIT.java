@@ -92,19 +92,9 @@ class KubernetesRuntimeIT {
         });
     }
 
-    /**
-     * Every write (not GET/LIST/WATCH) the mock server received since the last call, except status-subresource
-     * writes (the ModelDeployment's status mirrors clops.status; they are checked apart).
-     */
+    /** The writes since the last call, up to now (a marker request: {@link ApiRequests}), status writes apart. */
     static List<String> writes() throws InterruptedException {
-        List<String> out = new ArrayList<>();
-        RecordedRequest r;
-        while ((r = server.takeRequest(50, TimeUnit.MILLISECONDS)) != null) {
-            if (!r.getMethod().equals("GET") && !r.getPath().replaceAll("\\?.*", "").endsWith("/status")) {
-                out.add(r.getMethod() + " " + r.getPath().replaceAll("\\?.*", ""));
-            }
-        }
-        return out;
+        return ApiRequests.writesUntilNow(server, client);
     }
 
     static Deployment deployment(String ns, String name) {

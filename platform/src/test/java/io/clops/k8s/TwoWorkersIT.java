@@ -61,7 +61,7 @@ class TwoWorkersIT {
     static Member member(String bootstrap, String id) throws Exception {
         StatusWriter s = new StatusWriter(bootstrap, id);
         KubernetesRuntime r = new KubernetesRuntime(client, PlatformSettings.defaults("clops/executor:test", "kafka:9092"), s, Clock.systemUTC());
-        return new Member(s, r, new ReconcileWorker(bootstrap, r, "clops-k8s-workers").start());
+        return new Member(s, r, new ReconcileWorker(bootstrap, r, s, "clops-k8s-workers", ReconcileWorker.Settings.defaults()).start());
     }
 
     static void await(String what, BooleanSupplier ok) {
@@ -93,9 +93,7 @@ class TwoWorkersIT {
             Member a = member(bootstrap, "worker-a");
             await("both members own partitions", () -> !a.worker().ownedPartitions().isEmpty() && !b.worker().ownedPartitions().isEmpty()
                     && a.worker().ownedPartitions().size() + b.worker().ownedPartitions().size() == 3);
-            while (server.takeRequest(10, TimeUnit.MILLISECONDS) != null) {
-                // forget what came before
-            }
+            ApiRequests.untilNow(server, client); // forget what came before
             List<String> projects = projects();
             for (String p : projects) {
                 ModelVersion v = version("m", 1, List.of());
@@ -107,8 +105,7 @@ class TwoWorkersIT {
                     .map(s -> s.getObservedGeneration() == 1).orElse(false)));
 
             Map<String, Integer> creates = new java.util.HashMap<>();
-            RecordedRequest r;
-            while ((r = server.takeRequest(50, TimeUnit.MILLISECONDS)) != null) {
+            for (RecordedRequest r : ApiRequests.untilNow(server, client)) { // everything up to the statuses observed
                 if (r.getMethod().equals("POST")) {
                     creates.merge(r.getPath().replaceAll("\\?.*", ""), 1, Integer::sum);
                 }

@@ -7,6 +7,14 @@ import io.clops.avro.DesiredDeployment;
  * latest desired state of a key (apply) or its absence (delete), as often as it likes; both must be idempotent.
  */
 public interface DeploymentRuntime extends AutoCloseable {
+    /** The runtime's name in status: {@code local}, {@code kubernetes}. */
+    String name();
+
+    /**
+     * Makes the deployment run as desired. May be called from several threads at once, never for two deployments
+     * of one project at once. Throws (preferably {@link ApplyFailed} with a reason a user can act on) when it could
+     * not: the worker tries again later and shows the reason meanwhile.
+     */
     void apply(DesiredDeployment desired);
 
     void delete(String project, String name);

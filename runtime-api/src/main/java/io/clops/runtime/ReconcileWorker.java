@@ -8,126 +8,292 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
-import java.util.LinkedHashSet;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 /**
  * Makes the world match clops.desired, level-triggered: whenever a key changes it hands the runtime the key's
  * latest desired state (or its absence). After a restart it sees every desired deployment again, so the runtime
  * brings back whatever runs no longer.
- * <p>
- * Alone (the local runtime), it reads every partition. In a group (the Kubernetes runtime, several replicas), each member reads only the partitions the consumer group
- * gives it: every project is owned by one member at a time, so two members never fight over an object; a
- * partition moving away releases its keys (the runtime stops acting on them; nothing is deleted).
+ * <ul>
+ *   <li><b>It retries and tells.</b> An apply that fails is tried again after a capped exponential back-off
+ *       ({@link Settings#firstRetry()} doubling up to {@link Settings#maxRetry()}), and until it succeeds the
+ *       deployment's status is {@code Failed} with the runtime's reason, the attempt and when the next one comes.
+ *       The runtime's own report of a successful apply replaces it. A new desired state is tried at once.</li>
+ *   <li><b>Projects in parallel, a project in order.</b> {@link Settings#threads()} threads apply keys; two keys
+ *       of one project are never applied at once (a project's shared objects have one writer), and no thread
+ *       waits for a back-off: a key waiting for its retry holds nothing.</li>
+ *   <li><b>Resync.</b> Every {@link Settings#resync()} each key it owns is applied again, so what changed outside
+ *       any watch (an object deleted by hand, a failure that healed) is put right. Runtimes write nothing when
+ *       nothing differs.</li>
+ * </ul>
+ * Alone (the local runtime), it reads every partition. In a group (the Kubernetes runtime, several replicas), each
+ * member reads only the partitions the consumer group gives it: every project is owned by one member at a time, so
+ * two members never fight over an object; a partition moving away releases its keys (the runtime stops acting on
+ * them; nothing is deleted).
  */
 public final class ReconcileWorker implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ReconcileWorker.class);
 
+    /**
+     * @param threads    keys applied at once (never two of one project)
+     * @param firstRetry the back-off after a first failure, doubled after each next one
+     * @param maxRetry   the longest back-off
+     * @param resync     how often every owned key is applied again (zero: never)
+     */
+    public record Settings(int threads, Duration firstRetry, Duration maxRetry, Duration resync) {
+        public Settings {
+            if (threads < 1) {
+                throw new IllegalArgumentException("threads: at least 1, not " + threads);
+            }
+        }
+
+        public static Settings defaults() {
+            return new Settings(4, Duration.ofSeconds(1), Duration.ofSeconds(60), Duration.ofMinutes(10));
+        }
+
+        public Settings withThreads(int n) {
+            return new Settings(n, firstRetry, maxRetry, resync);
+        }
+
+        public Settings withRetry(Duration first, Duration max) {
+            return new Settings(threads, first, max, resync);
+        }
+
+        public Settings withResync(Duration every) {
+            return new Settings(threads, firstRetry, maxRetry, every);
+        }
+
+        /** The wait after {@code attempt} failures in a row (1: the first). */
+        Duration backoff(int attempt) {
+            long first = firstRetry.toMillis();
+            long ms = attempt >= 31 ? maxRetry.toMillis() : Math.min(maxRetry.toMillis(), first << Math.max(0, attempt - 1));
+            return Duration.ofMillis(ms);
+        }
+    }
+
     private final DeploymentRuntime runtime;
+    private final StatusWriter status;
+    private final Settings settings;
     private final CompactedView<DesiredDeployment> desired;
     private final OwnedView<DesiredDeployment> ownedDesired;
-    private final Set<String> dirty = new LinkedHashSet<>();
-    private final Thread thread;
+    /** Keys to apply, in the order they became due, with when (System.nanoTime) each may be tried. */
+    private final Map<String, Long> due = new LinkedHashMap<>();
+    private final Map<String, Integer> failures = new HashMap<>();
+    private final Set<String> busyProjects = new HashSet<>();
+    private final List<Thread> threads = new ArrayList<>();
+    private final Thread resyncer;
     private volatile boolean running = true;
 
     /** A worker alone: it reads every partition of clops.desired. */
-    public ReconcileWorker(String bootstrap, DeploymentRuntime runtime) {
-        this(bootstrap, runtime, null);
+    public ReconcileWorker(String bootstrap, DeploymentRuntime runtime, StatusWriter status) {
+        this(bootstrap, runtime, status, null, Settings.defaults());
     }
 
     /** With {@code group} non-null, a member of that consumer group owning only the partitions it is given. */
-    public ReconcileWorker(String bootstrap, DeploymentRuntime runtime, String group) {
+    public ReconcileWorker(String bootstrap, DeploymentRuntime runtime, StatusWriter status, String group, Settings settings) {
         this.runtime = runtime;
+        this.status = status;
+        this.settings = settings;
         if (group == null) {
             this.desired = new CompactedView<>(bootstrap, Topics.DESIRED);
             this.ownedDesired = null;
-            desired.onChange((key, value) -> markDirty(key));
+            desired.onChange((key, value) -> changed(key));
         } else {
             this.desired = null;
             this.ownedDesired = new OwnedView<>(bootstrap, Topics.DESIRED, group);
-            ownedDesired.onChange((key, value) -> markDirty(key));
+            ownedDesired.onChange((key, value) -> changed(key));
             ownedDesired.onRelease(key -> {
+                synchronized (due) {
+                    due.remove(key);
+                    failures.remove(key);
+                }
                 String[] pn = key.split("/", 2);
                 runtime.release(pn[0], pn[1]);
             });
         }
-        this.thread = new Thread(this::loop, "reconcile-worker");
-        thread.setDaemon(true);
+        for (int i = 0; i < settings.threads(); i++) {
+            Thread t = new Thread(this::loop, "reconcile-worker-" + i);
+            t.setDaemon(true);
+            threads.add(t);
+        }
+        this.resyncer = new Thread(this::resyncLoop, "reconcile-resync");
+        resyncer.setDaemon(true);
     }
 
     public ReconcileWorker start() throws InterruptedException {
         if (ownedDesired != null) {
             ownedDesired.start();
-            thread.start();
-            return this;
+        } else {
+            desired.start();
+            if (!desired.awaitCaughtUp(Duration.ofSeconds(60))) {
+                throw new IllegalStateException("could not read clops.desired within 60 s");
+            }
         }
-        desired.start();
-        if (!desired.awaitCaughtUp(Duration.ofSeconds(60))) {
-            throw new IllegalStateException("could not read clops.desired within 60 s");
+        threads.forEach(Thread::start);
+        if (!settings.resync().isZero()) {
+            resyncer.start();
         }
-        thread.start();
         return this;
     }
 
     /** Partitions of clops.desired this worker owns (all, when it works alone). */
-    public java.util.Set<Integer> ownedPartitions() {
+    public Set<Integer> ownedPartitions() {
         if (ownedDesired != null) {
             return ownedDesired.ownedPartitions();
         }
         return java.util.stream.IntStream.range(0, Topics.DESIRED.spec().partitions()).boxed().collect(java.util.stream.Collectors.toSet());
     }
 
-    private void markDirty(String key) {
-        synchronized (dirty) {
-            dirty.add(key);
-            dirty.notifyAll();
+    /** A new desired state (or its removal): tried at once, whatever back-off its key was in. */
+    private void changed(String key) {
+        synchronized (due) {
+            failures.remove(key);
+            due.remove(key); // to the end of the queue, due now
+            due.put(key, System.nanoTime());
+            due.notifyAll();
+        }
+    }
+
+    private void resyncLoop() {
+        long every = settings.resync().toMillis();
+        while (running) {
+            try {
+                Thread.sleep(every);
+            } catch (InterruptedException e) {
+                return;
+            }
+            Map<String, DesiredDeployment> all = ownedDesired != null ? ownedDesired.snapshot() : desired.snapshot();
+            synchronized (due) {
+                long now = System.nanoTime();
+                all.keySet().forEach(k -> due.putIfAbsent(k, now)); // a key in back-off keeps its wait
+                due.notifyAll();
+            }
+            LOG.debug("resync: {} keys", all.size());
+        }
+    }
+
+    private static String projectOf(String key) {
+        int slash = key.indexOf('/');
+        return slash < 0 ? key : key.substring(0, slash);
+    }
+
+    /** The first due key whose project nobody is working on, taken; null when none (waits a little first). */
+    private String next() throws InterruptedException {
+        synchronized (due) {
+            while (running) {
+                long now = System.nanoTime();
+                long wait = 500;
+                for (Iterator<Map.Entry<String, Long>> it = due.entrySet().iterator(); it.hasNext(); ) {
+                    Map.Entry<String, Long> e = it.next();
+                    String project = projectOf(e.getKey());
+                    if (busyProjects.contains(project)) {
+                        continue;
+                    }
+                    long left = e.getValue() - now;
+                    if (left <= 0) {
+                        it.remove();
+                        busyProjects.add(project);
+                        return e.getKey();
+                    }
+                    wait = Math.min(wait, Math.max(1, left / 1_000_000));
+                }
+                due.wait(wait);
+            }
+            return null;
         }
     }
 
     private void loop() {
         while (running) {
             String key;
-            synchronized (dirty) {
-                while (dirty.isEmpty() && running) {
-                    try {
-                        dirty.wait(500);
-                    } catch (InterruptedException e) {
-                        return;
-                    }
-                }
-                if (!running) {
-                    return;
-                }
-                key = dirty.iterator().next();
-                dirty.remove(key);
+            try {
+                key = next();
+            } catch (InterruptedException e) {
+                return;
+            }
+            if (key == null) {
+                return;
             }
             try {
-                if (ownedDesired != null && !ownedDesired.owns(key)) {
-                    continue; // released meanwhile: its new owner takes it from here
+                reconcile(key);
+            } finally {
+                synchronized (due) {
+                    busyProjects.remove(projectOf(key));
+                    due.notifyAll();
                 }
-                var d = ownedDesired != null ? ownedDesired.get(key) : desired.get(key);
-                if (d.isPresent()) {
-                    runtime.apply(d.get());
-                } else {
-                    String[] pn = key.split("/", 2);
-                    runtime.delete(pn[0], pn[1]);
-                }
-            } catch (RuntimeException e) {
-                LOG.error("reconciling {} failed: {}", key, e.toString(), e);
             }
         }
+    }
+
+    private void reconcile(String key) {
+        if (ownedDesired != null && !ownedDesired.owns(key)) {
+            return; // released meanwhile: its new owner takes it from here
+        }
+        Optional<DesiredDeployment> d = ownedDesired != null ? ownedDesired.get(key) : desired.get(key);
+        String[] pn = key.split("/", 2);
+        try {
+            if (d.isPresent()) {
+                runtime.apply(d.get());
+            } else {
+                runtime.delete(pn[0], pn[1]);
+            }
+            synchronized (due) {
+                failures.remove(key);
+            }
+        } catch (RuntimeException e) {
+            int attempt;
+            Duration wait;
+            synchronized (due) {
+                attempt = failures.merge(key, 1, Integer::sum);
+                wait = settings.backoff(attempt);
+                due.putIfAbsent(key, System.nanoTime() + wait.toNanos()); // a newer change already queued wins
+                due.notifyAll();
+            }
+            String why = reason(e);
+            LOG.warn("{}: {} failed (attempt {}), next in {} ms: {}", key, d.isPresent() ? "apply" : "delete", attempt, wait.toMillis(), why,
+                    attempt == 1 ? e : null);
+            if (d.isPresent()) {
+                DesiredDeployment dd = d.get();
+                status.applied(dd.getProject(), dd.getName(), dd.getGeneration(), runtime.name(), null,
+                        "could not apply generation " + dd.getGeneration() + ": " + why + " (attempt " + attempt + "; next in "
+                                + human(wait) + ")");
+                status.flush();
+            }
+        }
+    }
+
+    /** What a user can act on: a runtime's own reason as it gave it, anything else by its type and message. */
+    static String reason(RuntimeException e) {
+        String m = e instanceof ApplyFailed ? e.getMessage() : e.getClass().getSimpleName() + ": " + e.getMessage();
+        m = m == null ? e.getClass().getSimpleName() : m.replaceAll("\\s+", " ").trim();
+        return m.length() > 400 ? m.substring(0, 399) + "…" : m;
+    }
+
+    private static String human(Duration d) {
+        return d.toMillis() < 1000 ? d.toMillis() + " ms" : d.toMillis() % 1000 == 0 ? d.toSeconds() + " s" : String.format(java.util.Locale.ROOT, "%.1f s", d.toMillis() / 1000.0);
     }
 
     @Override
     public void close() {
         running = false;
-        synchronized (dirty) {
-            dirty.notifyAll();
+        synchronized (due) {
+            due.notifyAll();
         }
-        try {
-            thread.join(5000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        resyncer.interrupt();
+        for (Thread t : threads) {
+            try {
+                t.join(5000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
         if (ownedDesired != null) {
             ownedDesired.close();

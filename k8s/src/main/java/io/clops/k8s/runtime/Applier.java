@@ -1,6 +1,7 @@
 package io.clops.k8s.runtime;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.clops.runtime.ApplyFailed;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -16,12 +17,16 @@ import java.util.function.Supplier;
  * Applies one object: create when absent; when present and some managed field differs, read-modify-write: the live
  * object with our managed fields laid over it, written with its resourceVersion (optimistic concurrency: a
  * concurrent change is a 409, re-read and retried); nothing at all when every managed field already matches.
- * 409, 429 and 5xx are retried with backoff. This is the strategy production uses and the tests exercise: the mock
- * API server has no server-side apply, and its JSON merge patch appends lists where a real server replaces them.
+ * A 409 (a concurrent change) is read again and retried at once, a few times; any other refusal is an
+ * {@link ApplyFailed} naming the object and the API server's answer, which the worker shows and retries with its
+ * back-off (no thread sleeps here, so no project waits behind another's back-off; fabric8's client itself retries
+ * what it considers transient, 5xx and connection failures, per its {@code requestRetryBackoffLimit}). This is the strategy production
+ * uses and the tests exercise: the mock API server has no server-side apply, and its JSON merge patch appends lists
+ * where a real server replaces them.
  */
 public final class Applier {
     private static final Logger LOG = LoggerFactory.getLogger(Applier.class);
-    static final int ATTEMPTS = 6;
+    static final int CONFLICT_ATTEMPTS = 5;
 
     private final KubernetesClient client;
 
@@ -65,7 +70,7 @@ public final class Applier {
             if (e.getCode() == 409) {
                 return apply(desired);
             }
-            throw e;
+            throw failed(desired, e);
         }
     }
 
@@ -111,24 +116,40 @@ public final class Applier {
     }
 
     private static Applied retry(HasMetadata o, Supplier<Applied> step) {
-        long backoff = 100;
         for (int attempt = 1; ; attempt++) {
             try {
                 return step.get();
             } catch (KubernetesClientException e) {
-                boolean retryable = e.getCode() == 409 || e.getCode() == 429 || e.getCode() >= 500;
-                if (!retryable || attempt >= ATTEMPTS) {
-                    throw e;
+                if (e.getCode() != 409 || attempt >= CONFLICT_ATTEMPTS) {
+                    throw failed(o, e);
                 }
-                LOG.debug("{} {}: {} (attempt {}), retrying in {} ms", o.getKind(), o.getMetadata().getName(), e.getCode(), attempt, backoff);
-                try {
-                    Thread.sleep(backoff);
-                } catch (InterruptedException ie) {
-                    Thread.currentThread().interrupt();
-                    throw e;
-                }
-                backoff = Math.min(backoff * 2, 5000);
+                LOG.debug("{} {}: changed meanwhile (409, attempt {}), reading it again", o.getKind(), o.getMetadata().getName(), attempt);
             }
         }
+    }
+
+    /** The API server's refusal, as a user reads it: {@code 403 Forbidden for Deployment clops-demo/iris-v1: <its message>}. */
+    static ApplyFailed failed(HasMetadata o, KubernetesClientException e) {
+        var status = e.getStatus();
+        String reason = status != null && status.getReason() != null && !status.getReason().isBlank() ? status.getReason() : phrase(e.getCode());
+        String message = status != null && status.getMessage() != null && !status.getMessage().isBlank() ? status.getMessage() : e.getMessage();
+        String where = o.getMetadata().getNamespace() == null ? o.getMetadata().getName() : o.getMetadata().getNamespace() + "/" + o.getMetadata().getName();
+        String what = e.getCode() > 0 ? "the API server answered " + e.getCode() + " " + reason : "the API server could not be reached";
+        return new ApplyFailed(what + " for " + o.getKind() + " " + where + (message == null ? "" : ": " + message), e);
+    }
+
+    private static String phrase(int code) {
+        return switch (code) {
+            case 400 -> "Bad Request";
+            case 401 -> "Unauthorized";
+            case 403 -> "Forbidden";
+            case 404 -> "Not Found";
+            case 409 -> "Conflict";
+            case 422 -> "Unprocessable Entity";
+            case 429 -> "Too Many Requests";
+            case 500 -> "Internal Server Error";
+            case 503 -> "Service Unavailable";
+            default -> "";
+        };
     }
 }

@@ -56,6 +56,7 @@ public final class KubernetesRuntime implements DeploymentRuntime {
     private final Map<String, DesiredDeployment> desired = new ConcurrentHashMap<>();
     private final Map<String, List<HasMetadata>> objects = new ConcurrentHashMap<>();
     private final Set<String> projectsDone = ConcurrentHashMap.newKeySet();
+    private final Map<String, Object> projectLocks = new ConcurrentHashMap<>();
     private final Map<String, String> anchorUid = new ConcurrentHashMap<>();
     private final SharedIndexInformer<Deployment> deployments;
     private final SharedIndexInformer<Pod> pods;
@@ -83,12 +84,29 @@ public final class KubernetesRuntime implements DeploymentRuntime {
     }
 
     @Override
-    public synchronized void apply(DesiredDeployment d) {
+    public String name() {
+        return "kubernetes";
+    }
+
+    /** One lock per project: a project's objects are written in order (the worker never applies two of its deployments at once; drift repair waits its turn). */
+    private Object lockOf(String project) {
+        return projectLocks.computeIfAbsent(project, p -> new Object());
+    }
+
+    @Override
+    public void apply(DesiredDeployment d) {
+        synchronized (lockOf(d.getProject())) {
+            applyLocked(d);
+        }
+    }
+
+    private void applyLocked(DesiredDeployment d) {
         String key = Topics.deploymentKey(d.getProject(), d.getName());
         List<Applied> outcomes = new ArrayList<>();
         String projectStamp = d.getProject() + "|" + settings.project(d.getProject());
-        if (projectsDone.add(projectStamp)) {
+        if (!projectsDone.contains(projectStamp)) {
             K8sModel.project(d.getProject(), settings).forEach(o -> outcomes.add(applier.apply(o)));
+            projectsDone.add(projectStamp); // only once every shared object is in place: a failure is tried again
         }
         ModelDeployment anchor = CrMapping.resource(d, K8sNames.labels(d));
         Applied anchored = applier.apply(anchor);
@@ -131,7 +149,13 @@ public final class KubernetesRuntime implements DeploymentRuntime {
     }
 
     @Override
-    public synchronized void delete(String project, String name) {
+    public void delete(String project, String name) {
+        synchronized (lockOf(project)) {
+            deleteLocked(project, name);
+        }
+    }
+
+    private void deleteLocked(String project, String name) {
         String key = Topics.deploymentKey(project, name);
         desired.remove(key);
         List<HasMetadata> before = objects.remove(key);
@@ -148,7 +172,7 @@ public final class KubernetesRuntime implements DeploymentRuntime {
     }
 
     @Override
-    public synchronized void release(String project, String name) {
+    public void release(String project, String name) {
         String key = Topics.deploymentKey(project, name);
         desired.remove(key);
         objects.remove(key);
@@ -253,7 +277,7 @@ public final class KubernetesRuntime implements DeploymentRuntime {
                 if (!gone && applier.matches(live, o)) {
                     return; // the event carries the live object: nothing drifted, no need to read it again
                 }
-                synchronized (this) {
+                synchronized (lockOf(live.getMetadata().getLabels().get(K8sNames.PROJECT))) {
                     Applied a = applier.apply(o);
                     history.add(a);
                     if (a.wrote()) {

@@ -73,6 +73,11 @@ public final class LocalProcessRuntime implements DeploymentRuntime {
     }
 
     @Override
+    public String name() {
+        return "local";
+    }
+
+    @Override
     public synchronized void apply(DesiredDeployment desired) {
         String key = Topics.deploymentKey(desired.getProject(), desired.getName());
         LocalDeployment current = deployments.get(key);
