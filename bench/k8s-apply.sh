@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Issue 3's bench: N deployments through the real broker into fabric8's mock API server.
-#   bench/k8s-apply.sh            # N = 1000, then 10000
+#   bench/k8s-apply.sh            # one at a time (N = 1), a burst of 50, then 1000 across 20 projects
 #   bench/k8s-apply.sh 500 2000   # other sizes
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

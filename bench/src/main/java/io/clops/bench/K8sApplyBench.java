@@ -11,6 +11,7 @@ import io.clops.kafka.TopicAdmin;
 import io.clops.kafka.Topics;
 import io.clops.runtime.ReconcileWorker;
 import io.clops.reconciler.Reconciler;
+import io.clops.runtime.StatusRules;
 import io.clops.runtime.StatusWriter;
 import io.clops.schemas.SchemaTopic;
 import io.clops.gateway.CommandGateway;
@@ -46,14 +47,20 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 /**
- * N deployments through the real broker and the topology into fabric8's mock API server (CRUD mode), with one
- * Kubernetes worker: time until all are applied, write requests per deployment, command→applied latency.
- * Each size runs on a fresh broker and mock server. Usage: bench/k8s-apply.sh [N ...] (default 1000 10000).
+ * Deployments through the real broker and the topology into fabric8's mock API server (CRUD mode), with one
+ * Kubernetes worker (its default threads): command → applied latency (the worker's Applied report on
+ * clops.cluster) and command → status (the topology's clops.status showing the generation), throughput, write
+ * requests per deployment. N = 1: one command at a time, {@value #WARM_UP} not counted then {@value #ONE_BY_ONE}
+ * measured; N > 1: a burst of N across min(20, N/50) projects. Each size runs on a fresh broker and mock server.
+ * Usage: bench/k8s-apply.sh [N ...] (default 1 50 1000).
  */
 public final class K8sApplyBench {
-    record Result(int n, double seconds, double writesPerDeployment, double requestsPerDeployment,
-                  Map<String, Integer> writesByKind, long p50, long p99, long max) {
+    record Result(int n, int projects, int measured, double seconds, double writesPerDeployment, double requestsPerDeployment,
+                  Map<String, Integer> writesByKind, long p50, long p99, long max, long statusP50, long statusP99) {
     }
+
+    static final int WARM_UP = 5;
+    static final int ONE_BY_ONE = 40;
 
     /** Held so the JUL configuration is not garbage-collected: the mock server logs every request at INFO. */
     private static final java.util.logging.Logger MOCK_LOG = java.util.logging.Logger.getLogger("io.fabric8.mockwebserver");
@@ -66,20 +73,23 @@ public final class K8sApplyBench {
             sizes.add(Integer.parseInt(a));
         }
         if (sizes.isEmpty()) {
-            sizes = List.of(1000, 10000);
+            sizes = List.of(1, 50, 1000);
         }
         List<Result> results = new ArrayList<>();
         for (int n : sizes) {
             results.add(run(n));
         }
         System.out.println();
-        System.out.println("clops k8s apply bench: one worker, fabric8 mock API server (CRUD), embedded KRaft broker, "
-                + Runtime.getRuntime().availableProcessors() + " cores");
-        System.out.printf(Locale.ROOT, "%8s %10s %12s %14s %16s %10s %10s %10s%n", "N", "total s", "deploys/s",
-                "writes/deploy", "requests/deploy", "p50 ms", "p99 ms", "max ms");
+        System.out.println("clops k8s apply bench: one worker (" + ReconcileWorker.Settings.defaults().threads()
+                + " threads), fabric8 mock API server (CRUD), embedded KRaft broker, " + Runtime.getRuntime().availableProcessors() + " cores");
+        System.out.println("applied = the worker's Applied report on clops.cluster; status = clops.status shows the generation");
+        System.out.printf(Locale.ROOT, "%6s %9s %9s %9s %11s %14s %16s %12s %12s %10s %13s %13s%n", "N", "projects", "measured", "total s",
+                "deploys/s", "writes/deploy", "requests/deploy", "applied p50", "applied p99", "max ms", "status p50", "status p99");
         for (Result r : results) {
-            System.out.printf(Locale.ROOT, "%8d %10.1f %12.1f %14.2f %16.2f %10d %10d %10d%n", r.n(), r.seconds(), r.n() / r.seconds(),
-                    r.writesPerDeployment(), r.requestsPerDeployment(), r.p50(), r.p99(), r.max());
+            System.out.printf(Locale.ROOT, "%6s %9d %9d %9.2f %11.1f %14.2f %16.2f %12d %12d %10d %13d %13d%n",
+                    r.n() == 1 ? "1×" + r.measured() : Integer.toString(r.n()), r.projects(), r.measured(), r.seconds(),
+                    r.measured() / r.seconds(), r.writesPerDeployment(), r.requestsPerDeployment(), r.p50(), r.p99(), r.max(),
+                    r.statusP50(), r.statusP99());
         }
         for (Result r : results) {
             System.out.println("writes for N=" + r.n() + " by method and resource: " + r.writesByKind());
@@ -89,7 +99,7 @@ public final class K8sApplyBench {
 
     static Result run(int n) throws Exception {
         Path dir = Files.createTempDirectory("clops-bench");
-        int projects = Math.max(1, n / 100);
+        int projects = n == 1 ? 1 : Math.min(20, Math.max(1, n / 50));
         try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(dir.resolve("kafka"), 0)) {
             String bootstrap = broker.bootstrapServers();
             TopicAdmin.ensure(bootstrap, Topics.ALL);
@@ -109,11 +119,16 @@ public final class K8sApplyBench {
                     gateway.submit(Requests.fromAvro(Fixtures.registered("r" + p, "p" + p, v)), new Principal("bench"), "r" + p);
                 }
                 Map<String, Long> applied = new ConcurrentHashMap<>();
-                Thread watcher = watchStatus(bootstrap, applied);
+                Map<String, Long> statusSeen = new ConcurrentHashMap<>();
+                Thread watcher = watchStatus(bootstrap, statusSeen);
+                Thread appliedWatcher = watchApplied(bootstrap, applied);
                 try (KubernetesRuntime runtime = new KubernetesRuntime(client, PlatformSettings.defaults("clops/executor:bench", bootstrap), status, Clock.systemUTC());
                      ReconcileWorker worker = new ReconcileWorker(bootstrap, runtime, status).start()) {
-                    int baseline = mock.getRequestCount();
                     Map<String, Long> sent = new HashMap<>();
+                    if (n == 1) {
+                        return oneByOne(mock, gateway, applied, statusSeen, watcher, appliedWatcher);
+                    }
+                    int baseline = mock.getRequestCount();
                     long t0 = System.nanoTime();
                     for (int i = 0; i < n; i++) {
                         String project = "p" + (i % projects);
@@ -124,7 +139,7 @@ public final class K8sApplyBench {
                         gateway.submitAsync(Requests.fromAvro(Fixtures.deploy("c" + i, project, name, spec)), new Principal("bench"), "c" + i);
                     }
                     long lastPrint = System.nanoTime();
-                    while (applied.size() < n) {
+                    while (applied.size() < n || statusSeen.size() < n) {
                         if (System.nanoTime() - lastPrint > 5_000_000_000L) {
                             System.err.printf("… N=%d: %d applied after %.0f s%n", n, applied.size(), (System.nanoTime() - t0) / 1e9);
                             lastPrint = System.nanoTime();
@@ -134,7 +149,7 @@ public final class K8sApplyBench {
                         }
                         Thread.sleep(20);
                     }
-                    double seconds = (System.nanoTime() - t0) / 1e9;
+                    double seconds = (sent.keySet().stream().mapToLong(applied::get).max().orElseThrow() - t0) / 1e9;
                     int end = mock.getRequestCount();
                     long writes = 0;
                     long requests = 0;
@@ -155,17 +170,110 @@ public final class K8sApplyBench {
                             byKind.merge(r.getMethod() + " " + kind, 1, Integer::sum);
                         }
                     }
-                    List<Long> lat = new ArrayList<>();
-                    sent.forEach((k, s) -> lat.add((applied.get(k) - s) / 1_000_000));
-                    lat.sort(Long::compare);
+                    List<Long> lat = latencies(sent, applied);
+                    List<Long> toStatus = latencies(sent, statusSeen);
                     watcher.interrupt();
-                    return new Result(n, seconds, writes / (double) n, requests / (double) n, byKind,
-                            lat.get(lat.size() / 2), lat.get((int) Math.min(lat.size() - 1, Math.ceil(lat.size() * 0.99) - 1)), lat.get(lat.size() - 1));
+                    appliedWatcher.interrupt();
+                    return new Result(n, projects, n, seconds, writes / (double) n, requests / (double) n, byKind,
+                            percentile(lat, 0.5), percentile(lat, 0.99), lat.get(lat.size() - 1), percentile(toStatus, 0.5), percentile(toStatus, 0.99));
                 }
             } finally {
                 mock.destroy();
             }
         }
+    }
+
+    /** One command at a time: each sent once the one before it shows in status; the first few warm up. */
+    static Result oneByOne(KubernetesMockServer mock, CommandGateway gateway, Map<String, Long> applied, Map<String, Long> statusSeen,
+                           Thread... watchers) throws Exception {
+        Map<String, Long> sent = new HashMap<>();
+        int baseline = 0;
+        long t0 = 0;
+        for (int i = 0; i < WARM_UP + ONE_BY_ONE; i++) {
+            if (i == WARM_UP) {
+                baseline = mock.getRequestCount();
+                t0 = System.nanoTime();
+            }
+            String key = Topics.deploymentKey("p0", "d" + i);
+            long at = System.nanoTime();
+            gateway.submitAsync(Requests.fromAvro(Fixtures.deploy("c" + i, "p0", "d" + i, Fixtures.spec("m"))), new Principal("bench"), "c" + i);
+            while (!statusSeen.containsKey(key)) {
+                if (System.nanoTime() - at > TimeUnit.MINUTES.toNanos(1)) {
+                    throw new IllegalStateException(key + " not applied within a minute");
+                }
+                Thread.sleep(0, 200_000);
+            }
+            if (i >= WARM_UP) {
+                sent.put(key, at);
+            }
+        }
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        int writes = 0;
+        int requests = 0;
+        Map<String, Integer> byKind = new TreeMap<>();
+        int end = mock.getRequestCount();
+        for (int i = 0; i < end; i++) {
+            RecordedRequest r = mock.takeRequest(1, TimeUnit.SECONDS);
+            if (r == null) {
+                break;
+            }
+            if (i < baseline) {
+                continue;
+            }
+            requests++;
+            if (!r.getMethod().equals("GET")) {
+                writes++;
+                String path = r.getPath().replaceAll("\\?.*", "");
+                byKind.merge(r.getMethod() + " " + (path.endsWith("/status") ? "status" : path.replaceAll(".*/namespaces/[^/]+/([^/]+).*", "$1")),
+                        1, Integer::sum);
+            }
+        }
+        List<Long> lat = latencies(sent, applied);
+        List<Long> toStatus = latencies(sent, statusSeen);
+        for (Thread w : watchers) {
+            w.interrupt();
+        }
+        return new Result(1, 1, ONE_BY_ONE, seconds, writes / (double) ONE_BY_ONE, requests / (double) ONE_BY_ONE, byKind,
+                percentile(lat, 0.5), percentile(lat, 0.99), lat.get(lat.size() - 1), percentile(toStatus, 0.5), percentile(toStatus, 0.99));
+    }
+
+    static List<Long> latencies(Map<String, Long> sent, Map<String, Long> done) {
+        List<Long> lat = new ArrayList<>();
+        sent.forEach((k, s) -> lat.add((done.get(k) - s) / 1_000_000));
+        lat.sort(Long::compare);
+        return lat;
+    }
+
+    static long percentile(List<Long> sorted, double q) {
+        return sorted.get((int) Math.max(0, Math.min(sorted.size() - 1, Math.ceil(sorted.size() * q) - 1)));
+    }
+
+    /** Records when the worker first reports generation 1 of each deployment applied (clops.cluster). */
+    static Thread watchApplied(String bootstrap, Map<String, Long> applied) {
+        Thread t = new Thread(() -> {
+            try (var consumer = new KafkaConsumer<>(KafkaConfigs.reader(bootstrap, "bench-applied"), new StringDeserializer(), new ByteArrayDeserializer())) {
+                List<TopicPartition> parts = consumer.partitionsFor(Topics.CLUSTER.name()).stream()
+                        .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
+                consumer.assign(parts);
+                consumer.seekToBeginning(parts);
+                while (!Thread.currentThread().isInterrupted()) {
+                    for (var rec : consumer.poll(Duration.ofMillis(100))) {
+                        if (rec.value() != null && rec.key().startsWith(StatusRules.APPLIED + "/")) {
+                            long now = System.nanoTime();
+                            var e = Topics.CLUSTER.valueSerde().deserializer().deserialize(rec.topic(), rec.value());
+                            if (e.getGeneration() >= 1 && e.getReason() == null) {
+                                applied.putIfAbsent(Topics.deploymentKey(e.getNamespace(), e.getName()), now);
+                            }
+                        }
+                    }
+                }
+            } catch (org.apache.kafka.common.errors.InterruptException e) {
+                // done
+            }
+        }, "bench-applied");
+        t.setDaemon(true);
+        t.start();
+        return t;
     }
 
     /** Records when each deployment's status first reports generation 1 (the end of its first apply). */

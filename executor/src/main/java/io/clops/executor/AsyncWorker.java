@@ -80,23 +80,34 @@ public final class AsyncWorker implements Runnable, AutoCloseable {
     private volatile boolean running = true;
     private volatile String failure;
 
-    public AsyncWorker(ExecutorConfig config, Dispatcher dispatcher, Metrics metrics, Clock clock) {
-        this.config = config;
-        this.dispatcher = dispatcher;
-        this.metrics = metrics;
-        this.clock = clock;
+    /**
+     * The request consumer's settings: the executor's defaults (its group, 64 records a poll, cooperative
+     * assignment, a dead executor's partitions moved after 10 s), then the environment's
+     * ({@code CLOPS_KAFKA_CLIENT_*}, {@code -Dclops.kafka.client.*}) over them: the environment wins, as
+     * docs/operations.md says.
+     */
+    static Map<String, Object> consumerSettings(ExecutorConfig config, Map<String, String> environment) {
         Map<String, Object> c = new HashMap<>(KafkaConfigs.reader(config.bootstrap(), "executor-" + config.deployment()));
         c.put(ConsumerConfig.GROUP_ID_CONFIG, config.consumerGroup());
         c.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 64);
         // cooperative: when executors come or go (autoscaling), only the partitions that move pause, not every
         // executor's; range stays listed so a group with executors of an older version still agrees on a protocol
-        // (CLOPS_KAFKA_CLIENT_PARTITION_ASSIGNMENT_STRATEGY chooses otherwise)
-        c.putIfAbsent(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, List.of(
+        c.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, List.of(
                 org.apache.kafka.clients.consumer.CooperativeStickyAssignor.class.getName(),
                 org.apache.kafka.clients.consumer.RangeAssignor.class.getName()));
         // a dead executor's partitions move to the others after 10 s, not Kafka's default 45 s
         c.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 10_000);
         c.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, 1_000);
+        c.putAll(environment);
+        return c;
+    }
+
+    public AsyncWorker(ExecutorConfig config, Dispatcher dispatcher, Metrics metrics, Clock clock) {
+        this.config = config;
+        this.dispatcher = dispatcher;
+        this.metrics = metrics;
+        this.clock = clock;
+        Map<String, Object> c = consumerSettings(config, KafkaConfigs.fromEnvironment());
         this.consumer = new KafkaConsumer<>(c, new StringDeserializer(), new org.apache.kafka.common.serialization.ByteArrayDeserializer());
         this.producer = new KafkaProducer<>(KafkaConfigs.producer(config.bootstrap(), "executor-" + config.deployment()),
                 new StringSerializer(), new ByteArraySerializer());

@@ -23,6 +23,11 @@ public final class ExecutorMain implements AutoCloseable {
     private final InferenceLog log;
     private final AsyncFacade facade;
     private final Metrics metrics = new Metrics();
+    private final java.util.concurrent.ScheduledExecutorService ticker = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "executor-metrics");
+        t.setDaemon(true);
+        return t;
+    });
 
     public ExecutorMain(ExecutorConfig config) throws IOException {
         java.util.Random random = new java.util.Random();
@@ -33,6 +38,8 @@ public final class ExecutorMain implements AutoCloseable {
         if (log != null) {
             metrics.logQueued = log::queued;
         }
+        metrics.tick();
+        ticker.scheduleAtFixedRate(metrics::tick, 1, 1, java.util.concurrent.TimeUnit.SECONDS);
         this.loops = new EventLoops(config.threads(), config.transport());
         Dispatcher dispatcher = new Dispatcher(config, loops, new Router(config.routes(), random::nextDouble),
                 ShapeValidator.fromJson(config.inputsJson(), config.maxBodyBytes()), log, metrics);
@@ -74,6 +81,7 @@ public final class ExecutorMain implements AutoCloseable {
 
     @Override
     public void close() {
+        ticker.shutdownNow();
         if (async != null) {
             async.close();
             try {

@@ -477,6 +477,58 @@ final class Http1 {
      * of them could make the model see another path than the one checked.
      */
     static Target normalize(String target, String method) {
+        if (plain(target)) {
+            return new Target(target, null); // already in the normal form: the common case, checked in one pass
+        }
+        return normalizeSlowly(target, method);
+    }
+
+    /**
+     * True when {@code t} is an origin-form target that {@link #normalizeSlowly} would return unchanged: a path of
+     * unreserved characters, sub-delimiters other than ';', ':' and '@', without '%', dot segments or empty segments
+     * (a trailing '/' aside), and a query without '%' or '#'. {@code Http1FuzzTest} checks the two agree.
+     */
+    static boolean plain(String t) {
+        int n = t.length();
+        if (n == 0 || t.charAt(0) != '/') {
+            return false;
+        }
+        int segment = 1;
+        for (int i = 1; i < n; i++) {
+            char c = t.charAt(i);
+            if (c == '/' || c == '?') {
+                if (!plainSegment(t, segment, i, c == '?')) {
+                    return false;
+                }
+                if (c == '?') {
+                    for (int j = i + 1; j < n; j++) {
+                        char d = t.charAt(j);
+                        if (d == '%' || d == '#' || d <= 0x20 || d >= 0x7f) {
+                            return false;
+                        }
+                    }
+                    return true;
+                }
+                segment = i + 1;
+            } else if (!(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_'
+                    || c == '~' || c == '!' || c == '$' || c == '&' || c == '\'' || c == '(' || c == ')' || c == '*' || c == '+'
+                    || c == ',' || c == '=' || c == ':' || c == '@')) {
+                return false;
+            }
+        }
+        return plainSegment(t, segment, n, true);
+    }
+
+    private static boolean plainSegment(String t, int from, int to, boolean last) {
+        int len = to - from;
+        if (len == 0) {
+            return last;
+        }
+        return !(t.charAt(from) == '.' && (len == 1 || len == 2 && t.charAt(from + 1) == '.'));
+    }
+
+    /** The normal form, step by step (any target the fast path does not take). */
+    static Target normalizeSlowly(String target, String method) {
         if (target.equals("*")) {
             return "OPTIONS".equals(method) ? new Target("*", null) : new Target(null, "'*' is a request target only for OPTIONS");
         }

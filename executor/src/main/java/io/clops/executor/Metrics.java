@@ -21,6 +21,11 @@ public final class Metrics {
     final LongAdder uploadsPaused = new LongAdder();
     /** Times a model's answer was paused because the client was not reading it. */
     final LongAdder answersPaused = new LongAdder();
+    /** Answered requests (shadow copies excluded) at each of the last {@value #WINDOW_S} + 1 ticks, a second apart. */
+    static final int WINDOW_S = 10;
+    private final long[] answeredAt = new long[WINDOW_S + 1];
+    private int ticks;
+
     /** Request-log records waiting for Kafka (set by the log when there is one). */
     volatile java.util.function.IntSupplier logQueued = () -> 0;
 
@@ -35,6 +40,42 @@ public final class Metrics {
         if (modelNanos >= 0) {
             s.model.observe(modelNanos);
         }
+    }
+
+    /** Requests answered so far, sync and async, the executor's own refusals included, shadow copies not. */
+    long answered() {
+        long n = 0;
+        for (Map<String, Series> routes : series.values()) {
+            for (Map.Entry<String, Series> e : routes.entrySet()) {
+                if (e.getKey().startsWith("shadow:")) {
+                    continue;
+                }
+                for (int code = 0; code < Series.CODES; code++) {
+                    LongAdder a = e.getValue().byStatus.get(code);
+                    if (a != null) {
+                        n += a.sum();
+                    }
+                }
+            }
+        }
+        return n;
+    }
+
+    /** Called once a second (ExecutorMain): a sample for {@link #requestsPerSecond()}. */
+    synchronized void tick() {
+        answeredAt[ticks % answeredAt.length] = answered();
+        ticks++;
+    }
+
+    /** Requests answered per second over the last {@value #WINDOW_S} s (less just after start): the HPA's rps metric. */
+    synchronized double requestsPerSecond() {
+        if (ticks < 2) {
+            return 0;
+        }
+        int span = Math.min(ticks - 1, WINDOW_S);
+        long newest = answeredAt[(ticks - 1) % answeredAt.length];
+        long oldest = answeredAt[(ticks - 1 - span) % answeredAt.length];
+        return (newest - oldest) / (double) span;
     }
 
     public String scrape(String project, String deployment) {
@@ -54,6 +95,9 @@ public final class Metrics {
         }));
         histogram(b, "clops_executor_request_seconds", "Time from request received to answer sent.", base, s -> s.latency);
         histogram(b, "clops_executor_model_seconds", "Time the model took (executor overhead excluded).", base, s -> s.model);
+        b.append("# HELP clops_executor_requests_per_second Requests answered per second over the last 10 s, sync and async "
+                + "(shadow copies excluded): what autoscale.metric rps scales on.\n# TYPE clops_executor_requests_per_second gauge\n");
+        b.append("clops_executor_requests_per_second{").append(base).append("} ").append(fmt(requestsPerSecond())).append('\n');
         b.append("# HELP clops_executor_in_flight Requests being served now.\n# TYPE clops_executor_in_flight gauge\n");
         b.append("clops_executor_in_flight{").append(base).append("} ").append(inFlight.get()).append('\n');
         b.append("# HELP clops_executor_async_lag Records on the request topic not yet consumed by this executor's group.\n");

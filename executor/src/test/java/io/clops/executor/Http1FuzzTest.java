@@ -54,6 +54,7 @@ class Http1FuzzTest {
                     return;
                 }
                 Http1.Target again = Http1.normalize(h.target, h.method);
+                assertThat(Http1.normalizeSlowly(h.target, h.method)).as("the fast path agrees with the slow one").isEqualTo(again);
                 assertThat(again.normalized()).as("the normal form is normal").isEqualTo(h.target);
                 if ("POST".equals(h.method) && INFER_ROUTE.matcher(laxRoute(h.target)).matches()) {
                     assertThat(IRIS.appliesTo(h.method, Http1.pathOf(h.target))).as("a lax server routes '%s' to infer: it must be checked",

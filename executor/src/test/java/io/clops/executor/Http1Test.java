@@ -103,4 +103,24 @@ class Http1Test {
         assertThat(head("GET /v2/models/iris/infer HTTP/1.1\r\nHost: a\r\n")).as("a good line, the head to come").isNull();
         assertThat(head("GET /" + "a".repeat(Http1.MAX_TARGET + 100)).error).isEqualTo(414);
     }
+
+    @Test
+    void theFastPathTakesOnlyTargetsTheSlowOneLeavesAsTheyAre() {
+        String alphabet = "/ab.%2F?#;\\:@!$&'()*+,=~-_ \u00e9\u0000";
+        java.util.Random random = new java.util.Random(7);
+        int plain = 0;
+        for (int round = 0; round < 300_000; round++) {
+            StringBuilder b = new StringBuilder("/");
+            for (int n = random.nextInt(12); n > 0; n--) {
+                b.append(alphabet.charAt(random.nextInt(alphabet.length())));
+            }
+            String t = b.toString();
+            if (Http1.plain(t)) {
+                plain++;
+                assertThat(Http1.normalizeSlowly(t, "GET")).as(t).isEqualTo(new Http1.Target(t, null));
+            }
+            assertThat(Http1.normalize(t, "GET")).as(t).isEqualTo(Http1.normalizeSlowly(t, "GET"));
+        }
+        assertThat(plain).as("the fast path is taken at all").isGreaterThan(1000);
+    }
 }
