@@ -39,13 +39,13 @@ public final class Applier {
             Resource<? extends HasMetadata> r = resource(desired);
             HasMetadata live = r.get();
             if (live == null) {
-                r.create(); // 409 when created meanwhile: the retry reads it and patches if needed
-                return applied(desired, Outcome.CREATED);
+                HasMetadata created = r.create(); // 409 when created meanwhile: the retry reads it and patches if needed
+                return applied(desired, Outcome.CREATED, created);
             }
             JsonNode want = ManagedFields.managed(json(desired));
             JsonNode have = json(live);
             if (ManagedFields.covers(have, want)) {
-                return applied(desired, Outcome.UNCHANGED);
+                return applied(desired, Outcome.UNCHANGED, live);
             }
             if (LOG.isDebugEnabled()) {
                 LOG.debug("{} {}: patching, {} differs", desired.getKind(), desired.getMetadata().getName(),
@@ -53,8 +53,8 @@ public final class Applier {
             }
             HasMetadata next = client.getKubernetesSerialization().unmarshal(
                     ManagedFields.overlay(have, want).toString(), desired.getClass());
-            resource(next).update(); // carries the live resourceVersion: a concurrent change is a 409, retried
-            return applied(desired, Outcome.PATCHED);
+            HasMetadata updated = resource(next).update(); // carries the live resourceVersion: a concurrent change is a 409, retried
+            return applied(desired, Outcome.PATCHED, updated);
         });
     }
 
@@ -112,7 +112,12 @@ public final class Applier {
     }
 
     private static Applied applied(HasMetadata o, Outcome outcome) {
-        return new Applied(o.getKind(), o.getMetadata().getNamespace(), o.getMetadata().getName(), outcome);
+        return applied(o, outcome, null);
+    }
+
+    private static Applied applied(HasMetadata o, Outcome outcome, HasMetadata live) {
+        String uid = live == null || live.getMetadata() == null ? null : live.getMetadata().getUid();
+        return new Applied(o.getKind(), o.getMetadata().getNamespace(), o.getMetadata().getName(), outcome, uid);
     }
 
     private static Applied retry(HasMetadata o, Supplier<Applied> step) {

@@ -111,6 +111,9 @@ public final class KubernetesRuntime implements DeploymentRuntime {
         ModelDeployment anchor = CrMapping.resource(d, K8sNames.labels(d));
         Applied anchored = applier.apply(anchor);
         outcomes.add(anchored);
+        if (anchored.uid() != null) {
+            anchorUid.put(key, anchored.uid()); // the owner's uid as the apply saw it: no second read
+        }
         OwnerReference owner = owner(d);
         List<HasMetadata> want = K8sModel.deployment(d, settings, owner);
         List<HasMetadata> before = objects.put(key, want);
@@ -129,7 +132,6 @@ public final class KubernetesRuntime implements DeploymentRuntime {
         ModelVersion noImage = d.getRoutes().stream().map(ResolvedRoute::getVersion).filter(v -> v.getImage() == null).findFirst().orElse(null);
         status.applied(d.getProject(), d.getName(), d.getGeneration(), "kubernetes", endpoint(d), noImage == null ? null
                 : "model " + noImage.getModel() + ":" + noImage.getVersion() + " has no image; the Kubernetes runtime needs one");
-        status.flush();
     }
 
     static String endpoint(DesiredDeployment d) {
@@ -168,7 +170,6 @@ public final class KubernetesRuntime implements DeploymentRuntime {
         history.addAll(outcomes);
         LOG.info("{} deleted: {}", key, summary(outcomes));
         status.observedGone(StatusRules.APPLIED, project, name, name);
-        status.flush();
     }
 
     @Override
