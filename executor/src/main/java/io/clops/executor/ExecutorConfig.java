@@ -1,6 +1,7 @@
 package io.clops.executor;
 
 import io.clops.kafka.Topics;
+import io.clops.runtime.ExecutorContract;
 
 import java.util.List;
 import java.util.Map;
@@ -38,12 +39,6 @@ public record ExecutorConfig(int port, List<Route> routes, Route shadow, String 
      */
     public record ClientLimits(int idleMs, int headerMs, int bodyMinRate) {
         public static final ClientLimits DEFAULT = new ClientLimits(DEFAULT_CLIENT_IDLE_MS, 10_000, 4096);
-
-        static ClientLimits fromEnv(Map<String, String> env) {
-            return new ClientLimits(Integer.parseInt(env.getOrDefault("CLOPS_CLIENT_IDLE_MS", Integer.toString(DEFAULT.idleMs()))),
-                    Integer.parseInt(env.getOrDefault("CLOPS_CLIENT_HEADER_TIMEOUT_MS", Integer.toString(DEFAULT.headerMs()))),
-                    Integer.parseInt(env.getOrDefault("CLOPS_CLIENT_BODY_MIN_RATE", Integer.toString(DEFAULT.bodyMinRate()))));
-        }
     }
 
     public int clientIdleMs() {
@@ -53,34 +48,22 @@ public record ExecutorConfig(int port, List<Route> routes, Route shadow, String 
     /** nginx's client_header_timeout and client_body_timeout. */
     public static final int DEFAULT_CLIENT_IDLE_MS = 60_000;
 
+    /** Reads the executor's environment: the contract the runtimes write ({@link ExecutorContract}). */
     public static ExecutorConfig fromEnv(Map<String, String> env) {
-        String modelName = env.getOrDefault("CLOPS_MODEL_NAME", "model");
-        List<Route> routes = Route.parseAll(env.get("CLOPS_ROUTES"));
-        if (routes.isEmpty()) {
-            routes = List.of(new Route(modelName, require(env, "CLOPS_MODEL_URL"), 100));
-        }
-        List<Route> shadow = Route.parseAll(env.get("CLOPS_SHADOW"));
-        return new ExecutorConfig(
-                Integer.parseInt(env.getOrDefault("CLOPS_EXECUTOR_PORT", "9000")),
-                routes, shadow.isEmpty() ? null : shadow.get(0), modelName,
-                env.getOrDefault("CLOPS_PROTOCOL", "v2"),
-                env.getOrDefault("CLOPS_PROJECT", "default"),
-                env.getOrDefault("CLOPS_DEPLOYMENT", "model"),
-                env.getOrDefault("CLOPS_MODE", "sync"),
-                env.get("CLOPS_BOOTSTRAP"),
-                Integer.parseInt(env.getOrDefault("CLOPS_TIMEOUT_MS", "5000")),
-                Long.parseLong(env.getOrDefault("CLOPS_MAX_BODY_BYTES", Long.toString(10L * 1024 * 1024))),
-                Integer.parseInt(env.getOrDefault("CLOPS_ASYNC_CONCURRENCY", "8")),
-                Integer.parseInt(env.getOrDefault("CLOPS_RATE_LIMIT_RPS", "0")),
-                env.get("CLOPS_INPUTS"),
-                Boolean.parseBoolean(env.getOrDefault("CLOPS_LOG_REQUESTS", "true")),
-                Double.parseDouble(env.getOrDefault("CLOPS_LOG_SAMPLE", "1.0")),
-                Integer.parseInt(env.getOrDefault("CLOPS_LOG_MAX_BYTES", "4096")),
-                env.get("CLOPS_EXECUTOR_TOKEN"),
-                env.getOrDefault("CLOPS_EXECUTOR_HOST", "127.0.0.1"),
-                Integer.parseInt(env.getOrDefault("CLOPS_EXECUTOR_THREADS", "0")),
-                env.get("CLOPS_EXECUTOR_TRANSPORT"),
-                ClientLimits.fromEnv(env));
+        return of(ExecutorContract.fromEnv(env));
+    }
+
+    /** The executor's own view of the contract a runtime gave it. */
+    public static ExecutorConfig of(ExecutorContract c) {
+        return new ExecutorConfig(c.port(), c.routes().stream().map(ExecutorConfig::route).toList(),
+                c.shadow() == null ? null : route(c.shadow()), c.modelName(), c.protocol(), c.project(), c.deployment(), c.mode(),
+                c.bootstrap(), c.timeoutMs(), c.maxBodyBytes(), c.asyncConcurrency(), c.rateLimitRps(), c.inputs(), c.logRequests(),
+                c.logSample(), c.logMaxBytes(), c.token(), c.host(), c.threads(), c.transport(),
+                new ClientLimits(c.clientIdleMs(), c.clientHeaderTimeoutMs(), c.clientBodyMinRate()));
+    }
+
+    private static Route route(ExecutorContract.Route r) {
+        return new Route(r.name(), r.url(), r.weight());
     }
 
     /** One model, everything else at its default: for tests and simple uses. */
@@ -108,14 +91,6 @@ public record ExecutorConfig(int port, List<Route> routes, Route shadow, String 
         return new ExecutorConfig(port, routes, shadow, modelName, protocol, project, deployment, mode, bootstrap, timeoutMs,
                 maxBodyBytes, asyncConcurrency, rateLimitRps, inputsJson, logRequests, logSample, logMaxBytes, token, host, threads,
                 transport, limits);
-    }
-
-    private static String require(Map<String, String> env, String name) {
-        String v = env.get(name);
-        if (v == null || v.isBlank()) {
-            throw new IllegalArgumentException("environment variable " + name + " (or CLOPS_ROUTES) is required");
-        }
-        return v;
     }
 
     public boolean async() {

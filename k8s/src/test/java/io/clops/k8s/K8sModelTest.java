@@ -69,8 +69,8 @@ class K8sModelTest {
         assertThat(exec.getReadinessProbe().getHttpGet().getPath()).isEqualTo("/v2/health/ready");
         assertThat(exec.getLivenessProbe().getHttpGet().getPath()).isEqualTo("/v2/health/live");
         assertThat(exec.getEnv()).anySatisfy(e -> {
-            assertThat(e.getName()).isEqualTo("CLOPS_MODEL_URL");
-            assertThat(e.getValue()).isEqualTo("http://127.0.0.1:8080");
+            assertThat(e.getName()).isEqualTo("CLOPS_ROUTES");
+            assertThat(e.getValue()).isEqualTo("iris-v1=http://127.0.0.1:8080=100");
         });
         assertThat(exec.getEnv()).as("the sidecar listens on the pod IP: the Service and the kubelet's probes come in there")
                 .anySatisfy(e -> {
@@ -106,7 +106,7 @@ class K8sModelTest {
     }
 
     @Test
-    void aTrafficSplitWithAShadowIsOneWorkloadPerVersionAndIstioRoutes() {
+    void aTrafficSplitWithAShadowIsOneWorkloadPerVersionIstioRoutesAndShadowCopiesByTheExecutors() {
         DeploymentSpec s = spec("iris@champion");
         List<HasMetadata> objs = K8sModel.deployment(desired(s, List.of(route(1, 90), route(2, 10)), route(3, 0)), SETTINGS, null);
         assertThat(objs).filteredOn(o -> o instanceof Deployment).extracting(o -> o.getMetadata().getName())
@@ -115,8 +115,16 @@ class K8sModelTest {
         assertThat(shadow.getSpec().getTemplate().getMetadata().getLabels()).containsEntry("clops.io/serving", "false");
         GenericKubernetesResource vs = (GenericKubernetesResource) objs.stream().filter(o -> o.getKind().equals("VirtualService")).findFirst().orElseThrow();
         @SuppressWarnings("unchecked") Map<String, Object> spec = (Map<String, Object>) vs.getAdditionalProperties().get("spec");
-        assertThat(spec.toString()).contains("weight=90").contains("weight=10").contains("mirror=").contains("subset=iris-v3");
+        assertThat(spec.toString()).contains("weight=90").contains("weight=10").as("the executors copy to the shadow: no mirror")
+                .doesNotContain("mirror");
         assertThat(objs).extracting(HasMetadata::getKind).contains("DestinationRule");
+        Deployment v1 = (Deployment) objs.stream().filter(o -> o.getMetadata().getName().equals("iris-iris-v1")).findFirst().orElseThrow();
+        assertThat(v1.getSpec().getTemplate().getSpec().getContainers().get(1).getEnv()).anySatisfy(e -> {
+            assertThat(e.getName()).isEqualTo("CLOPS_SHADOW");
+            assertThat(e.getValue()).isEqualTo("iris-v3=http://iris-iris-v3-model.demo.svc.cluster.local:8080=0");
+        });
+        assertThat(shadow.getSpec().getTemplate().getSpec().getContainers().get(1).getEnv()).noneSatisfy(e ->
+                assertThat(e.getName()).isEqualTo("CLOPS_SHADOW"));
     }
 
     @Test
@@ -160,5 +168,31 @@ class K8sModelTest {
             assertThat(from.getSecretRef().getName()).isEqualTo("clops-kafka-client");
             assertThat(from.getSecretRef().getOptional()).isTrue();
         });
+    }
+
+    @Test
+    void everyServingExecutorKnowsEveryVersionWithItsWeightSoAsyncFollowsTheSplit() {
+        DeploymentSpec s = spec("iris");
+        s.setMode("both");
+        List<HasMetadata> objs = K8sModel.deployment(desired(s, List.of(route(1, 90), route(2, 10)), null), SETTINGS, null);
+        Map<String, Map<String, String>> envByWorkload = new java.util.TreeMap<>();
+        for (HasMetadata o : objs) {
+            if (o instanceof Deployment d) {
+                Map<String, String> env = new java.util.TreeMap<>();
+                d.getSpec().getTemplate().getSpec().getContainers().get(1).getEnv().forEach(e -> env.put(e.getName(), e.getValue()));
+                envByWorkload.put(d.getMetadata().getName(), env);
+            }
+        }
+        assertThat(envByWorkload.keySet()).containsExactly("iris-iris-v1", "iris-iris-v2");
+        assertThat(envByWorkload.get("iris-iris-v1")).containsEntry("CLOPS_ROUTES",
+                "iris-v1=http://127.0.0.1:8080=90;iris-v2=http://iris-iris-v2-model.demo.svc.cluster.local:8080=10");
+        assertThat(envByWorkload.get("iris-iris-v2")).containsEntry("CLOPS_ROUTES",
+                "iris-v1=http://iris-iris-v1-model.demo.svc.cluster.local:8080=90;iris-v2=http://127.0.0.1:8080=10");
+        envByWorkload.values().forEach(env -> assertThat(io.clops.runtime.ExecutorContract.fromEnv(env).mode()).isEqualTo("both"));
+        assertThat(objs).filteredOn(o -> o instanceof Service).extracting(o -> o.getMetadata().getName())
+                .containsExactlyInAnyOrder("iris", "iris-iris-v1-model", "iris-iris-v2-model");
+        Service v2 = objs.stream().filter(o -> o.getMetadata().getName().equals("iris-iris-v2-model")).map(Service.class::cast).findFirst().orElseThrow();
+        assertThat(v2.getSpec().getSelector()).containsEntry("clops.io/workload", "iris-iris-v2").containsEntry("clops.io/deployment", "iris");
+        assertThat(v2.getSpec().getPorts().get(0).getTargetPort().getStrVal()).isEqualTo("model");
     }
 }

@@ -161,6 +161,8 @@ class KubernetesRuntimeIT {
                 "POST /apis/autoscaling/v2/namespaces/k8s-a/horizontalpodautoscalers",
                 "POST /apis/apps/v1/namespaces/k8s-a/deployments",
                 "POST /apis/autoscaling/v2/namespaces/k8s-a/horizontalpodautoscalers",
+                "POST /api/v1/namespaces/k8s-a/services", // each version's model, for the other versions' executors
+                "POST /api/v1/namespaces/k8s-a/services",
                 "POST /apis/networking.istio.io/v1/namespaces/k8s-a/destinationrules",
                 "POST /apis/networking.istio.io/v1/namespaces/k8s-a/virtualservices",
                 "DELETE /apis/apps/v1/namespaces/k8s-a/deployments/iris",

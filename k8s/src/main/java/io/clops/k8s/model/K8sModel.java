@@ -132,6 +132,19 @@ public final class K8sModel {
             out.add(pdb);
         }
         if (!single) {
+            // each version's model, for the other versions' executors (weighted routing and shadow copies)
+            List<ModelVersion> versions = new ArrayList<>();
+            routes.forEach(r -> versions.add(r.getVersion()));
+            if (d.getShadow() != null) {
+                versions.add(d.getShadow().getVersion());
+            }
+            for (ModelVersion v : versions) {
+                out.add(new ServiceBuilder().withMetadata(meta(modelService(d, v), ns, K8sNames.labels(d), owner))
+                        .withNewSpec().withType("ClusterIP")
+                        .withSelector(Map.of(K8sNames.DEPLOYMENT, d.getName(), K8sNames.WORKLOAD, K8sNames.workload(d, v, false)))
+                        .addNewPort().withName("model").withProtocol("TCP").withPort(modelPort(d, v)).withTargetPort(new IntOrString("model")).endPort()
+                        .endSpec().build());
+            }
             out.add(destinationRule(d, owner));
             out.add(virtualService(d, owner));
         }
@@ -172,20 +185,8 @@ public final class K8sModel {
         Container executor = new ContainerBuilder().withName("executor").withImage(settings.executorImage())
                 .withArgs("executor")
                 .addNewPort().withName("http").withContainerPort(K8sNames.EXECUTOR_PORT).withProtocol("TCP").endPort()
-                .withEnv(env("CLOPS_EXECUTOR_PORT", Integer.toString(K8sNames.EXECUTOR_PORT)),
-                        env("CLOPS_EXECUTOR_HOST", "0.0.0.0"), // the Service and the kubelet's probes come in on the pod IP
-                        env("CLOPS_MODEL_URL", "http://127.0.0.1:" + port),
-                        env("CLOPS_MODEL_NAME", v.getModel()),
-                        env("CLOPS_PROTOCOL", protocol),
-                        env("CLOPS_PROJECT", d.getProject()),
-                        env("CLOPS_DEPLOYMENT", d.getName()),
-                        env("CLOPS_MODE", serving ? spec.getMode() : "sync"),
-                        env("CLOPS_BOOTSTRAP", settings.bootstrap()),
-                        env("CLOPS_TIMEOUT_MS", Integer.toString(spec.getExecutor().getTimeoutMs())),
-                        env("CLOPS_MAX_BODY_BYTES", Long.toString(spec.getExecutor().getMaxBodyBytes())),
-                        env("CLOPS_INPUTS", io.clops.runtime.ExecutorEnv.inputsJson(v)),
-                        env("CLOPS_RATE_LIMIT_RPS", Integer.toString(spec.getExecutor().getRateLimitRps())),
-                        env("CLOPS_LOG_REQUESTS", Boolean.toString(spec.getExecutor().getLogRequests())))
+                .withEnv(executorContract(d, v, serving, single, port, protocol, settings).toEnv().entrySet().stream()
+                        .map(e -> env(e.getKey(), e.getValue())).toList())
                 // the platform's Kafka client settings (SASL, TLS), when it has any: see project()
                 .withEnvFrom(new io.fabric8.kubernetes.api.model.EnvFromSourceBuilder().withNewSecretRef()
                         .withName(K8sNames.KAFKA_CLIENT_SECRET).withOptional(true).endSecretRef().build())
@@ -261,13 +262,65 @@ public final class K8sModel {
         }
         Map<String, Object> http = new LinkedHashMap<>();
         http.put("route", route);
-        if (d.getShadow() != null) {
-            http.put("mirror", Map.of("host", host(d), "subset", K8sNames.route(d.getShadow().getVersion())));
-            http.put("mirrorPercentage", Map.of("value", 100.0));
-        }
+        // the shadow's copies are the executors' to make (as on one machine): a mirror here would double them
         return new GenericKubernetesResourceBuilder().withApiVersion("networking.istio.io/v1").withKind("VirtualService")
                 .withMetadata(meta(d.getName(), K8sNames.namespace(d.getProject()), K8sNames.labels(d), owner))
                 .addToAdditionalProperties("spec", Map.of("hosts", List.of(host(d)), "http", List.of(http))).build();
+    }
+
+    /**
+     * The executor sidecar's settings: the same traffic rules as on one machine. A serving workload's executor knows
+     * every serving version with its weight (its own model on 127.0.0.1, the others through their model Services)
+     * and the shadow, so sync and async requests alike are split by the deployment's weights and a
+     * {@code clops-route} keeps a caller on its version, whichever pod takes the request or the record; with or
+     * without a service mesh. A shadow's executor serves only its own model, sync.
+     */
+    static io.clops.runtime.ExecutorContract executorContract(DesiredDeployment d, ModelVersion v, boolean serving, boolean single,
+                                                             int port, String protocol, PlatformSettings settings) {
+        DeploymentSpec spec = d.getSpec();
+        List<io.clops.runtime.ExecutorContract.Route> routes = new ArrayList<>();
+        io.clops.runtime.ExecutorContract.Route shadow = null;
+        if (serving) {
+            for (ResolvedRoute r : d.getRoutes()) {
+                routes.add(contractRoute(d, r.getVersion(), r.getWeight(), r.getVersion().equals(v) ? port : -1, single));
+            }
+            if (d.getShadow() != null) {
+                shadow = contractRoute(d, d.getShadow().getVersion(), 0, -1, false);
+            }
+        } else {
+            routes.add(contractRoute(d, v, 100, port, single));
+        }
+        return io.clops.runtime.ExecutorContract.builder(v.getModel(), routes)
+                .port(K8sNames.EXECUTOR_PORT)
+                .host("0.0.0.0") // the Service and the kubelet's probes come in on the pod IP
+                .shadow(shadow)
+                .protocol(protocol)
+                .deployment(d.getProject(), d.getName())
+                .mode(serving ? spec.getMode() : "sync")
+                .bootstrap(settings.bootstrap())
+                .timeoutMs(spec.getExecutor().getTimeoutMs())
+                .maxBodyBytes(spec.getExecutor().getMaxBodyBytes())
+                .inputs(io.clops.runtime.ExecutorEnv.inputsJson(v))
+                .rateLimitRps(spec.getExecutor().getRateLimitRps())
+                .logRequests(spec.getExecutor().getLogRequests())
+                .build();
+    }
+
+    /** A version as a route: its own model on 127.0.0.1 ({@code localPort} ≥ 0), another's through its model Service. */
+    private static io.clops.runtime.ExecutorContract.Route contractRoute(DesiredDeployment d, ModelVersion v, int weight, int localPort,
+                                                                        boolean single) {
+        String url = localPort >= 0 ? "http://127.0.0.1:" + localPort
+                : "http://" + modelService(d, v) + "." + K8sNames.namespace(d.getProject()) + ".svc.cluster.local:" + modelPort(d, v);
+        return new io.clops.runtime.ExecutorContract.Route(io.clops.runtime.ExecutorEnv.routeName(v), url, weight);
+    }
+
+    /** The Service in front of one version's model containers (several versions only): what other versions' executors call. */
+    static String modelService(DesiredDeployment d, ModelVersion v) {
+        return K8sNames.dns(K8sNames.workload(d, v, false) + "-model");
+    }
+
+    private static int modelPort(DesiredDeployment d, ModelVersion v) {
+        return d.getSpec().getPort() != null ? d.getSpec().getPort() : v.getPort();
     }
 
     private static String host(DesiredDeployment d) {

@@ -6,6 +6,7 @@ import io.clops.avro.ModelVersion;
 import io.clops.avro.ResolvedRoute;
 import io.clops.net.FreePorts;
 import io.clops.kafka.Topics;
+import io.clops.runtime.ExecutorContract;
 import io.clops.runtime.ExecutorEnv;
 import io.clops.runtime.StatusRules;
 import io.clops.runtime.StatusWriter;
@@ -49,8 +50,6 @@ final class LocalDeployment {
         if (desired.getShadow() != null) {
             all.add(desired.getShadow());
         }
-        List<String> routes = new ArrayList<>();
-        String shadow = null;
         for (int i = 0; i < all.size(); i++) {
             ModelVersion v = all.get(i).getVersion();
             int port = FreePorts.pick();
@@ -68,32 +67,8 @@ final class LocalDeployment {
                     "CLOPS_PROJECT", desired.getProject(), "CLOPS_DEPLOYMENT", desired.getName());
             models.add(new ManagedProcess(all.size() == 1 ? "model" : "model " + route, cmd, env, log, settings.run().resolve(base + "." + route + ".model.pid")));
             modelPorts.add(port);
-            String entry = route + "=http://127.0.0.1:" + port + "=" + all.get(i).getWeight();
-            if (i < desired.getRoutes().size()) {
-                routes.add(entry);
-            } else {
-                shadow = entry;
-            }
         }
-        ModelVersion primary = desired.getRoutes().get(0).getVersion();
-        var exec = desired.getSpec().getExecutor();
-        Map<String, String> execEnv = new HashMap<>();
-        execEnv.put("CLOPS_EXECUTOR_PORT", Integer.toString(executorPort));
-        execEnv.put("CLOPS_ROUTES", String.join(";", routes));
-        if (shadow != null) {
-            execEnv.put("CLOPS_SHADOW", shadow);
-        }
-        execEnv.put("CLOPS_MODEL_NAME", primary.getModel());
-        execEnv.put("CLOPS_INPUTS", ExecutorEnv.inputsJson(primary));
-        execEnv.put("CLOPS_PROTOCOL", Objects.requireNonNullElse(desired.getSpec().getProtocol(), primary.getProtocol()));
-        execEnv.put("CLOPS_PROJECT", desired.getProject());
-        execEnv.put("CLOPS_DEPLOYMENT", desired.getName());
-        execEnv.put("CLOPS_MODE", desired.getSpec().getMode());
-        execEnv.put("CLOPS_BOOTSTRAP", settings.bootstrap());
-        execEnv.put("CLOPS_TIMEOUT_MS", Integer.toString(exec.getTimeoutMs()));
-        execEnv.put("CLOPS_MAX_BODY_BYTES", Long.toString(exec.getMaxBodyBytes()));
-        execEnv.put("CLOPS_RATE_LIMIT_RPS", Integer.toString(exec.getRateLimitRps()));
-        execEnv.put("CLOPS_LOG_REQUESTS", Boolean.toString(exec.getLogRequests()));
+        Map<String, String> execEnv = executorContract(desired, modelPorts, executorPort, settings.bootstrap()).toEnv();
         List<String> execCmd = new java.util.ArrayList<>(List.of(settings.javaBin(), "-Dclops.role=executor",
                 "-Dclops.deployment=" + key, "-Xms16m", "-Xmx192m", "-XX:+UseSerialGC", "-Xss512k",
                 "-Dorg.apache.avro.SERIALIZABLE_PACKAGES=io.clops", "-Dlogback.configurationFile=clops-executor-logback.xml"));
@@ -106,6 +81,43 @@ final class LocalDeployment {
         execCmd.addAll(List.of("-cp", settings.executorClasspath(), "io.clops.executor.ExecutorMain"));
         this.executor = new ManagedProcess("executor", execCmd, execEnv, settings.logs().resolve(base + ".executor.log"),
                 settings.run().resolve(base + ".executor.pid"));
+    }
+
+    /**
+     * The executor's settings for one generation, given where each route's model (then the shadow's) listens on this
+     * machine: every version with its weight, the same traffic rules as on Kubernetes (K8sModel.executorContract).
+     */
+    static ExecutorContract executorContract(DesiredDeployment desired, List<Integer> modelPorts, int executorPort, String bootstrap) {
+        List<ExecutorContract.Route> routes = new ArrayList<>();
+        ExecutorContract.Route shadow = null;
+        List<ResolvedRoute> all = new ArrayList<>(desired.getRoutes());
+        if (desired.getShadow() != null) {
+            all.add(desired.getShadow());
+        }
+        for (int i = 0; i < all.size(); i++) {
+            ExecutorContract.Route entry = new ExecutorContract.Route(ExecutorEnv.routeName(all.get(i).getVersion()),
+                    "http://127.0.0.1:" + modelPorts.get(i), all.get(i).getWeight());
+            if (i < desired.getRoutes().size()) {
+                routes.add(entry);
+            } else {
+                shadow = entry;
+            }
+        }
+        ModelVersion primary = desired.getRoutes().get(0).getVersion();
+        var exec = desired.getSpec().getExecutor();
+        return ExecutorContract.builder(primary.getModel(), routes)
+                .port(executorPort)
+                .shadow(shadow)
+                .inputs(ExecutorEnv.inputsJson(primary))
+                .protocol(Objects.requireNonNullElse(desired.getSpec().getProtocol(), primary.getProtocol()))
+                .deployment(desired.getProject(), desired.getName())
+                .mode(desired.getSpec().getMode())
+                .bootstrap(bootstrap)
+                .timeoutMs(exec.getTimeoutMs())
+                .maxBodyBytes(exec.getMaxBodyBytes())
+                .rateLimitRps(exec.getRateLimitRps())
+                .logRequests(exec.getLogRequests())
+                .build();
     }
 
     private List<String> workloads() {

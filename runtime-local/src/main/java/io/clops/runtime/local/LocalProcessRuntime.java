@@ -72,6 +72,12 @@ public final class LocalProcessRuntime implements DeploymentRuntime {
         supervisor.scheduleWithFixedDelay(this::superviseAll, 500, 500, TimeUnit.MILLISECONDS);
     }
 
+    /** What this runtime tells the executor of {@code desired}, its models listening on {@code modelPorts} (routes, then the shadow). */
+    public static io.clops.runtime.ExecutorContract executorContract(DesiredDeployment desired, List<Integer> modelPorts, int executorPort,
+                                                                     String bootstrap) {
+        return LocalDeployment.executorContract(desired, modelPorts, executorPort, bootstrap);
+    }
+
     @Override
     public String name() {
         return "local";
