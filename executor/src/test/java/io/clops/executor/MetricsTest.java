@@ -30,4 +30,13 @@ class MetricsTest {
         }
         assertThat(m.requestsPerSecond()).as("7 busy seconds of the last 10").isCloseTo(31.0 * 7 / 10, within(1e-9));
     }
+
+    /** What k8s/manifests/05-metrics-adapter.yaml turns into HPA metrics (ManifestsTest checks the other side). */
+    @Test
+    void theSeriesTheAutoscaleMetricsNameAreExported() {
+        String scrape = new Metrics().scrape("demo", "iris");
+        for (String series : java.util.List.of("clops_executor_requests_per_second", "clops_executor_in_flight", "clops_executor_async_lag")) {
+            assertThat(scrape).contains("# TYPE " + series + " gauge").contains(series + "{project=\"demo\",deployment=\"iris\"} ");
+        }
+    }
 }

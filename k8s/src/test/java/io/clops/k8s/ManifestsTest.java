@@ -99,4 +99,43 @@ class ManifestsTest {
         }
         return false;
     }
+
+    /** The metric each autoscale.metric makes the HPA ask for has a rule in the metrics adapter's configuration. */
+    @Test
+    void everyAutoscaleMetricTheHpaNamesHasAMetricsAdapterRule() throws Exception {
+        io.fabric8.kubernetes.api.model.ConfigMap adapter = all().stream()
+                .filter(o -> o instanceof io.fabric8.kubernetes.api.model.ConfigMap && o.getMetadata().getName().equals("clops-metrics-adapter"))
+                .map(o -> (io.fabric8.kubernetes.api.model.ConfigMap) o).findFirst().orElseThrow();
+        @SuppressWarnings("unchecked")
+        Map<String, Object> config = YAML.unmarshal(adapter.getData().get("config.yaml"), Map.class);
+        java.util.Set<String> pods = new java.util.HashSet<>();
+        java.util.Set<String> external = new java.util.HashSet<>();
+        for (String list : List.of("rules", "externalRules")) {
+            @SuppressWarnings("unchecked") List<Map<String, Object>> rules = (List<Map<String, Object>>) config.get(list);
+            for (Map<String, Object> r : rules) {
+                @SuppressWarnings("unchecked") Map<String, Object> name = (Map<String, Object>) r.get("name");
+                (list.equals("rules") ? pods : external).add((String) name.get("as"));
+            }
+        }
+        for (String metric : List.of("rps", "inflight", "lag")) {
+            DeploymentSpec s = spec("iris");
+            s.getReplicas().setMax(4);
+            s.setAutoscale(Autoscale.newBuilder().setMetric(metric).setTarget(10).build());
+            var v = io.clops.testing.Fixtures.version("iris", 1, List.of());
+            DesiredDeployment d = DesiredDeployment.newBuilder().setProject("p").setName("n").setGeneration(1).setSpec(s)
+                    .setRoutes(List.of(ResolvedRoute.newBuilder().setRef("iris:1").setVersion(v).setWeight(100).build()))
+                    .setShadow(null).setCommandId("c").setActor("a").setTimeMs(1).build();
+            var hpa = K8sModel.deployment(d, PlatformSettings.defaults("x", "k"), null).stream()
+                    .filter(o -> o instanceof io.fabric8.kubernetes.api.model.autoscaling.v2.HorizontalPodAutoscaler)
+                    .map(o -> (io.fabric8.kubernetes.api.model.autoscaling.v2.HorizontalPodAutoscaler) o).findFirst().orElseThrow();
+            var m = hpa.getSpec().getMetrics().get(0);
+            if (m.getPods() != null) {
+                assertThat(pods).as("a Pods rule for autoscale.metric %s", metric).contains(m.getPods().getMetric().getName());
+            } else {
+                assertThat(external).as("an External rule for autoscale.metric %s", metric).contains(m.getExternal().getMetric().getName());
+            }
+        }
+        assertThat(pods).containsExactlyInAnyOrder("clops_executor_requests_per_second", "clops_executor_in_flight");
+        assertThat(external).containsExactly("clops_executor_async_lag");
+    }
 }

@@ -97,7 +97,7 @@ public final class DeploymentSpecParser {
             JsonNode a = s.get("autoscale");
             known(a, Set.of("metric", "target"), "spec.autoscale.", errors);
             autoscale = Autoscale.newBuilder()
-                    .setMetric(a.has("metric") ? oneOf(a.get("metric"), "spec.autoscale.metric", Set.of("cpu", "rps", "lag"), errors) : "cpu")
+                    .setMetric(a.has("metric") ? oneOf(a.get("metric"), "spec.autoscale.metric", Set.of("cpu", "rps", "inflight", "lag"), errors) : "cpu")
                     .setTarget(a.has("target") ? integer(a.get("target"), "spec.autoscale.target", 1, 1_000_000, errors) : 70)
                     .build();
         }

@@ -203,7 +203,10 @@ public final class K8sModel {
         var podSpec = b.withNewSpec()
                 .withReplicas(scales ? null : spec.getReplicas().getMin())
                 .withNewSelector().withMatchLabels(selector).endSelector()
-                .withNewTemplate().withNewMetadata().withLabels(podLabels).endMetadata()
+                .withNewTemplate().withNewMetadata().withLabels(podLabels)
+                // Prometheus scrapes each executor (k8s/manifests/05-metrics-adapter.yaml turns its series into HPA metrics)
+                .withAnnotations(Map.of("prometheus.io/scrape", "true", "prometheus.io/port", Integer.toString(K8sNames.EXECUTOR_PORT),
+                        "prometheus.io/path", "/metrics")).endMetadata()
                 .withNewSpec().withContainers(model, executor);
         if (gpu > 0) {
             podSpec = podSpec.withNodeSelector(Map.of("nvidia.com/gpu.present", "true"))
@@ -225,6 +228,9 @@ public final class K8sModel {
         MetricSpec m = switch (metric) {
             case "rps" -> new MetricSpecBuilder().withType("Pods").withNewPods().withNewMetric()
                     .withName("clops_executor_requests_per_second").endMetric().withNewTarget().withType("AverageValue")
+                    .withAverageValue(new Quantity(Integer.toString(value))).endTarget().endPods().build();
+            case "inflight" -> new MetricSpecBuilder().withType("Pods").withNewPods().withNewMetric()
+                    .withName("clops_executor_in_flight").endMetric().withNewTarget().withType("AverageValue")
                     .withAverageValue(new Quantity(Integer.toString(value))).endTarget().endPods().build();
             case "lag" -> new MetricSpecBuilder().withType("External").withNewExternal().withNewMetric()
                     .withName("clops_executor_async_lag").withNewSelector()
