@@ -12,7 +12,7 @@ import io.clops.kafka.Topics;
 import io.clops.runtime.ReconcileWorker;
 import io.clops.reconciler.Reconciler;
 import io.clops.runtime.StatusRules;
-import io.clops.runtime.StatusWriter;
+import io.clops.runtime.ObservationWriter;
 import io.clops.schemas.SchemaTopic;
 import io.clops.gateway.CommandGateway;
 import io.clops.gateway.Principal;
@@ -109,7 +109,7 @@ public final class K8sApplyBench {
             mock.init();
             try (KubernetesClient client = mock.createClient();
                  Reconciler reconciler = Reconciler.start(bootstrap, dir.resolve("streams"), Duration.ofSeconds(60));
-                 StatusWriter status = new StatusWriter(bootstrap, "bench-worker");
+                 ObservationWriter status = new ObservationWriter(bootstrap, "bench-worker");
                  CommandGateway gateway = new CommandGateway(bootstrap, Clock.systemUTC(), Duration.ofMinutes(30))) {
                 client.apiextensions().v1().customResourceDefinitions()
                         .load(K8sApplyBench.class.getResourceAsStream("/META-INF/fabric8/modeldeployments.clops.io-v1.yml")).create();

@@ -114,47 +114,28 @@ public final class AsyncWorker implements Runnable, AutoCloseable {
         this.inFlight = new Semaphore(config.asyncConcurrency());
     }
 
-    /** One polled batch: its offsets, committed once every answer in it (and every batch before it) is acknowledged. */
-    private static final class Batch {
-        final Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
-        final java.util.concurrent.atomic.AtomicInteger unacked;
-        final CompletableFuture<Void> acked = new CompletableFuture<>();
-
-        /** Where this batch starts, per partition: to poll it again when its answers could not be produced. */
-        final Map<TopicPartition, Long> first = new HashMap<>();
-
-        Batch(ConsumerRecords<String, byte[]> records) {
-            unacked = new java.util.concurrent.atomic.AtomicInteger(records.count());
-            for (TopicPartition tp : records.partitions()) {
-                List<ConsumerRecord<String, byte[]>> rs = records.records(tp);
-                offsets.put(tp, new OffsetAndMetadata(rs.get(rs.size() - 1).offset() + 1));
-                first.put(tp, rs.get(0).offset());
-            }
+    /** One polled batch for the bookkeeping: per partition its first and last offsets, and its record count. */
+    private static AsyncOffsets.Batch batchOf(ConsumerRecords<String, byte[]> records) {
+        Map<TopicPartition, long[]> ranges = new HashMap<>();
+        for (TopicPartition tp : records.partitions()) {
+            List<ConsumerRecord<String, byte[]>> rs = records.records(tp);
+            ranges.put(tp, new long[]{rs.get(0).offset(), rs.get(rs.size() - 1).offset()});
         }
-
-        void ack(Exception e) {
-            if (e != null) {
-                acked.completeExceptionally(e);
-            } else if (unacked.decrementAndGet() == 0) {
-                acked.complete(null);
-            }
-        }
+        return new AsyncOffsets.Batch(ranges, records.count());
     }
 
     /**
      * An answer to produce; {@code fallback}: what to produce instead if it cannot be (its reply-to topic failed),
      * made only then; null for answers on the response topic.
      */
-    private record Outgoing(ProducerRecord<String, byte[]> record, Batch batch,
+    private record Outgoing(ProducerRecord<String, byte[]> record, AsyncOffsets.Batch batch,
                             java.util.function.Supplier<ProducerRecord<String, byte[]>> fallback) {
     }
 
     /** Answers waiting to be produced: the model's answers complete on event loops, the sender thread produces them. */
     private final java.util.concurrent.BlockingQueue<Outgoing> outbox = new java.util.concurrent.LinkedBlockingQueue<>();
-    /** Polled batches not committed yet, in poll order. */
-    private final java.util.ArrayDeque<Batch> pending = new java.util.ArrayDeque<>();
-    /** Acknowledged and committable, maybe not committed yet. */
-    private final Map<TopicPartition, OffsetAndMetadata> done = new HashMap<>();
+    /** Polled batches not committed yet, in poll order, and what is committable (the at-least-once rules). */
+    private final AsyncOffsets offsets = new AsyncOffsets();
 
     @Override
     public void run() {
@@ -179,10 +160,10 @@ public final class AsyncWorker implements Runnable, AutoCloseable {
                 }
             });
             while (running) {
-                ConsumerRecords<String, byte[]> records = consumer.poll(Duration.ofMillis(pending.isEmpty() ? 200 : 5));
+                ConsumerRecords<String, byte[]> records = consumer.poll(Duration.ofMillis(offsets.isEmpty() ? 200 : 5));
                 if (!records.isEmpty()) {
-                    Batch batch = new Batch(records);
-                    pending.addLast(batch);
+                    AsyncOffsets.Batch batch = batchOf(records);
+                    offsets.add(batch);
                     // a poll's requests go to one event loop together: one hand-off per group, not per request
                     EventLoop loop = dispatcher.nextLoop();
                     List<Runnable> group = new ArrayList<>();
@@ -248,41 +229,23 @@ public final class AsyncWorker implements Runnable, AutoCloseable {
      * than the producer's delivery timeout) is not committed: it and every batch after it are polled again.
      */
     private void commitAcknowledged() {
-        boolean any = false;
-        while (!pending.isEmpty() && pending.peekFirst().acked.isDone()) {
-            if (pending.peekFirst().acked.isCompletedExceptionally()) {
-                pollAgain();
-                break;
-            }
-            Batch b = pending.pollFirst();
-            done.putAll(b.offsets);
-            any = true;
-        }
-        if (any) {
-            consumer.commitAsync(Map.copyOf(done), (offsets, e) -> {
+        AsyncOffsets.Step step = offsets.advance();
+        if (step.pollAgainFrom() != null) {
+            var assigned = consumer.assignment();
+            step.pollAgainFrom().forEach((tp, offset) -> {
+                if (assigned.contains(tp)) {
+                    consumer.seek(tp, offset);
+                }
+            });
+            metrics.asyncRetried.incrementAndGet();
+            LOG.warn("an answer could not be produced ({}); polling again from {}", step.why(), step.pollAgainFrom());
+        } else if (step.commit() != null) {
+            consumer.commitAsync(step.commit(), (committed, e) -> {
                 if (e != null) {
                     LOG.debug("async commit failed, a later one covers it: {}", e.toString());
                 }
             });
         }
-    }
-
-    /** Rewinds to the first pending batch: its requests, and those of every batch after it, are answered again. */
-    private void pollAgain() {
-        String why = pending.peekFirst().acked.handle((v, e) -> String.valueOf(e)).join();
-        Map<TopicPartition, Long> from = new HashMap<>();
-        for (Batch b : pending) {
-            b.first.forEach((tp, offset) -> from.merge(tp, offset, Math::min));
-        }
-        pending.clear();
-        var assigned = consumer.assignment();
-        from.forEach((tp, offset) -> {
-            if (assigned.contains(tp)) {
-                consumer.seek(tp, offset);
-            }
-        });
-        metrics.asyncRetried.incrementAndGet();
-        LOG.warn("an answer could not be produced ({}); polling again from {}", why, from);
     }
 
     /**
@@ -293,19 +256,17 @@ public final class AsyncWorker implements Runnable, AutoCloseable {
      */
     private void settle(java.util.Collection<TopicPartition> leaving) {
         try {
-            CompletableFuture.allOf(pending.stream().map(b -> b.acked).toArray(CompletableFuture[]::new)).get(10, java.util.concurrent.TimeUnit.SECONDS);
+            CompletableFuture.allOf(offsets.inFlight()).get(10, java.util.concurrent.TimeUnit.SECONDS);
         } catch (Exception e) {
             LOG.warn("answers still in flight or failed ({}); their requests will be answered again", e.toString());
         }
-        while (!pending.isEmpty() && pending.peekFirst().acked.isDone() && !pending.peekFirst().acked.isCompletedExceptionally()) {
-            done.putAll(pending.pollFirst().offsets);
-        }
+        Map<TopicPartition, OffsetAndMetadata> done = offsets.settle();
         if (!done.isEmpty()) {
             try {
                 try {
-                    consumer.commitSync(Map.copyOf(done), Duration.ofSeconds(5));
+                    consumer.commitSync(done, Duration.ofSeconds(5));
                 } catch (WakeupException e) { // close() woke the consumer after the loop had left poll: commit anyway
-                    consumer.commitSync(Map.copyOf(done), Duration.ofSeconds(5));
+                    consumer.commitSync(done, Duration.ofSeconds(5));
                 }
             } catch (RuntimeException e) {
                 LOG.warn("could not commit answered offsets ({}); those requests will be answered again", e.toString());
@@ -314,16 +275,9 @@ public final class AsyncWorker implements Runnable, AutoCloseable {
         forget(leaving);
     }
 
-    /**
-     * No commit of ours names these partitions from here on: it would move their new owner's offsets back (and all it
-     * answered would come again). Their requests still in flight are answered; the new owner may answer them again.
-     */
+    /** No commit of ours names these partitions from here on (AsyncOffsets.forget). */
     private void forget(java.util.Collection<TopicPartition> partitions) {
-        done.keySet().removeAll(partitions);
-        for (Batch b : pending) {
-            b.offsets.keySet().removeAll(partitions);
-            b.first.keySet().removeAll(partitions);
-        }
+        offsets.forget(partitions);
     }
 
     private long lagCheckedAt;
@@ -370,7 +324,7 @@ public final class AsyncWorker implements Runnable, AutoCloseable {
      * answer in the outbox (null: answered already: refused, or its deadline had passed). The caller holds an
      * in-flight permit for it, released when the model has answered.
      */
-    private Runnable answer(ConsumerRecord<String, byte[]> rec, EventLoop loop, Batch batch) {
+    private Runnable answer(ConsumerRecord<String, byte[]> rec, EventLoop loop, AsyncOffsets.Batch batch) {
         long start = System.nanoTime();
         Request req = Request.parse(rec, config.modelName(), config.protocol());
         ModelClient.Reply refusal = req.replyTo() == null ? null : replyTopics.check(req.replyTo());

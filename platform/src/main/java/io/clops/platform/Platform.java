@@ -6,7 +6,7 @@ import io.clops.kafka.TopicAdmin;
 import io.clops.kafka.Topics;
 import io.clops.runtime.ReconcileWorker;
 import io.clops.reconciler.Reconciler;
-import io.clops.runtime.StatusWriter;
+import io.clops.runtime.ObservationWriter;
 import io.clops.runtime.local.LocalProcessRuntime;
 import io.clops.schemas.SchemaTopic;
 import io.micronaut.context.ApplicationContext;
@@ -92,7 +92,7 @@ public final class Platform implements AutoCloseable {
             apiUrl = "http://" + ("0.0.0.0".equals(o.apiHost()) ? "127.0.0.1" : o.apiHost()) + ":" + port;
         }
         if (o.components().contains(Component.WORKER)) {
-            StatusWriter status = new StatusWriter(bootstrap, o.runtime() + "-worker");
+            ObservationWriter status = new ObservationWriter(bootstrap, o.runtime() + "-worker");
             started.push(status);
             if ("kubernetes".equals(o.runtime())) {
                 progress.accept("starting the Kubernetes worker, watcher and ModelDeployment bridge (current kubeconfig)");

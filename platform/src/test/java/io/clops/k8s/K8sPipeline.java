@@ -8,7 +8,7 @@ import io.clops.kafka.CompactedView;
 import io.clops.kafka.Topics;
 import io.clops.runtime.ReconcileWorker;
 import io.clops.reconciler.Reconciler;
-import io.clops.runtime.StatusWriter;
+import io.clops.runtime.ObservationWriter;
 import io.fabric8.kubernetes.client.KubernetesClient;
 
 import java.nio.file.Files;
@@ -18,7 +18,7 @@ import java.time.Duration;
 /** The whole path the ITs drive: the topology, one Kubernetes worker (and, if asked, the CRD bridge), a status view. */
 final class K8sPipeline implements AutoCloseable {
     final Reconciler reconciler;
-    final StatusWriter statusWriter;
+    final ObservationWriter statusWriter;
     final KubernetesRuntime runtime;
     final ReconcileWorker worker;
     final CrdBridge bridge;
@@ -29,7 +29,7 @@ final class K8sPipeline implements AutoCloseable {
         client.apiextensions().v1().customResourceDefinitions()
                 .load(K8sPipeline.class.getResourceAsStream("/META-INF/fabric8/modeldeployments.clops.io-v1.yml")).create();
         reconciler = Reconciler.start(bootstrap, Files.createTempDirectory("k8s-streams"), Duration.ofSeconds(60));
-        statusWriter = new StatusWriter(bootstrap, "k8s-worker");
+        statusWriter = new ObservationWriter(bootstrap, "k8s-worker");
         runtime = new KubernetesRuntime(client, PlatformSettings.defaults("clops/executor:test", "kafka:9092"), statusWriter, Clock.systemUTC());
         worker = new ReconcileWorker(bootstrap, runtime, statusWriter, null, ReconcileWorker.Settings.defaults().withRetry(Duration.ofMillis(500), Duration.ofSeconds(2))).start();
         events = new GatewayEvents(bootstrap);

@@ -10,7 +10,7 @@ import io.clops.kafka.CompactedView;
 import io.clops.kafka.Topics;
 import io.clops.runtime.ReconcileWorker;
 import io.clops.reconciler.Reconciler;
-import io.clops.runtime.StatusWriter;
+import io.clops.runtime.ObservationWriter;
 import io.clops.testing.Await;
 import io.clops.testing.KafkaExtension;
 import io.fabric8.kubernetes.api.model.PodBuilder;

@@ -6,7 +6,7 @@ import io.clops.k8s.model.PlatformSettings;
 import io.clops.k8s.runtime.Applied;
 import io.clops.k8s.runtime.KubernetesRuntime;
 import io.clops.k8s.runtime.Outcome;
-import io.clops.runtime.StatusWriter;
+import io.clops.runtime.ObservationWriter;
 import io.clops.testing.KafkaExtension;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -39,7 +39,7 @@ class RestartIT {
                 .setShadow(null).setCommandId("c").setActor("a").setTimeMs(1).build();
         PlatformSettings settings = PlatformSettings.defaults("clops/executor:test", "kafka:9092")
                 .withKafkaClient(Map.of("security.protocol", "SASL_SSL"));
-        try (StatusWriter status = new StatusWriter(KafkaExtension.bootstrapServers(), "restart");
+        try (ObservationWriter status = new ObservationWriter(KafkaExtension.bootstrapServers(), "restart");
              KubernetesRuntime first = new KubernetesRuntime(client, settings, status, Clock.systemUTC());
              KubernetesRuntime second = new KubernetesRuntime(client, settings, status, Clock.systemUTC())) {
             first.apply(d);

@@ -9,7 +9,7 @@ import io.clops.kafka.CompactedView;
 import io.clops.kafka.Topics;
 import io.clops.runtime.ReconcileWorker;
 import io.clops.reconciler.Reconciler;
-import io.clops.runtime.StatusWriter;
+import io.clops.runtime.ObservationWriter;
 import io.clops.testing.Await;
 import io.clops.testing.KafkaExtension;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -44,7 +44,7 @@ class TwoWorkersIT {
     static KubernetesClient client;
     static KubernetesMockServer server;
 
-    record Member(StatusWriter status, KubernetesRuntime runtime, ReconcileWorker worker) implements AutoCloseable {
+    record Member(ObservationWriter status, KubernetesRuntime runtime, ReconcileWorker worker) implements AutoCloseable {
         Set<String> keys() {
             return runtime.history().stream().filter(a -> a.kind().equals("Deployment")).map(a -> a.namespace() + "/" + a.name())
                     .collect(Collectors.toSet());
@@ -59,7 +59,7 @@ class TwoWorkersIT {
     }
 
     static Member member(String bootstrap, String id) throws Exception {
-        StatusWriter s = new StatusWriter(bootstrap, id);
+        ObservationWriter s = new ObservationWriter(bootstrap, id);
         KubernetesRuntime r = new KubernetesRuntime(client, PlatformSettings.defaults("clops/executor:test", "kafka:9092"), s, Clock.systemUTC());
         return new Member(s, r, new ReconcileWorker(bootstrap, r, s, "clops-k8s-workers", ReconcileWorker.Settings.defaults()).start());
     }

@@ -80,7 +80,7 @@ public final class ReconcileWorker implements AutoCloseable {
     }
 
     private final DeploymentRuntime runtime;
-    private final StatusWriter status;
+    private final ObservationWriter status;
     private final Settings settings;
     private final CompactedView<DesiredDeployment> desired;
     private final OwnedView<DesiredDeployment> ownedDesired;
@@ -93,12 +93,12 @@ public final class ReconcileWorker implements AutoCloseable {
     private volatile boolean running = true;
 
     /** A worker alone: it reads every partition of clops.desired. */
-    public ReconcileWorker(String bootstrap, DeploymentRuntime runtime, StatusWriter status) {
+    public ReconcileWorker(String bootstrap, DeploymentRuntime runtime, ObservationWriter status) {
         this(bootstrap, runtime, status, null, Settings.defaults());
     }
 
     /** With {@code group} non-null, a member of that consumer group owning only the partitions it is given. */
-    public ReconcileWorker(String bootstrap, DeploymentRuntime runtime, StatusWriter status, String group, Settings settings) {
+    public ReconcileWorker(String bootstrap, DeploymentRuntime runtime, ObservationWriter status, String group, Settings settings) {
         this.runtime = runtime;
         this.status = status;
         this.settings = settings;

@@ -64,8 +64,8 @@ public final class Applier {
      */
     public Applied create(HasMetadata desired) {
         try {
-            resource(desired).create();
-            return applied(desired, Outcome.CREATED);
+            HasMetadata created = resource(desired).create();
+            return applied(desired, Outcome.CREATED, created);
         } catch (KubernetesClientException e) {
             if (e.getCode() == 409) {
                 return apply(desired);

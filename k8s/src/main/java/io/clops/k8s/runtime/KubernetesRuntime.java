@@ -12,7 +12,7 @@ import io.clops.k8s.model.PlatformSettings;
 import io.clops.kafka.Topics;
 import io.clops.runtime.DeploymentRuntime;
 import io.clops.runtime.StatusRules;
-import io.clops.runtime.StatusWriter;
+import io.clops.runtime.ObservationWriter;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.OwnerReference;
 import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
@@ -50,25 +50,32 @@ public final class KubernetesRuntime implements DeploymentRuntime {
 
     private final KubernetesClient client;
     private final PlatformSettings settings;
-    private final StatusWriter status;
+    private final ObservationWriter status;
     private final Clock clock;
     private final Applier applier;
     private final Map<String, DesiredDeployment> desired = new ConcurrentHashMap<>();
     private final Map<String, List<HasMetadata>> objects = new ConcurrentHashMap<>();
     private final Set<String> projectsDone = ConcurrentHashMap.newKeySet();
     private final Map<String, Object> projectLocks = new ConcurrentHashMap<>();
+    /** The informer's index of managed Deployments by project/deployment. */
+    private static final String BY_DEPLOYMENT = "clops-deployment";
     private final Map<String, String> anchorUid = new ConcurrentHashMap<>();
     private final SharedIndexInformer<Deployment> deployments;
     private final SharedIndexInformer<Pod> pods;
     private final List<Applied> history = java.util.Collections.synchronizedList(new ArrayList<>());
 
-    public KubernetesRuntime(KubernetesClient client, PlatformSettings settings, StatusWriter status, Clock clock) {
+    public KubernetesRuntime(KubernetesClient client, PlatformSettings settings, ObservationWriter status, Clock clock) {
         this.client = client;
         this.settings = settings;
         this.status = status;
         this.clock = clock;
         this.applier = new Applier(client);
         this.deployments = client.apps().deployments().inAnyNamespace().withLabel(K8sNames.MANAGED_BY, K8sNames.MANAGER).runnableInformer(0);
+        deployments.addIndexers(Map.of(BY_DEPLOYMENT, dep -> {
+            var labels = dep.getMetadata().getLabels();
+            return labels == null || labels.get(K8sNames.PROJECT) == null || labels.get(K8sNames.DEPLOYMENT) == null ? List.of()
+                    : List.of(Topics.deploymentKey(labels.get(K8sNames.PROJECT), labels.get(K8sNames.DEPLOYMENT)));
+        }));
         deployments.addEventHandler(new Handler<>(true));
         this.pods = client.pods().inAnyNamespace().withLabel(K8sNames.MANAGED_BY, K8sNames.MANAGER).runnableInformer(0);
         pods.addEventHandler(new Handler<>(false));
@@ -109,7 +116,12 @@ public final class KubernetesRuntime implements DeploymentRuntime {
             projectsDone.add(projectStamp); // only once every shared object is in place: a failure is tried again
         }
         ModelDeployment anchor = CrMapping.resource(d, K8sNames.labels(d));
-        Applied anchored = applier.apply(anchor);
+        // a deployment this worker has not applied and of which the cluster shows nothing (the informer has synced and
+        // indexes no Deployment of it): its owner is most likely new, so create it without reading first (a 409 falls
+        // back to reading and comparing)
+        boolean likelyNew = !objects.containsKey(key) && deployments.hasSynced()
+                && deployments.getIndexer().byIndex(BY_DEPLOYMENT, key).isEmpty();
+        Applied anchored = likelyNew ? applier.create(anchor) : applier.apply(anchor);
         outcomes.add(anchored);
         if (anchored.uid() != null) {
             anchorUid.put(key, anchored.uid()); // the owner's uid as the apply saw it: no second read

@@ -9,7 +9,7 @@ import io.clops.kafka.Topics;
 import io.clops.runtime.ExecutorContract;
 import io.clops.runtime.ExecutorEnv;
 import io.clops.runtime.StatusRules;
-import io.clops.runtime.StatusWriter;
+import io.clops.runtime.ObservationWriter;
 
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -29,7 +29,7 @@ final class LocalDeployment {
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofMillis(300)).build();
 
     private final DesiredDeployment desired;
-    private final StatusWriter status;
+    private final ObservationWriter status;
     private final Clock clock;
     private final String key;
     private final int executorPort;
@@ -39,7 +39,7 @@ final class LocalDeployment {
     private final ManagedProcess executor;
     private String reported;
 
-    LocalDeployment(DesiredDeployment desired, LocalProcessRuntime.Settings settings, StatusWriter status, Clock clock) {
+    LocalDeployment(DesiredDeployment desired, LocalProcessRuntime.Settings settings, ObservationWriter status, Clock clock) {
         this.desired = desired;
         this.status = status;
         this.clock = clock;

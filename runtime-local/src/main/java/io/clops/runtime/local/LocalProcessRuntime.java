@@ -4,7 +4,7 @@ import io.clops.avro.DesiredDeployment;
 import io.clops.kafka.TopicAdmin;
 import io.clops.kafka.Topics;
 import io.clops.runtime.DeploymentRuntime;
-import io.clops.runtime.StatusWriter;
+import io.clops.runtime.ObservationWriter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -48,12 +48,12 @@ public final class LocalProcessRuntime implements DeploymentRuntime {
     }
 
     private final Settings settings;
-    private final StatusWriter status;
+    private final ObservationWriter status;
     private final Clock clock;
     private final Map<String, LocalDeployment> deployments = new ConcurrentHashMap<>();
     private final ScheduledExecutorService supervisor;
 
-    public LocalProcessRuntime(Settings settings, StatusWriter status, Clock clock) {
+    public LocalProcessRuntime(Settings settings, ObservationWriter status, Clock clock) {
         this.settings = settings;
         this.status = status;
         this.clock = clock;

@@ -14,11 +14,11 @@ import java.time.Clock;
  * What a worker tells the platform: observed objects on clops.cluster. It never writes status: the topology joins
  * these observations with the desired state ({@link StatusRules}) and writes clops.status.
  */
-public class StatusWriter implements AutoCloseable {
+public class ObservationWriter implements AutoCloseable {
     private final KafkaProducer<String, byte[]> producer;
     private final Clock clock = Clock.systemUTC();
 
-    public StatusWriter(String bootstrap, String clientId) {
+    public ObservationWriter(String bootstrap, String clientId) {
         this.producer = new KafkaProducer<>(KafkaConfigs.producer(bootstrap, clientId), new StringSerializer(), new ByteArraySerializer());
     }
 
