@@ -32,12 +32,12 @@ public final class Dispatcher {
     /** The metrics route of shadow answers (built once, not per answer). */
     private final String shadowSeries;
     private final ModelClient shadowClient;
-    private final ShapeValidator validator;
+    private final Admission admission;
     private final InferenceLog log;
     private final Metrics metrics;
     private final EventLoops loops;
 
-    public Dispatcher(ExecutorConfig config, EventLoops loops, Router router, ShapeValidator validator, InferenceLog log, Metrics metrics) {
+    public Dispatcher(ExecutorConfig config, EventLoops loops, Router router, Admission admission, InferenceLog log, Metrics metrics) {
         this.router = router;
         for (Route r : router.routes()) {
             clients.put(r.name(), new ModelClient(loops, r.url(), config.timeoutMs()));
@@ -46,7 +46,7 @@ public final class Dispatcher {
         this.shadowSeries = shadow == null ? null : "shadow:" + shadow.name();
         this.shadowClient = shadow == null ? null : new ModelClient(loops, shadow.url(), config.timeoutMs());
         this.loops = loops;
-        this.validator = validator;
+        this.admission = admission;
         this.log = log;
         this.metrics = metrics;
     }
@@ -60,17 +60,14 @@ public final class Dispatcher {
         return clients.get(r.name());
     }
 
-    /** Whether {@link #invalid} reads this request's body (an infer call on a model with declared inputs). */
-    public boolean checks(String method, String path) {
-        return validator.appliesTo(method, path);
+    /** The checks every request passes, sync and async: one chain ({@link Admission}). */
+    Admission admission() {
+        return admission;
     }
 
-    /** Why the request does not fit the model's declared inputs (a 400), or null: it fits, or is not an infer call. */
-    public String invalid(String method, String path, Supplier<InputStream> body) {
-        if (!validator.appliesTo(method, Http1.pathOf(path))) {
-            return null;
-        }
-        return validator.check(body.get());
+    /** Whether the admission chain reads this request's body (an infer call on a model with declared inputs). */
+    public boolean checks(String method, String path) {
+        return admission.reads(method, path);
     }
 
     public Route choose(String sticky) {
@@ -115,10 +112,11 @@ public final class Dispatcher {
     public CompletableFuture<Answer> dispatch(EventLoop loop, String mode, String requestId, String method, String path,
                                               Map<String, List<String>> headers, byte[] body, String sticky, long startNanos) {
         boolean logIt = sampled();
-        String wrong = invalid(method, path, () -> new ByteArrayInputStream(body));
+        // the async side's share of the chain: what it sends (who may write the topic is Kafka's ACLs until identity lands)
+        Admission.Refusal wrong = admission.what(method, path, () -> new ByteArrayInputStream(body));
         if (wrong != null) {
-            ModelClient.Reply r = ModelClient.error(400, wrong, -1);
-            finish(mode, requestId, NONE, false, 400, System.nanoTime() - startNanos, -1, logIt, body, body.length, r.body(), r.body().length);
+            ModelClient.Reply r = ModelClient.error(wrong.status(), wrong.message(), -1);
+            finish(mode, requestId, NONE, false, wrong.status(), System.nanoTime() - startNanos, -1, logIt, body, body.length, r.body(), r.body().length);
             return CompletableFuture.completedFuture(new Answer(NONE, r));
         }
         Route route = router.choose(sticky);

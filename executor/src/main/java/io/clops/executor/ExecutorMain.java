@@ -41,10 +41,11 @@ public final class ExecutorMain implements AutoCloseable {
         metrics.tick();
         ticker.scheduleAtFixedRate(metrics::tick, 1, 1, java.util.concurrent.TimeUnit.SECONDS);
         this.loops = new EventLoops(config.threads(), config.transport());
-        Dispatcher dispatcher = new Dispatcher(config, loops, new Router(config.routes(), random::nextDouble),
-                ShapeValidator.fromJson(config.inputsJson(), config.maxBodyBytes()), log, metrics);
-        this.sync = new SyncServer(config, loops, dispatcher, metrics, new RateLimiter(config.rateLimitRps(), System::nanoTime),
-                config.token() == null ? TokenCheck.ALLOW_ALL : TokenCheck.bearer(config.token())).start();
+        Admission admission = new Admission(config.token() == null ? TokenCheck.ALLOW_ALL : TokenCheck.bearer(config.token()),
+                new RateLimiter(config.rateLimitRps(), System::nanoTime), config.rateLimitRps(),
+                ShapeValidator.fromJson(config.inputsJson(), config.maxBodyBytes()));
+        Dispatcher dispatcher = new Dispatcher(config, loops, new Router(config.routes(), random::nextDouble), admission, log, metrics);
+        this.sync = new SyncServer(config, loops, dispatcher, metrics).start();
         if (config.async()) {
             SchemaTopic.connect(config.bootstrap());
             TopicAdmin.ensure(config.bootstrap(), List.of(

@@ -53,8 +53,7 @@ public final class SyncServer {
     private final EventLoops loops;
     private final Dispatcher dispatcher;
     private final Metrics metrics;
-    private final RateLimiter limiter;
-    private final TokenCheck tokens;
+    private final Admission admission;
     private final ExecutorService blocking;
     private static final byte[] LIVE = "{\"live\":true}".getBytes(StandardCharsets.UTF_8);
     private volatile AsyncFacade facade;
@@ -62,13 +61,12 @@ public final class SyncServer {
     private volatile java.util.function.Supplier<String> broken = () -> null;
     private Channel server;
 
-    public SyncServer(ExecutorConfig config, EventLoops loops, Dispatcher dispatcher, Metrics metrics, RateLimiter limiter, TokenCheck tokens) {
+    public SyncServer(ExecutorConfig config, EventLoops loops, Dispatcher dispatcher, Metrics metrics) {
         this.config = config;
         this.loops = loops;
         this.dispatcher = dispatcher;
         this.metrics = metrics;
-        this.limiter = limiter;
-        this.tokens = tokens;
+        this.admission = dispatcher.admission();
         // the async façade waits for Kafka's acknowledgement: never on an event loop
         this.blocking = Executors.newCachedThreadPool(r -> {
             Thread t = new Thread(r, "executor-facade");
@@ -549,19 +547,14 @@ public final class SyncServer {
             long start = System.nanoTime();
             boolean streamed = whole == null;
             boolean keepRefused = persistent && !streamed; // a refused streamed request's body is left unread: close
-            String denied = tokens.denied(h.header("authorization"));
-            if (denied != null) {
-                release(whole);
-                bodyUnread = streamed;
-                refuse(401, denied, null, keepRefused, start);
-                return;
+            Admission.Refusal refused = admission.who(h.header("authorization"));
+            if (refused == null) {
+                refused = admission.howOften();
             }
-            long wait = limiter.acquire();
-            if (wait > 0) {
+            if (refused != null) {
                 release(whole);
                 bodyUnread = streamed;
-                refuse(429, "rate limit of " + config.rateLimitRps() + " requests/s exceeded; retry after " + wait + " s",
-                        "Retry-After: " + wait + "\r\n", keepRefused, start);
+                refuse(refused.status(), refused.message(), refused.headerLines(), keepRefused, start);
                 return;
             }
             boolean keepAlive = persistent;
@@ -580,12 +573,13 @@ public final class SyncServer {
             boolean logIt = dispatcher.sampled();
             byte[] logged = !logIt ? null : upChunks != null ? dechunked(body, dispatcher.logBytes())
                     : ByteBufUtil.getBytes(body, body.readerIndex(), Math.min(body.readableBytes(), dispatcher.logBytes()));
-            String wrong = streamed ? null : dispatcher.invalid(method, uri, () -> new ByteBufInputStream(body.duplicate()));
+            Admission.Refusal wrong = streamed ? null : admission.what(method, uri, () -> new ByteBufInputStream(body.duplicate()));
             if (wrong != null) {
                 release(body);
-                byte[] answer = ErrorBody.json(400, wrong);
-                dispatcher.finish("sync", requestId, Dispatcher.NONE, false, 400, System.nanoTime() - start, -1, logIt, logged, size, answer, answer.length);
-                respond(400, "application/json", answer, null, keepAlive);
+                byte[] answer = ErrorBody.json(wrong.status(), wrong.message());
+                dispatcher.finish("sync", requestId, Dispatcher.NONE, false, wrong.status(), System.nanoTime() - start, -1, logIt, logged, size,
+                        answer, answer.length);
+                respond(wrong.status(), "application/json", answer, null, keepAlive);
                 return;
             }
             Route route = dispatcher.choose(h.header("x-clops-route"));
@@ -617,10 +611,10 @@ public final class SyncServer {
         private void async(Http1.Head h, ByteBuf content, String rest, boolean keepAlive) {
             long start = System.nanoTime();
             try {
-                String denied = tokens.denied(h.header("authorization"));
+                Admission.Refusal denied = admission.who(h.header("authorization"));
                 AsyncFacade f = facade;
                 if (denied != null) {
-                    refuse(401, denied, null, keepAlive, start);
+                    refuse(denied.status(), denied.message(), denied.headerLines(), keepAlive, start);
                 } else if (f == null) {
                     refuse(404, "this deployment is not async (spec.mode sync)", null, keepAlive, start);
                 } else if (h.method.equals("GET") && rest.startsWith("/results/")) {
