@@ -150,31 +150,12 @@ public final class K8sApplyBench {
                         Thread.sleep(20);
                     }
                     double seconds = (sent.keySet().stream().mapToLong(applied::get).max().orElseThrow() - t0) / 1e9;
-                    int end = mock.getRequestCount();
-                    long writes = 0;
-                    long requests = 0;
-                    Map<String, Integer> byKind = new TreeMap<>();
-                    for (int i = 0; i < end; i++) { // exactly the requests made until all were applied
-                        RecordedRequest r = mock.takeRequest(1, TimeUnit.SECONDS);
-                        if (r == null) {
-                            break;
-                        }
-                        if (i < baseline) {
-                            continue; // set-up: CRD, registrations, informers' first lists
-                        }
-                        requests++;
-                        if (!r.getMethod().equals("GET")) {
-                            writes++;
-                            String path = r.getPath().replaceAll("\\?.*", "");
-                            String kind = path.endsWith("/status") ? "status" : path.replaceAll(".*/namespaces/[^/]+/([^/]+).*", "$1");
-                            byKind.merge(r.getMethod() + " " + kind, 1, Integer::sum);
-                        }
-                    }
+                    MockRequests counted = MockRequests.since(mock, baseline); // exactly the requests made until all were applied
                     List<Long> lat = latencies(sent, applied);
                     List<Long> toStatus = latencies(sent, statusSeen);
                     watcher.interrupt();
                     appliedWatcher.interrupt();
-                    return new Result(n, projects, n, seconds, writes / (double) n, requests / (double) n, byKind,
+                    return new Result(n, projects, n, seconds, counted.writes() / (double) n, counted.requests() / (double) n, counted.byKind(),
                             percentile(lat, 0.5), percentile(lat, 0.99), lat.get(lat.size() - 1), percentile(toStatus, 0.5), percentile(toStatus, 0.99));
                 }
             } finally {
@@ -208,33 +189,41 @@ public final class K8sApplyBench {
             }
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
-        int writes = 0;
-        int requests = 0;
-        Map<String, Integer> byKind = new TreeMap<>();
-        int end = mock.getRequestCount();
-        for (int i = 0; i < end; i++) {
-            RecordedRequest r = mock.takeRequest(1, TimeUnit.SECONDS);
-            if (r == null) {
-                break;
-            }
-            if (i < baseline) {
-                continue;
-            }
-            requests++;
-            if (!r.getMethod().equals("GET")) {
-                writes++;
-                String path = r.getPath().replaceAll("\\?.*", "");
-                byKind.merge(r.getMethod() + " " + (path.endsWith("/status") ? "status" : path.replaceAll(".*/namespaces/[^/]+/([^/]+).*", "$1")),
-                        1, Integer::sum);
-            }
-        }
+        MockRequests counted = MockRequests.since(mock, baseline);
         List<Long> lat = latencies(sent, applied);
         List<Long> toStatus = latencies(sent, statusSeen);
         for (Thread w : watchers) {
             w.interrupt();
         }
-        return new Result(1, 1, ONE_BY_ONE, seconds, writes / (double) ONE_BY_ONE, requests / (double) ONE_BY_ONE, byKind,
+        return new Result(1, 1, ONE_BY_ONE, seconds, counted.writes() / (double) ONE_BY_ONE, counted.requests() / (double) ONE_BY_ONE, counted.byKind(),
                 percentile(lat, 0.5), percentile(lat, 0.99), lat.get(lat.size() - 1), percentile(toStatus, 0.5), percentile(toStatus, 0.99));
+    }
+
+    /** The mock server's requests after the first {@code baseline} (set-up: CRD, registrations, informers' first lists). */
+    record MockRequests(long requests, long writes, Map<String, Integer> byKind) {
+        static MockRequests since(KubernetesMockServer mock, int baseline) throws InterruptedException {
+            long writes = 0;
+            long requests = 0;
+            Map<String, Integer> byKind = new TreeMap<>();
+            int end = mock.getRequestCount();
+            for (int i = 0; i < end; i++) {
+                RecordedRequest r = mock.takeRequest(1, TimeUnit.SECONDS);
+                if (r == null) {
+                    break;
+                }
+                if (i < baseline) {
+                    continue;
+                }
+                requests++;
+                if (!r.getMethod().equals("GET")) {
+                    writes++;
+                    String path = r.getPath().replaceAll("\\?.*", "");
+                    String kind = path.endsWith("/status") ? "status" : path.replaceAll(".*/namespaces/[^/]+/([^/]+).*", "$1");
+                    byKind.merge(r.getMethod() + " " + kind, 1, Integer::sum);
+                }
+            }
+            return new MockRequests(requests, writes, byKind);
+        }
     }
 
     static List<Long> latencies(Map<String, Long> sent, Map<String, Long> done) {

@@ -31,9 +31,4 @@ class RouterTest {
         Router withdrawn = new Router(List.of(new Route("iris-v1", "a", 100), new Route("iris-v2", "b", 0)), () -> 0.99);
         assertThat(withdrawn.choose("iris-v2").name()).isEqualTo("iris-v1");
     }
-
-    @Test
-    void routesParseFromTheEnvironmentFormat() {
-        assertThat(Route.parseAll(Route.format(SPLIT))).isEqualTo(SPLIT);
-    }
 }
