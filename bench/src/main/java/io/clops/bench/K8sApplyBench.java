@@ -239,55 +239,42 @@ public final class K8sApplyBench {
 
     /** Records when the worker first reports generation 1 of each deployment applied (clops.cluster). */
     static Thread watchApplied(String bootstrap, Map<String, Long> applied) {
-        Thread t = new Thread(() -> {
-            try (var consumer = new KafkaConsumer<>(KafkaConfigs.reader(bootstrap, "bench-applied"), new StringDeserializer(), new ByteArrayDeserializer())) {
-                List<TopicPartition> parts = consumer.partitionsFor(Topics.CLUSTER.name()).stream()
-                        .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
-                consumer.assign(parts);
-                consumer.seekToBeginning(parts);
-                while (!Thread.currentThread().isInterrupted()) {
-                    for (var rec : consumer.poll(Duration.ofMillis(100))) {
-                        if (rec.value() != null && rec.key().startsWith(StatusRules.APPLIED + "/")) {
-                            long now = System.nanoTime();
-                            var e = Topics.CLUSTER.valueSerde().deserializer().deserialize(rec.topic(), rec.value());
-                            if (e.getGeneration() >= 1 && e.getReason() == null) {
-                                applied.putIfAbsent(Topics.deploymentKey(e.getNamespace(), e.getName()), now);
-                            }
-                        }
-                    }
-                }
-            } catch (org.apache.kafka.common.errors.InterruptException e) {
-                // done
+        return watch(bootstrap, Topics.CLUSTER.name(), "bench-applied", applied, (key, value) -> {
+            if (!key.startsWith(StatusRules.APPLIED + "/")) {
+                return null;
             }
-        }, "bench-applied");
-        t.setDaemon(true);
-        t.start();
-        return t;
+            var e = Topics.CLUSTER.valueSerde().deserializer().deserialize(Topics.CLUSTER.name(), value);
+            return e.getGeneration() >= 1 && e.getReason() == null ? Topics.deploymentKey(e.getNamespace(), e.getName()) : null;
+        });
     }
 
     /** Records when each deployment's status first reports generation 1 (the end of its first apply). */
     static Thread watchStatus(String bootstrap, Map<String, Long> applied) {
+        return watch(bootstrap, Topics.STATUS.name(), "bench-status", applied, (key, value) ->
+                Topics.STATUS.valueSerde().deserializer().deserialize(Topics.STATUS.name(), value).getObservedGeneration() >= 1 ? key : null);
+    }
+
+    /** Reads {@code topic} from its start; the first time {@code seen} names a deployment for a record, notes when. */
+    static Thread watch(String bootstrap, String topic, String clientId, Map<String, Long> when,
+                        java.util.function.BiFunction<String, byte[], String> seen) {
         Thread t = new Thread(() -> {
-            try (var consumer = new KafkaConsumer<>(KafkaConfigs.reader(bootstrap, "bench-status"), new StringDeserializer(), new ByteArrayDeserializer())) {
-                List<TopicPartition> parts = consumer.partitionsFor(Topics.STATUS.name()).stream()
-                        .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
+            try (var consumer = new KafkaConsumer<>(KafkaConfigs.reader(bootstrap, clientId), new StringDeserializer(), new ByteArrayDeserializer())) {
+                List<TopicPartition> parts = consumer.partitionsFor(topic).stream().map(p -> new TopicPartition(p.topic(), p.partition())).toList();
                 consumer.assign(parts);
                 consumer.seekToBeginning(parts);
                 while (!Thread.currentThread().isInterrupted()) {
                     for (var rec : consumer.poll(Duration.ofMillis(100))) {
-                        if (rec.value() != null) {
-                            long now = System.nanoTime();
-                            var s = Topics.STATUS.valueSerde().deserializer().deserialize(rec.topic(), rec.value());
-                            if (s.getObservedGeneration() >= 1) {
-                                applied.putIfAbsent(rec.key(), now);
-                            }
+                        long now = System.nanoTime();
+                        String key = rec.value() == null ? null : seen.apply(rec.key(), rec.value());
+                        if (key != null) {
+                            when.putIfAbsent(key, now);
                         }
                     }
                 }
             } catch (org.apache.kafka.common.errors.InterruptException e) {
                 // done
             }
-        }, "bench-status");
+        }, clientId);
         t.setDaemon(true);
         t.start();
         return t;
