@@ -209,6 +209,7 @@ public final class CommandPathBench {
     }
 
     static void register(String api, String project) throws Exception {
+        send(api, new Call("POST", "/api/v1/projects", "{\"name\":\"" + project + "\"}"), 201);
         JsonNode v = send(api, new Call("POST", "/api/v1/projects/" + project + "/models/iris/versions",
                 "{\"command\":[\"true\"]}"), 201);
         send(api, new Call("PUT", "/api/v1/projects/" + project + "/models/iris/aliases/champion",

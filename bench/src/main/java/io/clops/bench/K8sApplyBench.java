@@ -114,6 +114,8 @@ public final class K8sApplyBench {
                 client.apiextensions().v1().customResourceDefinitions()
                         .load(K8sApplyBench.class.getResourceAsStream("/META-INF/fabric8/modeldeployments.clops.io-v1.yml")).create();
                 for (int p = 0; p < projects; p++) {
+                    gateway.submit(new io.clops.gateway.Request.CreateProject("p" + p, "bench", null, Fixtures.unlimited()),
+                            new Principal("bench"), "create-p" + p);
                     ModelVersion v = Fixtures.version("m", 1, List.of());
                     v.setImage("registry.example/m:1");
                     gateway.submit(Requests.fromAvro(Fixtures.registered("r" + p, "p" + p, v)), new Principal("bench"), "r" + p);

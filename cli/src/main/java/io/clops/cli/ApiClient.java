@@ -83,7 +83,8 @@ public final class ApiClient {
             JsonNode json = r.body().isBlank() ? JSON.createObjectNode() : parse(r.body());
             return new Answer(r.statusCode(), json);
         } catch (ConnectException e) {
-            throw new CliException("cannot reach the clops API at " + server + " (is `clops up` running? set --server or CLOPS_SERVER)");
+            throw new CliException("cannot reach the clops API at " + server + " (is `clops up` running? set --server, CLOPS_SERVER or clops config set-server)",
+                    CliException.UNREACHABLE);
         } catch (IOException e) {
             throw new CliException("request to " + url + " failed: " + e.getMessage());
         } catch (InterruptedException e) {

@@ -56,6 +56,9 @@ public final class DemoCommand implements Callable<Integer> {
             cli.setErr(spec.commandLine().getErr());
             String server = "--server=" + platform.apiUrl();
 
+            Ui.progress(spec, "creating project demo (quota: 2 cpu, 4Gi memory, 5 deployments)");
+            check(cli.execute("project", "create", "demo", "--description", "the clops demo", "--cpu", "2", "--memory", "4Gi",
+                    "--deployments", "5", server), "project create");
             Ui.progress(spec, "registering the iris example as iris v1, alias champion");
             check(cli.execute("model", "register", "iris", "--example", "iris", "--alias", "champion", "-p", "demo", server), "model register");
             Path specFile = dir.resolve("iris-deployment.yaml");

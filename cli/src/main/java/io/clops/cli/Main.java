@@ -10,23 +10,23 @@ import java.io.PrintWriter;
 /** The clops command line. Every command speaks tables by default and {@code -o json|yaml} on request. */
 @Command(name = "clops", mixinStandardHelpOptions = true, version = "clops 0.1.0",
         description = "Serve models on an event-driven platform: register, deploy, predict.",
-        subcommands = {UpCommand.class, DemoCommand.class, ModelCommand.class, DeployCommand.class, GetCommand.class,
-                PredictCommand.class, UndeployCommand.class, ExecutorCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {UpCommand.class, DemoCommand.class, ProjectCommand.class, ModelCommand.class, DeployCommand.class, GetCommand.class, DescribeCommand.class,
+                PredictCommand.class, UndeployCommand.class, ExecutorCommand.class, ConfigCommand.class, CompletionCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     static {
         System.setProperty("org.apache.avro.SERIALIZABLE_PACKAGES", "io.clops");
     }
 
-    @Option(names = "--server", scope = ScopeType.INHERIT, description = "clops API URL (env CLOPS_SERVER; default ${DEFAULT-VALUE})",
-            defaultValue = "${env:CLOPS_SERVER:-http://127.0.0.1:8080}")
+    @Option(names = "--server", scope = ScopeType.INHERIT,
+            description = "clops API URL (else env CLOPS_SERVER, else the config file, else http://127.0.0.1:8080)")
     String server;
 
     @Option(names = {"-o", "--output"}, scope = ScopeType.INHERIT, defaultValue = "table",
             description = "output format: ${COMPLETION-CANDIDATES} (default ${DEFAULT-VALUE})")
     Output.Format output;
 
-    @Option(names = {"-p", "--project"}, scope = ScopeType.INHERIT, defaultValue = "${env:CLOPS_PROJECT:-default}",
-            description = "project (env CLOPS_PROJECT; default ${DEFAULT-VALUE})")
+    @Option(names = {"-p", "--project"}, scope = ScopeType.INHERIT,
+            description = "project (else env CLOPS_PROJECT, else the config file's current project, else default)")
     String project;
 
     @CommandLine.Spec
@@ -43,6 +43,10 @@ public final class Main implements Runnable {
 
     public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new Main());
+        withHelp(cl);
+        // --server and --project when not given: the environment, then the config file (clops config), then the default
+        cl.setDefaultValueProvider(arg -> arg instanceof CommandLine.Model.OptionSpec o && CliConfig.KEYS.contains(o.longestName().substring(2))
+                ? CliConfig.fallback(o.longestName().substring(2), System.getenv(), CliConfig.path()) : null);
         cl.setCaseInsensitiveEnumValuesAllowed(true);
         cl.setAllowSubcommandsAsOptionParameters(true); // -p demo: a project may be named like a command
         cl.setExecutionExceptionHandler((ex, line, parseResult) -> {
@@ -54,6 +58,19 @@ public final class Main implements Runnable {
             throw ex;
         });
         return cl;
+    }
+
+    /**
+     * {@code -h, --help} on every command: it prints the command's help and exits 0, before any check of the command's
+     * own arguments (so {@code clops deploy --help} is help, not a missing {@code -f}).
+     */
+    private static void withHelp(CommandLine cl) {
+        CommandLine.Model.CommandSpec spec = cl.getCommandSpec();
+        if (spec.optionsMap().get("--help") == null && !(cl.getCommand() instanceof CommandLine.HelpCommand)) {
+            spec.addOption(CommandLine.Model.OptionSpec.builder("-h", "--help").usageHelp(true)
+                    .description("Show this help message and exit.").build());
+        }
+        cl.getSubcommands().values().stream().distinct().forEach(Main::withHelp);
     }
 
     public static int run(PrintWriter out, PrintWriter err, String... args) {

@@ -87,7 +87,7 @@ public final class Predictor {
                     }
                 }
             }
-            throw new CliException("no answer on " + responses + " within " + timeout.toSeconds() + " s (request id " + id + ")");
+            throw new CliException("no answer on " + responses + " within " + timeout.toSeconds() + " s (request id " + id + ")", CliException.TIMED_OUT);
         } catch (IOException | java.util.concurrent.ExecutionException e) {
             throw new CliException("async request failed: " + e.getMessage());
         } catch (InterruptedException e) {

@@ -52,7 +52,7 @@ final class Ui {
             }
             if (System.nanoTime() > deadline) {
                 throw new CliException("timed out after " + timeout.toSeconds() + " s waiting for " + name
-                        + (untilGone ? " to go away" : " to be Ready (last: " + last + ")"));
+                        + (untilGone ? " to go away" : " to be Ready (last: " + last + ")"), CliException.TIMED_OUT);
             }
             try {
                 Thread.sleep(250);

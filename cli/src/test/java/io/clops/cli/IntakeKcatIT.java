@@ -109,6 +109,7 @@ class IntakeKcatIT {
 
     @Test
     void kcatDeploysThroughTheIntakeAndMalformedOrGarbageRecordsNeverReachTheLog() throws Exception {
+        clops("project", "create", "pipes");
         clops("model", "register", "iris", "--example", "iris", "--alias", "champion");
 
         kcat("""

@@ -75,7 +75,14 @@ class PlatformEndToEndIT {
               mode: both
             """;
 
+    /** Starts the platform and creates the project the tests work in, as a user would. */
     void start() {
+        restart();
+        Run created = clops("project", "create", "e2e", "--description", "end to end");
+        assertThat(created.code()).as(created.err()).isZero();
+    }
+
+    void restart() {
         platform = Platform.start(new Platform.Options(home, 0, 0, null), line -> { });
     }
 
@@ -147,7 +154,8 @@ class PlatformEndToEndIT {
         platform = null;
         await("processes stopped with the platform", () -> children("io.clops.examples.iris.IrisServer").isEmpty());
 
-        start();
+        restart();
+        assertThat(clops("project", "list", "-o", "json").json().get("items").findValuesAsText("name")).containsExactly("e2e");
         Run models = clops("get", "models", "-o", "json");
         assertThat(models.json().get("items").get(0).get("name").asText()).isEqualTo("iris");
         await("the deployment is Ready again", () -> clops("get", "deployment", "iris", "-o", "json").json()
@@ -181,6 +189,34 @@ class PlatformEndToEndIT {
             routes.merge(r.headers().firstValue("X-Clops-Route").orElse("?"), 1, Integer::sum);
         }
         assertThat(routes).containsOnlyKeys("iris-v1", "iris-v2");
+    }
+
+    @Test
+    void aProjectsQuotaRefusesWhatDoesNotFitAndDeletingItStopsEveryProcessInIt() throws Exception {
+        start();
+        assertThat(clops("project", "quota", "set", "--cpu", "1", "--deployments", "3").code()).isZero();
+        assertThat(clops("model", "register", "iris", "--example", "iris", "--alias", "champion").code()).isZero();
+        for (String name : List.of("a", "b", "c")) {
+            Run d = clops("deploy", "-f", spec(IRIS_SPEC.replace("name: iris", "name: " + name)
+                    .replace("mode: both", "mode: sync\n  resources: { cpu: 300m, memory: 128Mi }")).toString());
+            assertThat(d.code()).as(d.err()).isZero();
+        }
+        Run over = clops("deploy", "-f", spec(IRIS_SPEC.replace("name: iris", "name: d")).toString());
+        assertThat(over.code()).isEqualTo(1);
+        assertThat(over.err()).contains("project 'e2e' quota exceeded: cpu: requested 500m (1 route × 1 replicas.max × 500m),"
+                + " 100m left of 1; deployments: requested 1, 0 left of 3");
+        Run quota = clops("project", "quota", "get");
+        assertThat(quota.out()).containsPattern("cpu\\s+1\\s+900m\\s+100m").containsPattern("deployments\\s+3\\s+3\\s+0");
+        await("three deployments running", () -> children("io.clops.examples.iris.IrisServer").size() == 3
+                && children("-Dclops.role=executor").size() == 3);
+
+        Run deleted = clops("project", "delete", "e2e");
+        assertThat(deleted.code()).as(deleted.err()).isZero();
+        assertThat(deleted.out()).contains("deleted with 3 deployment(s) and 1 model(s)");
+        await("every process of the project stopped", () -> children("io.clops.examples.iris.IrisServer").isEmpty()
+                && children("-Dclops.role=executor").isEmpty());
+        assertThat(clops("project", "list", "-o", "json").json().get("items")).isEmpty();
+        assertThat(clops("get", "deployments", "-o", "json").json().get("items")).isEmpty();
     }
 
     static boolean accepts(String url) {

@@ -13,4 +13,16 @@ public class CommandApiBeans {
     DeploymentViews deploymentViews(@Value("${clops.kafka.bootstrap}") String bootstrap) throws InterruptedException {
         return new DeploymentViews(bootstrap);
     }
+
+    @Context
+    @Bean(preDestroy = "close")
+    RecentVerdicts recentVerdicts(@Value("${clops.kafka.bootstrap}") String bootstrap) {
+        return new RecentVerdicts(bootstrap);
+    }
+
+    @Context
+    @Bean(preDestroy = "close")
+    ProjectViews projectViews(@Value("${clops.kafka.bootstrap}") String bootstrap, DeploymentViews deployments) throws InterruptedException {
+        return new ProjectViews(bootstrap, deployments);
+    }
 }

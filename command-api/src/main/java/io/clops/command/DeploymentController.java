@@ -35,14 +35,16 @@ public class DeploymentController {
     private final CommandGateway gateway;
     private final Callers callers;
     private final DeploymentViews views;
+    private final RecentVerdicts verdicts;
     private final String bootstrap;
 
-    public DeploymentController(CommandGateway gateway, Callers callers, DeploymentViews views,
+    public DeploymentController(CommandGateway gateway, Callers callers, DeploymentViews views, RecentVerdicts verdicts,
                                 @Value("${clops.kafka.bootstrap}") String bootstrap,
                                 @Value("${clops.kafka.advertised-bootstrap:}") String advertised) {
         this.gateway = gateway;
         this.callers = callers;
         this.views = views;
+        this.verdicts = verdicts;
         this.bootstrap = advertised == null || advertised.isBlank() ? bootstrap : advertised;
     }
 
@@ -57,7 +59,9 @@ public class DeploymentController {
     }
 
     private HttpResponse<String> apply(HttpRequest<?> request, String project, String name, byte[] body) {
-        Request.Deploy d = Requests.deploy(project, name, Http.body(request, body));
+        // If-Match: the generation the caller read (0: the deployment must be new); refused with 409 otherwise
+        Request.Deploy d = Requests.deploy(project, name, Http.body(request, body),
+                Requests.generation(request.getHeaders().get("If-Match"), "If-Match"));
         return answer(submit(request, d), d.project(), d.name());
     }
 
@@ -74,6 +78,12 @@ public class DeploymentController {
     public HttpResponse<String> get(String project, String name) {
         return views.get(project, name).<HttpResponse<String>>map(d -> Http.json(HttpStatus.OK, d))
                 .orElseGet(() -> Http.error(HttpStatus.NOT_FOUND, "deployment '" + name + "' does not exist in project '" + project + "'"));
+    }
+
+    /** The deployment's last verdicts (who asked what, when; accepted or why not), newest first: what describe shows. */
+    @Get(uri = "/projects/{project}/deployments/{name}/events", produces = "application/json")
+    public HttpResponse<String> events(String project, String name) {
+        return Http.json(HttpStatus.OK, Map.of("items", verdicts.of(project, name)));
     }
 
     @Get(uri = "/projects/{project}/deployments", produces = "application/json")
@@ -96,19 +106,11 @@ public class DeploymentController {
         out.put("commandId", o.commandId());
         out.put("project", project);
         out.put("deployment", name);
-        if (o.pending()) {
-            out.put("verdict", "pending");
-            out.put("requestId", o.requestId());
-            out.put("reason", "the command is in the log; no verdict yet within the wait, check the deployment later");
-            return Http.json(HttpStatus.ACCEPTED, out);
+        var special = Http.verdict(o, out);
+        if (special.isPresent()) {
+            return special.get();
         }
         CommandResult r = o.result();
-        var key = Http.keyRefusal(r);
-        if (key.isPresent()) {
-            return key.get();
-        }
-        out.put("verdict", r.getAccepted() ? "accepted" : "refused");
-        out.put("reason", r.getReason());
         out.put("generation", r.getGeneration());
         return Http.json(r.getAccepted() ? HttpStatus.OK : HttpStatus.CONFLICT, out);
     }

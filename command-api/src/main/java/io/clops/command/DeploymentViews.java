@@ -40,6 +40,11 @@ public final class DeploymentViews implements AutoCloseable {
         return out;
     }
 
+    /** The specs of every deployment of the project, as desired. */
+    public List<io.clops.avro.DeploymentSpec> specs(String project) {
+        return desired.snapshot().values().stream().filter(d -> d.getProject().equals(project)).map(DesiredDeployment::getSpec).toList();
+    }
+
     static Map<String, Object> json(DesiredDeployment d, DeploymentStatus s) {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("project", d.getProject());

@@ -90,6 +90,7 @@ class BrokerRestartIT {
                 "clops.command.append-timeout-ms", 2000,
                 "clops.intake.enabled", false));
         HttpClient http = HttpClient.newHttpClient();
+        assertThat(send(http, "POST", "/api/v1/projects", "{\"name\":\"restart\"}", "project").status()).isEqualTo(201);
         assertThat(send(http, "POST", "/api/v1/projects/restart/models/iris/versions", "{\"command\":[\"serve\"]}", "model").status())
                 .isEqualTo(201);
 
@@ -156,7 +157,7 @@ class BrokerRestartIT {
                 .as("verdicts of %s", id).hasSize(1));
         List<CommandEnvelope> commands = TopicProbe.readAll(b, Topics.COMMANDS.name(), Topics.COMMANDS.keySerde().deserializer(),
                 Topics.COMMANDS.valueSerde().deserializer()).stream().map(ConsumerRecord::value)
-                .filter(c -> c.getProject().equals("restart")).toList();
+                .filter(c -> c.getProject().equals("restart") && c.getPayload() instanceof io.clops.avro.DeployCommand).toList();
         assertThat(commands.stream().map(CommandEnvelope::getId).distinct().count()).isEqualTo(N);
         System.out.printf("BrokerRestartIT: %d commands, %d retries, %d records on clops.commands (%d distinct), broker stopped after %d%n",
                 N, retries.get(), commands.size(), N, atStop);

@@ -38,6 +38,7 @@ class CommandApiIT {
         server = ApplicationContext.run(EmbeddedServer.class, Map.of(
                 "clops.kafka.bootstrap", bootstrap, "micronaut.server.port", -1, "micronaut.server.host", "127.0.0.1",
                 "clops.gateway.local-user", "alice"));
+        assertThat(send("POST", "/api/v1/projects", "{\"name\":\"api\"}", Map.of()).statusCode()).isEqualTo(201);
     }
 
     @AfterAll

@@ -43,6 +43,7 @@ class HostileInputIT {
         reconciler = Reconciler.start(bootstrap, Files.createTempDirectory("clops-streams"), Duration.ofSeconds(60));
         server = ApplicationContext.run(EmbeddedServer.class, Map.of("clops.kafka.bootstrap", bootstrap,
                 "micronaut.server.port", -1, "micronaut.server.host", "127.0.0.1", "clops.intake.enabled", false));
+        assertThat(post("/api/v1/projects", "{\"name\":\"hostile\"}").status()).isEqualTo(201);
     }
 
     @AfterAll

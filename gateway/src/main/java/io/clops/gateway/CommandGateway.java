@@ -4,7 +4,12 @@ import io.clops.avro.AliasRemoved;
 import io.clops.avro.AliasSet;
 import io.clops.avro.CommandEnvelope;
 import io.clops.avro.CommandResult;
+import io.clops.avro.CreateProject;
+import io.clops.avro.DeleteProject;
 import io.clops.avro.DeployCommand;
+import io.clops.avro.RemoveMember;
+import io.clops.avro.SetMember;
+import io.clops.avro.SetQuota;
 import io.clops.avro.RegistryEvent;
 import io.clops.avro.UndeployCommand;
 import io.clops.avro.VersionArchived;
@@ -38,6 +43,7 @@ public final class CommandGateway implements AutoCloseable {
     private final Verdicts verdicts;
     private final Clock clock;
     private final Duration wait;
+    private volatile Authorization authorization = Authorization.ANYONE;
 
     /**
      * @param wait how long a caller waits for the fold's verdict before it is told "pending"
@@ -54,6 +60,12 @@ public final class CommandGateway implements AutoCloseable {
         this.wait = wait;
         this.verdicts = new Verdicts(bootstrap, "clops-gateway-verdicts");
         this.log = new LogWriter(bootstrap, "clops-gateway", null, appendTimeout);
+    }
+
+    /** Who may make which request: checked for every request before it is appended (today {@link Authorization#ANYONE}). */
+    public CommandGateway authorization(Authorization authorization) {
+        this.authorization = authorization;
+        return this;
     }
 
     /**
@@ -73,6 +85,10 @@ public final class CommandGateway implements AutoCloseable {
 
     /** {@link #submit} without blocking: completes with the verdict, pending after the wait, or a {@link LogUnavailable}. */
     public CompletableFuture<Verdict> submitAsync(Request request, Principal who, String idempotencyKey) {
+        java.util.Optional<String> refused = authorization.refuse(who, request);
+        if (refused.isPresent()) {
+            return CompletableFuture.failedFuture(new Forbidden(refused.get()));
+        }
         String requestId = UUID.randomUUID().toString();
         String commandId = commandId(request, idempotencyKey);
         Object record = envelope(request, who, commandId, requestId, clock.millis());
@@ -169,7 +185,24 @@ public final class CommandGateway implements AutoCloseable {
     /** The record a request becomes: a command for clops.commands or an event for clops.registry. */
     static Object envelope(Request r, Principal who, String commandId, String requestId, long timeMs) {
         if (r instanceof Request.Deploy d) {
-            return command(d.project(), who, commandId, requestId, timeMs, DeployCommand.newBuilder().setName(d.name()).setSpec(d.spec()).build());
+            return command(d.project(), who, commandId, requestId, timeMs, DeployCommand.newBuilder().setName(d.name()).setSpec(d.spec())
+                    .setExpectedGeneration(d.expectedGeneration()).build());
+        }
+        if (r instanceof Request.CreateProject c) {
+            return command(c.project(), who, commandId, requestId, timeMs, CreateProject.newBuilder()
+                    .setAdmin(c.admin() != null ? c.admin() : who.name()).setDescription(c.description()).setQuota(c.quota()).build());
+        }
+        if (r instanceof Request.DeleteProject d) {
+            return command(d.project(), who, commandId, requestId, timeMs, DeleteProject.newBuilder().build());
+        }
+        if (r instanceof Request.SetMember m) {
+            return command(m.project(), who, commandId, requestId, timeMs, SetMember.newBuilder().setUser(m.user()).setRole(m.role()).build());
+        }
+        if (r instanceof Request.RemoveMember m) {
+            return command(m.project(), who, commandId, requestId, timeMs, RemoveMember.newBuilder().setUser(m.user()).build());
+        }
+        if (r instanceof Request.SetQuota q) {
+            return command(q.project(), who, commandId, requestId, timeMs, SetQuota.newBuilder().setQuota(q.quota()).build());
         }
         if (r instanceof Request.Undeploy u) {
             return command(u.project(), who, commandId, requestId, timeMs, UndeployCommand.newBuilder().setName(u.name()).build());

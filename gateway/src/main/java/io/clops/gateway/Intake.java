@@ -57,6 +57,13 @@ import java.util.UUID;
  * offsets commit in one transaction; a failed one is aborted and the same records are read again.
  */
 public final class Intake implements AutoCloseable {
+    private volatile Authorization authorization = Authorization.ANYONE;
+
+    /** Who may make which request: the gateway's one check, applied to the intake's requests as to HTTP's. */
+    public Intake authorization(Authorization authorization) {
+        this.authorization = authorization;
+        return this;
+    }
     private static final Logger LOG = LoggerFactory.getLogger(Intake.class);
     public static final String GROUP = "clops-gateway-intake";
     /** Header: the caller's id for the request; its verdict is keyed by it. Default: the record key, else topic-partition-offset. */
@@ -217,6 +224,12 @@ public final class Intake implements AutoCloseable {
             List<FieldError> all = new ArrayList<>(headerErrors);
             e.errors().stream().filter(f -> !headerErrors.contains(f)).forEach(all::add);
             writer.refusal(requestId, refusal(requestId, project, all));
+            return;
+        }
+        java.util.Optional<String> forbidden = authorization.refuse(actingFor, request);
+        if (forbidden.isPresent()) {
+            writer.refusal(requestId, CommandResult.newBuilder(refusal(requestId, project, List.of())).setCode("forbidden")
+                    .setReason("forbidden (nothing was changed): " + forbidden.get()).build());
             return;
         }
         Object record = CommandGateway.envelope(request, actingFor, CommandGateway.commandId(request, idempotencyKey), requestId,

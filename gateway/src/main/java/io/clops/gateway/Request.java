@@ -2,6 +2,8 @@ package io.clops.gateway;
 
 import io.clops.avro.DeploymentSpec;
 import io.clops.avro.ModelVersion;
+import io.clops.avro.ProjectQuota;
+import io.clops.avro.ProjectRole;
 
 /**
  * A write, parsed and checked by {@link Requests}: what the gateway appends to the log. Deployments go to
@@ -10,7 +12,11 @@ import io.clops.avro.ModelVersion;
 public sealed interface Request {
     String project();
 
-    record Deploy(String project, String name, DeploymentSpec spec) implements Request {
+    /** @param expectedGeneration refused unless the deployment is at this generation (0: new); null: any */
+    record Deploy(String project, String name, DeploymentSpec spec, Long expectedGeneration) implements Request {
+        public Deploy(String project, String name, DeploymentSpec spec) {
+            this(project, name, spec, null);
+        }
     }
 
     record Undeploy(String project, String name) implements Request {
@@ -27,5 +33,21 @@ public sealed interface Request {
     }
 
     record ArchiveVersion(String project, String model, int version) implements Request {
+    }
+
+    /** @param admin the first admin; null: whoever asks */
+    record CreateProject(String project, String admin, String description, ProjectQuota quota) implements Request {
+    }
+
+    record DeleteProject(String project) implements Request {
+    }
+
+    record SetMember(String project, String user, ProjectRole role) implements Request {
+    }
+
+    record RemoveMember(String project, String user) implements Request {
+    }
+
+    record SetQuota(String project, ProjectQuota quota) implements Request {
     }
 }

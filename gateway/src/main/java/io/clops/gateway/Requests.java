@@ -5,6 +5,7 @@ import io.clops.api.DeploymentSpecParser;
 import io.clops.api.FieldError;
 import io.clops.api.InvalidRequest;
 import io.clops.api.Names;
+import io.clops.api.ProjectRequests;
 import io.clops.api.RegistryRequests;
 import io.clops.avro.AliasRemoved;
 import io.clops.avro.AliasSet;
@@ -38,6 +39,67 @@ public final class Requests {
     public static Request.Deploy deploy(String project, String name, JsonNode doc) {
         DeploymentSpecParser.Parsed p = DeploymentSpecParser.parse(project, name, doc);
         return new Request.Deploy(p.project(), p.name(), p.spec());
+    }
+
+    /** A deploy that must find the deployment at {@code expectedGeneration} (null: any; 0: new). */
+    public static Request.Deploy deploy(String project, String name, JsonNode doc, Long expectedGeneration) {
+        Request.Deploy d = deploy(project, name, doc);
+        return new Request.Deploy(d.project(), d.name(), d.spec(), expectedGeneration);
+    }
+
+    /** An expected generation as a caller wrote it (an {@code If-Match} header: 3 or "3"); null when absent. */
+    public static Long generation(String value, String field) {
+        if (value == null) {
+            return null;
+        }
+        String v = value.length() > 1 && value.startsWith("\"") && value.endsWith("\"") ? value.substring(1, value.length() - 1) : value;
+        if (!v.matches("0|[1-9][0-9]{0,17}")) {
+            throw new InvalidRequest("invalid " + field, List.of(new FieldError(field,
+                    "must be the generation the deployment is expected at (0 for a new one), not '" + RegistryRequests.abbreviate(value) + "'")));
+        }
+        return Long.parseLong(v);
+    }
+
+    public static Request.CreateProject createProject(JsonNode body) {
+        ProjectRequests.Create c = ProjectRequests.create(body);
+        return new Request.CreateProject(c.name(), c.admin(), c.description(), c.quota());
+    }
+
+    public static Request.DeleteProject deleteProject(String project) {
+        List<FieldError> errors = new ArrayList<>();
+        Names.checkProject("project", project, errors);
+        throwIfAny("invalid project", errors);
+        return new Request.DeleteProject(project);
+    }
+
+    public static Request.SetMember setMember(String project, String user, JsonNode body) {
+        List<FieldError> errors = new ArrayList<>();
+        Names.checkProject("project", project, errors);
+        ProjectRequests.checkUser("user", user, errors);
+        io.clops.avro.ProjectRole role = null;
+        try {
+            role = ProjectRequests.role(body);
+        } catch (InvalidRequest e) {
+            errors.addAll(e.errors());
+        }
+        throwIfAny("invalid member", errors);
+        return new Request.SetMember(project, user, role);
+    }
+
+    public static Request.RemoveMember removeMember(String project, String user) {
+        List<FieldError> errors = new ArrayList<>();
+        Names.checkProject("project", project, errors);
+        ProjectRequests.checkUser("user", user, errors);
+        throwIfAny("invalid member", errors);
+        return new Request.RemoveMember(project, user);
+    }
+
+    public static Request.SetQuota setQuota(String project, JsonNode body) {
+        List<FieldError> errors = new ArrayList<>();
+        Names.checkProject("project", project, errors);
+        io.clops.avro.ProjectQuota q = ProjectRequests.quota(body, "", errors);
+        throwIfAny("invalid quota", errors);
+        return new Request.SetQuota(project, q);
     }
 
     public static Request.Undeploy undeploy(String project, String name) {
@@ -136,6 +198,9 @@ public final class Requests {
         Set<String> known = new TreeSet<>(ACTIONS.get(action));
         known.add("action");
         known.add("project");
+        if (action.equals("deploy")) {
+            known.add("expectedGeneration"); // optional: refused unless the deployment is at it
+        }
         Iterator<String> names = json.fieldNames();
         while (names.hasNext()) {
             String f = names.next();
@@ -156,7 +221,8 @@ public final class Requests {
             throw new InvalidRequest("invalid intake request", errors);
         }
         return switch (action) {
-            case "deploy" -> nested("deployment.", () -> deploy(project, null, json.get("deployment")));
+            case "deploy" -> nested("deployment.", () -> deploy(project, null, json.get("deployment"),
+                    json.has("expectedGeneration") ? expectedGeneration(json.get("expectedGeneration")) : null));
             case "undeploy" -> undeploy(project, texts.get("name"));
             case "register" -> nested("version.", () -> register(project, texts.get("model"), json.get("version")));
             case "alias" -> setAlias(project, texts.get("model"), texts.get("alias"), ((com.fasterxml.jackson.databind.node.ObjectNode) json.deepCopy()).retain("version"));
@@ -171,7 +237,11 @@ public final class Requests {
     public static Request fromAvro(CommandEnvelope c) {
         if (c.getPayload() instanceof DeployCommand d) {
             DeploymentSpecParser.Parsed p = DeploymentSpecParser.validate(c.getProject(), d.getName(), d.getSpec());
-            return new Request.Deploy(p.project(), p.name(), p.spec());
+            if (d.getExpectedGeneration() != null && d.getExpectedGeneration() < 0) {
+                throw new InvalidRequest("invalid command", List.of(new FieldError("payload.expectedGeneration",
+                        "must be the generation the deployment is expected at (0 for a new one), not " + d.getExpectedGeneration())));
+            }
+            return new Request.Deploy(p.project(), p.name(), p.spec(), d.getExpectedGeneration());
         }
         if (c.getPayload() instanceof UndeployCommand u) {
             return undeploy(c.getProject(), u.getName());
@@ -198,6 +268,14 @@ public final class Requests {
             return archive(p, m, Integer.toString(a.getVersion()));
         }
         throw new InvalidRequest("invalid registry event", List.of(new FieldError("payload", "is not a known registry event")));
+    }
+
+    private static Long expectedGeneration(JsonNode n) {
+        if (!n.isIntegralNumber() || !n.canConvertToLong() || n.asLong() < 0) {
+            throw new InvalidRequest("invalid intake request", List.of(new FieldError("expectedGeneration",
+                    "must be the generation the deployment is expected at (0 for a new one), not " + RegistryRequests.abbreviate(n))));
+        }
+        return n.asLong();
     }
 
     private static <T> T nested(String prefix, Supplier<T> parse) {

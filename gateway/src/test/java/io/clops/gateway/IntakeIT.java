@@ -49,6 +49,13 @@ class IntakeIT {
         reconciler = Reconciler.start(bootstrap, Files.createTempDirectory("clops-streams"), Duration.ofSeconds(60));
         intake = new Intake(bootstrap, new Principal("pipeline-bot"), Clock.systemUTC()).start();
         producer = new KafkaProducer<>(KafkaConfigs.producer(bootstrap, "a-pipeline"), new StringSerializer(), new ByteArraySerializer());
+        try (CommandGateway gateway = new CommandGateway(bootstrap, Clock.systemUTC(), Duration.ofSeconds(30))) {
+            for (String p : List.of("in-a", "in-b", "in-c", "in-d", "in-e")) {
+                Verdict v = gateway.submit(new Request.CreateProject(p, null, null, io.clops.testing.Fixtures.unlimited()),
+                        new Principal("alice"), null);
+                assertThat(v.accepted()).as("project %s", p).isTrue();
+            }
+        }
     }
 
     @AfterAll
@@ -91,9 +98,11 @@ class IntakeIT {
         return found[0];
     }
 
+    /** The commands the intake appended for the project (its principal's; not the test's project creation). */
     static List<ConsumerRecord<String, CommandEnvelope>> commands(String project) {
         return TopicProbe.readAll(bootstrap, Topics.COMMANDS.name(), Topics.COMMANDS.keySerde().deserializer(),
-                Topics.COMMANDS.valueSerde().deserializer()).stream().filter(r -> r.value().getProject().equals(project)).toList();
+                Topics.COMMANDS.valueSerde().deserializer()).stream().filter(r -> r.value().getProject().equals(project))
+                .filter(r -> r.value().getActor().equals("pipeline-bot")).toList();
     }
 
     static final String REGISTER = "{\"action\":\"register\",\"project\":\"%s\",\"model\":\"iris\",\"version\":{\"command\":[\"serve\"]}}";

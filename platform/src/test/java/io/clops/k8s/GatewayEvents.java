@@ -25,6 +25,16 @@ final class GatewayEvents implements AutoCloseable {
         return gateway.submit(Requests.fromAvro(c), new Principal(c.getActor()), c.getId());
     }
 
+    /** Creates the project the test works in (no quota, alice its admin), as `clops project create` does. */
+    Verdict project(String name) {
+        Verdict v = gateway.submit(new io.clops.gateway.Request.CreateProject(name, "alice", null, io.clops.testing.Fixtures.unlimited()),
+                new Principal("alice"), "create-" + name);
+        if (!v.accepted()) {
+            throw new AssertionError("could not create project " + name + ": " + (v.pending() ? "no verdict" : v.result().getReason()));
+        }
+        return v;
+    }
+
     Verdict registry(RegistryEvent e) {
         return gateway.submit(Requests.fromAvro(e), new Principal(e.getActor()), e.getId());
     }

@@ -104,6 +104,7 @@ class KubernetesRuntimeIT {
     @Test
     void deployScaleNewVersionSplitAndUndeployWriteOnlyWhatChanged() throws Exception {
         String p = "k8s-a";
+        events.project(p);
         events.registry(registered("r1", p, image(1)));
         events.registry(registered("r2", p, image(2)));
         events.registry(alias("r3", p, "iris", "champion", 1));
@@ -193,6 +194,7 @@ class KubernetesRuntimeIT {
     @Test
     void driftIsRepairedAndPodFailuresAndReadinessShowInStatus() throws Exception {
         String p = "k8s-b";
+        events.project(p);
         events.registry(registered("r1", p, image(1)));
         events.command(deploy("c1", p, "iris", spec("iris")));
         awaitGeneration(p, "iris", 1);

@@ -98,6 +98,7 @@ class TwoWorkersIT {
             for (String p : projects) {
                 ModelVersion v = version("m", 1, List.of());
                 v.setImage("registry.example/m:1");
+                events.project(p);
                 events.registry(registered("r-" + p, p, v));
                 events.command(deploy("c-" + p, p, "m", spec("m")));
             }

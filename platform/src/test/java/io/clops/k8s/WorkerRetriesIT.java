@@ -71,6 +71,7 @@ class WorkerRetriesIT {
         try (KubernetesClient client = server.createClient(); K8sPipeline pipeline = new K8sPipeline(bootstrap, client, false)) {
             ModelVersion v = version("iris", 1, List.of());
             v.setImage("registry.example/iris:1");
+            pipeline.events.project(p);
             pipeline.events.registry(registered("r1", p, v));
             pipeline.events.command(deploy("c1", p, "iris", spec("iris")));
 

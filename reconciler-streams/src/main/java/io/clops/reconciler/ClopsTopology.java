@@ -8,6 +8,7 @@ import io.clops.avro.ObservedState;
 import io.clops.avro.CommandResult;
 import io.clops.avro.DesiredDeployment;
 import io.clops.avro.ModelState;
+import io.clops.avro.Project;
 import io.clops.avro.RegistryEvent;
 import io.clops.avro.SeenCommand;
 import io.clops.kafka.Topic;
@@ -63,6 +64,7 @@ public final class ClopsTopology {
     public static final String MODELS = "models";
     public static final String SEEN = "commands-seen";
     public static final String OBSERVED = "observed-state";
+    public static final String PROJECTS = "projects";
 
     public static Topology build(StreamsBuilder builder) {
         builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(DEPLOYMENTS),
@@ -71,6 +73,8 @@ public final class ClopsTopology {
                 Serdes.String(), AvroSerde.of(ModelState.class)));
         builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(SEEN),
                 Serdes.String(), AvroSerde.of(SeenCommand.class)));
+        builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(PROJECTS),
+                Serdes.String(), AvroSerde.of(Project.class)));
         builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(OBSERVED),
                 Serdes.String(), AvroSerde.of(ObservedState.class)));
 
@@ -82,10 +86,11 @@ public final class ClopsTopology {
                 .mapValues(v -> (Object) v, Named.as("registry-as-events"));
 
         Map<String, KStream<String, ProjectFold.Output>> outputs = commands.merge(registry, Named.as("project-events"))
-                .process(FoldProcessor::new, Named.as("fold"), DEPLOYMENTS, MODELS, SEEN)
+                .process(FoldProcessor::new, Named.as("fold"), DEPLOYMENTS, MODELS, SEEN, PROJECTS)
                 .split(Named.as("fold-"))
                 .branch((k, o) -> o.target() == ProjectFold.Target.COMMAND_RESULTS, Branched.as("results"))
                 .branch((k, o) -> o.target() == ProjectFold.Target.MODELS, Branched.as("models"))
+                .branch((k, o) -> o.target() == ProjectFold.Target.PROJECTS, Branched.as("projects"))
                 .defaultBranch(Branched.as("desired"));
 
         outputs.get("fold-results")
@@ -96,6 +101,9 @@ public final class ClopsTopology {
                 .map((k, o) -> KeyValue.pair(o.key(), (ModelState) o.value()), Named.as("models-unwrap"))
                 .to(Topics.MODELS.name(), Produced.with(Serdes.String(), Topics.MODELS.valueSerde())
                         .withStreamPartitioner(ClopsTopology::byProject).withName("models-sink"));
+        outputs.get("fold-projects")
+                .map((k, o) -> KeyValue.pair(o.key(), (Project) o.value()), Named.as("projects-unwrap"))
+                .to(Topics.PROJECTS.name(), Produced.with(Serdes.String(), Topics.PROJECTS.valueSerde()).withName("projects-sink"));
         KStream<String, DesiredDeployment> desired = outputs.get("fold-desired")
                 .map((k, o) -> KeyValue.pair(o.key(), (DesiredDeployment) o.value()), Named.as("desired-unwrap"));
         desired.to(Topics.DESIRED.name(), Produced.with(Serdes.String(), Topics.DESIRED.valueSerde())
@@ -203,6 +211,7 @@ public final class ClopsTopology {
         private KeyValueStore<String, DesiredDeployment> deployments;
         private KeyValueStore<String, ModelState> models;
         private KeyValueStore<String, SeenCommand> seen;
+        private KeyValueStore<String, Project> projects;
 
         @Override
         public void init(ProcessorContext<String, ProjectFold.Output> context) {
@@ -210,6 +219,7 @@ public final class ClopsTopology {
             this.deployments = context.getStateStore(DEPLOYMENTS);
             this.models = context.getStateStore(MODELS);
             this.seen = context.getStateStore(SEEN);
+            this.projects = context.getStateStore(PROJECTS);
 
         }
 
@@ -229,7 +239,19 @@ public final class ClopsTopology {
                         context.forward(record.withValue(o));
                     }
                     case MODELS -> {
-                        models.put(o.key(), (ModelState) o.value());
+                        if (o.value() == null) {
+                            models.delete(o.key());
+                        } else {
+                            models.put(o.key(), (ModelState) o.value());
+                        }
+                        context.forward(record.withValue(o));
+                    }
+                    case PROJECTS -> {
+                        if (o.value() == null) {
+                            projects.delete(o.key());
+                        } else {
+                            projects.put(o.key(), (Project) o.value());
+                        }
                         context.forward(record.withValue(o));
                     }
                     case SEEN -> seen.put(o.key(), (SeenCommand) o.value());
@@ -255,6 +277,20 @@ public final class ClopsTopology {
         @Override
         public Optional<ModelState> model(String project, String model) {
             return Optional.ofNullable(models.get(Topics.modelKey(project, model)));
+        }
+
+        @Override
+        public List<ModelState> models(String project) {
+            List<ModelState> out = new ArrayList<>();
+            try (KeyValueIterator<String, ModelState> it = models.prefixScan(project + "/", Serdes.String().serializer())) {
+                it.forEachRemaining(kv -> out.add(kv.value));
+            }
+            return out;
+        }
+
+        @Override
+        public Optional<Project> project(String name) {
+            return Optional.ofNullable(projects.get(name));
         }
 
         @Override

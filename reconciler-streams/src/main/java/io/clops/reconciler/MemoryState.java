@@ -2,6 +2,7 @@ package io.clops.reconciler;
 
 import io.clops.avro.DesiredDeployment;
 import io.clops.avro.ModelState;
+import io.clops.avro.Project;
 import io.clops.avro.SeenCommand;
 import io.clops.kafka.Topics;
 
@@ -19,6 +20,7 @@ public final class MemoryState implements ProjectFold.State {
     private final Map<String, DesiredDeployment> deployments = new TreeMap<>();
     private final Map<String, ModelState> models = new TreeMap<>();
     private final Map<String, SeenCommand> seen = new TreeMap<>();
+    private final Map<String, Project> projects = new TreeMap<>();
 
     /** Applies what {@link ProjectFold} returned and gives back the verdicts and the records for the topics. */
     public List<ProjectFold.Output> apply(List<ProjectFold.Output> outputs) {
@@ -34,7 +36,19 @@ public final class MemoryState implements ProjectFold.State {
                     written.add(o);
                 }
                 case MODELS -> {
-                    models.put(o.key(), (ModelState) o.value());
+                    if (o.value() == null) {
+                        models.remove(o.key());
+                    } else {
+                        models.put(o.key(), (ModelState) o.value());
+                    }
+                    written.add(o);
+                }
+                case PROJECTS -> {
+                    if (o.value() == null) {
+                        projects.remove(o.key());
+                    } else {
+                        projects.put(o.key(), (Project) o.value());
+                    }
                     written.add(o);
                 }
                 case SEEN -> seen.put(o.key(), (SeenCommand) o.value());
@@ -58,6 +72,22 @@ public final class MemoryState implements ProjectFold.State {
     @Override
     public Optional<ModelState> model(String project, String model) {
         return Optional.ofNullable(models.get(Topics.modelKey(project, model)));
+    }
+
+    @Override
+    public List<ModelState> models(String project) {
+        String prefix = project + "/";
+        return models.entrySet().stream().filter(e -> e.getKey().startsWith(prefix)).map(Map.Entry::getValue).toList();
+    }
+
+    @Override
+    public Optional<Project> project(String name) {
+        return Optional.ofNullable(projects.get(name));
+    }
+
+    /** Every project, by name. */
+    public Map<String, Project> projects() {
+        return Map.copyOf(projects);
     }
 
     @Override

@@ -4,11 +4,18 @@ import io.clops.avro.AliasRemoved;
 import io.clops.avro.AliasSet;
 import io.clops.avro.CommandEnvelope;
 import io.clops.avro.CommandResult;
+import io.clops.avro.CreateProject;
+import io.clops.avro.DeleteProject;
 import io.clops.avro.DeployCommand;
 import io.clops.avro.DeploymentSpec;
 import io.clops.avro.DesiredDeployment;
 import io.clops.avro.ModelState;
 import io.clops.avro.ModelVersion;
+import io.clops.avro.ProjectRole;
+import io.clops.avro.Project;
+import io.clops.avro.RemoveMember;
+import io.clops.avro.SetMember;
+import io.clops.avro.SetQuota;
 import io.clops.avro.RegistryEvent;
 import io.clops.avro.ResolvedRoute;
 import io.clops.avro.SeenCommand;
@@ -18,6 +25,7 @@ import io.clops.avro.VersionArchived;
 import io.clops.avro.VersionEntry;
 import io.clops.avro.VersionRegistered;
 import io.clops.api.Idempotency;
+import io.clops.api.Quotas;
 import io.clops.kafka.Topics;
 import org.apache.avro.specific.SpecificRecord;
 
@@ -25,7 +33,9 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 
 /**
  * The fold of the log, without Kafka: (what is known, one event) → the records to write.
@@ -54,6 +64,8 @@ public final class ProjectFold {
         DESIRED,
         /** A model's registry state: store models and topic clops.models. */
         MODELS,
+        /** A project's state (null: deleted): store projects and topic clops.projects. */
+        PROJECTS,
         /** A decided id: store commands-seen only. */
         SEEN
     }
@@ -71,6 +83,11 @@ public final class ProjectFold {
 
         Optional<ModelState> model(String project, String model);
 
+        /** Every model of the project. */
+        List<ModelState> models(String project);
+
+        Optional<Project> project(String name);
+
         Optional<SeenCommand> seen(String id);
     }
 
@@ -85,25 +102,50 @@ public final class ProjectFold {
         }
         List<Output> out = new ArrayList<>();
         CommandResult verdict;
-        if (cmd.getPayload() instanceof DeployCommand deploy) {
-            verdict = deploy(s, cmd, deploy, out);
+        Optional<Project> project = s.project(cmd.getProject());
+        if (cmd.getPayload() instanceof CreateProject create) {
+            verdict = createProject(s, cmd, project, create, out);
         } else if (cmd.getPayload() instanceof UndeployCommand undeploy) {
-            verdict = undeploy(s, cmd, undeploy, out);
+            verdict = undeploy(s, cmd, undeploy, out); // also in a project from before projects were events: cleanup
+        } else if (project.isEmpty()) {
+            verdict = refused(base(cmd).setDeployment(deploymentOf(cmd)), noProject(cmd.getProject()));
+        } else if (cmd.getPayload() instanceof DeployCommand deploy) {
+            verdict = deploy(s, cmd, project.get(), deploy, out);
+        } else if (cmd.getPayload() instanceof DeleteProject) {
+            verdict = deleteProject(s, cmd, out);
+        } else if (cmd.getPayload() instanceof SetMember set) {
+            verdict = setMember(cmd, project.get(), set, out);
+        } else if (cmd.getPayload() instanceof RemoveMember remove) {
+            verdict = removeMember(cmd, project.get(), remove, out);
+        } else if (cmd.getPayload() instanceof SetQuota set) {
+            verdict = setQuota(s, cmd, project.get(), set, out);
         } else {
             verdict = refused(base(cmd).setDeployment(""), "unknown command type " + cmd.getPayload().getClass().getSimpleName());
         }
         return decided(cmd.getId(), fingerprint, cmd.getTimeMs(), verdict, out);
     }
 
-    private static CommandResult deploy(State s, CommandEnvelope cmd, DeployCommand deploy, List<Output> out) {
+    private static CommandResult deploy(State s, CommandEnvelope cmd, Project p, DeployCommand deploy, List<Output> out) {
         String project = cmd.getProject();
         String name = deploy.getName();
         CommandResult.Builder v = base(cmd).setDeployment(name);
+        Optional<DesiredDeployment> existing = s.deployment(project, name);
+        Long expected = deploy.getExpectedGeneration();
+        long current = existing.map(DesiredDeployment::getGeneration).orElse(0L);
+        if (expected != null && expected != current) {
+            return refused(v.setCode(GENERATION_MISMATCH), "deployment '" + name + "' is at generation " + current
+                    + (current == 0 ? " (it does not exist)" : "") + ", not " + expected + " as expected: read it again and retry");
+        }
         Resolved resolved = resolve(s, project, deploy.getSpec());
         if (resolved.error() != null) {
             return refused(v, resolved.error());
         }
-        Optional<DesiredDeployment> existing = s.deployment(project, name);
+        Quotas.Usage others = Quotas.of(s.deployments(project).stream().filter(d -> !d.getName().equals(name))
+                .map(DesiredDeployment::getSpec).toList());
+        Optional<String> over = Quotas.admit(project, p.getQuota(), others, deploy.getSpec());
+        if (over.isPresent()) {
+            return refused(v.setCode(QUOTA_EXCEEDED), over.get());
+        }
         if (existing.isPresent() && existing.get().getSpec().equals(deploy.getSpec())
                 && resolvedVersions(existing.get()).equals(resolved.versions())) {
             return v.setAccepted(true).setReason("unchanged").setGeneration(existing.get().getGeneration()).build();
@@ -127,6 +169,113 @@ public final class ProjectFold {
         return v.setAccepted(true).setGeneration(existing.get().getGeneration() + 1).build();
     }
 
+    // ---------------------------------------------------------------------------------------------- projects
+
+    /** Codes of refusals a program may act on. */
+    public static final String GENERATION_MISMATCH = "generation-mismatch";
+    public static final String QUOTA_EXCEEDED = "quota-exceeded";
+
+    private static String noProject(String project) {
+        return "project '" + project + "' does not exist: create it first (clops project create " + project + ")";
+    }
+
+    private static CommandResult createProject(State s, CommandEnvelope cmd, Optional<Project> existing, CreateProject create,
+                                               List<Output> out) {
+        CommandResult.Builder v = base(cmd);
+        if (existing.isPresent()) {
+            return refused(v, "project '" + cmd.getProject() + "' already exists (created by " + existing.get().getCreatedBy() + ")");
+        }
+        // deployments from before projects were events are adopted: the quota must hold them
+        Optional<String> below = Quotas.below(create.getQuota(), usage(s, cmd.getProject()));
+        if (below.isPresent()) {
+            return refused(v.setCode(QUOTA_EXCEEDED), below.get());
+        }
+        Map<String, ProjectRole> members = new TreeMap<>();
+        members.put(create.getAdmin(), ProjectRole.admin);
+        Project p = Project.newBuilder().setName(cmd.getProject()).setDescription(create.getDescription())
+                .setMembers(members).setQuota(create.getQuota()).setGeneration(1).setCreatedBy(cmd.getActor())
+                .setCreatedMs(cmd.getTimeMs()).setCommandId(cmd.getId()).setActor(cmd.getActor()).setTimeMs(cmd.getTimeMs()).build();
+        out.add(new Output(Target.PROJECTS, cmd.getProject(), p));
+        return v.setAccepted(true).setGeneration(1).build();
+    }
+
+    /** Undeploys every deployment of the project, removes its models, then the project: one verdict, all or nothing. */
+    private static CommandResult deleteProject(State s, CommandEnvelope cmd, List<Output> out) {
+        String project = cmd.getProject();
+        List<DesiredDeployment> deployments = s.deployments(project);
+        for (DesiredDeployment d : deployments) {
+            out.add(new Output(Target.DESIRED, Topics.deploymentKey(project, d.getName()), null));
+        }
+        List<ModelState> models = s.models(project);
+        for (ModelState m : models) {
+            out.add(new Output(Target.MODELS, Topics.modelKey(project, m.getName()), null));
+        }
+        out.add(new Output(Target.PROJECTS, project, null));
+        return base(cmd).setAccepted(true).setReason("deleted with " + deployments.size() + " deployment(s) and "
+                + models.size() + " model(s)").build();
+    }
+
+    private static CommandResult setMember(CommandEnvelope cmd, Project p, SetMember set, List<Output> out) {
+        CommandResult.Builder v = base(cmd);
+        ProjectRole before = p.getMembers().get(set.getUser());
+        if (before == set.getRole()) {
+            return v.setAccepted(true).setReason("unchanged").setGeneration(p.getGeneration()).build();
+        }
+        if (before == ProjectRole.admin && admins(p) == 1) {
+            return refused(v, "user '" + set.getUser() + "' is the last admin of project '" + p.getName()
+                    + "': make someone else admin first");
+        }
+        Project next = changed(p, cmd);
+        next.getMembers().put(set.getUser(), set.getRole());
+        out.add(new Output(Target.PROJECTS, p.getName(), next));
+        return v.setAccepted(true).setGeneration(next.getGeneration()).build();
+    }
+
+    private static CommandResult removeMember(CommandEnvelope cmd, Project p, RemoveMember remove, List<Output> out) {
+        CommandResult.Builder v = base(cmd);
+        ProjectRole before = p.getMembers().get(remove.getUser());
+        if (before == null) {
+            return refused(v, "user '" + remove.getUser() + "' is not a member of project '" + p.getName() + "'");
+        }
+        if (before == ProjectRole.admin && admins(p) == 1) {
+            return refused(v, "user '" + remove.getUser() + "' is the last admin of project '" + p.getName()
+                    + "': make someone else admin first");
+        }
+        Project next = changed(p, cmd);
+        next.getMembers().remove(remove.getUser());
+        out.add(new Output(Target.PROJECTS, p.getName(), next));
+        return v.setAccepted(true).setGeneration(next.getGeneration()).build();
+    }
+
+    private static CommandResult setQuota(State s, CommandEnvelope cmd, Project p, SetQuota set, List<Output> out) {
+        CommandResult.Builder v = base(cmd);
+        if (p.getQuota().equals(set.getQuota())) {
+            return v.setAccepted(true).setReason("unchanged").setGeneration(p.getGeneration()).build();
+        }
+        Optional<String> below = Quotas.below(set.getQuota(), usage(s, p.getName()));
+        if (below.isPresent()) {
+            return refused(v.setCode(QUOTA_EXCEEDED), below.get());
+        }
+        Project next = changed(p, cmd);
+        next.setQuota(set.getQuota());
+        out.add(new Output(Target.PROJECTS, p.getName(), next));
+        return v.setAccepted(true).setGeneration(next.getGeneration()).build();
+    }
+
+    private static Quotas.Usage usage(State s, String project) {
+        return Quotas.of(s.deployments(project).stream().map(DesiredDeployment::getSpec).toList());
+    }
+
+    private static long admins(Project p) {
+        return p.getMembers().values().stream().filter(r -> r == ProjectRole.admin).count();
+    }
+
+    /** A copy of the project with the next generation, changed by this command. */
+    private static Project changed(Project p, CommandEnvelope cmd) {
+        return Project.newBuilder(p).setMembers(new TreeMap<>(p.getMembers())).setGeneration(p.getGeneration() + 1)
+                .setCommandId(cmd.getId()).setActor(cmd.getActor()).setTimeMs(cmd.getTimeMs()).build();
+    }
+
     // ---------------------------------------------------------------------------------------------- registry
 
     public static List<Output> onRegistry(State s, RegistryEvent ev) {
@@ -138,7 +287,9 @@ public final class ProjectFold {
         List<Output> out = new ArrayList<>();
         CommandResult verdict;
         Optional<ModelState> current = s.model(ev.getProject(), ev.getModel());
-        if (ev.getPayload() instanceof VersionRegistered reg) {
+        if (s.project(ev.getProject()).isEmpty()) {
+            verdict = refused(base(ev), noProject(ev.getProject()));
+        } else if (ev.getPayload() instanceof VersionRegistered reg) {
             verdict = register(s, ev, current, reg.getVersion(), out);
         } else if (ev.getPayload() instanceof AliasSet set) {
             verdict = setAlias(s, ev, current, set, out);
@@ -345,6 +496,16 @@ public final class ProjectFold {
             @Override
             public Optional<ModelState> model(String project, String model) {
                 return project.equals(m.getProject()) && model.equals(m.getName()) ? Optional.of(m) : s.model(project, model);
+            }
+
+            @Override
+            public List<ModelState> models(String project) {
+                return s.models(project);
+            }
+
+            @Override
+            public Optional<Project> project(String name) {
+                return s.project(name);
             }
 
             @Override

@@ -58,6 +58,10 @@ class ClopsTopologyTest {
         deadletter = driver.createOutputTopic(Topics.DEADLETTER.name(), Serdes.String().deserializer(), Serdes.ByteArray().deserializer());
         cluster = driver.createInputTopic(Topics.CLUSTER.name(), Serdes.String().serializer(), Topics.CLUSTER.valueSerde().serializer());
         status = driver.createOutputTopic(Topics.STATUS.name(), Serdes.String().deserializer(), Topics.STATUS.valueSerde().deserializer());
+        for (String p : List.of("demo", "other")) {
+            commands.pipeInput(p, io.clops.testing.Fixtures.createProject("create-" + p, p));
+        }
+        assertThat(results.readValuesToList()).as("the projects the tests work in").allMatch(CommandResult::getAccepted).hasSize(2);
     }
 
     private void observe(String kind, String name, long generation, String phase, int ready, String reason) {
@@ -247,7 +251,7 @@ class ClopsTopologyTest {
         TestRecord<String, byte[]> dead = deadletter.readRecord();
         assertThat(new String(dead.value(), StandardCharsets.UTF_8)).isEqualTo("{\"this is\": \"not avro\"}");
         assertThat(header(dead, "clops.dlq.topic")).isEqualTo("clops.commands");
-        assertThat(header(dead, "clops.dlq.offset")).isEqualTo("0");
+        assertThat(header(dead, "clops.dlq.offset")).as("after the two project creations of setUp").isEqualTo("2");
         assertThat(header(dead, "clops.dlq.error")).contains("CommandEnvelope");
         assertThat(results.readValue().getAccepted()).isTrue();
     }

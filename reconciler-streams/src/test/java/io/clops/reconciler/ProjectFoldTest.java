@@ -27,6 +27,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 class ProjectFoldTest {
     final MemoryState state = new MemoryState();
 
+    @org.junit.jupiter.api.BeforeEach
+    void projects() {
+        for (String p : List.of("p", "demo", "other", "a", "b")) {
+            assertThat(command(io.clops.testing.Fixtures.createProject("create-" + p, p)).getAccepted()).isTrue();
+        }
+    }
+
     CommandResult command(CommandEnvelope c) {
         return verdict(state.apply(ProjectFold.onCommand(state, c)));
     }

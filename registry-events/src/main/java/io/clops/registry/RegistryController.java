@@ -127,17 +127,11 @@ public class RegistryController {
 
     /** Refused by the fold: 409 with its reason; no verdict within the wait: 202 (the request is in the log). */
     private static HttpResponse<String> refusedOrPending(Verdict v) {
-        var key = Http.keyRefusal(v.result());
-        if (key.isPresent()) {
-            return key.get();
-        }
-        if (v.pending()) {
-            Map<String, Object> out = new LinkedHashMap<>();
-            out.put("commandId", v.commandId());
-            out.put("requestId", v.requestId());
-            out.put("verdict", "pending");
-            out.put("reason", "the request is in the log; no verdict yet within the wait");
-            return Http.json(HttpStatus.ACCEPTED, out);
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("commandId", v.commandId());
+        var special = Http.verdict(v, out);
+        if (special.isPresent()) {
+            return special.get();
         }
         return Http.json(HttpStatus.CONFLICT, answer(v));
     }

@@ -81,6 +81,31 @@ public final class Http {
         return java.util.Optional.of(out);
     }
 
+    /**
+     * The answer to a write whose verdict is not a plain one, or empty: 202 "pending" (no verdict within the wait; the
+     * request is in the log) with {@code out} and the request id, or the 422 of an Idempotency-Key refusal. Otherwise
+     * {@code out} gets the verdict, its reason and its code, for the caller to answer with.
+     */
+    public static java.util.Optional<MutableHttpResponse<String>> verdict(io.clops.gateway.Verdict v, Map<String, Object> out) {
+        if (v.pending()) {
+            out.put("verdict", "pending");
+            out.put("requestId", v.requestId());
+            out.put("reason", "the request is in the log; no verdict yet within the wait");
+            return java.util.Optional.of(json(HttpStatus.ACCEPTED, out));
+        }
+        io.clops.avro.CommandResult r = v.result();
+        var key = keyRefusal(r);
+        if (key.isPresent()) {
+            return key;
+        }
+        out.put("verdict", r.getAccepted() ? "accepted" : "refused");
+        out.put("reason", r.getReason());
+        if (r.getCode() != null) {
+            out.put("code", r.getCode());
+        }
+        return java.util.Optional.empty();
+    }
+
     public static Map<String, Object> errorBody(String message, List<FieldError> fields) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("error", message);

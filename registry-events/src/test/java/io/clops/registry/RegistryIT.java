@@ -51,6 +51,12 @@ class RegistryIT {
         reconciler = Reconciler.start(bootstrap, Files.createTempDirectory("clops-streams"), Duration.ofSeconds(60));
         server = ApplicationContext.run(EmbeddedServer.class, Map.of("clops.kafka.bootstrap", bootstrap,
                 "micronaut.server.port", -1, "micronaut.server.host", "127.0.0.1", "clops.gateway.local-user", "dana"));
+        // projects are command-api's routes: created here through the same gateway bean
+        io.clops.gateway.CommandGateway gateway = server.getApplicationContext().getBean(io.clops.gateway.CommandGateway.class);
+        for (String p : List.of("reg-a", "reg-b", "reg-c", "reg-d", "reg-e")) {
+            assertThat(gateway.submit(new io.clops.gateway.Request.CreateProject(p, null, null, io.clops.testing.Fixtures.unlimited()),
+                    new io.clops.gateway.Principal("dana"), null).accepted()).isTrue();
+        }
     }
 
     @AfterAll

@@ -1,6 +1,7 @@
 package io.clops.runtime;
 
 import io.clops.avro.DesiredDeployment;
+import io.clops.avro.Project;
 
 /**
  * Where deployments run: local processes or a Kubernetes cluster. The worker calls it level-triggered: with the
@@ -18,6 +19,17 @@ public interface DeploymentRuntime extends AutoCloseable {
     void apply(DesiredDeployment desired);
 
     void delete(String project, String name);
+
+    /**
+     * The project as the log has it (members, roles, quota): make what the runtime keeps per project match it. Called
+     * by the worker that owns the project, before its deployments and whenever it changes; idempotent like apply.
+     */
+    default void applyProject(Project project) {
+    }
+
+    /** The project was deleted (its deployments are deleted one by one besides): remove what the runtime keeps for it. */
+    default void deleteProject(String project) {
+    }
 
     /** Another worker owns this deployment now: stop acting on it, delete nothing. */
     default void release(String project, String name) {

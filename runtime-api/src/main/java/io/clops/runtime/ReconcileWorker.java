@@ -1,6 +1,7 @@
 package io.clops.runtime;
 
 import io.clops.avro.DesiredDeployment;
+import io.clops.avro.Project;
 import io.clops.kafka.CompactedView;
 import io.clops.kafka.OwnedView;
 import io.clops.kafka.Topics;
@@ -84,6 +85,9 @@ public final class ReconcileWorker implements AutoCloseable {
     private final Settings settings;
     private final CompactedView<DesiredDeployment> desired;
     private final OwnedView<DesiredDeployment> ownedDesired;
+    /** clops.projects, every partition (small): a project key is the project's name, a deployment's is project/name. */
+    private final CompactedView<Project> projects;
+    private final Set<String> projectsApplied = java.util.concurrent.ConcurrentHashMap.newKeySet();
     /** Keys to apply, in the order they became due, with when (System.nanoTime) each may be tried. */
     private final Map<String, Long> due = new LinkedHashMap<>();
     private final Map<String, Integer> failures = new HashMap<>();
@@ -102,6 +106,12 @@ public final class ReconcileWorker implements AutoCloseable {
         this.runtime = runtime;
         this.status = status;
         this.settings = settings;
+        this.projects = new CompactedView<>(bootstrap, Topics.PROJECTS);
+        projects.onChange((name, p) -> {
+            if (ownsProject(name)) {
+                changed(name);
+            }
+        });
         if (group == null) {
             this.desired = new CompactedView<>(bootstrap, Topics.DESIRED);
             this.ownedDesired = null;
@@ -129,6 +139,10 @@ public final class ReconcileWorker implements AutoCloseable {
     }
 
     public ReconcileWorker start() throws InterruptedException {
+        projects.start();
+        if (!projects.awaitCaughtUp(Duration.ofSeconds(60))) {
+            throw new IllegalStateException("could not read clops.projects within 60 s");
+        }
         if (ownedDesired != null) {
             ownedDesired.start();
         } else {
@@ -152,9 +166,22 @@ public final class ReconcileWorker implements AutoCloseable {
         return java.util.stream.IntStream.range(0, Topics.DESIRED.spec().partitions()).boxed().collect(java.util.stream.Collectors.toSet());
     }
 
+    private boolean ownsProject(String project) {
+        return ownedDesired == null
+                || ownedDesired.ownedPartitions().contains(Topics.partitionFor(project, Topics.DESIRED.spec().partitions()));
+    }
+
+    private static boolean isProjectKey(String key) {
+        return key.indexOf('/') < 0;
+    }
+
     /** A new desired state (or its removal): tried at once, whatever back-off its key was in. */
     private void changed(String key) {
         synchronized (due) {
+            String project = projectOf(key);
+            if (!isProjectKey(key) && !projectsApplied.contains(project) && !due.containsKey(project)) {
+                due.put(project, System.nanoTime()); // a project this worker has not applied yet goes first
+            }
             failures.remove(key);
             due.remove(key); // to the end of the queue, due now
             due.put(key, System.nanoTime());
@@ -173,6 +200,7 @@ public final class ReconcileWorker implements AutoCloseable {
             Map<String, DesiredDeployment> all = ownedDesired != null ? ownedDesired.snapshot() : desired.snapshot();
             synchronized (due) {
                 long now = System.nanoTime();
+                projects.snapshot().keySet().stream().filter(this::ownsProject).forEach(k -> due.putIfAbsent(k, now));
                 all.keySet().forEach(k -> due.putIfAbsent(k, now)); // a key in back-off keeps its wait
                 due.notifyAll();
             }
@@ -234,6 +262,10 @@ public final class ReconcileWorker implements AutoCloseable {
     }
 
     private void reconcile(String key) {
+        if (isProjectKey(key)) {
+            reconcileProject(key);
+            return;
+        }
         if (ownedDesired != null && !ownedDesired.owns(key)) {
             return; // released meanwhile: its new owner takes it from here
         }
@@ -270,6 +302,35 @@ public final class ReconcileWorker implements AutoCloseable {
         }
     }
 
+    private void reconcileProject(String name) {
+        if (!ownsProject(name)) {
+            return;
+        }
+        Optional<Project> p = projects.get(name);
+        try {
+            if (p.isPresent()) {
+                runtime.applyProject(p.get());
+            } else {
+                runtime.deleteProject(name);
+            }
+            projectsApplied.add(name);
+            synchronized (due) {
+                failures.remove(name);
+            }
+        } catch (RuntimeException e) {
+            int attempt;
+            Duration wait;
+            synchronized (due) {
+                attempt = failures.merge(name, 1, Integer::sum);
+                wait = settings.backoff(attempt);
+                due.putIfAbsent(name, System.nanoTime() + wait.toNanos());
+                due.notifyAll();
+            }
+            LOG.warn("project {}: {} failed (attempt {}), next in {} ms: {}", name, p.isPresent() ? "apply" : "delete", attempt,
+                    wait.toMillis(), reason(e), attempt == 1 ? e : null);
+        }
+    }
+
     /** What a user can act on: a runtime's own reason as it gave it, anything else by its type and message. */
     static String reason(RuntimeException e) {
         String m = e instanceof ApplyFailed ? e.getMessage() : e.getClass().getSimpleName() + ": " + e.getMessage();
@@ -300,5 +361,6 @@ public final class ReconcileWorker implements AutoCloseable {
         } else {
             desired.close();
         }
+        projects.close();
     }
 }

@@ -26,11 +26,10 @@ public final class DeploymentSpecParser {
     public record Parsed(String project, String name, DeploymentSpec spec) {
     }
 
-    private static final Pattern CPU = Pattern.compile("[0-9]{1,7}(\\.[0-9]{1,3})?m?");
-    private static final Pattern MEMORY = Pattern.compile("[0-9]{1,15}(Ki|Mi|Gi|Ti|k|M|G|T)?");
-    /** The most a replica may ask for: more than any node has, far below what overflows a quantity. */
-    static final java.math.BigDecimal MAX_CPU_CORES = java.math.BigDecimal.valueOf(1024);
-    static final java.math.BigInteger MAX_MEMORY_BYTES = java.math.BigInteger.ONE.shiftLeft(44); // 16 Ti
+    /** The most a replica may ask for: more than any node has, far below what overflows a sum of quantities. */
+    static final long MAX_CPU_MILLICORES = 1024_000;
+    static final long MAX_MEMORY_BYTES = 1L << 44; // 16 Ti
+    private static final Pattern EXTENDED_RESOURCE = Pattern.compile("[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?/[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?");
 
     public static Parsed parse(String pathProject, String pathName, JsonNode doc) {
         List<FieldError> errors = new ArrayList<>();
@@ -77,11 +76,12 @@ public final class DeploymentSpecParser {
         String protocol = s.has("protocol") ? oneOf(s.get("protocol"), "spec.protocol", Set.of("v2", "raw"), errors) : null;
 
         JsonNode r = s.path("resources");
-        known(r, Set.of("cpu", "memory", "gpu"), "spec.resources.", errors);
+        known(r, Set.of("cpu", "memory", "gpu", "gpuType"), "spec.resources.", errors);
         Resources resources = Resources.newBuilder()
-                .setCpu(r.has("cpu") ? quantity(r.get("cpu"), "spec.resources.cpu", CPU, "a CPU quantity such as 500m or 2", errors) : "500m")
-                .setMemory(r.has("memory") ? quantity(r.get("memory"), "spec.resources.memory", MEMORY, "a memory quantity such as 512Mi or 2Gi", errors) : "512Mi")
+                .setCpu(r.has("cpu") ? cpu(r.get("cpu"), "spec.resources.cpu", 1, MAX_CPU_MILLICORES, errors) : "500m")
+                .setMemory(r.has("memory") ? memory(r.get("memory"), "spec.resources.memory", 1, MAX_MEMORY_BYTES, errors) : "512Mi")
                 .setGpu(r.has("gpu") ? integer(r.get("gpu"), "spec.resources.gpu", 0, 16, errors) : 0)
+                .setGpuType(r.has("gpuType") ? gpuType(r.get("gpuType"), "spec.resources.gpuType", errors) : "nvidia.com/gpu")
                 .build();
 
         JsonNode rep = s.path("replicas");
@@ -197,7 +197,7 @@ public final class DeploymentSpecParser {
         return n;
     }
 
-    private static void known(JsonNode node, Set<String> fields, String prefix, List<FieldError> errors) {
+    static void known(JsonNode node, Set<String> fields, String prefix, List<FieldError> errors) {
         if (node == null || node.isMissingNode() || node.isNull()) {
             return;
         }
@@ -214,7 +214,7 @@ public final class DeploymentSpecParser {
         }
     }
 
-    private static int integer(JsonNode n, String field, int min, int max, List<FieldError> errors) {
+    static int integer(JsonNode n, String field, int min, int max, List<FieldError> errors) {
         if (!n.isIntegralNumber() || !n.canConvertToInt()) {
             errors.add(new FieldError(field, "must be an integer, not " + RegistryRequests.abbreviate(n)));
             return min;
@@ -242,30 +242,53 @@ public final class DeploymentSpecParser {
         return v;
     }
 
-    private static String quantity(JsonNode n, String field, Pattern p, String what, List<FieldError> errors) {
-        String v = n.isTextual() ? n.asText() : n.isIntegralNumber() ? n.asText() : n.toString();
-        if (!p.matcher(v).matches()) {
-            errors.add(new FieldError(field, "must be " + what + ", not '" + RegistryRequests.abbreviate(v) + "'"));
-        } else if (p == CPU && cores(v).compareTo(MAX_CPU_CORES) > 0) {
-            errors.add(new FieldError(field, "must be at most " + MAX_CPU_CORES + " cores, not '" + v + "'"));
-        } else if (p == MEMORY && bytes(v).compareTo(MAX_MEMORY_BYTES) > 0) {
-            errors.add(new FieldError(field, "must be at most 16Ti, not '" + v + "'"));
+    /** A CPU quantity (a string, or a bare number) between {@code min} and {@code max} millicores, as written. */
+    public static String cpu(JsonNode n, String field, long min, long max, List<FieldError> errors) {
+        String v = quantityText(n, field, "a CPU quantity such as 500m or 2", errors);
+        if (v != null) {
+            try {
+                long m = Quantity.millicores(v);
+                if (m < min || m > max) {
+                    errors.add(new FieldError(field, "must be between " + Quantity.cpu(min) + " and " + Quantity.cpu(max) + ", not '" + v + "'"));
+                }
+            } catch (Quantity.Invalid e) {
+                errors.add(new FieldError(field, "'" + RegistryRequests.abbreviate(v) + "' " + e.getMessage() + "; a CPU quantity is such as 500m or 2"));
+            }
         }
         return v;
     }
 
-    static java.math.BigDecimal cores(String v) {
-        return v.endsWith("m") ? new java.math.BigDecimal(v.substring(0, v.length() - 1)).movePointLeft(3) : new java.math.BigDecimal(v);
-    }
-
-    static java.math.BigInteger bytes(String v) {
-        String[] units = {"Ki", "Mi", "Gi", "Ti", "k", "M", "G", "T"};
-        long[] factors = {1L << 10, 1L << 20, 1L << 30, 1L << 40, 1_000L, 1_000_000L, 1_000_000_000L, 1_000_000_000_000L};
-        for (int i = 0; i < units.length; i++) {
-            if (v.endsWith(units[i])) {
-                return new java.math.BigInteger(v.substring(0, v.length() - units[i].length())).multiply(java.math.BigInteger.valueOf(factors[i]));
+    /** A memory quantity between {@code min} and {@code max} bytes, as written. */
+    public static String memory(JsonNode n, String field, long min, long max, List<FieldError> errors) {
+        String v = quantityText(n, field, "a memory quantity such as 512Mi or 2Gi", errors);
+        if (v != null) {
+            try {
+                long b = Quantity.bytes(v);
+                if (b < min || b > max) {
+                    errors.add(new FieldError(field, "must be between " + Quantity.memory(min) + " and " + Quantity.memory(max) + ", not '" + v + "'"));
+                }
+            } catch (Quantity.Invalid e) {
+                errors.add(new FieldError(field, "'" + RegistryRequests.abbreviate(v) + "' " + e.getMessage() + "; a memory quantity is such as 512Mi or 2Gi"));
             }
         }
-        return new java.math.BigInteger(v);
+        return v;
+    }
+
+    private static String quantityText(JsonNode n, String field, String what, List<FieldError> errors) {
+        if (n.isTextual() || n.isIntegralNumber()) {
+            return n.asText();
+        }
+        errors.add(new FieldError(field, "must be " + what + " (a string), not " + RegistryRequests.abbreviate(n.toString())));
+        return null;
+    }
+
+    /** An extended resource name such as nvidia.com/gpu. */
+    public static String gpuType(JsonNode n, String field, List<FieldError> errors) {
+        String v = n.isTextual() ? n.asText() : null;
+        if (v == null || !EXTENDED_RESOURCE.matcher(v).matches()) {
+            errors.add(new FieldError(field, "must be an extended resource name such as nvidia.com/gpu, not "
+                    + RegistryRequests.abbreviate(n.isTextual() ? "'" + v + "'" : n.toString())));
+        }
+        return v;
     }
 }

@@ -26,11 +26,20 @@ public final class TopicTail implements AutoCloseable {
     private volatile boolean running = true;
 
     public TopicTail(String bootstrap, String topic, String clientId, Consumer<ConsumerRecord<String, byte[]>> handler) {
+        this(bootstrap, topic, clientId, false, handler);
+    }
+
+    /** With {@code fromStart}, every record the topic still keeps first, then each new one. */
+    public TopicTail(String bootstrap, String topic, String clientId, boolean fromStart, Consumer<ConsumerRecord<String, byte[]>> handler) {
         this.consumer = new KafkaConsumer<>(KafkaConfigs.reader(bootstrap, clientId), new StringDeserializer(), new ByteArrayDeserializer());
         List<TopicPartition> parts = consumer.partitionsFor(topic, Duration.ofSeconds(30)).stream()
                 .map(p -> new TopicPartition(p.topic(), p.partition())).toList();
         consumer.assign(parts);
-        consumer.seekToEnd(parts);
+        if (fromStart) {
+            consumer.seekToBeginning(parts);
+        } else {
+            consumer.seekToEnd(parts);
+        }
         parts.forEach(consumer::position); // fix the start position now
         this.thread = new Thread(() -> {
             try {

@@ -8,6 +8,7 @@ import io.clops.avro.DesiredDeployment;
 import io.clops.avro.InferenceEnvelope;
 import io.clops.avro.ObservedState;
 import io.clops.avro.ModelState;
+import io.clops.avro.Project;
 import io.clops.avro.RegistryEvent;
 import io.clops.avro.SeenCommand;
 import org.apache.avro.Schema;
@@ -40,7 +41,7 @@ public final class SchemaCatalog implements SchemaStore {
             CommandEnvelope.getClassSchema(), CommandResult.getClassSchema(), RegistryEvent.getClassSchema(),
             ClusterEvent.getClassSchema(), DesiredDeployment.getClassSchema(), DeploymentStatus.getClassSchema(),
             InferenceEnvelope.getClassSchema(), ObservedState.getClassSchema(), ModelState.getClassSchema(),
-            SeenCommand.getClassSchema());
+            SeenCommand.getClassSchema(), Project.getClassSchema());
 
     private static final SchemaCatalog GLOBAL = new SchemaCatalog();
 

@@ -56,6 +56,35 @@ class DeploymentSpecParserTest {
     }
 
     @Test
+    void resourcesAreKubernetesQuantitiesCheckedExactlyAndEachMessageNamesItsField() {
+        java.util.Map<String, String> cases = new java.util.LinkedHashMap<>();
+        cases.put("{\"cpu\":\"1.5m\"}", "spec.resources.cpu: '1.5m' is not a whole number of its unit: CPU is counted in whole millicores"
+                + " (1m = 0.001 cores); a CPU quantity is such as 500m or 2");
+        cases.put("{\"cpu\":\"0\"}", "spec.resources.cpu: must be between 1m and 1024, not '0'");
+        cases.put("{\"cpu\":\"2000\"}", "spec.resources.cpu: must be between 1m and 1024, not '2000'");
+        cases.put("{\"cpu\":1.5}", "spec.resources.cpu: must be a CPU quantity such as 500m or 2 (a string), not 1.5");
+        cases.put("{\"memory\":\"99999999999999999999Gi\"}", "spec.resources.memory: '99999999999999999999Gi' is too large;"
+                + " a memory quantity is such as 512Mi or 2Gi");
+        cases.put("{\"memory\":\"17Ti\"}", "spec.resources.memory: must be between 1 and 16Ti, not '17Ti'");
+        cases.put("{\"memory\":\"1GB\"}", "spec.resources.memory: '1GB' has an unknown suffix 'GB' (one of Ki Mi Gi Ti Pi Ei, n u m k M G T P E,"
+                + " or an exponent e3); a memory quantity is such as 512Mi or 2Gi");
+        cases.put("{\"gpu\":1,\"gpuType\":\"GPU\"}", "spec.resources.gpuType: must be an extended resource name such as nvidia.com/gpu, not 'GPU'");
+        cases.forEach((resources, message) -> {
+            try {
+                DeploymentSpecParser.parse("demo", "iris", doc2("{\"spec\":{\"model\":\"iris\",\"resources\":" + resources + "}}"));
+                throw new AssertionError("accepted: " + resources);
+            } catch (InvalidRequest e) {
+                assertThat(e.errors()).as(resources).extracting(FieldError::toString).containsExactly(message);
+            }
+        });
+        DeploymentSpec ok = DeploymentSpecParser.parse("demo", "iris", doc2("""
+                {"spec":{"model":"iris","resources":{"cpu":"0.25","memory":"1.5Gi","gpu":2,"gpuType":"amd.com/gpu"}}}""")).spec();
+        assertThat(ok.getResources().getCpu()).as("kept as written").isEqualTo("0.25");
+        assertThat(Quantity.millicores(ok.getResources().getCpu())).isEqualTo(250);
+        assertThat(ok.getResources().getGpuType()).isEqualTo("amd.com/gpu");
+    }
+
+    @Test
     void theUrlAndTheDocumentMustAgree() {
         assertThat(fields(() -> DeploymentSpecParser.parse("demo", "iris", doc2(
                 "{\"metadata\":{\"name\":\"other\",\"project\":\"elsewhere\"},\"spec\":{\"model\":\"iris\"}}"))))

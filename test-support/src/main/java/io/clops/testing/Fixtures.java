@@ -2,6 +2,8 @@ package io.clops.testing;
 
 import io.clops.avro.AliasSet;
 import io.clops.avro.CommandEnvelope;
+import io.clops.avro.CreateProject;
+import io.clops.avro.ProjectQuota;
 import io.clops.avro.DeployCommand;
 import io.clops.avro.DeploymentSpec;
 import io.clops.avro.ExecutorSettings;
@@ -32,6 +34,20 @@ public final class Fixtures {
     public static CommandEnvelope deploy(String id, String project, String name, DeploymentSpec spec) {
         return CommandEnvelope.newBuilder().setId(id).setProject(project).setActor("alice").setTimeMs(1000)
                 .setPayload(DeployCommand.newBuilder().setName(name).setSpec(spec).build()).build();
+    }
+
+    /** A project without limits, created by alice (its admin) before anything else happens in it. */
+    public static CommandEnvelope createProject(String id, String project) {
+        return createProject(id, project, unlimited());
+    }
+
+    public static CommandEnvelope createProject(String id, String project, ProjectQuota quota) {
+        return CommandEnvelope.newBuilder().setId(id).setProject(project).setActor("alice").setTimeMs(100)
+                .setPayload(CreateProject.newBuilder().setAdmin("alice").setQuota(quota).build()).build();
+    }
+
+    public static ProjectQuota unlimited() {
+        return ProjectQuota.newBuilder().setGpu(new java.util.TreeMap<>()).build();
     }
 
     public static CommandEnvelope undeploy(String id, String project, String name) {

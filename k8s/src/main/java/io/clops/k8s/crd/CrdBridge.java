@@ -127,7 +127,12 @@ public final class CrdBridge implements AutoCloseable {
         String ns = request.project();
         LOG.info("ModelDeployment {}/{} by {} → {}", ns, name, actor, idempotencyKey);
         gateway.submitAsync(request, new Principal(actor), idempotencyKey).whenComplete((v, failed) -> {
-            if (failed != null) {
+            Throwable cause = failed instanceof java.util.concurrent.CompletionException && failed.getCause() != null ? failed.getCause() : failed;
+            if (cause instanceof io.clops.gateway.Forbidden) {
+                if (writeBack) {
+                    refuse(ns, name, "forbidden: " + cause.getMessage(), null); // not retried: the same request would be refused again
+                }
+            } else if (failed != null) {
                 LOG.warn("ModelDeployment {}/{}: {}; trying again in 2 s", ns, name, failed.getMessage());
                 sent.remove(Topics.deploymentKey(ns, name));
                 retries.schedule(() -> retry(request, name, actor, idempotencyKey), 2, TimeUnit.SECONDS);

@@ -28,6 +28,8 @@ public class ModelDeploymentSpec {
         public String cpu;
         public String memory;
         public Integer gpu;
+        /** the extended resource the GPUs are (default nvidia.com/gpu) */
+        public String gpuType;
     }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)

@@ -58,20 +58,33 @@ public final class K8sModel {
      * Kafka client settings, the Secret {@value K8sNames#KAFKA_CLIENT_SECRET} its executors read them from.
      */
     public static List<HasMetadata> project(String project, PlatformSettings platform) {
-        PlatformSettings.ProjectSettings settings = platform.project(project);
+        return project(project, platform, null);
+    }
+
+    /**
+     * The same, from the project as the log has it: its quota becomes the ResourceQuota (each limit it sets; what it
+     * leaves unlimited is not limited) and its members the RoleBindings' users. {@code p} null: a project from
+     * before projects were events, from the platform settings.
+     */
+    public static List<HasMetadata> project(String project, PlatformSettings platform, io.clops.avro.Project p) {
+        PlatformSettings.ProjectSettings settings = p == null ? platform.project(project) : fromLog(p);
         List<HasMetadata> out = new ArrayList<>();
         String ns = K8sNames.namespace(project);
         Namespace namespace = new NamespaceBuilder().withMetadata(new ObjectMetaBuilder().withName(ns)
                 .withLabels(K8sNames.projectLabels(project)).build()).build();
         out.add(namespace);
-        PlatformSettings.Quota q = settings.quota();
         Map<String, Quantity> hard = new LinkedHashMap<>();
-        hard.put("requests.cpu", new Quantity(q.cpu()));
-        hard.put("requests.memory", new Quantity(q.memory()));
-        hard.put("limits.cpu", new Quantity(q.cpu()));
-        hard.put("limits.memory", new Quantity(q.memory()));
-        hard.put("requests." + K8sNames.GPU_RESOURCE, new Quantity(Integer.toString(q.gpu())));
-        hard.put("pods", new Quantity(Integer.toString(q.pods())));
+        if (p == null) {
+            PlatformSettings.Quota q = settings.quota();
+            hard.put("requests.cpu", new Quantity(q.cpu()));
+            hard.put("requests.memory", new Quantity(q.memory()));
+            hard.put("limits.cpu", new Quantity(q.cpu()));
+            hard.put("limits.memory", new Quantity(q.memory()));
+            hard.put("requests." + K8sNames.GPU_RESOURCE, new Quantity(Integer.toString(q.gpu())));
+            hard.put("pods", new Quantity(Integer.toString(q.pods())));
+        } else {
+            hard.putAll(hard(p.getQuota()));
+        }
         ResourceQuota quota = new ResourceQuotaBuilder().withMetadata(meta("clops-quota", ns, K8sNames.projectLabels(project), null))
                 .withNewSpec().withHard(hard).endSpec().build();
         out.add(quota);
@@ -96,6 +109,38 @@ public final class K8sModel {
                     .withType("Opaque").withData(data).build());
         }
         return out;
+    }
+
+    /**
+     * A project's quota as ResourceQuota limits: CPU and memory on requests and limits (the executor sidecar and the
+     * model container ask for what the spec says, so requests equal limits), GPUs by type, pods for replicas and
+     * ModelDeployments for deployments. Kubernetes checks what the fold already admitted: a second line, not the first.
+     */
+    static Map<String, Quantity> hard(io.clops.avro.ProjectQuota q) {
+        Map<String, Quantity> hard = new LinkedHashMap<>();
+        if (q.getCpu() != null) {
+            hard.put("requests.cpu", new Quantity(q.getCpu()));
+            hard.put("limits.cpu", new Quantity(q.getCpu()));
+        }
+        if (q.getMemory() != null) {
+            hard.put("requests.memory", new Quantity(q.getMemory()));
+            hard.put("limits.memory", new Quantity(q.getMemory()));
+        }
+        new java.util.TreeMap<>(q.getGpu()).forEach((type, n) -> hard.put("requests." + type, new Quantity(Integer.toString(n))));
+        if (q.getReplicas() != null) {
+            hard.put("pods", new Quantity(Integer.toString(q.getReplicas())));
+        }
+        if (q.getDeployments() != null) {
+            hard.put("count/modeldeployments.clops.io", new Quantity(Integer.toString(q.getDeployments())));
+        }
+        return hard;
+    }
+
+    /** Members by role, as the RoleBindings name them. */
+    private static PlatformSettings.ProjectSettings fromLog(io.clops.avro.Project p) {
+        Map<String, List<String>> members = new LinkedHashMap<>();
+        new java.util.TreeMap<>(p.getMembers()).forEach((user, role) -> members.computeIfAbsent(role.name(), r -> new ArrayList<>()).add(user));
+        return new PlatformSettings.ProjectSettings(null, members);
     }
 
     /**
@@ -174,7 +219,7 @@ public final class K8sModel {
         modelResources.put("memory", new Quantity(spec.getResources().getMemory()));
         Map<String, Quantity> modelLimits = new LinkedHashMap<>(modelResources);
         if (gpu > 0) {
-            modelLimits.put(K8sNames.GPU_RESOURCE, new Quantity(Integer.toString(gpu)));
+            modelLimits.put(spec.getResources().getGpuType(), new Quantity(Integer.toString(gpu)));
         }
         Container model = new ContainerBuilder().withName("model")
                 .withImage(v.getImage() == null ? "" : v.getImage())
@@ -210,7 +255,7 @@ public final class K8sModel {
                 .withNewSpec().withContainers(model, executor);
         if (gpu > 0) {
             podSpec = podSpec.withNodeSelector(Map.of("nvidia.com/gpu.present", "true"))
-                    .withTolerations(new TolerationBuilder().withKey(K8sNames.GPU_RESOURCE).withOperator("Exists").withEffect("NoSchedule").build());
+                    .withTolerations(new TolerationBuilder().withKey(spec.getResources().getGpuType()).withOperator("Exists").withEffect("NoSchedule").build());
         }
         Deployment deployment = podSpec.endSpec().endTemplate().endSpec().build();
         List<HasMetadata> out = new ArrayList<>();

@@ -44,7 +44,7 @@ public final class Applier {
             }
             JsonNode want = ManagedFields.managed(json(desired));
             JsonNode have = json(live);
-            if (ManagedFields.covers(have, want)) {
+            if (ManagedFields.matches(have, want)) {
                 return applied(desired, Outcome.UNCHANGED, live);
             }
             if (LOG.isDebugEnabled()) {
@@ -52,7 +52,7 @@ public final class Applier {
                         ManagedFields.firstDifference(have, want, ""));
             }
             HasMetadata next = client.getKubernetesSerialization().unmarshal(
-                    ManagedFields.overlay(have, want).toString(), desired.getClass());
+                    ManagedFields.merge(have, want).toString(), desired.getClass());
             HasMetadata updated = resource(next).update(); // carries the live resourceVersion: a concurrent change is a 409, retried
             return applied(desired, Outcome.PATCHED, updated);
         });
@@ -76,7 +76,7 @@ public final class Applier {
 
     /** True when {@code live} already has every managed field of {@code desired} (no request made). */
     public boolean matches(HasMetadata live, HasMetadata desired) {
-        return ManagedFields.covers(json(live), ManagedFields.managed(json(desired)));
+        return ManagedFields.matches(json(live), ManagedFields.managed(json(desired)));
     }
 
     /** Deletes one live object (found by label, so it carries its own kind and name). */

@@ -56,6 +56,8 @@ public final class KubernetesRuntime implements DeploymentRuntime {
     private final Map<String, DesiredDeployment> desired = new ConcurrentHashMap<>();
     private final Map<String, List<HasMetadata>> objects = new ConcurrentHashMap<>();
     private final Set<String> projectsDone = ConcurrentHashMap.newKeySet();
+    /** Each project as the log has it (members, quota); absent for a project from before projects were events. */
+    private final Map<String, io.clops.avro.Project> projects = new ConcurrentHashMap<>();
     private final Map<String, Object> projectLocks = new ConcurrentHashMap<>();
     /** The informer's index of managed Deployments by project/deployment. */
     private static final String BY_DEPLOYMENT = "clops-deployment";
@@ -110,11 +112,7 @@ public final class KubernetesRuntime implements DeploymentRuntime {
     private void applyLocked(DesiredDeployment d) {
         String key = Topics.deploymentKey(d.getProject(), d.getName());
         List<Applied> outcomes = new ArrayList<>();
-        String projectStamp = d.getProject() + "|" + settings.project(d.getProject());
-        if (!projectsDone.contains(projectStamp)) {
-            K8sModel.project(d.getProject(), settings).forEach(o -> outcomes.add(applier.apply(o)));
-            projectsDone.add(projectStamp); // only once every shared object is in place: a failure is tried again
-        }
+        applyProjectObjects(d.getProject(), outcomes);
         ModelDeployment anchor = CrMapping.resource(d, K8sNames.labels(d));
         // a deployment this worker has not applied and of which the cluster shows nothing (the informer has synced and
         // indexes no Deployment of it): its owner is most likely new, so create it without reading first (a 409 falls
@@ -160,6 +158,55 @@ public final class KubernetesRuntime implements DeploymentRuntime {
             }
         }
         return out;
+    }
+
+    /**
+     * Namespace, ResourceQuota (from the project's quota), RoleBindings (its members by role), the Kafka client Secret:
+     * written once per version of the project (its generation), and again after a failure.
+     */
+    private void applyProjectObjects(String project, List<Applied> outcomes) {
+        io.clops.avro.Project p = projects.get(project);
+        String projectStamp = project + "|" + (p != null ? "generation " + p.getGeneration() : settings.project(project));
+        if (!projectsDone.contains(projectStamp)) {
+            K8sModel.project(project, settings, p).forEach(o -> outcomes.add(applier.apply(o)));
+            projectsDone.removeIf(stamp -> stamp.startsWith(project + "|"));
+            projectsDone.add(projectStamp); // only once every shared object is in place: a failure is tried again
+        }
+    }
+
+    @Override
+    public void applyProject(io.clops.avro.Project p) {
+        synchronized (lockOf(p.getName())) {
+            projects.put(p.getName(), p);
+            List<Applied> outcomes = new ArrayList<>();
+            applyProjectObjects(p.getName(), outcomes);
+            history.addAll(outcomes);
+            if (!outcomes.isEmpty()) {
+                LOG.info("project {} generation {} applied: {}", p.getName(), p.getGeneration(), summary(outcomes));
+            }
+        }
+    }
+
+    /**
+     * The project's own objects go (its deployments' objects go with their own deletions): the ResourceQuota,
+     * RoleBindings and Secret, then the Namespace (on a cluster, deleting it removes anything left in it).
+     */
+    @Override
+    public void deleteProject(String project) {
+        synchronized (lockOf(project)) {
+            projects.remove(project);
+            projectsDone.removeIf(stamp -> stamp.startsWith(project + "|"));
+            List<HasMetadata> own = new ArrayList<>(K8sModel.project(project, settings, null));
+            java.util.Collections.reverse(own); // the Namespace last
+            List<Applied> outcomes = new ArrayList<>();
+            for (HasMetadata o : own) {
+                if (applier.resource(o).get() != null) {
+                    outcomes.add(applier.delete(o));
+                }
+            }
+            history.addAll(outcomes);
+            LOG.info("project {} deleted: {}", project, summary(outcomes));
+        }
     }
 
     @Override

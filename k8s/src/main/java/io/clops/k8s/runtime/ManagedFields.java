@@ -35,6 +35,46 @@ public final class ManagedFields {
         return out;
     }
 
+    /**
+     * Maps clops owns whole, by kind: a key it no longer sets must go (a quota limit removed from the project). Elsewhere
+     * keys others add are left alone.
+     */
+    static final Map<String, String> OWNED_WHOLE = Map.of("ResourceQuota", "/spec/hard");
+
+    /** True when {@code live} has every value {@code desired} sets, and nothing more in a map clops owns whole. */
+    public static boolean matches(JsonNode live, JsonNode desired) {
+        if (!covers(live, desired)) {
+            return false;
+        }
+        String owned = OWNED_WHOLE.get(desired.path("kind").asText());
+        if (owned == null) {
+            return true;
+        }
+        JsonNode want = desired.at(owned);
+        for (Iterator<String> it = live.at(owned).fieldNames(); it.hasNext(); ) {
+            if (!want.has(it.next())) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** {@link #overlay}, with each map clops owns whole replaced by the desired one. */
+    public static JsonNode merge(JsonNode live, JsonNode desired) {
+        JsonNode out = overlay(live, desired);
+        String owned = OWNED_WHOLE.get(desired.path("kind").asText());
+        if (owned != null && out.at(owned.substring(0, owned.lastIndexOf('/'))) instanceof ObjectNode parent) {
+            String field = owned.substring(owned.lastIndexOf('/') + 1);
+            JsonNode want = desired.at(owned);
+            if (want.isMissingNode()) {
+                parent.remove(field);
+            } else {
+                parent.set(field, want.deepCopy());
+            }
+        }
+        return out;
+    }
+
     /** True when {@code live} has every value {@code desired} sets. */
     public static boolean covers(JsonNode live, JsonNode desired) {
         if (desired == null || desired.isNull()) {

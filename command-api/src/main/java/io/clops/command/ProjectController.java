@@ -1,0 +1,131 @@
+package io.clops.command;
+
+import io.clops.avro.CommandResult;
+import io.clops.avro.Project;
+import io.clops.gateway.CommandGateway;
+import io.clops.gateway.Request;
+import io.clops.gateway.Requests;
+import io.clops.gateway.Verdict;
+import io.clops.service.Callers;
+import io.clops.service.Http;
+import io.micronaut.http.HttpRequest;
+import io.micronaut.http.HttpResponse;
+import io.micronaut.http.HttpStatus;
+import io.micronaut.http.annotation.Body;
+import io.micronaut.http.annotation.Controller;
+import io.micronaut.http.annotation.Delete;
+import io.micronaut.http.annotation.Get;
+import io.micronaut.http.annotation.Post;
+import io.micronaut.http.annotation.Put;
+import io.micronaut.scheduling.TaskExecutors;
+import io.micronaut.scheduling.annotation.ExecuteOn;
+
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Projects over HTTP: create, delete, members and roles, quota. Every change goes through the command gateway and is
+ * decided by the fold (which refuses a quota below what runs, removing the last admin, a project that exists); reads
+ * come from clops.projects, with usage from the desired deployments. An accepted change is read back before the
+ * answer, so a caller sees what it was told.
+ */
+@Controller("/api/v1/projects")
+@ExecuteOn(TaskExecutors.BLOCKING)
+public class ProjectController {
+    private static final Duration READ_BACK = Duration.ofSeconds(5);
+    private final CommandGateway gateway;
+    private final Callers callers;
+    private final ProjectViews views;
+
+    public ProjectController(CommandGateway gateway, Callers callers, ProjectViews views) {
+        this.gateway = gateway;
+        this.callers = callers;
+        this.views = views;
+    }
+
+    @Post(consumes = "application/json", produces = "application/json")
+    public HttpResponse<String> create(HttpRequest<?> request, @Body byte[] body) throws InterruptedException {
+        Request.CreateProject c = Requests.createProject(Http.body(request, body));
+        return answer(submit(request, c), c.project(), HttpStatus.CREATED);
+    }
+
+    @Delete(uri = "/{project}", produces = "application/json")
+    public HttpResponse<String> delete(HttpRequest<?> request, String project) throws InterruptedException {
+        return answer(submit(request, Requests.deleteProject(project)), project, HttpStatus.OK);
+    }
+
+    @Put(uri = "/{project}/members/{user}", consumes = "application/json", produces = "application/json")
+    public HttpResponse<String> setMember(HttpRequest<?> request, String project, String user, @Body byte[] body)
+            throws InterruptedException {
+        return answer(submit(request, Requests.setMember(project, user, Http.body(request, body))), project, HttpStatus.OK);
+    }
+
+    @Delete(uri = "/{project}/members/{user}", produces = "application/json")
+    public HttpResponse<String> removeMember(HttpRequest<?> request, String project, String user) throws InterruptedException {
+        return answer(submit(request, Requests.removeMember(project, user)), project, HttpStatus.OK);
+    }
+
+    @Put(uri = "/{project}/quota", consumes = "application/json", produces = "application/json")
+    public HttpResponse<String> setQuota(HttpRequest<?> request, String project, @Body byte[] body) throws InterruptedException {
+        return answer(submit(request, Requests.setQuota(project, Http.body(request, body))), project, HttpStatus.OK);
+    }
+
+    @Get(produces = "application/json")
+    public HttpResponse<String> list() {
+        return Http.json(HttpStatus.OK, Map.of("items", views.list().stream().map(p -> views.json(p, false)).toList()));
+    }
+
+    @Get(uri = "/{project}", produces = "application/json")
+    public HttpResponse<String> get(String project) {
+        return views.get(project).<HttpResponse<String>>map(p -> Http.json(HttpStatus.OK, views.json(p, true)))
+                .orElseGet(() -> notFound(project));
+    }
+
+    @Get(uri = "/{project}/members", produces = "application/json")
+    public HttpResponse<String> members(String project) {
+        return views.get(project).<HttpResponse<String>>map(p -> Http.json(HttpStatus.OK, Map.of("items", ProjectViews.members(p))))
+                .orElseGet(() -> notFound(project));
+    }
+
+    @Get(uri = "/{project}/quota", produces = "application/json")
+    public HttpResponse<String> quota(String project) {
+        return views.get(project).<HttpResponse<String>>map(p -> Http.json(HttpStatus.OK,
+                        ProjectViews.quotaJson(p.getQuota(), views.usage(project))))
+                .orElseGet(() -> notFound(project));
+    }
+
+    private static HttpResponse<String> notFound(String project) {
+        return Http.error(HttpStatus.NOT_FOUND, "project '" + project + "' does not exist");
+    }
+
+    private Verdict submit(HttpRequest<?> request, Request r) {
+        return gateway.submit(r, callers.of(request), Requests.key(request.getHeaders().get("Idempotency-Key"), "Idempotency-Key"));
+    }
+
+    /**
+     * Accepted: the project as it now is (read back), or {@code deleted}; refused by the fold: 409 with its reason
+     * and code; no verdict within the wait: 202 (the request is in the log).
+     */
+    private HttpResponse<String> answer(Verdict v, String project, HttpStatus created) throws InterruptedException {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("commandId", v.commandId());
+        out.put("project", project);
+        var special = Http.verdict(v, out);
+        if (special.isPresent()) {
+            return special.get();
+        }
+        CommandResult r = v.result();
+        if (!r.getAccepted()) {
+            return Http.json(HttpStatus.CONFLICT, out);
+        }
+        long generation = r.getGeneration();
+        Optional<Project> now = views.await(project, p -> generation == 0 ? p.isEmpty()
+                : p.isPresent() && p.get().getGeneration() >= generation, READ_BACK);
+        out.put("generation", generation);
+        now.ifPresent(p -> out.put("state", views.json(p, true)));
+        return Http.json(generation == 1 && now.isPresent() && now.get().getGeneration() == 1 ? created : HttpStatus.OK, out);
+    }
+}
