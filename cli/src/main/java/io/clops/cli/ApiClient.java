@@ -30,10 +30,17 @@ public final class ApiClient {
     }
 
     private final String server;
+    private final String token;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     public ApiClient(String server) {
+        this(server, null);
+    }
+
+    /** @param token sent as {@code Authorization: Bearer} on every request (null: none) */
+    public ApiClient(String server, String token) {
         this.server = server.endsWith("/") ? server.substring(0, server.length() - 1) : server;
+        this.token = token;
     }
 
     public String server() {
@@ -79,6 +86,9 @@ public final class ApiClient {
                     .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
                             : HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(body)));
             headers.forEach(b::header);
+            if (token != null && !headers.containsKey("Authorization")) {
+                b.header("Authorization", "Bearer " + token);
+            }
             HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
             JsonNode json = r.body().isBlank() ? JSON.createObjectNode() : parse(r.body());
             return new Answer(r.statusCode(), json);

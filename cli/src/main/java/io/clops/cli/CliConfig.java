@@ -63,6 +63,16 @@ public final class CliConfig {
         }
     }
 
+    /** The token requests carry: {@code CLOPS_TOKEN}, else the config file's (written by clops login); null when none. */
+    static String token(Map<String, String> env, Path file) {
+        String e = env.get("CLOPS_TOKEN");
+        if (e != null && !e.isBlank()) {
+            return e.strip();
+        }
+        JsonNode kept = read(file).get("token");
+        return kept != null && kept.isTextual() ? kept.asText() : null;
+    }
+
     /** The value of {@code key} when no flag gives it: the environment, the file, the built-in default. */
     static String fallback(String key, Map<String, String> env, Path file) {
         String e = env.get(ENV.get(key));

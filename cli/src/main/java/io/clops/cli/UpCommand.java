@@ -55,11 +55,15 @@ public final class UpCommand implements Callable<Integer> {
             stopped.countDown();
         }, "clops-shutdown"));
         var out = spec.commandLine().getOut();
+        String admin = platform.apiUrl() == null ? null : LocalAdmin.ensure(home, platform.apiUrl());
         out.println("clops is up");
         out.println("  API:    " + (platform.apiUrl() == null ? "(not in this process)" : platform.apiUrl()));
         out.println("  Runtime: " + runtime);
         out.println("  Kafka:  " + platform.bootstrap());
         out.println("  Home:   " + home);
+        if (admin != null) {
+            out.println("  You:    " + admin);
+        }
         out.println("Try: ./clops get deployments    (Ctrl-C to stop)");
         out.flush();
         stopped.await();

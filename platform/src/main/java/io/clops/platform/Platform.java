@@ -85,7 +85,7 @@ public final class Platform implements AutoCloseable {
             int port = o.apiPort() == 0 ? FreePorts.pick() : o.apiPort();
             ApplicationContext ctx = ApplicationContext.builder()
                     .properties(Map.of("clops.kafka.bootstrap", bootstrap, "micronaut.server.port", port,
-                            "micronaut.server.host", o.apiHost()))
+                            "micronaut.server.host", o.apiHost(), "clops.auth.dir", o.home().resolve("auth").toString()))
                     .deduceEnvironment(false).start();
             started.push(ctx::close);
             ctx.getBean(EmbeddedServer.class).start();

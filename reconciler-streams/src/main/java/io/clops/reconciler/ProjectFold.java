@@ -140,11 +140,13 @@ public final class ProjectFold {
         if (resolved.error() != null) {
             return refused(v, resolved.error());
         }
-        Quotas.Usage others = Quotas.of(s.deployments(project).stream().filter(d -> !d.getName().equals(name))
-                .map(DesiredDeployment::getSpec).toList());
-        Optional<String> over = Quotas.admit(project, p.getQuota(), others, deploy.getSpec());
-        if (over.isPresent()) {
-            return refused(v.setCode(QUOTA_EXCEEDED), over.get());
+        if (Quotas.limits(p.getQuota())) { // an unlimited project's deploy reads none of its other deployments
+            Quotas.Usage others = Quotas.of(s.deployments(project).stream().filter(d -> !d.getName().equals(name))
+                    .map(DesiredDeployment::getSpec).toList());
+            Optional<String> over = Quotas.admit(project, p.getQuota(), others, deploy.getSpec());
+            if (over.isPresent()) {
+                return refused(v.setCode(QUOTA_EXCEEDED), over.get());
+            }
         }
         if (existing.isPresent() && existing.get().getSpec().equals(deploy.getSpec())
                 && resolvedVersions(existing.get()).equals(resolved.versions())) {

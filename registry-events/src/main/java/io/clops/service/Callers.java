@@ -1,30 +1,56 @@
 package io.clops.service;
 
+import io.clops.auth.Tokens;
 import io.clops.gateway.Principal;
 import io.micronaut.context.annotation.Value;
 import io.micronaut.http.HttpRequest;
 import jakarta.inject.Singleton;
 
 /**
- * Who an HTTP request acts for. Until tokens are checked (the identity issue), every request acts for the platform's
- * configured local user ({@code clops.gateway.local-user}, by default the operating-system user that runs the
- * platform). What a client claims (an {@code X-Clops-Actor} header, say) is ignored: the log records who the
- * platform knows, not who a caller says it is.
+ * Who an HTTP request acts for: the user of its token ({@code Authorization: Bearer}, checked with the platform's
+ * key; a service account's token is for its one project). A request that presents a token that is not valid is
+ * refused (401, saying why), whatever else it carries. Without a token: 401 when {@code clops.auth.required}, else
+ * the platform's configured local user ({@code clops.gateway.local-user}, by default the operating-system user).
+ * What a client claims (an {@code X-Clops-Actor} header, say) is ignored: the log records who the platform knows.
  */
 @Singleton
 public class Callers {
     private final Principal local;
+    private final boolean required;
+    private final Tokens tokens;
 
-    public Callers(@Value("${clops.gateway.local-user:}") String user) {
+    public Callers(@Value("${clops.gateway.local-user:}") String user, @Value("${clops.auth.required:false}") boolean required,
+                   Tokens tokens) {
         this.local = new Principal(user == null || user.isBlank() ? System.getProperty("user.name", "clops") : user);
+        this.required = required;
+        this.tokens = tokens;
     }
 
     public Principal of(HttpRequest<?> request) {
+        String header = request.getHeaders().get("Authorization");
+        if (header == null) {
+            if (required) {
+                throw new Unauthenticated("no token: log in (clops login) and send it as Authorization: Bearer <token>");
+            }
+            return local;
+        }
+        if (!header.regionMatches(true, 0, "Bearer ", 0, 7)) {
+            throw new Unauthenticated("Authorization must be Bearer <token>");
+        }
+        try {
+            Tokens.Claims c = tokens.verify(header.substring(7).strip());
+            return new Principal(c.subject(), c.kind() == Tokens.Kind.service ? c.project() : null);
+        } catch (Tokens.Invalid e) {
+            throw new Unauthenticated(e.getMessage());
+        }
+    }
+
+    /** The principal requests without a token act for (HTTP when tokens are not required, and the Kafka intake). */
+    public Principal local() {
         return local;
     }
 
-    /** The principal requests without a token act for (HTTP today, and the Kafka intake). */
-    public Principal local() {
-        return local;
+    public boolean required() {
+        return required;
     }
 }

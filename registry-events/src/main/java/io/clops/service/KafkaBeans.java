@@ -25,8 +25,11 @@ public class KafkaBeans {
     @Bean(preDestroy = "close")
     CommandGateway gateway(@Value("${clops.kafka.bootstrap}") String bootstrap,
                            @Value("${clops.command.wait-ms:10000}") long waitMs,
-                           @Value("${clops.command.append-timeout-ms:15000}") long appendTimeoutMs) {
-        return new CommandGateway(bootstrap, Clock.systemUTC(), Duration.ofMillis(waitMs), Duration.ofMillis(appendTimeoutMs));
+                           @Value("${clops.command.append-timeout-ms:15000}") long appendTimeoutMs,
+                           java.util.Optional<io.clops.gateway.Authorization> authorization) {
+        CommandGateway g = new CommandGateway(bootstrap, Clock.systemUTC(), Duration.ofMillis(waitMs), Duration.ofMillis(appendTimeoutMs));
+        authorization.ifPresent(g::authorization); // the project roles, where the projects are read (command-api)
+        return g;
     }
 
     /** Pipelines' requests on clops.intake, handed to the log like HTTP's ({@code clops.intake.enabled=false}: off). */

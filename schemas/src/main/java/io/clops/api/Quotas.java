@@ -31,6 +31,12 @@ public final class Quotas {
         }
     }
 
+    /** Whether the quota limits anything at all (an unlimited one admits every deploy without counting). */
+    public static boolean limits(ProjectQuota q) {
+        return q.getCpu() != null || q.getMemory() != null || !q.getGpu().isEmpty() || q.getDeployments() != null
+                || q.getReplicas() != null;
+    }
+
     /** The routes a spec runs: one per traffic entry (or one for spec.model), plus the shadow. */
     public static int routes(DeploymentSpec spec) {
         return Math.max(1, spec.getTraffic().size()) + (spec.getShadow() != null ? 1 : 0);

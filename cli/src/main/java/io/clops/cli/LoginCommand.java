@@ -1,0 +1,87 @@
+package io.clops.cli;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+@Command(name = "login", description = {"Log in: your name and password for a token the CLI keeps in its config file.",
+        "The password is asked for, or read from stdin with --password-stdin (for scripts); never a flag."})
+public final class LoginCommand implements Callable<Integer> {
+    @Option(names = {"-u", "--user"}, description = "user (default: the operating-system user)") String user;
+    @Option(names = "--password-stdin", description = "read the password from the first line of stdin") boolean fromStdin;
+    @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        Main root = Ui.root(spec);
+        String name = user != null ? user : System.getProperty("user.name");
+        String password;
+        if (fromStdin) {
+            password = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
+        } else if (System.console() != null) {
+            char[] p = System.console().readPassword("password for %s: ", name);
+            password = p == null ? null : new String(p);
+        } else {
+            throw new CliException("no terminal to ask the password on: use --password-stdin", CliException.USAGE);
+        }
+        if (password == null || password.isEmpty()) {
+            throw new CliException("no password given", CliException.USAGE);
+        }
+        ObjectNode body = ApiClient.JSON.createObjectNode().put("user", name).put("password", password);
+        ApiClient.Answer a = new ApiClient(root.server).send("POST", root.server + "/api/v1/login", body,
+                java.util.Map.of("Idempotency-Key", "login")); // a login appends nothing: sent once
+        ModelCommand.fail(a);
+        ObjectNode kept = CliConfig.read(CliConfig.path());
+        kept.put("token", a.body().get("token").asText());
+        kept.put("server", root.server);
+        CliConfig.write(CliConfig.path(), kept);
+        spec.commandLine().getOut().printf("logged in to %s as %s (until %s); token kept in %s%n", root.server, name,
+                a.body().path("expires").asText(), CliConfig.path());
+        spec.commandLine().getOut().flush();
+        return 0;
+    }
+
+    @Command(name = "logout", description = "Forget the token the CLI keeps.")
+    static final class Logout implements Callable<Integer> {
+        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            ObjectNode kept = CliConfig.read(CliConfig.path());
+            boolean had = kept.remove("token") != null;
+            CliConfig.write(CliConfig.path(), kept);
+            spec.commandLine().getOut().println(had ? "logged out (token removed from " + CliConfig.path() + ")" : "not logged in");
+            spec.commandLine().getOut().flush();
+            return 0;
+        }
+    }
+
+    @Command(name = "whoami", description = "Who the API takes you for, and your role in each project.")
+    static final class WhoAmI implements Callable<Integer> {
+        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            Main root = Ui.root(spec);
+            ApiClient.Answer a = root.api().get("/api/v1/whoami");
+            ModelCommand.fail(a);
+            if (root.output != Output.Format.table) {
+                Output.print(spec.commandLine().getOut(), root.output, a.body(), List.of());
+                return 0;
+            }
+            spec.commandLine().getOut().printf("%s (%s token, until %s)%n", a.body().path("user").asText(),
+                    a.body().path("tokenKind").asText(), a.body().path("expires").asText());
+            Output.table(spec.commandLine().getOut(), a.body().path("projects"),
+                    List.of(Output.col("PROJECT", "/project"), Output.col("ROLE", "/role")));
+            spec.commandLine().getOut().flush();
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,115 @@
+package io.clops.cli;
+
+import io.clops.auth.Tokens;
+import io.clops.auth.Users;
+import io.clops.platform.Platform;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayInputStream;
+import java.io.InputStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Logging in with the CLI against the running platform, and {@code clops up}'s local admin. The CLI's config file
+ * lives in a temporary home (user.home), never the developer's.
+ */
+class LoginIT {
+    @TempDir
+    Path home;
+    @TempDir
+    Path userHome;
+    Platform platform;
+    String userHomeBefore;
+    InputStream stdinBefore;
+
+    @BeforeEach
+    void isolate() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(System.getenv("CLOPS_CONFIG") == null && System.getenv("CLOPS_TOKEN") == null,
+                "CLOPS_CONFIG or CLOPS_TOKEN is set: LoginIT, which needs the CLI's config file in a temporary home, is skipped");
+        userHomeBefore = System.getProperty("user.home");
+        System.setProperty("user.home", userHome.toString());
+        stdinBefore = System.in;
+    }
+
+    @AfterEach
+    void restore() {
+        if (platform != null) {
+            platform.close();
+        }
+        if (userHomeBefore != null) {
+            System.setProperty("user.home", userHomeBefore);
+        }
+        System.setIn(stdinBefore);
+    }
+
+    record Run(int code, String out, String err) {
+    }
+
+    Run clops(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        String[] all = new String[args.length + 1];
+        all[0] = "--server=" + platform.apiUrl();
+        System.arraycopy(args, 0, all, 1, args.length);
+        int code = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), all);
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void aUserLogsInSeesWhoTheyAreAndLogsOut() throws Exception {
+        Users.put(home.resolve("auth/users"), "gina", "gina's long password");
+        platform = Platform.start(new Platform.Options(home, 0, 0, null), line -> { });
+        assertThat(clops("project", "create", "login-a", "--admin", "gina").code()).isZero();
+
+        System.setIn(new ByteArrayInputStream("not her password\n".getBytes(StandardCharsets.UTF_8)));
+        Run wrong = clops("login", "-u", "gina", "--password-stdin");
+        assertThat(wrong.code()).isEqualTo(CliException.REFUSED);
+        assertThat(wrong.err()).contains("wrong user or password");
+
+        System.setIn(new ByteArrayInputStream("gina's long password\n".getBytes(StandardCharsets.UTF_8)));
+        Run login = clops("login", "-u", "gina", "--password-stdin");
+        assertThat(login.code()).as(login.err()).isZero();
+        assertThat(login.out()).startsWith("logged in to " + platform.apiUrl() + " as gina");
+        assertThat(Files.readString(userHome.resolve(".clops/config.yaml"))).contains("token: \"clops1.");
+
+        Run me = clops("whoami");
+        assertThat(me.code()).as(me.err()).isZero();
+        assertThat(me.out()).startsWith("gina (session token, until ").containsPattern("login-a\\s+admin");
+
+        assertThat(clops("logout").out()).startsWith("logged out");
+        Run after = clops("whoami");
+        assertThat(after.code()).isEqualTo(CliException.REFUSED);
+        assertThat(after.err()).contains("no token");
+    }
+
+    @Test
+    void upsLocalAdminHasARandomPasswordKeptOwnerOnlyAndTheCliIsLoggedIn() throws Exception {
+        String said = LocalAdmin.ensure(home, "http://127.0.0.1:9");
+        String user = System.getProperty("user.name");
+        assertThat(said).startsWith(user + " (local admin; its password is in " + home.resolve("auth/initial-password"));
+        String password = Files.readString(home.resolve("auth/initial-password")).strip();
+        assertThat(password).hasSizeGreaterThanOrEqualTo(20);
+        assertThat(Users.read(home.resolve("auth/users")).authenticate(user, password)).contains(user);
+        if (Files.getFileStore(home).supportsFileAttributeView("posix")) {
+            assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(home.resolve("auth/initial-password"))))
+                    .isEqualTo("rw-------");
+        }
+        String token = CliConfig.token(java.util.Map.of(), CliConfig.path());
+        Tokens.Claims c = new Tokens(Tokens.keyIn(home.resolve("auth")), java.time.Clock.systemUTC()).verify(token);
+        assertThat(c.subject()).isEqualTo(user);
+        assertThat(CliConfig.read(CliConfig.path()).get("server").asText()).isEqualTo("http://127.0.0.1:9");
+
+        String again = LocalAdmin.ensure(home, "http://127.0.0.1:9");
+        assertThat(again).as("a second start keeps the users and the token").isEqualTo(user + " (local admin)");
+        assertThat(Users.read(home.resolve("auth/users")).authenticate(user, password)).contains(user);
+    }
+}

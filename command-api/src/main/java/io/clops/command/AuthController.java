@@ -1,0 +1,150 @@
+package io.clops.command;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.clops.api.FieldError;
+import io.clops.auth.LoginGuard;
+import io.clops.auth.TokenReviewer;
+import io.clops.auth.Tokens;
+import io.clops.auth.Users;
+import io.clops.avro.Project;
+import io.clops.service.Http;
+import io.clops.service.Refusal;
+import io.micronaut.context.annotation.Value;
+import io.micronaut.http.HttpRequest;
+import io.micronaut.http.HttpResponse;
+import io.micronaut.http.HttpStatus;
+import io.micronaut.http.annotation.Body;
+import io.micronaut.http.annotation.Controller;
+import io.micronaut.http.annotation.Get;
+import io.micronaut.http.annotation.Post;
+import io.micronaut.scheduling.TaskExecutors;
+import io.micronaut.scheduling.annotation.ExecuteOn;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Who someone is: {@code POST /api/v1/login} (a users-file name and password for a token), {@code GET
+ * /api/v1/whoami}, and the TokenReview webhook kube-apiserver calls ({@code POST /api/v1/tokenreviews}). Tokens are
+ * {@link Tokens}: signed with the platform's key (kept in {@code clops.auth.dir}), valid {@code clops.auth.session-ttl}.
+ */
+@Controller("/api/v1")
+@ExecuteOn(TaskExecutors.BLOCKING)
+public class AuthController {
+    private final Tokens tokens;
+    private final Path usersFile;
+    private final LoginGuard guard;
+    private final ProjectViews projects;
+    private final Duration ttl;
+    private final TokenReviewer reviewer;
+
+    public AuthController(ProjectViews projects, Tokens tokens, @Value("${clops.auth.dir:}") String dir,
+                          @Value("${clops.auth.session-ttl:12h}") Duration ttl) throws IOException {
+        this.tokens = tokens;
+        this.usersFile = dir == null || dir.isBlank() ? java.nio.file.Files.createTempDirectory("clops-auth").resolve("users")
+                : Path.of(dir).resolve("users");
+        this.guard = new LoginGuard(5, 20, Duration.ofMinutes(1), Clock.systemUTC());
+        this.projects = projects;
+        this.ttl = ttl;
+        this.reviewer = new TokenReviewer(tokens, id -> false, this::groups,
+                Set.of("clops", "https://kubernetes.default.svc", "https://kubernetes.default.svc.cluster.local"));
+    }
+
+    /** The tokens this API issues and checks. */
+    public Tokens tokens() {
+        return tokens;
+    }
+
+    @Post(uri = "/login", consumes = "application/json", produces = "application/json")
+    public HttpResponse<String> login(HttpRequest<?> request, @Body byte[] body) throws IOException {
+        JsonNode b = Http.body(request, body);
+        List<FieldError> errors = new ArrayList<>();
+        String user = text(b, "user", errors);
+        String password = text(b, "password", errors);
+        if (!errors.isEmpty()) {
+            throw new Refusal(HttpStatus.BAD_REQUEST, "invalid login", errors);
+        }
+        String address = request.getRemoteAddress().getAddress().getHostAddress();
+        Duration wait = guard.wait(user, address);
+        if (!wait.isZero()) {
+            return Http.error(HttpStatus.TOO_MANY_REQUESTS, "too many failed logins: try again in " + Math.max(1, wait.toSeconds()) + " s")
+                    .header("Retry-After", Long.toString(Math.max(1, wait.toSeconds())));
+        }
+        if (Users.read(usersFile).authenticate(user, password).isEmpty()) {
+            guard.failed(user, address);
+            return Http.error(HttpStatus.UNAUTHORIZED, "wrong user or password");
+        }
+        String token = tokens.issue(user, ttl, Tokens.Kind.session, null);
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("user", user);
+        out.put("token", token);
+        out.put("expires", Instant.now().plus(ttl).toString());
+        return Http.json(HttpStatus.OK, out);
+    }
+
+    @Get(uri = "/whoami", produces = "application/json")
+    public HttpResponse<String> whoami(HttpRequest<?> request) {
+        String header = request.getHeaders().get("Authorization");
+        if (header == null || !header.startsWith("Bearer ")) {
+            return Http.error(HttpStatus.UNAUTHORIZED, "no token: log in (clops login) and send it as Authorization: Bearer <token>");
+        }
+        try {
+            Tokens.Claims c = tokens.verify(header.substring("Bearer ".length()).strip());
+            Map<String, Object> out = new LinkedHashMap<>();
+            out.put("user", c.subject());
+            out.put("tokenKind", c.kind().name());
+            out.put("expires", Instant.ofEpochMilli(c.expiresMs()).toString());
+            List<Map<String, Object>> roles = new ArrayList<>();
+            for (Project p : projects.list()) {
+                if (p.getMembers().containsKey(c.subject()) && (c.project() == null || c.project().equals(p.getName()))) {
+                    roles.add(Map.of("project", p.getName(), "role", p.getMembers().get(c.subject()).name()));
+                }
+            }
+            out.put("projects", roles);
+            return Http.json(HttpStatus.OK, out);
+        } catch (Tokens.Invalid e) {
+            return Http.error(HttpStatus.UNAUTHORIZED, e.getMessage());
+        }
+    }
+
+    /** kube-apiserver's webhook token authentication (and any service's): a TokenReview in, a TokenReview out. */
+    @Post(uri = "/tokenreviews", consumes = "application/json", produces = "application/json")
+    public HttpResponse<String> tokenReview(HttpRequest<?> request, @Body byte[] body) {
+        JsonNode review = Http.body(request, body);
+        try {
+            return Http.json(HttpStatus.OK, reviewer.review(review));
+        } catch (IllegalArgumentException e) {
+            String field = e.getMessage().substring(0, Math.max(0, e.getMessage().indexOf(':')));
+            throw new Refusal(HttpStatus.BAD_REQUEST, "not a TokenReview", List.of(new FieldError(field, e.getMessage().substring(field.length() + 2))));
+        }
+    }
+
+    /** The user's {@code clops:<project>:<role>} groups, as the fold decided the projects. */
+    List<String> groups(String user) {
+        List<String> out = new ArrayList<>();
+        for (Project p : projects.list()) {
+            var role = p.getMembers().get(user);
+            if (role != null) {
+                out.add("clops:" + p.getName() + ":" + role.name());
+            }
+        }
+        return out;
+    }
+
+    private static String text(JsonNode b, String field, List<FieldError> errors) {
+        JsonNode n = b == null ? null : b.get(field);
+        if (n == null || !n.isTextual() || n.asText().isEmpty() || n.asText().length() > 200) {
+            errors.add(new FieldError(field, "is required: a string of 1 to 200 characters"));
+            return null;
+        }
+        return n.asText();
+    }
+}

@@ -1,0 +1,85 @@
+package io.clops.command;
+
+import io.clops.avro.Project;
+import io.clops.avro.ProjectRole;
+import io.clops.gateway.Authorization;
+import io.clops.gateway.Principal;
+import io.clops.gateway.Request;
+import io.micronaut.context.annotation.Value;
+import jakarta.inject.Singleton;
+
+import java.util.Optional;
+
+/**
+ * Who may make which write, from the projects' members as the fold decided them: a viewer only reads and predicts;
+ * a modeler also deploys, undeploys and registers; an admin also manages members, quota and deletes the project.
+ * Any authenticated user may create a project (and is its first admin). A service account acts only in its project.
+ * Enforced when {@code clops.auth.required}; until then every principal may do everything (docs/security.md).
+ */
+@Singleton
+public class ProjectRoles implements Authorization {
+    private final ProjectViews projects;
+    private final boolean required;
+
+    public ProjectRoles(ProjectViews projects, @Value("${clops.auth.required:false}") boolean required) {
+        this.projects = projects;
+        this.required = required;
+    }
+
+    @Override
+    public Optional<String> refuse(Principal who, Request request) {
+        if (!required) {
+            return Optional.empty();
+        }
+        String project = request.project();
+        if (who.onlyProject() != null && !who.onlyProject().equals(project)) {
+            return Optional.of(who.name() + "'s token is for project '" + who.onlyProject() + "' only, not '" + project + "'");
+        }
+        if (request instanceof Request.CreateProject) {
+            return who.onlyProject() == null ? Optional.empty()
+                    : Optional.of("a service account creates no project");
+        }
+        ProjectRole needed = needs(request);
+        ProjectRole has = projects.get(project).map(Project::getMembers).map(m -> m.get(who.name())).orElse(null);
+        if (has == null) {
+            return Optional.of("user '" + who.name() + "' has no role in project '" + project + "'");
+        }
+        if (has.ordinal() < needed.ordinal()) {
+            return Optional.of("user '" + who.name() + "' is " + article(has) + " of project '" + project + "'; "
+                    + what(request) + " needs " + needed.name() + (needed == ProjectRole.admin ? "" : " or admin"));
+        }
+        return Optional.empty();
+    }
+
+    /** The least role a write needs (roles are ordered viewer < modeler < admin). */
+    static ProjectRole needs(Request r) {
+        if (r instanceof Request.DeleteProject || r instanceof Request.SetMember || r instanceof Request.RemoveMember
+                || r instanceof Request.SetQuota) {
+            return ProjectRole.admin;
+        }
+        return ProjectRole.modeler;
+    }
+
+    private static String what(Request r) {
+        if (r instanceof Request.Deploy) {
+            return "deploying";
+        }
+        if (r instanceof Request.Undeploy) {
+            return "undeploying";
+        }
+        if (r instanceof Request.DeleteProject) {
+            return "deleting the project";
+        }
+        if (r instanceof Request.SetMember || r instanceof Request.RemoveMember) {
+            return "managing members";
+        }
+        if (r instanceof Request.SetQuota) {
+            return "setting the quota";
+        }
+        return "changing the registry";
+    }
+
+    private static String article(ProjectRole r) {
+        return (r == ProjectRole.admin ? "an " : "a ") + r.name();
+    }
+}

@@ -1,0 +1,119 @@
+package io.clops.command;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.clops.auth.Users;
+import io.clops.avro.CommandEnvelope;
+import io.clops.kafka.Topics;
+import io.clops.reconciler.Reconciler;
+import io.clops.testing.KafkaExtension;
+import io.clops.testing.TopicProbe;
+import io.micronaut.context.ApplicationContext;
+import io.micronaut.runtime.server.EmbeddedServer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+import static io.clops.command.CommandApiIT.json;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * With {@code clops.auth.required}: every write of the HTTP API needs a valid token, and the writer's role in the
+ * project (admin, modeler, viewer, none) decides; a refused write appends nothing, an accepted one is in the log
+ * under the token's user, whatever the request claims.
+ */
+@ExtendWith(KafkaExtension.class)
+class RolesIT {
+    static Reconciler reconciler;
+    static EmbeddedServer server;
+    static String bootstrap;
+    static String admin;
+    static String modeler;
+    static String viewer;
+    static String stranger;
+
+    @BeforeAll
+    static void start() throws Exception {
+        bootstrap = KafkaExtension.bootstrapServers();
+        reconciler = Reconciler.start(bootstrap, Files.createTempDirectory("clops-streams"), Duration.ofSeconds(60));
+        Path auth = Files.createTempDirectory("clops-auth");
+        for (String u : List.of("ida", "jon", "kim", "lee")) {
+            Users.put(auth.resolve("users"), u, u + "'s long password");
+        }
+        server = ApplicationContext.run(EmbeddedServer.class, Map.of("clops.kafka.bootstrap", bootstrap, "micronaut.server.port", -1,
+                "micronaut.server.host", "127.0.0.1", "clops.auth.dir", auth.toString(), "clops.auth.required", true,
+                "clops.intake.enabled", false));
+        admin = AuthIT.login(server, "ida", "ida's long password");
+        modeler = AuthIT.login(server, "jon", "jon's long password");
+        viewer = AuthIT.login(server, "kim", "kim's long password");
+        stranger = AuthIT.login(server, "lee", "lee's long password");
+        assertThat(AuthIT.send(server, "POST", "/api/v1/projects", "{\"name\":\"roles-a\"}", admin).statusCode()).isEqualTo(201);
+        assertThat(AuthIT.send(server, "PUT", "/api/v1/projects/roles-a/members/jon", "{\"role\":\"modeler\"}", admin).statusCode()).isEqualTo(200);
+        assertThat(AuthIT.send(server, "PUT", "/api/v1/projects/roles-a/members/kim", "{\"role\":\"viewer\"}", admin).statusCode()).isEqualTo(200);
+    }
+
+    @AfterAll
+    static void stop() {
+        server.getApplicationContext().close();
+        reconciler.close();
+    }
+
+    static long logSize() {
+        return TopicProbe.endOffsetSum(bootstrap, Topics.COMMANDS.name()) + TopicProbe.endOffsetSum(bootstrap, Topics.REGISTRY.name());
+    }
+
+    static final String DEPLOY = "{\"metadata\":{\"name\":\"iris\"},\"spec\":{\"model\":\"iris:1\",\"resources\":{\"cpu\":\"100m\"}}}";
+
+    @Test
+    void eachWriteNeedsItsRoleAndARefusalAppendsNothing() throws Exception {
+        record Try(String who, String token, String method, String path, String body, int status, String error) {
+        }
+        List<Try> refused = List.of(
+                new Try("no token", null, "POST", "/api/v1/projects/roles-a/deployments", DEPLOY, 401,
+                        "no token: log in (clops login) and send it as Authorization: Bearer <token>"),
+                new Try("a forged token", "clops1.e30.AAAA", "POST", "/api/v1/projects/roles-a/deployments", DEPLOY, 401,
+                        "the token's signature is not the platform's"),
+                new Try("a viewer registering", viewer, "POST", "/api/v1/projects/roles-a/models/iris/versions", "{\"command\":[\"serve\"]}", 403,
+                        "user 'kim' is a viewer of project 'roles-a'; changing the registry needs modeler or admin"),
+                new Try("a viewer deploying", viewer, "POST", "/api/v1/projects/roles-a/deployments", DEPLOY, 403,
+                        "user 'kim' is a viewer of project 'roles-a'; deploying needs modeler or admin"),
+                new Try("a stranger deploying", stranger, "POST", "/api/v1/projects/roles-a/deployments", DEPLOY, 403,
+                        "user 'lee' has no role in project 'roles-a'"),
+                new Try("a modeler setting the quota", modeler, "PUT", "/api/v1/projects/roles-a/quota", "{\"cpu\":\"1\"}", 403,
+                        "user 'jon' is a modeler of project 'roles-a'; setting the quota needs admin"),
+                new Try("a modeler adding a member", modeler, "PUT", "/api/v1/projects/roles-a/members/lee", "{\"role\":\"admin\"}", 403,
+                        "user 'jon' is a modeler of project 'roles-a'; managing members needs admin"),
+                new Try("a viewer deleting the project", viewer, "DELETE", "/api/v1/projects/roles-a", null, 403,
+                        "user 'kim' is a viewer of project 'roles-a'; deleting the project needs admin"));
+        long before = logSize();
+        for (Try t : refused) {
+            HttpResponse<String> r = AuthIT.send(server, t.method(), t.path(), t.body(), t.token());
+            assertThat(r.statusCode()).as(t.who() + ": " + r.body()).isEqualTo(t.status());
+            assertThat(json(r).get("error").asText()).as(t.who()).isEqualTo(t.error());
+        }
+        assertThat(logSize()).as("refused writes append nothing").isEqualTo(before);
+
+        HttpResponse<String> registered = AuthIT.send(server, "POST", "/api/v1/projects/roles-a/models/iris/versions", "{\"command\":[\"serve\"]}", modeler);
+        assertThat(registered.statusCode()).as(registered.body()).isEqualTo(201);
+        java.net.http.HttpRequest claim = java.net.http.HttpRequest.newBuilder(java.net.URI.create(server.getURL() + "/api/v1/projects/roles-a/deployments"))
+                .header("Content-Type", "application/json").header("Authorization", "Bearer " + modeler).header("X-Clops-Actor", "ida")
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(DEPLOY)).build();
+        HttpResponse<String> deployed = CommandApiIT.HTTP.send(claim, HttpResponse.BodyHandlers.ofString());
+        assertThat(deployed.statusCode()).as(deployed.body()).isEqualTo(200);
+        String commandId = json(deployed).get("commandId").asText();
+        CommandEnvelope inLog = TopicProbe.readAll(bootstrap, Topics.COMMANDS.name(), Topics.COMMANDS.keySerde().deserializer(),
+                Topics.COMMANDS.valueSerde().deserializer()).stream().map(r -> r.value()).filter(c -> c.getId().equals(commandId))
+                .findFirst().orElseThrow();
+        assertThat(inLog.getActor()).as("the token's user, not the X-Clops-Actor claim").isEqualTo("jon");
+        assertThat(AuthIT.send(server, "PUT", "/api/v1/projects/roles-a/quota", "{\"cpu\":\"4\"}", admin).statusCode()).isEqualTo(200);
+        JsonNode me = json(AuthIT.send(server, "GET", "/api/v1/whoami", null, viewer));
+        assertThat(me.get("projects").toString()).isEqualTo("[{\"project\":\"roles-a\",\"role\":\"viewer\"}]");
+    }
+}
