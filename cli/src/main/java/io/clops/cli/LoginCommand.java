@@ -48,16 +48,26 @@ public final class LoginCommand implements Callable<Integer> {
         return 0;
     }
 
-    @Command(name = "logout", description = "Forget the token the CLI keeps.")
+    @Command(name = "logout", description = "Revoke the token the CLI keeps (on every door, within the revocation bound) and forget it.")
     static final class Logout implements Callable<Integer> {
         @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
         @Override
         public Integer call() {
+            Main root = Ui.root(spec);
             ObjectNode kept = CliConfig.read(CliConfig.path());
-            boolean had = kept.remove("token") != null;
+            boolean had = kept.hasNonNull("token");
+            String revoked = "";
+            if (had) {
+                ApiClient.Answer a = root.api().send("POST", root.server + "/api/v1/logout", null, java.util.Map.of("Idempotency-Key", "logout"));
+                if (!a.ok() && a.status() != 401) { // 401: expired or revoked already
+                    ModelCommand.fail(a);
+                }
+                revoked = a.ok() ? "token revoked, " : "token no longer valid, ";
+            }
+            kept.remove("token");
             CliConfig.write(CliConfig.path(), kept);
-            spec.commandLine().getOut().println(had ? "logged out (token removed from " + CliConfig.path() + ")" : "not logged in");
+            spec.commandLine().getOut().println(had ? "logged out (" + revoked + "removed from " + CliConfig.path() + ")" : "not logged in");
             spec.commandLine().getOut().flush();
             return 0;
         }

@@ -46,15 +46,21 @@ public class AuthController {
     private final Duration ttl;
     private final TokenReviewer reviewer;
 
-    public AuthController(ProjectViews projects, Tokens tokens, @Value("${clops.auth.dir:}") String dir,
+    private final io.clops.service.Callers callers;
+    private final io.clops.service.Revocations revocations;
+
+    public AuthController(ProjectViews projects, Tokens tokens, io.clops.service.Callers callers,
+                          io.clops.service.Revocations revocations, @Value("${clops.auth.dir:}") String dir,
                           @Value("${clops.auth.session-ttl:12h}") Duration ttl) throws IOException {
         this.tokens = tokens;
+        this.callers = callers;
+        this.revocations = revocations;
         this.usersFile = dir == null || dir.isBlank() ? java.nio.file.Files.createTempDirectory("clops-auth").resolve("users")
                 : Path.of(dir).resolve("users");
         this.guard = new LoginGuard(5, 20, Duration.ofMinutes(1), Clock.systemUTC());
         this.projects = projects;
         this.ttl = ttl;
-        this.reviewer = new TokenReviewer(tokens, id -> false, this::groups,
+        this.reviewer = new TokenReviewer(tokens, revocations::revoked, this::groups,
                 Set.of("clops", "https://kubernetes.default.svc", "https://kubernetes.default.svc.cluster.local"));
     }
 
@@ -90,29 +96,36 @@ public class AuthController {
         return Http.json(HttpStatus.OK, out);
     }
 
+    /** Revokes the token the request presents, on every door within the revocation bound (this one at once). */
+    @Post(uri = "/logout", produces = "application/json")
+    public HttpResponse<String> logout(HttpRequest<?> request) {
+        Tokens.Claims c = callers.claims(request);
+        revocations.revoke(c, c.subject(), "logout");
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("user", c.subject());
+        out.put("revoked", true);
+        out.put("everywhereWithin", io.clops.service.Revocations.BOUND.toString());
+        return Http.json(HttpStatus.OK, out);
+    }
+
     @Get(uri = "/whoami", produces = "application/json")
     public HttpResponse<String> whoami(HttpRequest<?> request) {
-        String header = request.getHeaders().get("Authorization");
-        if (header == null || !header.startsWith("Bearer ")) {
-            return Http.error(HttpStatus.UNAUTHORIZED, "no token: log in (clops login) and send it as Authorization: Bearer <token>");
-        }
-        try {
-            Tokens.Claims c = tokens.verify(header.substring("Bearer ".length()).strip());
-            Map<String, Object> out = new LinkedHashMap<>();
-            out.put("user", c.subject());
-            out.put("tokenKind", c.kind().name());
-            out.put("expires", Instant.ofEpochMilli(c.expiresMs()).toString());
-            List<Map<String, Object>> roles = new ArrayList<>();
-            for (Project p : projects.list()) {
-                if (p.getMembers().containsKey(c.subject()) && (c.project() == null || c.project().equals(p.getName()))) {
-                    roles.add(Map.of("project", p.getName(), "role", p.getMembers().get(c.subject()).name()));
-                }
+        Tokens.Claims c = callers.claims(request);
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("user", c.subject());
+        out.put("tokenKind", c.kind().name());
+        out.put("expires", Instant.ofEpochMilli(c.expiresMs()).toString());
+        List<Map<String, Object>> roles = new ArrayList<>();
+        for (Project p : projects.list()) {
+            if (p.getMembers().containsKey(c.subject()) && (c.project() == null || c.project().equals(p.getName()))) {
+                Map<String, Object> r = new LinkedHashMap<>();
+                r.put("project", p.getName());
+                r.put("role", p.getMembers().get(c.subject()).name());
+                roles.add(r);
             }
-            out.put("projects", roles);
-            return Http.json(HttpStatus.OK, out);
-        } catch (Tokens.Invalid e) {
-            return Http.error(HttpStatus.UNAUTHORIZED, e.getMessage());
         }
+        out.put("projects", roles);
+        return Http.json(HttpStatus.OK, out);
     }
 
     /** kube-apiserver's webhook token authentication (and any service's): a TokenReview in, a TokenReview out. */

@@ -27,12 +27,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 class AuthIT {
     static Reconciler reconciler;
     static EmbeddedServer server;
+    static Path auth;
+    static String bootstrap;
 
     @BeforeAll
     static void start() throws Exception {
-        String bootstrap = KafkaExtension.bootstrapServers();
+        bootstrap = KafkaExtension.bootstrapServers();
         reconciler = Reconciler.start(bootstrap, Files.createTempDirectory("clops-streams"), Duration.ofSeconds(60));
-        Path auth = Files.createTempDirectory("clops-auth");
+        auth = Files.createTempDirectory("clops-auth");
         Users.put(auth.resolve("users"), "erin", "erin's long password");
         Users.put(auth.resolve("users"), "frank", "frank's long password");
         server = ApplicationContext.run(EmbeddedServer.class, Map.of("clops.kafka.bootstrap", bootstrap, "micronaut.server.port", -1,
@@ -79,6 +81,38 @@ class AuthIT {
         assertThat(me.get("user").asText()).isEqualTo("erin");
         assertThat(me.get("projects").toString()).isEqualTo("[{\"project\":\"auth-a\",\"role\":\"admin\"}]");
         assertThat(me.get("tokenKind").asText()).isEqualTo("session");
+    }
+
+    @Test
+    void aTokenLoggedOutStopsWorkingOnEveryDoorWithinTheRevocationBound() throws Exception {
+        String token = login("erin", "erin's long password");
+        String other = login("erin", "erin's long password");
+        // a second API beside the first (its own process on a cluster; the same key and log)
+        EmbeddedServer second = ApplicationContext.run(EmbeddedServer.class, Map.of("clops.kafka.bootstrap", bootstrap,
+                "micronaut.server.port", -1, "micronaut.server.host", "127.0.0.1", "clops.auth.dir", auth.toString(),
+                "clops.intake.enabled", false));
+        try {
+            assertThat(send(second, "GET", "/api/v1/whoami", null, token).statusCode()).isEqualTo(200);
+            assertThat(send("POST", "/api/v1/logout", null, token).statusCode()).isEqualTo(200);
+            long revokedAt = System.nanoTime();
+            io.clops.testing.Await.until("the other door refuses the revoked token", io.clops.service.Revocations.BOUND,
+                    () -> {
+                        try {
+                            return send(second, "GET", "/api/v1/whoami", null, token).statusCode() == 401;
+                        } catch (Exception e) {
+                            return false;
+                        }
+                    });
+            System.out.printf("AuthIT: another door refused a logged-out token after %d ms (bound %s)%n",
+                    (System.nanoTime() - revokedAt) / 1_000_000, io.clops.service.Revocations.BOUND);
+            assertThat(json(send(second, "GET", "/api/v1/whoami", null, token)).get("error").asText()).isEqualTo("the token was revoked");
+        } finally {
+            second.getApplicationContext().close();
+        }
+        String review = "{\"apiVersion\":\"authentication.k8s.io/v1\",\"kind\":\"TokenReview\",\"spec\":{\"token\":\"" + token + "\"}}";
+        assertThat(json(send("GET", "/api/v1/whoami", null, token)).get("error").asText()).isEqualTo("the token was revoked");
+        assertThat(json(send("POST", "/api/v1/tokenreviews", review, null)).at("/status/error").asText()).isEqualTo("the token was revoked");
+        assertThat(send("GET", "/api/v1/whoami", null, other).statusCode()).as("her other session stays").isEqualTo(200);
     }
 
     @Test

@@ -48,8 +48,7 @@ class RolesIT {
             Users.put(auth.resolve("users"), u, u + "'s long password");
         }
         server = ApplicationContext.run(EmbeddedServer.class, Map.of("clops.kafka.bootstrap", bootstrap, "micronaut.server.port", -1,
-                "micronaut.server.host", "127.0.0.1", "clops.auth.dir", auth.toString(), "clops.auth.required", true,
-                "clops.intake.enabled", false));
+                "micronaut.server.host", "127.0.0.1", "clops.auth.dir", auth.toString(), "clops.auth.required", true));
         admin = AuthIT.login(server, "ida", "ida's long password");
         modeler = AuthIT.login(server, "jon", "jon's long password");
         viewer = AuthIT.login(server, "kim", "kim's long password");
@@ -67,6 +66,55 @@ class RolesIT {
 
     static long logSize() {
         return TopicProbe.endOffsetSum(bootstrap, Topics.COMMANDS.name()) + TopicProbe.endOffsetSum(bootstrap, Topics.REGISTRY.name());
+    }
+
+    /** A pipeline's JSON request on clops.intake with this token header (null: none); its verdict, when it comes. */
+    static io.clops.avro.CommandResult viaIntake(String token, String json) throws Exception {
+        String requestId = "intake-" + java.util.UUID.randomUUID();
+        try (var producer = new org.apache.kafka.clients.producer.KafkaProducer<String, byte[]>(
+                io.clops.kafka.KafkaConfigs.producer(bootstrap, "a-pipeline"), new org.apache.kafka.common.serialization.StringSerializer(),
+                new org.apache.kafka.common.serialization.ByteArraySerializer())) {
+            var record = new org.apache.kafka.clients.producer.ProducerRecord<String, byte[]>(Topics.INTAKE.name(), null,
+                    json.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            record.headers().add(io.clops.gateway.Intake.REQUEST_ID, requestId.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            if (token != null) {
+                record.headers().add(io.clops.gateway.Intake.TOKEN, token.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            }
+            producer.send(record).get();
+        }
+        io.clops.avro.CommandResult[] found = new io.clops.avro.CommandResult[1];
+        io.clops.testing.Await.until("the verdict on " + requestId, () -> {
+            found[0] = TopicProbe.readAll(bootstrap, Topics.COMMAND_RESULTS.name(), Topics.COMMAND_RESULTS.keySerde().deserializer(),
+                    Topics.COMMAND_RESULTS.valueSerde().deserializer()).stream().filter(r -> requestId.equals(r.key()))
+                    .map(r -> r.value()).findFirst().orElse(null);
+            return found[0] != null;
+        });
+        return found[0];
+    }
+
+    @Test
+    void theIntakeTakesTheSameTokensAndRoles() throws Exception {
+        String undeploy = "{\"action\":\"undeploy\",\"project\":\"roles-a\",\"name\":\"nothing-here\"}";
+        long before = logSize();
+        var none = viaIntake(null, undeploy);
+        assertThat(none.getAccepted()).isFalse();
+        assertThat(none.getCode()).isEqualTo("unauthenticated");
+        assertThat(none.getReason()).isEqualTo("unauthenticated (nothing was changed): no token: put a clops token in the clops-token header");
+        var garbage = viaIntake("let-me-in", undeploy);
+        assertThat(garbage.getReason()).isEqualTo("unauthenticated (nothing was changed): not a clops token");
+        var asViewer = viaIntake(viewer, undeploy);
+        assertThat(asViewer.getCode()).isEqualTo("forbidden");
+        assertThat(asViewer.getReason()).isEqualTo("forbidden (nothing was changed): user 'kim' is a viewer of project 'roles-a';"
+                + " undeploying needs modeler or admin");
+        assertThat(logSize()).as("refused intake requests append nothing").isEqualTo(before);
+        var asModeler = viaIntake(modeler, undeploy);
+        assertThat(asModeler.getActor()).as("the token's user").isEqualTo("jon");
+        assertThat(asModeler.getReason()).as("decided by the fold: in the log").isEqualTo("deployment 'nothing-here' does not exist in project 'roles-a'");
+        List<CommandEnvelope> appended = TopicProbe.readAll(bootstrap, Topics.COMMANDS.name(), Topics.COMMANDS.keySerde().deserializer(),
+                Topics.COMMANDS.valueSerde().deserializer()).stream().map(r -> r.value())
+                .filter(c -> c.getId().equals(asModeler.getCommandId())).toList();
+        assertThat(appended).hasSize(1);
+        assertThat(appended.get(0).getActor()).isEqualTo("jon");
     }
 
     static final String DEPLOY = "{\"metadata\":{\"name\":\"iris\"},\"spec\":{\"model\":\"iris:1\",\"resources\":{\"cpu\":\"100m\"}}}";

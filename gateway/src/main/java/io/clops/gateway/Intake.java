@@ -58,6 +58,13 @@ import java.util.UUID;
  */
 public final class Intake implements AutoCloseable {
     private volatile Authorization authorization = Authorization.ANYONE;
+    private volatile Identities identities;
+
+    /** How a record's {@value #TOKEN} header becomes its principal (by default: every record acts for actingFor). */
+    public Intake identities(Identities identities) {
+        this.identities = identities;
+        return this;
+    }
 
     /** Who may make which request: the gateway's one check, applied to the intake's requests as to HTTP's. */
     public Intake authorization(Authorization authorization) {
@@ -70,6 +77,8 @@ public final class Intake implements AutoCloseable {
     public static final String REQUEST_ID = "clops-request-id";
     /** Header: makes a retried request the same command (applied once). */
     public static final String IDEMPOTENCY_KEY = "clops-idempotency-key";
+    /** A record's token: it acts for the token's user (the same tokens as HTTP's Authorization: Bearer). */
+    public static final String TOKEN = "clops-token";
 
     private static final AvroSerde<CommandEnvelope> COMMANDS = AvroSerde.of(CommandEnvelope.class);
     private static final AvroSerde<RegistryEvent> EVENTS = AvroSerde.of(RegistryEvent.class);
@@ -226,13 +235,23 @@ public final class Intake implements AutoCloseable {
             writer.refusal(requestId, refusal(requestId, project, all));
             return;
         }
-        java.util.Optional<String> forbidden = authorization.refuse(actingFor, request);
+        Principal who = actingFor;
+        if (identities != null) {
+            try {
+                who = identities.of(header(r, TOKEN));
+            } catch (Identities.Unidentified e) {
+                writer.refusal(requestId, CommandResult.newBuilder(refusal(requestId, project, List.of())).setCode("unauthenticated")
+                        .setReason("unauthenticated (nothing was changed): " + e.getMessage()).build());
+                return;
+            }
+        }
+        java.util.Optional<String> forbidden = authorization.refuse(who, request);
         if (forbidden.isPresent()) {
             writer.refusal(requestId, CommandResult.newBuilder(refusal(requestId, project, List.of())).setCode("forbidden")
                     .setReason("forbidden (nothing was changed): " + forbidden.get()).build());
             return;
         }
-        Object record = CommandGateway.envelope(request, actingFor, CommandGateway.commandId(request, idempotencyKey), requestId,
+        Object record = CommandGateway.envelope(request, who, CommandGateway.commandId(request, idempotencyKey), requestId,
                 clock.millis());
         if (record instanceof CommandEnvelope c) {
             writer.append(c);

@@ -18,4 +18,10 @@ public class AuthBeans {
         Path home = dir == null || dir.isBlank() ? Files.createTempDirectory("clops-auth") : Path.of(dir);
         return new Tokens(Tokens.keyIn(home), Clock.systemUTC());
     }
+
+    @io.micronaut.context.annotation.Context
+    @io.micronaut.context.annotation.Bean(preDestroy = "close")
+    Revocations revocations(@Value("${clops.kafka.bootstrap}") String bootstrap) throws InterruptedException {
+        return new Revocations(bootstrap, Clock.systemUTC());
+    }
 }

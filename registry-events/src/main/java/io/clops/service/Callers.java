@@ -18,31 +18,68 @@ public class Callers {
     private final Principal local;
     private final boolean required;
     private final Tokens tokens;
+    private final Revocations revocations;
 
     public Callers(@Value("${clops.gateway.local-user:}") String user, @Value("${clops.auth.required:false}") boolean required,
-                   Tokens tokens) {
+                   Tokens tokens, Revocations revocations) {
         this.local = new Principal(user == null || user.isBlank() ? System.getProperty("user.name", "clops") : user);
         this.required = required;
         this.tokens = tokens;
+        this.revocations = revocations;
     }
 
     public Principal of(HttpRequest<?> request) {
+        if (request.getHeaders().get("Authorization") == null && !required) {
+            return local;
+        }
+        Tokens.Claims c = claims(request);
+        return new Principal(c.subject(), c.kind() == Tokens.Kind.service ? c.project() : null);
+    }
+
+    /** The same rules for a bare token (the intake's {@code clops-token} header; null: none). */
+    public io.clops.gateway.Identities identities() {
+        return token -> {
+            if (token == null) {
+                if (required) {
+                    throw new io.clops.gateway.Identities.Unidentified("no token: put a clops token in the clops-token header");
+                }
+                return local;
+            }
+            try {
+                Tokens.Claims c = tokens.verify(token.strip());
+                if (revocations.revoked(c.id())) {
+                    throw new io.clops.gateway.Identities.Unidentified("the token was revoked");
+                }
+                return new Principal(c.subject(), c.kind() == Tokens.Kind.service ? c.project() : null);
+            } catch (Tokens.Invalid e) {
+                throw new io.clops.gateway.Identities.Unidentified(e.getMessage());
+            }
+        };
+    }
+
+    /** The valid, unrevoked claims of the request's Bearer token; {@link Unauthenticated} saying why not. */
+    public Tokens.Claims claims(HttpRequest<?> request) {
         String header = request.getHeaders().get("Authorization");
         if (header == null) {
-            if (required) {
-                throw new Unauthenticated("no token: log in (clops login) and send it as Authorization: Bearer <token>");
-            }
-            return local;
+            throw new Unauthenticated("no token: log in (clops login) and send it as Authorization: Bearer <token>");
         }
         if (!header.regionMatches(true, 0, "Bearer ", 0, 7)) {
             throw new Unauthenticated("Authorization must be Bearer <token>");
         }
         try {
             Tokens.Claims c = tokens.verify(header.substring(7).strip());
-            return new Principal(c.subject(), c.kind() == Tokens.Kind.service ? c.project() : null);
+            if (revocations.revoked(c.id())) {
+                throw new Unauthenticated("the token was revoked");
+            }
+            return c;
         } catch (Tokens.Invalid e) {
             throw new Unauthenticated(e.getMessage());
         }
+    }
+
+    /** Whether a token id was revoked, as far as this door has read the log. */
+    public boolean revoked(String tokenId) {
+        return revocations.revoked(tokenId);
     }
 
     /** The principal requests without a token act for (HTTP when tokens are not required, and the Kafka intake). */

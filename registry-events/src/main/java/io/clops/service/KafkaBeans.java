@@ -36,8 +36,11 @@ public class KafkaBeans {
     @Context
     @Requires(property = "clops.intake.enabled", notEquals = "false")
     @Bean(preDestroy = "close")
-    Intake intake(@Value("${clops.kafka.bootstrap}") String bootstrap, Callers callers) {
-        return new Intake(bootstrap, callers.local(), Clock.systemUTC()).start();
+    Intake intake(@Value("${clops.kafka.bootstrap}") String bootstrap, Callers callers,
+                  java.util.Optional<io.clops.gateway.Authorization> authorization) {
+        Intake intake = new Intake(bootstrap, callers.local(), Clock.systemUTC()).identities(callers.identities());
+        authorization.ifPresent(intake::authorization);
+        return intake.start();
     }
 
     @Singleton

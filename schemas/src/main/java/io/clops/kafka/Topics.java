@@ -8,6 +8,7 @@ import io.clops.avro.DesiredDeployment;
 import io.clops.avro.InferenceEnvelope;
 import io.clops.avro.ModelState;
 import io.clops.avro.Project;
+import io.clops.avro.Revocation;
 import io.clops.avro.RegistryEvent;
 import io.clops.schemas.AvroSerde;
 import org.apache.kafka.common.serialization.Serde;
@@ -39,6 +40,9 @@ public final class Topics {
     /** Projects as the fold decided them: members, roles, quota (key project; a tombstone once deleted). */
     public static final Topic<String, Project> PROJECTS = new Topic<>(
             new TopicSpec("clops.projects", PARTITIONS, "compact", 0), KEY, AvroSerde.of(Project.class));
+    /** Tokens revoked before their expiry (key token id): every door that checks tokens follows it. */
+    public static final Topic<String, Revocation> REVOCATIONS = new Topic<>(
+            new TopicSpec("clops.revocations", 1, "compact", 0), KEY, AvroSerde.of(Revocation.class));
     public static final Topic<String, ClusterEvent> CLUSTER = new Topic<>(
             new TopicSpec("clops.cluster", PARTITIONS, "compact", 0), KEY, AvroSerde.of(ClusterEvent.class));
     public static final Topic<String, CommandResult> COMMAND_RESULTS = new Topic<>(
@@ -57,7 +61,7 @@ public final class Topics {
     /** Every fixed topic, created at start-up. */
     public static final List<TopicSpec> ALL = List.of(COMMANDS.spec(), REGISTRY.spec(), CLUSTER.spec(),
             COMMAND_RESULTS.spec(), DESIRED.spec(), STATUS.spec(), SCHEMAS.spec(), DEADLETTER.spec(), INFERENCE_LOG.spec(),
-            INTAKE.spec(), MODELS.spec(), PROJECTS.spec());
+            INTAKE.spec(), MODELS.spec(), PROJECTS.spec(), REVOCATIONS.spec());
 
     /** Async inference request topic of one deployment: keyed by request id, OIP v2 JSON or an Avro envelope. */
     public static Topic<String, byte[]> inferRequests(String project, String deployment) {

@@ -1,0 +1,67 @@
+package io.clops.service;
+
+import io.clops.auth.Tokens;
+import io.clops.avro.Revocation;
+import io.clops.kafka.CompactedView;
+import io.clops.kafka.KafkaConfigs;
+import io.clops.kafka.Topics;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * Revoked tokens: written to clops.revocations (key token id) and followed by every door that checks tokens. A
+ * door refuses a revoked token once it has read the record: the revocation bound is how far it lags the topic
+ * (the view polls continuously: milliseconds on a healthy cluster; {@link #BOUND} is what docs and tests hold it
+ * to). The door that revokes refuses the token at once.
+ */
+public final class Revocations implements AutoCloseable {
+    /** The revocation bound the platform promises: every door refuses a revoked token within it. */
+    public static final Duration BOUND = Duration.ofSeconds(5);
+    private final CompactedView<Revocation> view;
+    private final KafkaProducer<String, Revocation> producer;
+    private final Set<String> here = ConcurrentHashMap.newKeySet();
+    private final Clock clock;
+
+    public Revocations(String bootstrap, Clock clock) throws InterruptedException {
+        this.clock = clock;
+        this.view = new CompactedView<>(bootstrap, Topics.REVOCATIONS).start();
+        if (!view.awaitCaughtUp(Duration.ofSeconds(60))) {
+            throw new IllegalStateException("could not read clops.revocations within 60 s");
+        }
+        this.producer = new KafkaProducer<>(KafkaConfigs.producer(bootstrap, "clops-revocations"),
+                Topics.REVOCATIONS.keySerde().serializer(), Topics.REVOCATIONS.valueSerde().serializer());
+    }
+
+    public boolean revoked(String tokenId) {
+        return here.contains(tokenId) || view.get(tokenId).isPresent();
+    }
+
+    /** Revokes the token everywhere (this door at once); throws when the log did not take it. */
+    public void revoke(Tokens.Claims token, String by, String reason) {
+        Revocation r = Revocation.newBuilder().setTokenId(token.id()).setSubject(token.subject()).setExpiresMs(token.expiresMs())
+                .setRevokedBy(by).setReason(reason).setTimeMs(clock.millis()).build();
+        try {
+            producer.send(new ProducerRecord<>(Topics.REVOCATIONS.name(), token.id(), r)).get(15, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while revoking", e);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new io.clops.gateway.LogUnavailable("the log did not take the revocation; the token is still valid: try again", e);
+        }
+        here.add(token.id());
+    }
+
+    @Override
+    public void close() {
+        producer.close(Duration.ofSeconds(2));
+        view.close();
+    }
+}
