@@ -121,14 +121,25 @@ public final class Tokens {
 
     /** A new token for {@code subject}, valid for {@code ttl}. */
     public String issue(String subject, Duration ttl, Kind kind, String project) {
+        long now = clock.millis();
+        return issue(subject, newId(), now + ttl.toMillis(), kind, project);
+    }
+
+    /** A new random token id (128 bits, hex). */
+    public String newId() {
+        byte[] id = new byte[16];
+        random.nextBytes(id);
+        return HexFormat.of().formatHex(id);
+    }
+
+    /** A token with a chosen id and expiry: a service account's, whose id the log recorded before it was issued. */
+    public String issue(String subject, String id, long expiresMs, Kind kind, String project) {
         if (signing == null) {
             throw new IllegalStateException("a verifier issues no tokens");
         }
         long now = clock.millis();
-        byte[] id = new byte[16];
-        random.nextBytes(id);
-        ObjectNode c = JSON.createObjectNode().put("sub", subject).put("jti", HexFormat.of().formatHex(id)).put("iat", now)
-                .put("exp", now + ttl.toMillis()).put("kind", kind.name());
+        ObjectNode c = JSON.createObjectNode().put("sub", subject).put("jti", id).put("iat", now)
+                .put("exp", expiresMs).put("kind", kind.name());
         if (project != null) {
             c.put("project", project);
         }

@@ -16,7 +16,7 @@ import java.util.concurrent.Callable;
 
 @Command(name = "project", description = "Projects: the tenants of the platform, with members, roles and quotas.",
         subcommands = {ProjectCommand.Create.class, ProjectCommand.ListProjects.class, ProjectCommand.Get.class,
-                ProjectCommand.Delete.class, ProjectCommand.Member.class, ProjectCommand.Quota.class})
+                ProjectCommand.Delete.class, ProjectCommand.Member.class, ProjectCommand.Quota.class, ProjectCommand.ServiceAccounts.class})
 public final class ProjectCommand {
 
     static final List<Output.Column> PROJECT_COLUMNS = List.of(Output.col("NAME", "/name"),
@@ -230,6 +230,71 @@ public final class ProjectCommand {
         Output.print(spec.commandLine().getOut(), root.output, root.output == Output.Format.table ? a.body().at("/state/members") : a.body(),
                 MEMBER_COLUMNS);
         return 0;
+    }
+
+    static final List<Output.Column> SA_COLUMNS = List.of(Output.col("NAME", "/name"), Output.col("ROLE", "/role"),
+            Output.col("PRINCIPAL", "/principal"), Output.col("EXPIRES", "/expires"), Output.col("CREATED BY", "/createdBy"));
+
+    @Command(name = "serviceaccount", aliases = "sa", description = "Service accounts of the current project: identities for pipelines,"
+            + " each with one long-lived token for this project only (admins).", subcommands = {SaCreate.class, SaList.class, SaRemove.class})
+    static final class ServiceAccounts {
+    }
+
+    @Command(name = "create", description = "Create one and print its token (shown once): clops project sa create nightly --role modeler")
+    static final class SaCreate implements Callable<Integer> {
+        @Parameters(index = "0", description = "name") String name;
+        @Option(names = "--role", defaultValue = "modeler", description = "viewer, modeler or admin (default ${DEFAULT-VALUE})") String role;
+        @Option(names = "--days", defaultValue = "365", description = "how long its token lasts (default ${DEFAULT-VALUE})") int days;
+        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            Main root = Ui.root(spec);
+            ApiClient.Answer a = root.api().send("POST", "/api/v1/projects/" + root.project + "/serviceaccounts",
+                    ApiClient.JSON.createObjectNode().put("name", name).put("role", role).put("days", days));
+            ModelCommand.fail(a);
+            if (root.output != Output.Format.table) {
+                Output.print(spec.commandLine().getOut(), root.output, a.body(), List.of());
+            } else {
+                var out = spec.commandLine().getOut();
+                out.printf("service account %s (%s in %s, until %s)%n", a.body().path("principal").asText(), a.body().path("role").asText(),
+                        root.project, a.body().path("expires").asText());
+                out.println("token (shown once; put it in the pipeline's secrets, as Authorization: Bearer or the clops-token header):");
+                out.println(a.body().path("token").asText());
+                out.flush();
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "list", description = "The current project's service accounts (never their tokens).")
+    static final class SaList implements Callable<Integer> {
+        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            Main root = Ui.root(spec);
+            ApiClient.Answer a = root.api().get("/api/v1/projects/" + root.project + "/serviceaccounts");
+            ModelCommand.fail(a);
+            Output.print(spec.commandLine().getOut(), root.output, a.body(), SA_COLUMNS);
+            return 0;
+        }
+    }
+
+    @Command(name = "rm", aliases = "remove", description = "Remove one; its token stops working on every door within the revocation bound.")
+    static final class SaRemove implements Callable<Integer> {
+        @Parameters(index = "0", description = "name") String name;
+        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            Main root = Ui.root(spec);
+            ApiClient.Answer a = root.api().send("DELETE", "/api/v1/projects/" + root.project + "/serviceaccounts/" + name, null);
+            ModelCommand.fail(a);
+            Output.print(spec.commandLine().getOut(), root.output, a.body(), List.of(Output.col("PROJECT", "/project"),
+                    Output.col("VERDICT", "/verdict"), Output.col("REASON", "/reason")));
+            return 0;
+        }
     }
 
     static final List<Output.Column> QUOTA_COLUMNS = List.of(Output.col("RESOURCE", "/resource"), Output.col("LIMIT", "/limit"),

@@ -39,11 +39,74 @@ public class ProjectController {
     private final CommandGateway gateway;
     private final Callers callers;
     private final ProjectViews views;
+    private final io.clops.auth.Tokens tokens;
+    private final io.clops.service.Revocations revocations;
 
-    public ProjectController(CommandGateway gateway, Callers callers, ProjectViews views) {
+    public ProjectController(CommandGateway gateway, Callers callers, ProjectViews views, io.clops.auth.Tokens tokens,
+                             io.clops.service.Revocations revocations) {
         this.gateway = gateway;
         this.callers = callers;
         this.views = views;
+        this.tokens = tokens;
+        this.revocations = revocations;
+    }
+
+    /**
+     * A service account for a pipeline: a member of this project only, with a long-lived token returned once (its
+     * id and expiry are in the log, never the token). Admins only.
+     */
+    @Post(uri = "/{project}/serviceaccounts", consumes = "application/json", produces = "application/json")
+    public HttpResponse<String> createServiceAccount(HttpRequest<?> request, String project, @Body byte[] body) throws InterruptedException {
+        Requests.ServiceAccountAsked asked = Requests.serviceAccount(project, Http.body(request, body));
+        String id = tokens.newId();
+        long expires = System.currentTimeMillis() + java.time.Duration.ofDays(asked.days()).toMillis();
+        Verdict v = submit(request, new Request.CreateServiceAccount(project, asked.name(), asked.role(), id, expires));
+        if (v.pending() || !v.accepted()) {
+            return answer(v, project, HttpStatus.CREATED);
+        }
+        String principal = io.clops.api.Names.serviceAccount(project, asked.name());
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("project", project);
+        out.put("name", asked.name());
+        out.put("principal", principal);
+        out.put("role", asked.role().name());
+        out.put("expires", java.time.Instant.ofEpochMilli(expires).toString());
+        out.put("token", tokens.issue(principal, id, expires, io.clops.auth.Tokens.Kind.service, project));
+        out.put("note", "the token is shown once: keep it in your pipeline's secrets");
+        views.await(project, p -> p.isPresent() && p.get().getServiceAccounts().containsKey(asked.name()), READ_BACK);
+        return Http.json(HttpStatus.CREATED, out);
+    }
+
+    @Get(uri = "/{project}/serviceaccounts", produces = "application/json")
+    public HttpResponse<String> serviceAccounts(String project) {
+        return views.get(project).<HttpResponse<String>>map(p -> {
+            List<Map<String, Object>> items = new java.util.ArrayList<>();
+            new java.util.TreeMap<>(p.getServiceAccounts()).forEach((name, sa) -> {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("name", name);
+                m.put("principal", io.clops.api.Names.serviceAccount(project, name));
+                m.put("role", sa.getRole().name());
+                m.put("createdBy", sa.getCreatedBy());
+                m.put("created", java.time.Instant.ofEpochMilli(sa.getCreatedMs()).toString());
+                m.put("expires", java.time.Instant.ofEpochMilli(sa.getExpiresMs()).toString());
+                items.add(m);
+            });
+            return Http.json(HttpStatus.OK, Map.of("items", items));
+        }).orElseGet(() -> notFound(project));
+    }
+
+    /** Removes the service account and revokes its token on every door (within the revocation bound). */
+    @Delete(uri = "/{project}/serviceaccounts/{name}", produces = "application/json")
+    public HttpResponse<String> removeServiceAccount(HttpRequest<?> request, String project, String name) throws InterruptedException {
+        Request.RemoveServiceAccount r = Requests.removeServiceAccount(project, name);
+        var before = views.get(project).map(p -> p.getServiceAccounts().get(name));
+        Verdict v = submit(request, r);
+        if (v.accepted() && before.isPresent()) {
+            String principal = io.clops.api.Names.serviceAccount(project, name);
+            revocations.revoke(new io.clops.auth.Tokens.Claims(principal, before.get().getTokenId(), before.get().getCreatedMs(),
+                    before.get().getExpiresMs(), io.clops.auth.Tokens.Kind.service, project), callers.of(request).name(), "service account removed");
+        }
+        return answer(v, project, HttpStatus.OK);
     }
 
     @Post(consumes = "application/json", produces = "application/json")

@@ -54,7 +54,7 @@ public class ProjectRoles implements Authorization {
     /** The least role a write needs (roles are ordered viewer < modeler < admin). */
     static ProjectRole needs(Request r) {
         if (r instanceof Request.DeleteProject || r instanceof Request.SetMember || r instanceof Request.RemoveMember
-                || r instanceof Request.SetQuota) {
+                || r instanceof Request.SetQuota || r instanceof Request.CreateServiceAccount || r instanceof Request.RemoveServiceAccount) {
             return ProjectRole.admin;
         }
         return ProjectRole.modeler;
@@ -75,6 +75,9 @@ public class ProjectRoles implements Authorization {
         }
         if (r instanceof Request.SetQuota) {
             return "setting the quota";
+        }
+        if (r instanceof Request.CreateServiceAccount || r instanceof Request.RemoveServiceAccount) {
+            return "managing service accounts";
         }
         return "changing the registry";
     }

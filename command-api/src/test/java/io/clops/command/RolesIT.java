@@ -164,4 +164,41 @@ class RolesIT {
         JsonNode me = json(AuthIT.send(server, "GET", "/api/v1/whoami", null, viewer));
         assertThat(me.get("projects").toString()).isEqualTo("[{\"project\":\"roles-a\",\"role\":\"viewer\"}]");
     }
+
+    @Test
+    void aServiceAccountActsInItsProjectOnlyAndStopsWhenRemoved() throws Exception {
+        HttpResponse<String> byModeler = AuthIT.send(server, "POST", "/api/v1/projects/roles-a/serviceaccounts", "{\"name\":\"nightly\"}", modeler);
+        assertThat(byModeler.statusCode()).isEqualTo(403);
+        assertThat(json(byModeler).get("error").asText()).isEqualTo("user 'jon' is a modeler of project 'roles-a'; managing service accounts needs admin");
+        HttpResponse<String> bad = AuthIT.send(server, "POST", "/api/v1/projects/roles-a/serviceaccounts",
+                "{\"name\":\"Nightly Job\",\"role\":\"owner\",\"days\":0}", admin);
+        assertThat(bad.statusCode()).isEqualTo(400);
+        assertThat(json(bad).get("fields").findValuesAsText("field")).containsExactlyInAnyOrder("name", "role", "days");
+
+        HttpResponse<String> created = AuthIT.send(server, "POST", "/api/v1/projects/roles-a/serviceaccounts",
+                "{\"name\":\"nightly\",\"role\":\"modeler\",\"days\":30}", admin);
+        assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+        String sa = json(created).get("token").asText();
+        assertThat(json(created).get("principal").asText()).isEqualTo("serviceaccount:roles-a:nightly");
+        HttpResponse<String> listed = AuthIT.send(server, "GET", "/api/v1/projects/roles-a/serviceaccounts", null, viewer);
+        assertThat(json(listed).get("items").findValuesAsText("name")).containsExactly("nightly");
+        assertThat(listed.body()).as("never the token").doesNotContain(sa.substring(0, 40));
+
+        var viaPipeline = viaIntake(sa, "{\"action\":\"undeploy\",\"project\":\"roles-a\",\"name\":\"nothing-here\"}");
+        assertThat(viaPipeline.getActor()).isEqualTo("serviceaccount:roles-a:nightly");
+        assertThat(viaPipeline.getCode()).as("decided by the fold, not refused at the door").isNull();
+        assertThat(AuthIT.send(server, "POST", "/api/v1/projects", "{\"name\":\"sa-made\"}", sa).statusCode())
+                .as("a service account creates no project").isEqualTo(403);
+        assertThat(AuthIT.send(server, "POST", "/api/v1/projects", "{\"name\":\"roles-b\"}", admin).statusCode()).isEqualTo(201);
+        HttpResponse<String> elsewhere = AuthIT.send(server, "POST", "/api/v1/projects/roles-b/deployments", DEPLOY, sa);
+        assertThat(elsewhere.statusCode()).isEqualTo(403);
+        assertThat(json(elsewhere).get("error").asText())
+                .isEqualTo("serviceaccount:roles-a:nightly's token is for project 'roles-a' only, not 'roles-b'");
+
+        assertThat(AuthIT.send(server, "DELETE", "/api/v1/projects/roles-a/serviceaccounts/nightly", null, admin).statusCode()).isEqualTo(200);
+        HttpResponse<String> after = AuthIT.send(server, "GET", "/api/v1/whoami", null, sa);
+        assertThat(after.statusCode()).isEqualTo(401);
+        assertThat(json(after).get("error").asText()).isEqualTo("the token was revoked");
+        assertThat(json(AuthIT.send(server, "GET", "/api/v1/projects/roles-a/serviceaccounts", null, admin)).get("items")).isEmpty();
+    }
 }

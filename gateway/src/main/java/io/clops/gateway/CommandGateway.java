@@ -201,6 +201,13 @@ public final class CommandGateway implements AutoCloseable {
         if (r instanceof Request.RemoveMember m) {
             return command(m.project(), who, commandId, requestId, timeMs, RemoveMember.newBuilder().setUser(m.user()).build());
         }
+        if (r instanceof Request.CreateServiceAccount a) {
+            return command(a.project(), who, commandId, requestId, timeMs, io.clops.avro.CreateServiceAccount.newBuilder().setName(a.name())
+                    .setRole(a.role()).setTokenId(a.tokenId()).setExpiresMs(a.expiresMs()).build());
+        }
+        if (r instanceof Request.RemoveServiceAccount a) {
+            return command(a.project(), who, commandId, requestId, timeMs, io.clops.avro.RemoveServiceAccount.newBuilder().setName(a.name()).build());
+        }
         if (r instanceof Request.SetQuota q) {
             return command(q.project(), who, commandId, requestId, timeMs, SetQuota.newBuilder().setQuota(q.quota()).build());
         }

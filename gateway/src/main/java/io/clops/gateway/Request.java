@@ -50,4 +50,11 @@ public sealed interface Request {
 
     record SetQuota(String project, ProjectQuota quota) implements Request {
     }
+
+    /** @param tokenId the id of the token issued once the fold accepts; @param expiresMs its expiry */
+    record CreateServiceAccount(String project, String name, ProjectRole role, String tokenId, long expiresMs) implements Request {
+    }
+
+    record RemoveServiceAccount(String project, String name) implements Request {
+    }
 }

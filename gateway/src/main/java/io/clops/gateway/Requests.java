@@ -102,6 +102,58 @@ public final class Requests {
         return new Request.SetQuota(project, q);
     }
 
+    /** The longest a service account's token lasts. */
+    public static final int MAX_SERVICE_ACCOUNT_DAYS = 3650;
+
+    /** What {@code POST /projects/{p}/serviceaccounts} asks: a name, a role (default modeler), a lifetime in days (default 365). */
+    public record ServiceAccountAsked(String project, String name, io.clops.avro.ProjectRole role, int days) {
+    }
+
+    public static ServiceAccountAsked serviceAccount(String project, JsonNode body) {
+        List<FieldError> errors = new ArrayList<>();
+        Names.checkProject("project", project, errors);
+        if (body == null || !body.isObject()) {
+            throw new InvalidRequest("invalid service account", List.of(new FieldError("body", "must be a JSON object {\"name\": …}")));
+        }
+        Iterator<String> fields = body.fieldNames();
+        while (fields.hasNext()) {
+            String f = fields.next();
+            if (!Set.of("name", "role", "days").contains(f)) {
+                errors.add(new FieldError(FieldError.name("", f), "unknown field (known: days, name, role)"));
+            }
+        }
+        String name = body.path("name").isTextual() ? body.get("name").asText() : null;
+        Names.checkLabel("name", name, 40, errors);
+        io.clops.avro.ProjectRole role = io.clops.avro.ProjectRole.modeler;
+        if (body.has("role")) {
+            try {
+                role = ProjectRequests.role(((com.fasterxml.jackson.databind.node.ObjectNode) body.deepCopy()).retain("role"));
+            } catch (InvalidRequest e) {
+                errors.addAll(e.errors());
+            }
+        }
+        int days = 365;
+        if (body.has("days")) {
+            JsonNode d = body.get("days");
+            if (!d.isIntegralNumber() || !d.canConvertToInt() || d.asInt() < 1 || d.asInt() > MAX_SERVICE_ACCOUNT_DAYS) {
+                errors.add(new FieldError("days", "must be a whole number of days from 1 to " + MAX_SERVICE_ACCOUNT_DAYS + ", not "
+                        + RegistryRequests.abbreviate(d)));
+            } else {
+                days = d.asInt();
+            }
+        }
+        throwIfAny("invalid service account", errors);
+        return new ServiceAccountAsked(project, name, role, days);
+    }
+
+    public static Request.RemoveServiceAccount removeServiceAccount(String project, String name) {
+        List<FieldError> errors = new ArrayList<>();
+        Names.checkProject("project", project, errors);
+        Names.checkLabel("name", name, 40, errors);
+        throwIfAny("invalid service account", errors);
+        return new Request.RemoveServiceAccount(project, name);
+    }
+
     public static Request.Undeploy undeploy(String project, String name) {
         List<FieldError> errors = new ArrayList<>();
         Names.checkProject("project", project, errors);

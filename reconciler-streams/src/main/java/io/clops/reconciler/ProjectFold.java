@@ -14,6 +14,9 @@ import io.clops.avro.ModelVersion;
 import io.clops.avro.ProjectRole;
 import io.clops.avro.Project;
 import io.clops.avro.RemoveMember;
+import io.clops.avro.CreateServiceAccount;
+import io.clops.avro.RemoveServiceAccount;
+import io.clops.avro.ServiceAccount;
 import io.clops.avro.SetMember;
 import io.clops.avro.SetQuota;
 import io.clops.avro.RegistryEvent;
@@ -119,6 +122,10 @@ public final class ProjectFold {
             verdict = removeMember(cmd, project.get(), remove, out);
         } else if (cmd.getPayload() instanceof SetQuota set) {
             verdict = setQuota(s, cmd, project.get(), set, out);
+        } else if (cmd.getPayload() instanceof CreateServiceAccount create) {
+            verdict = createServiceAccount(cmd, project.get(), create, out);
+        } else if (cmd.getPayload() instanceof RemoveServiceAccount remove) {
+            verdict = removeServiceAccount(cmd, project.get(), remove, out);
         } else {
             verdict = refused(base(cmd).setDeployment(""), "unknown command type " + cmd.getPayload().getClass().getSimpleName());
         }
@@ -260,6 +267,34 @@ public final class ProjectFold {
         }
         Project next = changed(p, cmd);
         next.setQuota(set.getQuota());
+        out.add(new Output(Target.PROJECTS, p.getName(), next));
+        return v.setAccepted(true).setGeneration(next.getGeneration()).build();
+    }
+
+    private static CommandResult createServiceAccount(CommandEnvelope cmd, Project p, CreateServiceAccount create, List<Output> out) {
+        CommandResult.Builder v = base(cmd);
+        if (p.getServiceAccounts().containsKey(create.getName())) {
+            return refused(v, "service account '" + create.getName() + "' already exists in project '" + p.getName()
+                    + "': remove it first to issue a new token");
+        }
+        Project next = changed(p, cmd);
+        next.setServiceAccounts(new TreeMap<>(p.getServiceAccounts()));
+        next.getServiceAccounts().put(create.getName(), ServiceAccount.newBuilder().setRole(create.getRole()).setTokenId(create.getTokenId())
+                .setExpiresMs(create.getExpiresMs()).setCreatedBy(cmd.getActor()).setCreatedMs(cmd.getTimeMs()).build());
+        next.getMembers().put(io.clops.api.Names.serviceAccount(p.getName(), create.getName()), create.getRole());
+        out.add(new Output(Target.PROJECTS, p.getName(), next));
+        return v.setAccepted(true).setGeneration(next.getGeneration()).build();
+    }
+
+    private static CommandResult removeServiceAccount(CommandEnvelope cmd, Project p, RemoveServiceAccount remove, List<Output> out) {
+        CommandResult.Builder v = base(cmd);
+        if (!p.getServiceAccounts().containsKey(remove.getName())) {
+            return refused(v, "service account '" + remove.getName() + "' does not exist in project '" + p.getName() + "'");
+        }
+        Project next = changed(p, cmd);
+        next.setServiceAccounts(new TreeMap<>(p.getServiceAccounts()));
+        next.getServiceAccounts().remove(remove.getName());
+        next.getMembers().remove(io.clops.api.Names.serviceAccount(p.getName(), remove.getName()));
         out.add(new Output(Target.PROJECTS, p.getName(), next));
         return v.setAccepted(true).setGeneration(next.getGeneration()).build();
     }

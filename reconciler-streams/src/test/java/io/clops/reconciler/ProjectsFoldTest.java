@@ -211,4 +211,23 @@ class ProjectsFoldTest {
         assertThat(command(cmd("team-a", DeployCommand.newBuilder().setName("new").setSpec(s).setExpectedGeneration(3L).build()))
                 .getReason()).isEqualTo("deployment 'new' is at generation 0 (it does not exist), not 3 as expected: read it again and retry");
     }
+
+    @Test
+    void aServiceAccountIsAMemberUnderItsPrincipalOnceAndGoesWhenRemoved() {
+        CommandResult created = command(cmd("team-a", io.clops.avro.CreateServiceAccount.newBuilder().setName("nightly")
+                .setRole(ProjectRole.modeler).setTokenId("t1").setExpiresMs(9_999).build()));
+        assertThat(created.getAccepted()).isTrue();
+        Project p = state.project("team-a").orElseThrow();
+        assertThat(p.getMembers()).containsEntry("serviceaccount:team-a:nightly", ProjectRole.modeler);
+        assertThat(p.getServiceAccounts().get("nightly").getTokenId()).isEqualTo("t1");
+        assertThat(p.getServiceAccounts().get("nightly").getCreatedBy()).isEqualTo("alice");
+        CommandResult again = command(cmd("team-a", io.clops.avro.CreateServiceAccount.newBuilder().setName("nightly")
+                .setRole(ProjectRole.admin).setTokenId("t2").setExpiresMs(9_999).build()));
+        assertThat(again.getReason()).isEqualTo("service account 'nightly' already exists in project 'team-a': remove it first to issue a new token");
+        assertThat(command(cmd("team-a", io.clops.avro.RemoveServiceAccount.newBuilder().setName("nightly").build())).getAccepted()).isTrue();
+        assertThat(state.project("team-a").orElseThrow().getMembers()).doesNotContainKey("serviceaccount:team-a:nightly");
+        assertThat(state.project("team-a").orElseThrow().getServiceAccounts()).isEmpty();
+        assertThat(command(cmd("team-a", io.clops.avro.RemoveServiceAccount.newBuilder().setName("nightly").build())).getReason())
+                .isEqualTo("service account 'nightly' does not exist in project 'team-a'");
+    }
 }

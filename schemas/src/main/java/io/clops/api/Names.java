@@ -33,6 +33,11 @@ public final class Names {
         }
     }
 
+    /** The principal a project's service account acts as (a member of that project under this name). */
+    public static String serviceAccount(String project, String name) {
+        return "serviceaccount:" + project + ":" + name;
+    }
+
     public static void checkModelRef(String field, String value, List<FieldError> errors) {
         if (value == null || value.isEmpty()) {
             errors.add(new FieldError(field, "is required"));
