@@ -49,7 +49,7 @@ public final class CommandPathBench {
         double idleBefore;
         double idleAfter;
         try (Platform platform = Platform.start(new Platform.Options(home, "127.0.0.1", 0, 0, null,
-                EnumSet.of(Platform.Component.API, Platform.Component.RECONCILER), "local", null),
+                EnumSet.of(Platform.Component.API, Platform.Component.RECONCILER), "local", null, false),
                 m -> System.err.println("clops: " + m));
              IntakeClient intake = new IntakeClient(platform.bootstrap())) {
             String api = platform.apiUrl();

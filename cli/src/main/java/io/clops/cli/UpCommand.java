@@ -35,6 +35,10 @@ public final class UpCommand implements Callable<Integer> {
     @Option(names = "--components", split = ",", description = "run only these: api, reconciler, worker (default: all)")
     java.util.Set<Platform.Component> components = java.util.EnumSet.allOf(Platform.Component.class);
 
+    @Option(names = "--no-auth", description = "let requests without a token act for the local user (by default every API request"
+            + " needs a token and its project role; `clops up` logs the CLI in as the local admin)")
+    boolean noAuth;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -48,7 +52,7 @@ public final class UpCommand implements Callable<Integer> {
             throw new CliException("--runtime kubernetes needs --bootstrap: executors in the cluster must reach Kafka", 2);
         }
         Platform platform = Platform.start(new Platform.Options(home, apiHost, apiPort, kafkaPort, bootstrap,
-                components, runtime, executorImage), line -> Ui.progress(spec, line));
+                components, runtime, executorImage, !noAuth), line -> Ui.progress(spec, line));
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             System.err.println("… stopping clops");
             platform.close();

@@ -112,4 +112,21 @@ class LoginIT {
         assertThat(again).as("a second start keeps the users and the token").isEqualTo(user + " (local admin)");
         assertThat(Users.read(home.resolve("auth/users")).authenticate(user, password)).contains(user);
     }
+
+    @Test
+    void withTokensRequiredTheCliWorksOnceLoggedInAndNotBefore() throws Exception {
+        Users.put(home.resolve("auth/users"), "hana", "hana's long password");
+        platform = Platform.start(new Platform.Options(home, 0, 0, null).withAuthRequired(true), line -> { });
+        Run before = clops("project", "create", "secured");
+        assertThat(before.code()).isEqualTo(CliException.REFUSED);
+        assertThat(before.err()).contains("no token: log in (clops login)");
+        assertThat(clops("get", "deployments", "-p", "secured").err()).contains("no token");
+
+        System.setIn(new ByteArrayInputStream("hana's long password\n".getBytes(StandardCharsets.UTF_8)));
+        assertThat(clops("login", "-u", "hana", "--password-stdin").code()).isZero();
+        Run created = clops("project", "create", "secured");
+        assertThat(created.code()).as(created.err()).isZero();
+        Run members = clops("-p", "secured", "project", "member", "list");
+        assertThat(members.out()).containsPattern("hana\\s+admin");
+    }
 }

@@ -36,15 +36,17 @@ public class DeploymentController {
     private final Callers callers;
     private final DeploymentViews views;
     private final RecentVerdicts verdicts;
+    private final ReadAccess readAccess;
     private final String bootstrap;
 
-    public DeploymentController(CommandGateway gateway, Callers callers, DeploymentViews views, RecentVerdicts verdicts,
+    public DeploymentController(CommandGateway gateway, Callers callers, DeploymentViews views, RecentVerdicts verdicts, ReadAccess readAccess,
                                 @Value("${clops.kafka.bootstrap}") String bootstrap,
                                 @Value("${clops.kafka.advertised-bootstrap:}") String advertised) {
         this.gateway = gateway;
         this.callers = callers;
         this.views = views;
         this.verdicts = verdicts;
+        this.readAccess = readAccess;
         this.bootstrap = advertised == null || advertised.isBlank() ? bootstrap : advertised;
     }
 
@@ -91,9 +93,15 @@ public class DeploymentController {
         return Http.json(HttpStatus.OK, Map.of("items", views.list(project)));
     }
 
+    /** Deployments of every project (or one); when tokens are required, of the caller's projects only. */
     @Get(uri = "/deployments", produces = "application/json")
-    public HttpResponse<String> listAll(@Nullable @QueryValue String project) {
-        return Http.json(HttpStatus.OK, Map.of("items", views.list(project)));
+    public HttpResponse<String> listAll(HttpRequest<?> request, @Nullable @QueryValue String project) {
+        java.util.List<Map<String, Object>> items = views.list(project);
+        if (callers.required()) {
+            io.clops.gateway.Principal who = callers.of(request);
+            items = items.stream().filter(d -> readAccess.memberOf(who, (String) d.get("project"))).toList();
+        }
+        return Http.json(HttpStatus.OK, Map.of("items", items));
     }
 
     @Get(uri = "/info", produces = "application/json")

@@ -136,9 +136,15 @@ public class ProjectController {
         return answer(submit(request, Requests.setQuota(project, Http.body(request, body))), project, HttpStatus.OK);
     }
 
+    /** Every project; when tokens are required, the caller's only. */
     @Get(produces = "application/json")
-    public HttpResponse<String> list() {
-        return Http.json(HttpStatus.OK, Map.of("items", views.list().stream().map(p -> views.json(p, false)).toList()));
+    public HttpResponse<String> list(HttpRequest<?> request) {
+        java.util.function.Predicate<io.clops.avro.Project> visible = p -> true;
+        if (callers.required()) {
+            io.clops.gateway.Principal who = callers.of(request);
+            visible = p -> (who.onlyProject() == null || who.onlyProject().equals(p.getName())) && p.getMembers().containsKey(who.name());
+        }
+        return Http.json(HttpStatus.OK, Map.of("items", views.list().stream().filter(visible).map(p -> views.json(p, false)).toList()));
     }
 
     @Get(uri = "/{project}", produces = "application/json")

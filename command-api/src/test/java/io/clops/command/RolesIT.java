@@ -201,4 +201,23 @@ class RolesIT {
         assertThat(json(after).get("error").asText()).isEqualTo("the token was revoked");
         assertThat(json(AuthIT.send(server, "GET", "/api/v1/projects/roles-a/serviceaccounts", null, admin)).get("items")).isEmpty();
     }
+
+    @Test
+    void readsNeedARoleInTheProjectAndListsShowOnlyTheCallersProjects() throws Exception {
+        assertThat(AuthIT.send(server, "GET", "/api/v1/projects/roles-a", null, viewer).statusCode()).isEqualTo(200);
+        assertThat(AuthIT.send(server, "GET", "/api/v1/projects/roles-a/deployments", null, viewer).statusCode()).isEqualTo(200);
+        HttpResponse<String> stranger = AuthIT.send(server, "GET", "/api/v1/projects/roles-a/models", null, RolesIT.stranger);
+        assertThat(stranger.statusCode()).isEqualTo(403);
+        assertThat(json(stranger).get("error").asText()).isEqualTo("user 'lee' has no role in project 'roles-a'");
+        HttpResponse<String> anonymous = AuthIT.send(server, "GET", "/api/v1/projects/roles-a/quota", null, null);
+        assertThat(anonymous.statusCode()).isEqualTo(401);
+        assertThat(anonymous.headers().firstValue("WWW-Authenticate")).contains("Bearer realm=\"clops\"");
+        assertThat(json(AuthIT.send(server, "GET", "/api/v1/projects", null, RolesIT.stranger)).get("items").findValuesAsText("name"))
+                .doesNotContain("roles-a");
+        assertThat(json(AuthIT.send(server, "GET", "/api/v1/projects", null, viewer)).get("items").findValuesAsText("name"))
+                .contains("roles-a");
+        assertThat(json(AuthIT.send(server, "GET", "/api/v1/deployments", null, RolesIT.stranger)).get("items").findValuesAsText("project"))
+                .doesNotContain("roles-a");
+        assertThat(AuthIT.send(server, "GET", "/api/v1/openapi.json", null, null).statusCode()).as("how one finds the way in").isEqualTo(200);
+    }
 }

@@ -35,10 +35,18 @@ public final class Platform implements AutoCloseable {
      * @param externalBootstrap a Kafka cluster to use instead of the embedded broker (required for kubernetes)
      * @param executorImage     the executor sidecar's image (kubernetes)
      */
+    /**
+     * @param authRequired every request to the API needs a token and the role its project grants (clops up: yes;
+     *                     the embedded platform of tests and the demo: no, requests act for the local user)
+     */
     public record Options(Path home, String apiHost, int apiPort, int kafkaPort, String externalBootstrap,
-                          java.util.Set<Component> components, String runtime, String executorImage) {
+                          java.util.Set<Component> components, String runtime, String executorImage, boolean authRequired) {
         public Options(Path home, int apiPort, int kafkaPort, String externalBootstrap) {
-            this(home, "127.0.0.1", apiPort, kafkaPort, externalBootstrap, java.util.EnumSet.allOf(Component.class), "local", null);
+            this(home, "127.0.0.1", apiPort, kafkaPort, externalBootstrap, java.util.EnumSet.allOf(Component.class), "local", null, false);
+        }
+
+        public Options withAuthRequired(boolean required) {
+            return new Options(home, apiHost, apiPort, kafkaPort, externalBootstrap, components, runtime, executorImage, required);
         }
     }
 
@@ -85,7 +93,8 @@ public final class Platform implements AutoCloseable {
             int port = o.apiPort() == 0 ? FreePorts.pick() : o.apiPort();
             ApplicationContext ctx = ApplicationContext.builder()
                     .properties(Map.of("clops.kafka.bootstrap", bootstrap, "micronaut.server.port", port,
-                            "micronaut.server.host", o.apiHost(), "clops.auth.dir", o.home().resolve("auth").toString()))
+                            "micronaut.server.host", o.apiHost(), "clops.auth.dir", o.home().resolve("auth").toString(),
+                            "clops.auth.required", o.authRequired()))
                     .deduceEnvironment(false).start();
             started.push(ctx::close);
             ctx.getBean(EmbeddedServer.class).start();
