@@ -29,6 +29,10 @@ public final class Main implements Runnable {
             description = "project (else env CLOPS_PROJECT, else the config file's current project, else default)")
     String project;
 
+    @Option(names = "--token", scope = ScopeType.INHERIT,
+            description = "token to send (else env CLOPS_TOKEN, else the config file's from clops login; empty: none)")
+    String token;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -38,7 +42,8 @@ public final class Main implements Runnable {
     }
 
     ApiClient api() {
-        return new ApiClient(server, CliConfig.token(System.getenv(), CliConfig.path()));
+        String t = token != null ? (token.isBlank() ? null : token) : CliConfig.token(System.getenv(), CliConfig.path());
+        return new ApiClient(server, t);
     }
 
     public static CommandLine commandLine() {
