@@ -273,8 +273,10 @@ public final class Requests {
             throw new InvalidRequest("invalid intake request", errors);
         }
         return switch (action) {
-            case "deploy" -> nested("deployment.", () -> deploy(project, null, json.get("deployment"),
-                    json.has("expectedGeneration") ? expectedGeneration(json.get("expectedGeneration")) : null));
+            case "deploy" -> {
+                Long expected = json.has("expectedGeneration") ? expectedGeneration(json.get("expectedGeneration")) : null;
+                yield nested("deployment.", () -> deploy(project, null, json.get("deployment"), expected));
+            }
             case "undeploy" -> undeploy(project, texts.get("name"));
             case "register" -> nested("version.", () -> register(project, texts.get("model"), json.get("version")));
             case "alias" -> setAlias(project, texts.get("model"), texts.get("alias"), ((com.fasterxml.jackson.databind.node.ObjectNode) json.deepCopy()).retain("version"));

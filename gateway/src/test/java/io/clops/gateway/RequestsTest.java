@@ -100,4 +100,42 @@ class RequestsTest {
         assertThat(fields(() -> Requests.archive("demo", "iris", "0"))).containsExactly("version");
         assertThat(fields(() -> Requests.archive("demo", "iris", "99999999999"))).containsExactly("version");
     }
+
+    static List<String> messages(Runnable parse) {
+        try {
+            parse.run();
+        } catch (InvalidRequest e) {
+            return e.errors().stream().map(FieldError::toString).toList();
+        }
+        throw new AssertionError("parsed without errors");
+    }
+
+    @Test
+    void anExpectedGenerationIsAWholeNumberFromZeroWhereverItComesFrom() {
+        Request.Deploy d = (Request.Deploy) Requests.fromIntake(json("""
+                {"action":"deploy","project":"demo","expectedGeneration":3,"deployment":{"metadata":{"name":"iris"},"spec":{"model":"iris"}}}"""));
+        assertThat(d.expectedGeneration()).isEqualTo(3L);
+        assertThat(messages(() -> Requests.fromIntake(json("""
+                {"action":"deploy","project":"demo","expectedGeneration":-1,"deployment":{"metadata":{"name":"iris"},"spec":{"model":"iris"}}}"""))))
+                .containsExactly("expectedGeneration: must be the generation the deployment is expected at (0 for a new one), not -1");
+        assertThat(Requests.generation("\"7\"", "If-Match")).isEqualTo(7L);
+        assertThat(Requests.generation(null, "If-Match")).isNull();
+        assertThat(messages(() -> Requests.generation("W/\"x\"", "If-Match")))
+                .containsExactly("If-Match: must be the generation the deployment is expected at (0 for a new one), not 'W/\"x\"'");
+    }
+
+    @Test
+    void aServiceAccountRequestNamesEachBadField() {
+        Requests.ServiceAccountAsked ok = Requests.serviceAccount("demo", json("{\"name\":\"nightly\"}"));
+        assertThat(ok.role()).isEqualTo(io.clops.avro.ProjectRole.modeler);
+        assertThat(ok.days()).isEqualTo(365);
+        assertThat(messages(() -> Requests.serviceAccount("demo", json("{\"name\":\"Nightly\",\"role\":\"root\",\"days\":4000,\"scope\":1}"))))
+                .containsExactlyInAnyOrder(
+                        "scope: unknown field (known: days, name, role)",
+                        "name: 'Nightly' must be lower-case letters, digits and '-', start and end with a letter or digit, at most 40 characters",
+                        "role: must be one of viewer, modeler, admin, not \"root\"",
+                        "days: must be a whole number of days from 1 to 3650, not 4000");
+        assertThat(messages(() -> Requests.removeServiceAccount("demo", "")))
+                .containsExactly("name: is required");
+    }
 }
