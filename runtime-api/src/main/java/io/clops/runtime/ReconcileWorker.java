@@ -277,18 +277,11 @@ public final class ReconcileWorker implements AutoCloseable {
             } else {
                 runtime.delete(pn[0], pn[1]);
             }
-            synchronized (due) {
-                failures.remove(key);
-            }
+            succeeded(key);
         } catch (RuntimeException e) {
-            int attempt;
-            Duration wait;
-            synchronized (due) {
-                attempt = failures.merge(key, 1, Integer::sum);
-                wait = settings.backoff(attempt);
-                due.putIfAbsent(key, System.nanoTime() + wait.toNanos()); // a newer change already queued wins
-                due.notifyAll();
-            }
+            Retry retry = failed(key);
+            int attempt = retry.attempt();
+            Duration wait = retry.delay();
             String why = reason(e);
             LOG.warn("{}: {} failed (attempt {}), next in {} ms: {}", key, d.isPresent() ? "apply" : "delete", attempt, wait.toMillis(), why,
                     attempt == 1 ? e : null);
@@ -314,20 +307,31 @@ public final class ReconcileWorker implements AutoCloseable {
                 runtime.deleteProject(name);
             }
             projectsApplied.add(name);
-            synchronized (due) {
-                failures.remove(name);
-            }
+            succeeded(name);
         } catch (RuntimeException e) {
-            int attempt;
-            Duration wait;
-            synchronized (due) {
-                attempt = failures.merge(name, 1, Integer::sum);
-                wait = settings.backoff(attempt);
-                due.putIfAbsent(name, System.nanoTime() + wait.toNanos());
-                due.notifyAll();
-            }
-            LOG.warn("project {}: {} failed (attempt {}), next in {} ms: {}", name, p.isPresent() ? "apply" : "delete", attempt,
-                    wait.toMillis(), reason(e), attempt == 1 ? e : null);
+            Retry retry = failed(name);
+            LOG.warn("project {}: {} failed (attempt {}), next in {} ms: {}", name, p.isPresent() ? "apply" : "delete", retry.attempt(),
+                    retry.delay().toMillis(), reason(e), retry.attempt() == 1 ? e : null);
+        }
+    }
+
+    private record Retry(int attempt, Duration delay) {
+    }
+
+    private void succeeded(String key) {
+        synchronized (due) {
+            failures.remove(key);
+        }
+    }
+
+    /** Counts a failure of {@code key} and queues it again after its back-off (a newer change already queued wins). */
+    private Retry failed(String key) {
+        synchronized (due) {
+            int attempt = failures.merge(key, 1, Integer::sum);
+            Duration wait = settings.backoff(attempt);
+            due.putIfAbsent(key, System.nanoTime() + wait.toNanos());
+            due.notifyAll();
+            return new Retry(attempt, wait);
         }
     }
 
