@@ -50,13 +50,12 @@ public class AuthController {
     private final io.clops.service.Revocations revocations;
 
     public AuthController(ProjectViews projects, Tokens tokens, io.clops.service.Callers callers,
-                          io.clops.service.Revocations revocations, @Value("${clops.auth.dir:}") String dir,
+                          io.clops.service.Revocations revocations, io.clops.service.AuthBeans.AuthHome home,
                           @Value("${clops.auth.session-ttl:12h}") Duration ttl) throws IOException {
         this.tokens = tokens;
         this.callers = callers;
         this.revocations = revocations;
-        this.usersFile = dir == null || dir.isBlank() ? java.nio.file.Files.createTempDirectory("clops-auth").resolve("users")
-                : Path.of(dir).resolve("users");
+        this.usersFile = home.usersFile();
         this.guard = new LoginGuard(5, 20, Duration.ofMinutes(1), Clock.systemUTC());
         this.projects = projects;
         this.ttl = ttl;

@@ -41,14 +41,16 @@ public class ProjectController {
     private final ProjectViews views;
     private final io.clops.auth.Tokens tokens;
     private final io.clops.service.Revocations revocations;
+    private final ReadAccess readAccess;
 
     public ProjectController(CommandGateway gateway, Callers callers, ProjectViews views, io.clops.auth.Tokens tokens,
-                             io.clops.service.Revocations revocations) {
+                             io.clops.service.Revocations revocations, ReadAccess readAccess) {
         this.gateway = gateway;
         this.callers = callers;
         this.views = views;
         this.tokens = tokens;
         this.revocations = revocations;
+        this.readAccess = readAccess;
     }
 
     /**
@@ -142,14 +144,14 @@ public class ProjectController {
         java.util.function.Predicate<io.clops.avro.Project> visible = p -> true;
         if (callers.required()) {
             io.clops.gateway.Principal who = callers.of(request);
-            visible = p -> (who.onlyProject() == null || who.onlyProject().equals(p.getName())) && p.getMembers().containsKey(who.name());
+            visible = p -> readAccess.memberOf(who, p.getName());
         }
-        return Http.json(HttpStatus.OK, Map.of("items", views.list().stream().filter(visible).map(p -> views.json(p, false)).toList()));
+        return Http.json(HttpStatus.OK, Map.of("items", views.list().stream().filter(visible).map(p -> views.json(p)).toList()));
     }
 
     @Get(uri = "/{project}", produces = "application/json")
     public HttpResponse<String> get(String project) {
-        return views.get(project).<HttpResponse<String>>map(p -> Http.json(HttpStatus.OK, views.json(p, true)))
+        return views.get(project).<HttpResponse<String>>map(p -> Http.json(HttpStatus.OK, views.json(p)))
                 .orElseGet(() -> notFound(project));
     }
 
@@ -194,7 +196,7 @@ public class ProjectController {
         Optional<Project> now = views.await(project, p -> generation == 0 ? p.isEmpty()
                 : p.isPresent() && p.get().getGeneration() >= generation, READ_BACK);
         out.put("generation", generation);
-        now.ifPresent(p -> out.put("state", views.json(p, true)));
+        now.ifPresent(p -> out.put("state", views.json(p)));
         return Http.json(generation == 1 && now.isPresent() && now.get().getGeneration() == 1 ? created : HttpStatus.OK, out);
     }
 }

@@ -71,7 +71,7 @@ public final class ProjectViews implements AutoCloseable {
     }
 
     /** A project as the API shows it: members, quota, usage against quota. */
-    public Map<String, Object> json(Project p, boolean detail) {
+    public Map<String, Object> json(Project p) {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("name", p.getName());
         out.put("description", p.getDescription());

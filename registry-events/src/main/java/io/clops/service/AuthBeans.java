@@ -13,10 +13,21 @@ import java.time.Clock;
 /** The platform's tokens: its Ed25519 key kept in {@code clops.auth.dir} (a fresh temporary one when unset). */
 @Factory
 public class AuthBeans {
+    /** Where the signing key and the users file live ({@code clops.auth.dir}; a fresh temporary one when unset). */
+    public record AuthHome(Path dir) {
+        public Path usersFile() {
+            return dir.resolve("users");
+        }
+    }
+
     @Singleton
-    Tokens tokens(@Value("${clops.auth.dir:}") String dir) throws IOException {
-        Path home = dir == null || dir.isBlank() ? Files.createTempDirectory("clops-auth") : Path.of(dir);
-        return new Tokens(Tokens.keyIn(home), Clock.systemUTC());
+    AuthHome authHome(@Value("${clops.auth.dir:}") String dir) throws IOException {
+        return new AuthHome(dir == null || dir.isBlank() ? Files.createTempDirectory("clops-auth") : Path.of(dir));
+    }
+
+    @Singleton
+    Tokens tokens(AuthHome home) throws IOException {
+        return new Tokens(Tokens.keyIn(home.dir()), Clock.systemUTC());
     }
 
     @io.micronaut.context.annotation.Context

@@ -32,8 +32,7 @@ public class Callers {
         if (request.getHeaders().get("Authorization") == null && !required) {
             return local;
         }
-        Tokens.Claims c = claims(request);
-        return new Principal(c.subject(), c.kind() == Tokens.Kind.service ? c.project() : null);
+        return principal(claims(request));
     }
 
     /** The same rules for a bare token (the intake's {@code clops-token} header; null: none). */
@@ -46,11 +45,7 @@ public class Callers {
                 return local;
             }
             try {
-                Tokens.Claims c = tokens.verify(token.strip());
-                if (revocations.revoked(c.id())) {
-                    throw new io.clops.gateway.Identities.Unidentified("the token was revoked");
-                }
-                return new Principal(c.subject(), c.kind() == Tokens.Kind.service ? c.project() : null);
+                return principal(verify(token));
             } catch (Tokens.Invalid e) {
                 throw new io.clops.gateway.Identities.Unidentified(e.getMessage());
             }
@@ -67,14 +62,23 @@ public class Callers {
             throw new Unauthenticated("Authorization must be Bearer <token>");
         }
         try {
-            Tokens.Claims c = tokens.verify(header.substring(7).strip());
-            if (revocations.revoked(c.id())) {
-                throw new Unauthenticated("the token was revoked");
-            }
-            return c;
+            return verify(header.substring(7));
         } catch (Tokens.Invalid e) {
             throw new Unauthenticated(e.getMessage());
         }
+    }
+
+    /** A token's claims when it is valid and not revoked, as far as this door has read the log. */
+    private Tokens.Claims verify(String token) throws Tokens.Invalid {
+        Tokens.Claims c = tokens.verify(token.strip());
+        if (revocations.revoked(c.id())) {
+            throw new Tokens.Invalid("the token was revoked");
+        }
+        return c;
+    }
+
+    private static Principal principal(Tokens.Claims c) {
+        return new Principal(c.subject(), c.kind() == Tokens.Kind.service ? c.project() : null);
     }
 
     /** Whether a token id was revoked, as far as this door has read the log. */
