@@ -572,8 +572,9 @@ final class Http1 {
             i += 2;
             if (unreserved(v)) {
                 out.append((char) v);
-            } else if (v == '/' || v == '\\' || v == '%' || v < 0x20 || v == 0x7f) {
-                return new Target(null, "an encoded '/', '\\', '%' or control character is not accepted in a request path");
+            } else if (v == '/' || v == '\\' || v == '%' || v == '?' || v == '#' || v == ';' || v < 0x20 || v == 0x7f) {
+                // each would mean something else to a server that decodes before it splits the target
+                return new Target(null, "an encoded '/', '\\', '%', '?', '#', ';' or control character is not accepted in a request path");
             } else {
                 out.append('%').append(Character.toUpperCase(Character.forDigit(v >> 4, 16)))
                         .append(Character.toUpperCase(Character.forDigit(v & 15, 16)));
