@@ -38,6 +38,12 @@ import java.util.Optional;
  */
 public final class Tokens {
     public static final String PREFIX = "clops1.";
+    /**
+     * The revocation bound the platform promises: every door (the API, each executor) refuses a revoked token, or one
+     * whose user left the project, within it of the record reaching the log. Each door follows the log continuously
+     * (milliseconds on a healthy cluster); this is what the docs and tests hold them to.
+     */
+    public static final java.time.Duration REVOCATION_BOUND = java.time.Duration.ofSeconds(5);
     /** Longest token looked at: anything longer is refused before decoding. */
     public static final int MAX_LENGTH = 2048;
     private static final ObjectMapper JSON = new ObjectMapper();

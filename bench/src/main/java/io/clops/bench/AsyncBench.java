@@ -71,7 +71,7 @@ public final class AsyncBench {
             TopicAdmin.ensure(bootstrap, List.of(Topics.inferRequests("bench", "noop").spec(), Topics.inferResponses("bench", "noop").spec(),
                     new TopicSpec("bench.e2e-latency", 1, "delete", TopicSpec.DAYS_7)));
             ExecutorConfig config = new ExecutorConfig(0, List.of(new io.clops.executor.Route("noop", "http://127.0.0.1:" + model.getAddress().getPort(), 100)),
-                    null, "noop", "v2", "bench", "noop", "async", bootstrap, 5000, 1 << 20, 32, 0, null, false, 1.0, 4096, null, "127.0.0.1", 0, null, ExecutorConfig.ClientLimits.DEFAULT);
+                    null, "noop", "v2", "bench", "noop", "async", bootstrap, 5000, 1 << 20, 32, 0, null, false, 1.0, 4096, null, "127.0.0.1", 0, null, ExecutorConfig.ClientLimits.DEFAULT, null);
             TopicAdmin.ensure(bootstrap, List.of(Topics.inferRequests("bench", "echo").spec(), Topics.inferResponses("bench", "echo").spec()));
             String executorIn = Topics.inferRequests("bench", "noop").name();
             String echoIn = Topics.inferRequests("bench", "echo").name();

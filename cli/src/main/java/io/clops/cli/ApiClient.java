@@ -37,6 +37,11 @@ public final class ApiClient {
         this(server, null);
     }
 
+    /** The token this client sends, or null. */
+    public String token() {
+        return token;
+    }
+
     /** @param token sent as {@code Authorization: Bearer} on every request (null: none) */
     public ApiClient(String server, String token) {
         this.server = server.endsWith("/") ? server.substring(0, server.length() - 1) : server;

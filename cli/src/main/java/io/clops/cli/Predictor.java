@@ -71,6 +71,9 @@ public final class Predictor {
             parts.forEach(consumer::position);
             var headers = new RecordHeaders();
             headers.add("clops-request-id", id.getBytes(StandardCharsets.UTF_8));
+            if (api.token() != null) {
+                headers.add("clops-token", api.token().getBytes(StandardCharsets.UTF_8)); // the executor checks it like Bearer
+            }
             if (model != null) {
                 headers.add("clops-model", model.getBytes(StandardCharsets.UTF_8));
             }

@@ -8,8 +8,8 @@ import java.util.function.Supplier;
  * 401), how often (the rate limit: 429 with Retry-After), what it sends (an infer call against the model's declared
  * inputs: 400 naming the input). Each step answers a {@link Refusal} as a value, or null: the caller answers it in
  * its own way (an HTTP response on the sync side, an answer record on the async side). The body's size is bounded
- * where the bytes arrive, before this (the HTTP framing's 413; Kafka's record size). The identity issue puts who
- * may do what into {@link #who}.
+ * where the bytes arrive, before this (the HTTP framing's 413; Kafka's record size). Who may call is the
+ * {@link TokenCheck}: on the platform, {@link Members}.
  */
 final class Admission {
     /** A refused request: the status, what is wrong (a user reads it), and extra header lines (CRLF-terminated) or null. */
@@ -28,10 +28,14 @@ final class Admission {
         this.validator = validator;
     }
 
-    /** Who: null when the Authorization header is accepted. */
+    /** Who, on the sync side: null when the Authorization header's token may call (401 or 403 otherwise). */
     Refusal who(String authorization) {
-        String denied = tokens.denied(authorization);
-        return denied == null ? null : new Refusal(401, denied, null);
+        return tokens.refuseHeader(authorization);
+    }
+
+    /** Who, on the async side: null when the request's {@code clops-token} (null: none) may call. */
+    Refusal whoToken(String token) {
+        return tokens.refuse(token);
     }
 
     /** How often: null when the request is within the rate limit (it takes its share of it). */

@@ -77,11 +77,19 @@ public final class AsyncFacade implements AutoCloseable {
 
     /** Puts a request on the request topic under a new random id; the caller's own id travels beside it. */
     public String submit(String clientRequestId, String model, byte[] body) throws Exception {
+        return submit(clientRequestId, model, body, null);
+    }
+
+    /** {@code token}: the caller's (checked on the sync side), carried as clops-token for the worker's check; or null. */
+    public String submit(String clientRequestId, String model, byte[] body, String token) throws Exception {
         String id = UUID.randomUUID().toString();
         var headers = new RecordHeaders();
         headers.add(AsyncWorker.H_REQUEST_ID, id.getBytes(StandardCharsets.UTF_8));
         headers.add(AsyncWorker.H_MODEL, model.getBytes(StandardCharsets.UTF_8));
         headers.add(H_FACADE, new byte[]{'1'});
+        if (token != null) {
+            headers.add(AsyncWorker.H_TOKEN, token.getBytes(StandardCharsets.UTF_8));
+        }
         if (clientRequestId != null && !clientRequestId.isBlank()) {
             headers.add(H_CLIENT_REQUEST_ID, clientRequestId.getBytes(StandardCharsets.UTF_8));
         }

@@ -52,6 +52,8 @@ public final class AsyncWorker implements Runnable, AutoCloseable {
     public static final String H_MODEL = "clops-model";
     public static final String H_DEADLINE = "clops-deadline-ms";
     public static final String H_REPLY_TO = "clops-reply-to";
+    /** Who sends the request: a clops token (the same as Authorization: Bearer on the sync side); never copied on. */
+    public static final String H_TOKEN = "clops-token";
     public static final String H_STATUS = "clops-status";
     public static final String H_CONTENT_TYPE = "content-type";
     /** Which executor answered (host:pid), for debugging and to tell a re-delivery apart. */
@@ -327,7 +329,9 @@ public final class AsyncWorker implements Runnable, AutoCloseable {
     private Runnable answer(ConsumerRecord<String, byte[]> rec, EventLoop loop, AsyncOffsets.Batch batch) {
         long start = System.nanoTime();
         Request req = Request.parse(rec, config.modelName(), config.protocol());
-        ModelClient.Reply refusal = req.replyTo() == null ? null : replyTopics.check(req.replyTo());
+        Admission.Refusal who = dispatcher.admission().whoToken(req.token());
+        ModelClient.Reply refusal = who != null ? ModelClient.error(who.status(), who.message(), -1)
+                : req.replyTo() == null ? null : replyTopics.check(req.replyTo());
         String replyTo = req.replyTo() != null && refusal == null ? req.replyTo() : config.responseTopic();
         if (refusal == null && req.invalid() != null) {
             refusal = ModelClient.error(400, req.invalid(), -1);
@@ -472,12 +476,12 @@ public final class AsyncWorker implements Runnable, AutoCloseable {
      * or null; {@code path}: what it calls on the model.
      */
     private record Request(String id, String model, String contentType, byte[] body, Long deadlineMs, String replyTo,
-                           Headers correlation, boolean envelope, String path, String invalid) {
+                           Headers correlation, boolean envelope, String path, String invalid, String token) {
 
         static Request parse(ConsumerRecord<String, byte[]> rec, String defaultModel, String protocol) {
             Headers correlation = new RecordHeaders();
             for (Header h : rec.headers()) {
-                if (!h.key().equals(H_REPLY_TO) && !h.key().equals(H_DEADLINE) && !h.key().equals(H_STATUS)) {
+                if (!h.key().equals(H_REPLY_TO) && !h.key().equals(H_DEADLINE) && !h.key().equals(H_STATUS) && !h.key().equals(H_TOKEN)) {
                     correlation.add(h);
                 }
             }
@@ -509,7 +513,7 @@ public final class AsyncWorker implements Runnable, AutoCloseable {
                 deadline = env.getDeadlineMs();
                 replyTo = env.getHeaders().getOrDefault(H_REPLY_TO, header(rec.headers(), H_REPLY_TO, null));
                 env.getHeaders().forEach((k, v) -> {
-                    if (!k.equals(H_REPLY_TO) && correlation.lastHeader(k) == null) {
+                    if (!k.equals(H_REPLY_TO) && !k.equals(H_TOKEN) && correlation.lastHeader(k) == null) {
                         correlation.add(k, v.getBytes(StandardCharsets.UTF_8));
                     }
                 });
@@ -549,7 +553,9 @@ public final class AsyncWorker implements Runnable, AutoCloseable {
                 invalid = (envelope ? "field contentType" : "header " + H_CONTENT_TYPE) + ": '" + contentType
                         + "' is not a media type (visible ASCII only)";
             }
-            return new Request(id, model, contentType, body, deadline, replyTo, correlation, envelope, path, invalid);
+            String token = env != null && env.getHeaders().containsKey(H_TOKEN) ? env.getHeaders().get(H_TOKEN)
+                    : header(rec.headers(), H_TOKEN, null);
+            return new Request(id, model, contentType, body, deadline, replyTo, correlation, envelope, path, invalid, token);
         }
 
         ProducerRecord<String, byte[]> response(String topic, ModelClient.Reply r, String route) {

@@ -40,11 +40,11 @@ public final class Dispatcher {
     public Dispatcher(ExecutorConfig config, EventLoops loops, Router router, Admission admission, InferenceLog log, Metrics metrics) {
         this.router = router;
         for (Route r : router.routes()) {
-            clients.put(r.name(), new ModelClient(loops, r.url(), config.timeoutMs()));
+            clients.put(r.name(), new ModelClient(loops, r.url(), config.timeoutMs(), config.auth() != null));
         }
         this.shadow = config.shadow();
         this.shadowSeries = shadow == null ? null : "shadow:" + shadow.name();
-        this.shadowClient = shadow == null ? null : new ModelClient(loops, shadow.url(), config.timeoutMs());
+        this.shadowClient = shadow == null ? null : new ModelClient(loops, shadow.url(), config.timeoutMs(), config.auth() != null);
         this.loops = loops;
         this.admission = admission;
         this.log = log;

@@ -19,12 +19,14 @@ import java.util.Map;
  * @param threads    event loops (CLOPS_EXECUTOR_THREADS); 0 is one per available core
  * @param transport  io_uring, epoll or nio (CLOPS_EXECUTOR_TRANSPORT); null for the best this machine allows
  * @param client     what a client must keep up with ({@link ClientLimits})
+ * @param auth       tokens checked on every request ({@link ExecutorContract.Auth}), or null: anyone may call
  */
 public record ExecutorConfig(int port, List<Route> routes, Route shadow, String modelName, String protocol, String project,
                              String deployment, String mode, String bootstrap, int timeoutMs, long maxBodyBytes,
                              int asyncConcurrency, int rateLimitRps, String inputsJson, boolean logRequests,
                              double logSample, int logMaxBytes, String token,
-                             String host, int threads, String transport, ClientLimits client) {
+                             String host, int threads, String transport, ClientLimits client,
+                             ExecutorContract.Auth auth) {
 
     /**
      * What a client must keep up with (nginx's client_header_timeout and client_body_timeout, and a rate):
@@ -59,7 +61,7 @@ public record ExecutorConfig(int port, List<Route> routes, Route shadow, String 
                 c.shadow() == null ? null : route(c.shadow()), c.modelName(), c.protocol(), c.project(), c.deployment(), c.mode(),
                 c.bootstrap(), c.timeoutMs(), c.maxBodyBytes(), c.asyncConcurrency(), c.rateLimitRps(), c.inputs(), c.logRequests(),
                 c.logSample(), c.logMaxBytes(), c.token(), c.host(), c.threads(), c.transport(),
-                new ClientLimits(c.clientIdleMs(), c.clientHeaderTimeoutMs(), c.clientBodyMinRate()));
+                new ClientLimits(c.clientIdleMs(), c.clientHeaderTimeoutMs(), c.clientBodyMinRate()), c.auth());
     }
 
     private static Route route(ExecutorContract.Route r) {
@@ -71,14 +73,21 @@ public record ExecutorConfig(int port, List<Route> routes, Route shadow, String 
                                         String mode, String bootstrap, int timeoutMs, long maxBodyBytes) {
         return new ExecutorConfig(port, List.of(new Route(modelName, modelUrl, 100)), null, modelName, "v2", project, deployment,
                 mode, bootstrap, timeoutMs, maxBodyBytes, 8, 0, null, false, 1.0, 4096, null, "127.0.0.1", 0, null,
-                ClientLimits.DEFAULT);
+                ClientLimits.DEFAULT, null);
     }
 
     /** The same settings on another transport. */
     public ExecutorConfig withTransport(String transport) {
         return new ExecutorConfig(port, routes, shadow, modelName, protocol, project, deployment, mode, bootstrap, timeoutMs,
                 maxBodyBytes, asyncConcurrency, rateLimitRps, inputsJson, logRequests, logSample, logMaxBytes, token, host, threads,
-                transport, client);
+                transport, client, auth);
+    }
+
+    /** The same settings with tokens checked ({@code auth} null: anyone may call). */
+    public ExecutorConfig withAuth(ExecutorContract.Auth a) {
+        return new ExecutorConfig(port, routes, shadow, modelName, protocol, project, deployment, mode, bootstrap, timeoutMs,
+                maxBodyBytes, asyncConcurrency, rateLimitRps, inputsJson, logRequests, logSample, logMaxBytes, token, host, threads,
+                transport, client, a);
     }
 
     /** The same settings with another client idle limit. */
@@ -90,7 +99,7 @@ public record ExecutorConfig(int port, List<Route> routes, Route shadow, String 
     public ExecutorConfig withClient(ClientLimits limits) {
         return new ExecutorConfig(port, routes, shadow, modelName, protocol, project, deployment, mode, bootstrap, timeoutMs,
                 maxBodyBytes, asyncConcurrency, rateLimitRps, inputsJson, logRequests, logSample, logMaxBytes, token, host, threads,
-                transport, limits);
+                transport, limits, auth);
     }
 
     public boolean async() {

@@ -23,6 +23,7 @@ public final class ExecutorMain implements AutoCloseable {
     private final InferenceLog log;
     private final AsyncFacade facade;
     private final Metrics metrics = new Metrics();
+    private final Members members;
     private final java.util.concurrent.ScheduledExecutorService ticker = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "executor-metrics");
         t.setDaemon(true);
@@ -41,7 +42,20 @@ public final class ExecutorMain implements AutoCloseable {
         metrics.tick();
         ticker.scheduleAtFixedRate(metrics::tick, 1, 1, java.util.concurrent.TimeUnit.SECONDS);
         this.loops = new EventLoops(config.threads(), config.transport());
-        Admission admission = new Admission(config.token() == null ? TokenCheck.ALLOW_ALL : TokenCheck.bearer(config.token()),
+        TokenCheck who;
+        if (config.auth() != null) {
+            try {
+                this.members = Members.follow(config.auth(), config.project(), config.bootstrap(), Clock.systemUTC());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while reading the project's members", e);
+            }
+            who = members;
+        } else {
+            this.members = null;
+            who = config.token() == null ? TokenCheck.ALLOW_ALL : TokenCheck.bearer(config.token());
+        }
+        Admission admission = new Admission(who,
                 new RateLimiter(config.rateLimitRps(), System::nanoTime), config.rateLimitRps(),
                 ShapeValidator.fromJson(config.inputsJson(), config.maxBodyBytes()));
         Dispatcher dispatcher = new Dispatcher(config, loops, new Router(config.routes(), random::nextDouble), admission, log, metrics);
@@ -98,6 +112,9 @@ public final class ExecutorMain implements AutoCloseable {
         }
         if (log != null) {
             log.close();
+        }
+        if (members != null) {
+            members.close();
         }
     }
 

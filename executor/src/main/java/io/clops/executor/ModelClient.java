@@ -96,6 +96,15 @@ public final class ModelClient {
     private final Map<EventLoop, LoopState> perLoop = new ConcurrentHashMap<>();
 
     public ModelClient(EventLoops loops, String baseUrl, int timeoutMs) {
+        this(loops, baseUrl, timeoutMs, false);
+    }
+
+    /**
+     * @param keepsAuthorization the caller's Authorization header stays here (the executor checked the platform's
+     *                           token): the model, someone else's code, never sees a caller's credentials
+     */
+    public ModelClient(EventLoops loops, String baseUrl, int timeoutMs, boolean keepsAuthorization) {
+        this.keepsAuthorization = keepsAuthorization;
         this.loops = loops;
         this.base = URI.create(baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl);
         int port = base.getPort() < 0 ? 80 : base.getPort();
@@ -120,6 +129,8 @@ public final class ModelClient {
      * lines ({@code from}, may be null) minus those of its connection and framing, then the {@code headers} given,
      * and Content-Length ({@code bodyLength} -1: the body follows chunked).
      */
+    private final boolean keepsAuthorization;
+
     public ByteBuf encode(ByteBufAllocator alloc, String method, String pathAndQuery, Http1.Head from,
                           Map<String, List<String>> headers, int bodyLength) {
         ByteBuf out = alloc.ioBuffer(from == null ? 256 : from.length() + 96);
@@ -132,7 +143,7 @@ public final class ModelClient {
         out.writeByte('\r').writeByte('\n');
         if (from != null) {
             for (int i = 0; i < from.count; i++) {
-                if (!framing(from, i) && !from.connectionOnly(i)) {
+                if (!framing(from, i) && !from.connectionOnly(i) && !(keepsAuthorization && authorization(from, i))) {
                     from.writeLine(i, out);
                 }
             }
@@ -151,6 +162,10 @@ public final class ModelClient {
         }
         out.writeByte('\r').writeByte('\n');
         return out;
+    }
+
+    private static boolean authorization(Http1.Head h, int i) {
+        return h.lines[4 * i + 1] - h.lines[4 * i] == 13 && h.nameIs(i, "authorization");
     }
 
     /** Host, Content-Length, Transfer-Encoding and Expect: the proxy sets the next hop's own. */

@@ -1,26 +1,52 @@
 package io.clops.executor;
 
-import java.security.MessageDigest;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
 
 /**
- * The seam for authentication: given the Authorization header, why the request is refused (null: allowed).
- * Identity and roles come with the auth issue; today either everyone is allowed, or one static bearer token
- * (CLOPS_EXECUTOR_TOKEN) is required.
+ * Who may call, the first step of {@link Admission}: given the token a request presents (the {@code Authorization:
+ * Bearer} header's on the sync side, the {@code clops-token} header's on the async side; null when none), why it is
+ * refused (401: no valid token; 403: a valid token whose user may not predict here), or null when it may call.
+ * The platform's check is {@link Members}; {@link #bearer} is one static token for an executor run on its own.
  */
-@FunctionalInterface
-public interface TokenCheck {
-    String denied(String authorization);
+interface TokenCheck {
+    Admission.Refusal refuse(String token);
 
-    TokenCheck ALLOW_ALL = authorization -> null;
+    /** The check of an {@code Authorization} header: {@code Bearer <token>}, or none. */
+    default Admission.Refusal refuseHeader(String authorization) {
+        if (authorization == null) {
+            return refuse(null);
+        }
+        if (!authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
+            return unauthenticated("Authorization must be Bearer <token>");
+        }
+        return refuse(authorization.substring(7).strip());
+    }
+
+    TokenCheck ALLOW_ALL = new TokenCheck() {
+        @Override
+        public Admission.Refusal refuse(String token) {
+            return null;
+        }
+
+        @Override
+        public Admission.Refusal refuseHeader(String authorization) {
+            return null;
+        }
+    };
+
+    /** A 401 saying why (never the token's text), with the challenge RFC 6750 asks for. */
+    static Admission.Refusal unauthenticated(String why) {
+        return new Admission.Refusal(401, why, "WWW-Authenticate: Bearer\r\n");
+    }
 
     static TokenCheck bearer(String token) {
-        byte[] want = ("Bearer " + token).getBytes(StandardCharsets.UTF_8);
-        return authorization -> {
-            if (authorization == null) {
-                return "missing Authorization: Bearer token";
+        byte[] want = token.getBytes(StandardCharsets.UTF_8);
+        return t -> {
+            if (t == null) {
+                return unauthenticated("missing Authorization: Bearer token");
             }
-            return MessageDigest.isEqual(want, authorization.getBytes(StandardCharsets.UTF_8)) ? null : "invalid token";
+            return MessageDigest.isEqual(want, t.getBytes(StandardCharsets.UTF_8)) ? null : unauthenticated("invalid token");
         };
     }
 }

@@ -313,6 +313,10 @@ class ExecutorIT {
 
     /** Reads the topic from its start until every request id has an answer, 30 s at most (other tests answer on the same topics). */
     static Map<String, ConsumerRecord<String, byte[]>> await(String topic, String... ids) {
+        return awaitOn(bootstrap, topic, ids);
+    }
+
+    static Map<String, ConsumerRecord<String, byte[]>> awaitOn(String bootstrap, String topic, String... ids) {
         Map<String, ConsumerRecord<String, byte[]>> out = new HashMap<>();
         try (var consumer = new KafkaConsumer<>(KafkaConfigs.reader(bootstrap, "probe"), new StringDeserializer(), new ByteArrayDeserializer())) {
             List<TopicPartition> parts = consumer.partitionsFor(topic).stream().map(p -> new TopicPartition(topic, p.partition())).toList();

@@ -54,7 +54,7 @@ class HostileClientIT {
         ExecutorConfig c = ExecutorConfig.single(0, "http://127.0.0.1:" + model.port(), "iris", "hostile", "iris", "sync", null, 2000, 1 << 20);
         executor = new ExecutorMain(new ExecutorConfig(c.port(), c.routes(), c.shadow(), c.modelName(), c.protocol(), c.project(),
                 c.deployment(), c.mode(), c.bootstrap(), c.timeoutMs(), c.maxBodyBytes(), c.asyncConcurrency(), c.rateLimitRps(),
-                IRIS_INPUTS, false, 1.0, 4096, null, "127.0.0.1", 0, null, limits));
+                IRIS_INPUTS, false, 1.0, 4096, null, "127.0.0.1", 0, null, limits, null));
     }
 
     Socket client() throws IOException {

@@ -85,7 +85,7 @@ class TrafficIT {
     static ExecutorConfig config(String deployment, int rate, String inputs, String token) {
         return new ExecutorConfig(0, List.of(new Route("iris-v1", url(v1), 90), new Route("iris-v2", url(v2), 10)),
                 new Route("iris-v3", url(shadow), 0), "iris", "v2", "traffic", deployment, "sync", KafkaExtension.bootstrapServers(),
-                2000, 1 << 20, 8, rate, inputs, true, 1.0, 256, token, "127.0.0.1", 0, null, ExecutorConfig.ClientLimits.DEFAULT);
+                2000, 1 << 20, 8, rate, inputs, true, 1.0, 256, token, "127.0.0.1", 0, null, ExecutorConfig.ClientLimits.DEFAULT, null);
     }
 
     static HttpResponse<String> infer(int port, Map<String, String> headers) throws Exception {
@@ -157,7 +157,7 @@ class TrafficIT {
         });
         chunked.start();
         ExecutorConfig c = new ExecutorConfig(0, List.of(new Route("iris-chunked", url(chunked), 100)), null, "iris", "v2", "traffic",
-                "chunked", "sync", KafkaExtension.bootstrapServers(), 2000, 1 << 20, 8, 0, null, true, 1.0, 256, null, "127.0.0.1", 0, null, ExecutorConfig.ClientLimits.DEFAULT);
+                "chunked", "sync", KafkaExtension.bootstrapServers(), 2000, 1 << 20, 8, 0, null, true, 1.0, 256, null, "127.0.0.1", 0, null, ExecutorConfig.ClientLimits.DEFAULT, null);
         try (ExecutorMain executor = new ExecutorMain(c)) {
             HttpResponse<String> r = infer(executor.port(), Map.of("X-Request-Id", "chunky"));
             assertThat(r.body()).isEqualTo("{\"model_name\":\"streamed\",\"outputs\":[]}");
@@ -175,7 +175,7 @@ class TrafficIT {
     void answersDoNotWaitForTheRequestLogWhenKafkaIsAway() throws Exception {
         int closed = freePort(); // nothing listens there: the log's producer waits for metadata that never comes
         ExecutorConfig c = new ExecutorConfig(0, List.of(new Route("iris-v1", url(v1), 100)), null, "iris", "v2", "traffic",
-                "kafka-away", "sync", "127.0.0.1:" + closed, 2000, 1 << 20, 8, 0, null, true, 1.0, 256, null, "127.0.0.1", 0, null, ExecutorConfig.ClientLimits.DEFAULT);
+                "kafka-away", "sync", "127.0.0.1:" + closed, 2000, 1 << 20, 8, 0, null, true, 1.0, 256, null, "127.0.0.1", 0, null, ExecutorConfig.ClientLimits.DEFAULT, null);
         ExecutorMain executor = new ExecutorMain(c);
         try {
             for (int i = 0; i < 20; i++) {

@@ -109,7 +109,8 @@ public final class Platform implements AutoCloseable {
                 started.push(client::close);
                 var runtime = new io.clops.k8s.runtime.KubernetesRuntime(client,
                         io.clops.k8s.model.PlatformSettings.defaults(o.executorImage(), bootstrap)
-                                .withKafkaClient(io.clops.kafka.KafkaConfigs.fromEnvironment()),
+                                .withKafkaClient(io.clops.kafka.KafkaConfigs.fromEnvironment())
+                                .withAuthPublicKey(o.authRequired() ? authPublicKey(o) : System.getenv("CLOPS_AUTH_PUBLIC_KEY")),
                         status, Clock.systemUTC());
                 started.push(runtime);
                 started.push(new ReconcileWorker(bootstrap, runtime, status, "clops-k8s-workers", ReconcileWorker.Settings.defaults()).start());
@@ -118,13 +119,23 @@ public final class Platform implements AutoCloseable {
                 started.push(new io.clops.k8s.crd.CrdBridge(client, gateway, bootstrap));
             } else {
                 progress.accept("starting the local worker");
-                LocalProcessRuntime runtime = new LocalProcessRuntime(LocalProcessRuntime.Settings.defaults(o.home(), bootstrap),
+                LocalProcessRuntime runtime = new LocalProcessRuntime(LocalProcessRuntime.Settings.defaults(o.home(), bootstrap)
+                        .withAuthPublicKey(o.authRequired() ? authPublicKey(o) : null),
                         status, Clock.systemUTC());
                 started.push(runtime);
                 started.push(new ReconcileWorker(bootstrap, runtime, status).start());
             }
         }
         progress.accept(String.format("ready in %.1f s", (System.nanoTime() - t0) / 1e9));
+    }
+
+    /** The platform's token key (kept in {@code <home>/auth}), base64 X.509: what executors check tokens with. */
+    private static String authPublicKey(Options o) {
+        try {
+            return java.util.Base64.getEncoder().encodeToString(io.clops.auth.Tokens.keyIn(o.home().resolve("auth")).getPublic().getEncoded());
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("cannot read the platform's signing key in " + o.home().resolve("auth") + ": " + e.getMessage(), e);
+        }
     }
 
     public String bootstrap() {

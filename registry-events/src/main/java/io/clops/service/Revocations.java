@@ -24,7 +24,7 @@ import java.util.concurrent.TimeoutException;
  */
 public final class Revocations implements AutoCloseable {
     /** The revocation bound the platform promises: every door refuses a revoked token within it. */
-    public static final Duration BOUND = Duration.ofSeconds(5);
+    public static final Duration BOUND = Tokens.REVOCATION_BOUND;
     private final CompactedView<Revocation> view;
     private final KafkaProducer<String, Revocation> producer;
     private final Set<String> here = ConcurrentHashMap.newKeySet();

@@ -17,12 +17,41 @@ import java.util.TreeMap;
  * @param inputs  the model's declared inputs as a JSON list of {name, datatype, shape} ({@code CLOPS_INPUTS}), or null
  * @param threads event loops; 0: one per available core
  * @param transport io_uring, epoll or nio; null: the best this machine allows
+ * @param auth    who may call: the platform's token key and the deployment's access ({@link Auth}); null: anyone
+ *                (the platform runs without identity: tests, the demo, {@code clops up --no-auth})
  */
 public record ExecutorContract(int port, String host, List<Route> routes, Route shadow, String modelName, String protocol,
                                String project, String deployment, String mode, String bootstrap, int timeoutMs,
                                long maxBodyBytes, int rateLimitRps, String inputs, boolean logRequests, double logSample,
                                int logMaxBytes, int asyncConcurrency, String token, int threads, String transport,
-                               int clientIdleMs, int clientHeaderTimeoutMs, int clientBodyMinRate) {
+                               int clientIdleMs, int clientHeaderTimeoutMs, int clientBodyMinRate, Auth auth) {
+
+    /**
+     * Tokens on every request: the executor checks each against the platform's public key, the revocations and its
+     * project's members ({@code clops.projects}, {@code clops.revocations}: it needs {@code bootstrap}).
+     *
+     * @param publicKey the platform's Ed25519 verifying key, base64 X.509 ({@code CLOPS_AUTH_PUBLIC_KEY})
+     * @param access    members (any role of the project) or public (anyone, no token) ({@code CLOPS_ACCESS}: spec.access)
+     */
+    public record Auth(String publicKey, String access) {
+        public Auth {
+            if (publicKey == null || publicKey.isBlank() || !publicKey.matches("[A-Za-z0-9+/=]{1,200}")) {
+                throw new IllegalArgumentException("CLOPS_AUTH_PUBLIC_KEY: base64 of the platform's public key, not '" + publicKey + "'");
+            }
+            if (!"members".equals(access) && !"public".equals(access)) {
+                throw new IllegalArgumentException("CLOPS_ACCESS: members or public, not '" + access + "'");
+            }
+        }
+
+        public boolean open() {
+            return "public".equals(access);
+        }
+
+        /** The platform's key ({@code null}: the platform runs without identity) and a deployment's spec.access. */
+        public static Auth of(String publicKey, String access) {
+            return publicKey == null ? null : new Auth(publicKey, access);
+        }
+    }
 
     /** One model version: its name (as in {@code clops-route} and the metrics), where it listens, its weight. */
     public record Route(String name, String url, int weight) {
@@ -82,6 +111,7 @@ public record ExecutorContract(int port, String host, List<Route> routes, Route 
         b.clientIdleMs = clientIdleMs;
         b.clientHeaderTimeoutMs = clientHeaderTimeoutMs;
         b.clientBodyMinRate = clientBodyMinRate;
+        b.auth = auth;
         return b;
     }
 
@@ -122,6 +152,10 @@ public record ExecutorContract(int port, String host, List<Route> routes, Route 
         env.put("CLOPS_CLIENT_IDLE_MS", Integer.toString(clientIdleMs));
         env.put("CLOPS_CLIENT_HEADER_TIMEOUT_MS", Integer.toString(clientHeaderTimeoutMs));
         env.put("CLOPS_CLIENT_BODY_MIN_RATE", Integer.toString(clientBodyMinRate));
+        if (auth != null) {
+            env.put("CLOPS_AUTH_PUBLIC_KEY", auth.publicKey());
+            env.put("CLOPS_ACCESS", auth.access());
+        }
         return env;
     }
 
@@ -163,6 +197,14 @@ public record ExecutorContract(int port, String host, List<Route> routes, Route 
         b.clientIdleMs = integer(env, "CLOPS_CLIENT_IDLE_MS", b.clientIdleMs, 1, Integer.MAX_VALUE);
         b.clientHeaderTimeoutMs = integer(env, "CLOPS_CLIENT_HEADER_TIMEOUT_MS", b.clientHeaderTimeoutMs, 1, Integer.MAX_VALUE);
         b.clientBodyMinRate = integer(env, "CLOPS_CLIENT_BODY_MIN_RATE", b.clientBodyMinRate, 0, Integer.MAX_VALUE);
+        if (env.get("CLOPS_AUTH_PUBLIC_KEY") != null) {
+            b.auth = new Auth(env.get("CLOPS_AUTH_PUBLIC_KEY"), env.getOrDefault("CLOPS_ACCESS", "members"));
+            if (b.bootstrap == null) {
+                throw new IllegalArgumentException("CLOPS_BOOTSTRAP is required with CLOPS_AUTH_PUBLIC_KEY (the executor follows the project's members)");
+            }
+        } else if (env.get("CLOPS_ACCESS") != null) {
+            throw new IllegalArgumentException("CLOPS_ACCESS needs CLOPS_AUTH_PUBLIC_KEY");
+        }
         return b.build();
     }
 
@@ -285,6 +327,7 @@ public record ExecutorContract(int port, String host, List<Route> routes, Route 
         public int clientIdleMs = DEFAULT_CLIENT_IDLE_MS;
         public int clientHeaderTimeoutMs = 10_000;
         public int clientBodyMinRate = 4096;
+        public Auth auth;
 
         private Builder(String modelName, List<Route> routes) {
             this.modelName = modelName;
@@ -352,10 +395,15 @@ public record ExecutorContract(int port, String host, List<Route> routes, Route 
             return this;
         }
 
+        public Builder auth(Auth a) {
+            auth = a;
+            return this;
+        }
+
         public ExecutorContract build() {
             return new ExecutorContract(port, host, routes, shadow, modelName, protocol, project, deployment, mode, bootstrap,
                     timeoutMs, maxBodyBytes, rateLimitRps, inputs, logRequests, logSample, logMaxBytes, asyncConcurrency, token,
-                    threads, transport, clientIdleMs, clientHeaderTimeoutMs, clientBodyMinRate);
+                    threads, transport, clientIdleMs, clientHeaderTimeoutMs, clientBodyMinRate, auth);
         }
     }
 }

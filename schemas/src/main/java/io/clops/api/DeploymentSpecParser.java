@@ -64,7 +64,7 @@ public final class DeploymentSpecParser {
             errors.add(new FieldError("spec", "is required"));
             throw new InvalidRequest("invalid deployment", errors);
         }
-        known(s, Set.of("model", "port", "protocol", "resources", "replicas", "autoscale", "mode", "traffic", "shadow", "executor"),
+        known(s, Set.of("model", "port", "protocol", "resources", "replicas", "autoscale", "mode", "traffic", "shadow", "executor", "access"),
                 "spec.", errors);
         String model = s.path("model").isTextual() ? s.get("model").asText() : null;
         if (s.has("model") && !s.get("model").isTextual()) {
@@ -151,12 +151,14 @@ public final class DeploymentSpecParser {
                 .setLogRequests(e.has("logRequests") ? bool(e.get("logRequests"), "spec.executor.logRequests", errors) : true)
                 .build();
 
+        String access = s.has("access") ? oneOf(s.get("access"), "spec.access", Set.of("members", "public"), errors) : "members";
+
         if (!errors.isEmpty()) {
             throw new InvalidRequest("invalid deployment", errors);
         }
         DeploymentSpec spec = DeploymentSpec.newBuilder().setModel(model).setPort(port).setProtocol(protocol)
                 .setResources(resources).setReplicas(Replicas.newBuilder().setMin(min).setMax(max).build())
-                .setAutoscale(autoscale).setMode(mode).setTraffic(traffic).setShadow(shadow).setExecutor(executor).build();
+                .setAutoscale(autoscale).setMode(mode).setTraffic(traffic).setShadow(shadow).setExecutor(executor).setAccess(access).build();
         return new Parsed(project, name, spec);
     }
 

@@ -22,6 +22,8 @@ public class ModelDeploymentSpec {
     public List<Traffic> traffic;
     public String shadow;
     public Executor executor;
+    /** members (a token of the project's, any role) | public (anyone may predict, no token) */
+    public String access;
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public static class Resources {

@@ -354,6 +354,7 @@ public final class K8sModel {
                 .inputs(io.clops.runtime.ExecutorEnv.inputsJson(v))
                 .rateLimitRps(spec.getExecutor().getRateLimitRps())
                 .logRequests(spec.getExecutor().getLogRequests())
+                .auth(io.clops.runtime.ExecutorContract.Auth.of(settings.authPublicKey(), spec.getAccess()))
                 .build();
     }
 

@@ -10,7 +10,12 @@ import java.util.Map;
  * configuration.
  */
 public record PlatformSettings(String executorImage, String bootstrap, Map<String, ProjectSettings> projects,
-                               ProjectSettings defaults, Map<String, String> kafkaClient) {
+                               ProjectSettings defaults, Map<String, String> kafkaClient, String authPublicKey) {
+
+    public PlatformSettings(String executorImage, String bootstrap, Map<String, ProjectSettings> projects,
+                            ProjectSettings defaults, Map<String, String> kafkaClient) {
+        this(executorImage, bootstrap, projects, defaults, kafkaClient, null);
+    }
 
     public record Quota(String cpu, String memory, int gpu, int pods) {
     }
@@ -26,7 +31,15 @@ public record PlatformSettings(String executorImage, String bootstrap, Map<Strin
 
     /** The same, with these Kafka client settings for the executors (setting name → value). */
     public PlatformSettings withKafkaClient(Map<String, String> settings) {
-        return new PlatformSettings(executorImage, bootstrap, projects, defaults, Map.copyOf(settings));
+        return new PlatformSettings(executorImage, bootstrap, projects, defaults, Map.copyOf(settings), authPublicKey);
+    }
+
+    /**
+     * The same, with executors that check the platform's tokens: {@code key} is its public key, base64 X.509 (the
+     * worker's {@code CLOPS_AUTH_PUBLIC_KEY}); null: executors let anyone call.
+     */
+    public PlatformSettings withAuthPublicKey(String key) {
+        return new PlatformSettings(executorImage, bootstrap, projects, defaults, kafkaClient, key);
     }
 
     public ProjectSettings project(String project) {

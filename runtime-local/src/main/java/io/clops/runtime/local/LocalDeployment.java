@@ -68,7 +68,7 @@ final class LocalDeployment {
             models.add(new ManagedProcess(all.size() == 1 ? "model" : "model " + route, cmd, env, log, settings.run().resolve(base + "." + route + ".model.pid")));
             modelPorts.add(port);
         }
-        Map<String, String> execEnv = executorContract(desired, modelPorts, executorPort, settings.bootstrap()).toEnv();
+        Map<String, String> execEnv = executorContract(desired, modelPorts, executorPort, settings.bootstrap(), settings.authPublicKey()).toEnv();
         List<String> execCmd = new java.util.ArrayList<>(List.of(settings.javaBin(), "-Dclops.role=executor",
                 "-Dclops.deployment=" + key, "-Xms16m", "-Xmx192m", "-XX:+UseSerialGC", "-Xss512k",
                 "-Dorg.apache.avro.SERIALIZABLE_PACKAGES=io.clops", "-Dlogback.configurationFile=clops-executor-logback.xml"));
@@ -87,7 +87,8 @@ final class LocalDeployment {
      * The executor's settings for one generation, given where each route's model (then the shadow's) listens on this
      * machine: every version with its weight, the same traffic rules as on Kubernetes (K8sModel.executorContract).
      */
-    static ExecutorContract executorContract(DesiredDeployment desired, List<Integer> modelPorts, int executorPort, String bootstrap) {
+    static ExecutorContract executorContract(DesiredDeployment desired, List<Integer> modelPorts, int executorPort, String bootstrap,
+                                             String authPublicKey) {
         List<ExecutorContract.Route> routes = new ArrayList<>();
         ExecutorContract.Route shadow = null;
         List<ResolvedRoute> all = new ArrayList<>(desired.getRoutes());
@@ -117,6 +118,7 @@ final class LocalDeployment {
                 .maxBodyBytes(exec.getMaxBodyBytes())
                 .rateLimitRps(exec.getRateLimitRps())
                 .logRequests(exec.getLogRequests())
+                .auth(ExecutorContract.Auth.of(authPublicKey, desired.getSpec().getAccess()))
                 .build();
     }
 

@@ -29,13 +29,18 @@ public final class LocalProcessRuntime implements DeploymentRuntime {
     private static final Logger LOG = LoggerFactory.getLogger(LocalProcessRuntime.class);
 
     /** How to start things on this machine. */
-    public record Settings(Path home, String bootstrap, String javaBin, String executorClasspath, Path executorCds) {
+    /** @param authPublicKey the platform's token key (base64 X.509): executors check tokens; null: anyone may call */
+    public record Settings(Path home, String bootstrap, String javaBin, String executorClasspath, Path executorCds, String authPublicKey) {
         public static Settings defaults(Path home, String bootstrap) {
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
             String cds = System.getProperty("clops.executor.cds");
             return new Settings(home, bootstrap, java,
                     System.getProperty("clops.executor.classpath", System.getProperty("java.class.path")),
-                    cds == null ? null : Path.of(cds));
+                    cds == null ? null : Path.of(cds), null);
+        }
+
+        public Settings withAuthPublicKey(String key) {
+            return new Settings(home, bootstrap, javaBin, executorClasspath, executorCds, key);
         }
 
         Path logs() {
@@ -75,7 +80,7 @@ public final class LocalProcessRuntime implements DeploymentRuntime {
     /** What this runtime tells the executor of {@code desired}, its models listening on {@code modelPorts} (routes, then the shadow). */
     public static io.clops.runtime.ExecutorContract executorContract(DesiredDeployment desired, List<Integer> modelPorts, int executorPort,
                                                                      String bootstrap) {
-        return LocalDeployment.executorContract(desired, modelPorts, executorPort, bootstrap);
+        return LocalDeployment.executorContract(desired, modelPorts, executorPort, bootstrap, null);
     }
 
     @Override

@@ -1,0 +1,321 @@
+package io.clops.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.clops.auth.Tokens;
+import io.clops.auth.Users;
+import io.clops.avro.CommandResult;
+import io.clops.kafka.KafkaConfigs;
+import io.clops.kafka.Topics;
+import io.clops.platform.Platform;
+import io.clops.testing.Await;
+import io.clops.testing.TopicProbe;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.regex.Pattern;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The isolation matrix, through the running platform with tokens required (its API, its intake, the executors of a
+ * deployment it started as child processes): every kind of caller tries every action on project {@code iso-a}.
+ * A cell passes when what happened is what the caller's role allows: done when allowed, refused for who the caller
+ * is (401/403, or the intake's unauthenticated/forbidden) when not. Any other outcome (a refusal for another reason,
+ * an error) fails the cell, so a refused cell proves the door, not a missing deployment. The matrix is printed.
+ */
+class IsolationMatrixIT {
+    static final HttpClient HTTP = HttpClient.newHttpClient();
+    static final String REQUEST = DemoCommand.REQUEST;
+    static final Pattern AUTH_REFUSAL = Pattern.compile("(?i)no token|not a clops token|signature is not the platform's|was revoked|expired"
+            + "|has no role in project|is a viewer|is a modeler|needs (viewer|modeler|admin)|only, not|creates no project");
+
+    enum Action { deploy, undeploy, register, alias, predict_sync, predict_async, intake, members, quota, serviceaccount }
+
+    /** What each role may do in a project; outsiders nothing. */
+    static final Set<Action> VIEWER = Set.of(Action.predict_sync, Action.predict_async);
+    static final Set<Action> MODELER = Set.of(Action.deploy, Action.undeploy, Action.register, Action.alias, Action.predict_sync,
+            Action.predict_async, Action.intake);
+    static final Set<Action> ADMIN = Set.of(Action.values());
+
+    record Caller(String name, String token, Set<Action> may) {
+    }
+
+    enum Outcome { done, refused, wrong }
+
+    record Cell(Outcome outcome, String detail) {
+    }
+
+    @TempDir
+    Path home;
+    Platform platform;
+    String endpoint;
+
+    @AfterEach
+    void stop() {
+        if (platform != null) {
+            platform.close();
+        }
+    }
+
+    record Run(int code, String out, String err) {
+    }
+
+    Run clops(String token, String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        List<String> all = new ArrayList<>(List.of("--server=" + platform.apiUrl(), "--token=" + (token == null ? "" : token)));
+        if (!args[0].equals("-p")) {
+            all.add("--project=iso-a");
+        }
+        all.addAll(List.of(args));
+        int code = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), all.toArray(String[]::new));
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    Run ok(String token, String... args) {
+        Run r = clops(token, args);
+        assertThat(r.code()).as(String.join(" ", args) + ": " + r.err()).isZero();
+        return r;
+    }
+
+    String login(String user) throws Exception {
+        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(platform.apiUrl() + "/api/v1/login"))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString("{\"user\":\"" + user + "\",\"password\":\"" + user + "'s password\"}")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        return ApiClient.JSON.readTree(r.body()).get("token").asText();
+    }
+
+    Path spec(String name) throws Exception {
+        Path f = home.resolve(name + ".yaml");
+        Files.writeString(f, "apiVersion: clops.io/v1\nkind: ModelDeployment\nmetadata: { name: " + name + " }\nspec:\n  model: iris@champion\n  mode: both\n");
+        return f;
+    }
+
+    @Test
+    void everyCallerDoesExactlyWhatItsRoleAllowsOnEveryDoor() throws Exception {
+        for (String u : List.of("alice", "mia", "vic", "oscar")) {
+            Users.put(home.resolve("auth/users"), u, u + "'s password");
+        }
+        platform = Platform.start(new Platform.Options(home, 0, 0, null).withAuthRequired(true), line -> { });
+        String alice = login("alice");
+        String oscar = login("oscar");
+        ok(alice, "project", "create", "iso-a");
+        ok(alice, "project", "member", "add", "mia", "--role", "modeler");
+        ok(alice, "project", "member", "add", "vic", "--role", "viewer");
+        String saA = ApiClient.JSON.readTree(ok(alice, "project", "sa", "create", "ci", "--role", "modeler", "-o", "json").out()).get("token").asText();
+        ok(oscar, "project", "create", "iso-b");
+        String saB = ApiClient.JSON.readTree(ok(oscar, "-p", "iso-b", "project", "sa", "create", "bot", "--role", "admin", "-o", "json").out())
+                .get("token").asText();
+        ok(alice, "model", "register", "iris", "--example", "iris", "--alias", "champion");
+        JsonNode iris = ApiClient.JSON.readTree(ok(alice, "deploy", "-f", spec("iris").toString(), "--wait", "-o", "json").out());
+        endpoint = iris.at("/status/endpoint").asText();
+        assertThat(predictSync(alice).outcome()).as("the deployment answers its admin").isEqualTo(Outcome.done);
+
+        String forged = new Tokens(Tokens.generate(), java.time.Clock.systemUTC()).issue("alice", Duration.ofHours(1), Tokens.Kind.session, null);
+        String revoked = login("alice");
+        HttpResponse<String> logout = HTTP.send(HttpRequest.newBuilder(URI.create(platform.apiUrl() + "/api/v1/logout"))
+                .header("Authorization", "Bearer " + revoked).POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(logout.statusCode()).isEqualTo(200);
+        Await.until("the executor refuses the logged-out token", Tokens.REVOCATION_BOUND, () -> predictSync(revoked).outcome() == Outcome.refused);
+
+        List<Caller> callers = List.of(
+                new Caller("alice (admin)", alice, ADMIN),
+                new Caller("mia (modeler)", login("mia"), MODELER),
+                new Caller("vic (viewer)", login("vic"), VIEWER),
+                new Caller("sa ci (modeler)", saA, MODELER),
+                new Caller("oscar (other project)", oscar, Set.of()),
+                new Caller("sa bot of iso-b", saB, Set.of()),
+                new Caller("no token", null, Set.of()),
+                new Caller("forged token", forged, Set.of()),
+                new Caller("logged-out token", revoked, Set.of()));
+
+        Map<String, Map<Action, Cell>> matrix = new LinkedHashMap<>();
+        int wrongfulSuccesses = 0;
+        int wrongfulRefusals = 0;
+        List<String> failures = new ArrayList<>();
+        for (int i = 0; i < callers.size(); i++) {
+            Caller c = callers.get(i);
+            Map<Action, Cell> row = new LinkedHashMap<>();
+            for (Action a : Action.values()) {
+                Cell cell = attempt(c, "c" + i, a);
+                row.put(a, cell);
+                boolean allowed = c.may().contains(a);
+                if (cell.outcome() == Outcome.done && !allowed) {
+                    wrongfulSuccesses++;
+                    failures.add(c.name() + " × " + a + ": done, but its role does not allow it");
+                } else if (cell.outcome() != Outcome.done && allowed) {
+                    wrongfulRefusals++;
+                    failures.add(c.name() + " × " + a + ": " + cell.detail());
+                } else if (cell.outcome() == Outcome.wrong) {
+                    failures.add(c.name() + " × " + a + ": not refused for who it is: " + cell.detail());
+                }
+            }
+            matrix.put(c.name(), row);
+        }
+        print(matrix, wrongfulSuccesses, wrongfulRefusals);
+        assertThat(failures).as("cells that are not what the roles say").isEmpty();
+        assertThat(wrongfulSuccesses).isZero();
+        assertThat(wrongfulRefusals).isZero();
+    }
+
+    /** One caller's try at one action; {@code tag} keeps each caller's objects apart. */
+    Cell attempt(Caller c, String tag, Action a) throws Exception {
+        return switch (a) {
+            case deploy -> cli(c.token(), "deploy", "-f", spec("d-" + tag).toString());
+            case undeploy -> cli(c.token(), "undeploy", "d-" + tag); // the deployment its own deploy made, when allowed
+            case register -> cli(c.token(), "model", "register", "m-" + tag, "--example", "iris");
+            case alias -> cli(c.token(), "model", "alias", "iris", "champion", "1");
+            case predict_sync -> predictSync(c.token());
+            case predict_async -> predictAsync(c.token());
+            case intake -> intake(c.token(), "{\"action\":\"alias\",\"project\":\"iso-a\",\"model\":\"iris\",\"alias\":\"stable-" + tag + "\",\"version\":1}");
+            case members -> cli(c.token(), "project", "member", "add", "u-" + tag, "--role", "viewer");
+            case quota -> cli(c.token(), "project", "quota", "set", "--cpu", "64");
+            case serviceaccount -> cli(c.token(), "project", "sa", "create", "s-" + tag);
+        };
+    }
+
+    Cell cli(String token, String... args) {
+        Run r = clops(token, args);
+        if (r.code() == 0) {
+            return new Cell(Outcome.done, "");
+        }
+        return classify(r.err().strip());
+    }
+
+    static Cell classify(String why) {
+        return new Cell(AUTH_REFUSAL.matcher(why).find() ? Outcome.refused : Outcome.wrong, why);
+    }
+
+    Cell predictSync(String token) {
+        try {
+            HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(endpoint + "/v2/models/iris/infer"))
+                    .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(REQUEST));
+            if (token != null) {
+                b.header("Authorization", "Bearer " + token);
+            }
+            HttpResponse<String> r = HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+            if (r.statusCode() == 200) {
+                return Predictor.labels(ApiClient.JSON.readTree(r.body())).equals(List.of("setosa", "versicolor", "virginica"))
+                        ? new Cell(Outcome.done, "") : new Cell(Outcome.wrong, r.body());
+            }
+            return r.statusCode() == 401 || r.statusCode() == 403 ? classify(r.statusCode() + " " + r.body())
+                    : new Cell(Outcome.wrong, r.statusCode() + " " + r.body());
+        } catch (Exception e) {
+            return new Cell(Outcome.wrong, e.toString());
+        }
+    }
+
+    /** A request on the deployment's request topic with the caller's clops-token header; its answer on the response topic. */
+    Cell predictAsync(String token) throws Exception {
+        String requests = Topics.inferRequests("iso-a", "iris").name();
+        String responses = Topics.inferResponses("iso-a", "iris").name();
+        String id = "iso-" + UUID.randomUUID();
+        try (var consumer = new KafkaConsumer<>(KafkaConfigs.reader(platform.bootstrap(), "iso"), new StringDeserializer(), new ByteArrayDeserializer());
+             var producer = new KafkaProducer<>(KafkaConfigs.producer(platform.bootstrap(), "iso"), new StringSerializer(), new ByteArraySerializer())) {
+            List<TopicPartition> parts = consumer.partitionsFor(responses).stream().map(p -> new TopicPartition(responses, p.partition())).toList();
+            consumer.assign(parts);
+            consumer.seekToEnd(parts);
+            parts.forEach(consumer::position); // the answer comes after this point
+            ProducerRecord<String, byte[]> r = new ProducerRecord<>(requests, id, REQUEST.getBytes(StandardCharsets.UTF_8));
+            r.headers().add("clops-request-id", id.getBytes(StandardCharsets.UTF_8));
+            if (token != null) {
+                r.headers().add("clops-token", token.getBytes(StandardCharsets.UTF_8));
+            }
+            producer.send(r).get();
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (System.nanoTime() < deadline) {
+                for (var answer : consumer.poll(Duration.ofMillis(200))) {
+                    if (!id.equals(answer.key())) {
+                        continue;
+                    }
+                    var status = answer.headers().lastHeader("clops-status");
+                    int code = status == null ? 200 : Integer.parseInt(new String(status.value(), StandardCharsets.UTF_8));
+                    String body = new String(answer.value(), StandardCharsets.UTF_8);
+                    if (answer.headers().lastHeader("clops-token") != null) {
+                        return new Cell(Outcome.wrong, "the answer carries the caller's token");
+                    }
+                    if (code == 200) {
+                        return Predictor.labels(ApiClient.JSON.readTree(body)).equals(List.of("setosa", "versicolor", "virginica"))
+                                ? new Cell(Outcome.done, "") : new Cell(Outcome.wrong, body);
+                    }
+                    return code == 401 || code == 403 ? classify(code + " " + body) : new Cell(Outcome.wrong, code + " " + body);
+                }
+            }
+            return new Cell(Outcome.wrong, "no answer to " + id + " within 30 s");
+        }
+    }
+
+    /** A pipeline's record on clops.intake with the caller's clops-token header; its verdict on clops.command-results. */
+    Cell intake(String token, String json) throws Exception {
+        String id = "iso-" + UUID.randomUUID();
+        try (var producer = new KafkaProducer<>(KafkaConfigs.producer(platform.bootstrap(), "iso-pipeline"), new StringSerializer(),
+                new ByteArraySerializer())) {
+            ProducerRecord<String, byte[]> r = new ProducerRecord<>(Topics.INTAKE.name(), null, json.getBytes(StandardCharsets.UTF_8));
+            r.headers().add("clops-request-id", id.getBytes(StandardCharsets.UTF_8));
+            if (token != null) {
+                r.headers().add("clops-token", token.getBytes(StandardCharsets.UTF_8));
+            }
+            producer.send(r).get();
+        }
+        CommandResult[] verdict = new CommandResult[1];
+        Await.until("the intake's verdict on " + id, () -> {
+            verdict[0] = TopicProbe.readAll(platform.bootstrap(), Topics.COMMAND_RESULTS.name(), Topics.COMMAND_RESULTS.keySerde().deserializer(),
+                    Topics.COMMAND_RESULTS.valueSerde().deserializer()).stream().filter(x -> id.equals(x.key())).map(x -> x.value())
+                    .findFirst().orElse(null);
+            return verdict[0] != null;
+        });
+        CommandResult v = verdict[0];
+        if (v.getAccepted()) {
+            return new Cell(Outcome.done, "");
+        }
+        return "unauthenticated".equals(v.getCode()) || "forbidden".equals(v.getCode())
+                ? new Cell(Outcome.refused, v.getCode() + ": " + v.getReason()) : new Cell(Outcome.wrong, v.getCode() + ": " + v.getReason());
+    }
+
+    static void print(Map<String, Map<Action, Cell>> matrix, int wrongfulSuccesses, int wrongfulRefusals) {
+        StringBuilder b = new StringBuilder("\nisolation matrix, project iso-a (✓ done, · refused for who the caller is, ! wrong)\n");
+        b.append(String.format("%-24s", "caller"));
+        for (Action a : Action.values()) {
+            b.append(String.format("%-15s", a));
+        }
+        b.append('\n');
+        matrix.forEach((caller, row) -> {
+            b.append(String.format("%-24s", caller));
+            row.values().forEach(cell -> b.append(String.format("%-15s", switch (cell.outcome()) {
+                case done -> "✓";
+                case refused -> "·";
+                case wrong -> "!";
+            })));
+            b.append('\n');
+        });
+        b.append("unauthorized successes: ").append(wrongfulSuccesses).append(", wrongful refusals: ").append(wrongfulRefusals).append('\n');
+        System.out.println(b);
+    }
+}
