@@ -44,9 +44,9 @@ java -Xmx64m -XX:+UseSerialGC -Dsun.net.httpserver.nodelay=true -cp "$CP" io.clo
 JOPTS="-Xms16m -Xmx192m -XX:+UseSerialGC -Xss512k -Dorg.apache.avro.SERIALIZABLE_PACKAGES=io.clops -Dlogback.configurationFile=clops-executor-logback.xml"
 CDS="$(executor/cds-archive.sh)" # as ./clops starts local executors
 [[ -n "$CDS" ]] && JOPTS="$JOPTS -XX:SharedArchiveFile=$CDS -Xshare:auto"
-start_executor() { # port model_url → "pid start-up-ms"
+start_executor() { # port model_url [VAR=value ...] → "pid start-up-ms"
   local t0=$(date +%s%N)
-  CLOPS_EXECUTOR_PORT=$1 CLOPS_MODEL_URL=$2 CLOPS_MODEL_NAME=iris CLOPS_MODE=sync java $JOPTS -cp "$EX_CP" io.clops.executor.ExecutorMain >"$W/ex-$1.log" 2>&1 &
+  env CLOPS_EXECUTOR_PORT=$1 CLOPS_MODEL_URL=$2 CLOPS_MODEL_NAME=iris CLOPS_MODE=sync "${@:3}" java $JOPTS -cp "$EX_CP" io.clops.executor.ExecutorMain >"$W/ex-$1.log" 2>&1 &
   local pid=$!
   until curl -sf "http://127.0.0.1:$1/v2/health/live" >/dev/null; do sleep 0.02; done
   echo "$pid $(( ($(date +%s%N) - t0) / 1000000 ))"
@@ -65,7 +65,7 @@ ticks() { local t=0; for p in "$@"; do t=$(( t + $(awk '{print $14+$15}' "/proc/
 run() { # url [pids whose CPU counts] → "rps p50 p99 non2xx cpu_us_per_request"
   local url=$1; shift
   local before; before=$(ticks "$@")
-  local out; out=$(wrk -t"${RUN_T:-2}" -c"${RUN_C:-$CONN}" -d"${RUN_D:-$DUR}s" --latency -s "$W/post.lua" "$url/v2/models/iris/infer")
+  local out; out=$(wrk -t"${RUN_T:-2}" -c"${RUN_C:-$CONN}" -d"${RUN_D:-$DUR}s" --latency -s "${RUN_S:-$W/post.lua}" "$url/v2/models/iris/infer")
   local after; after=$(ticks "$@")
   local rps p50 p99 errs n cpu
   rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
@@ -117,6 +117,39 @@ for model in noop iris; do
   d=$(median < "$W/u-direct"); n=$(median < "$W/u-nginx"); e=$(median < "$W/u-executor")
   printf '%-6s %9.3f %9.3f %9.3f %11.3f %11.3f\n' "$model" "$d" "$n" "$e" "$(echo "$n - $d" | bc -l)" "$(echo "$e - $d" | bc -l)"
 done
+# Token checks (identity): the no-op model behind an executor that checks every request's token (the platform's
+# Ed25519 signature, verified once and cached; expiry, revocation and project membership on every request, from the
+# log it follows) against the one that checks nothing, interleaved; the ratio is what the checks cost in throughput
+BENCH_CP="bench/target/clops-bench-0.1.0-SNAPSHOT.jar:$(cat bench/target/classpath.txt)"
+java -Xmx384m -XX:+UseSerialGC -Dlogback.configurationFile="$ROOT/bench/src/main/resources/logback.xml" -cp "$BENCH_CP" \
+  io.clops.bench.AuthFixture "$W/auth" >"$W/auth.log" 2>&1 & PIDS+=($!)
+until [[ -f "$W/auth" ]]; do sleep 0.1; done
+read -r A_BOOT A_KEY A_TOKEN < "$W/auth"
+P_EX_AUTH=$(port)
+read EX_AUTH_PID _ < <(start_executor "$P_EX_AUTH" "http://127.0.0.1:$P_NOOP" CLOPS_AUTH_PUBLIC_KEY="$A_KEY" CLOPS_BOOTSTRAP="$A_BOOT" \
+  CLOPS_PROJECT=bench CLOPS_DEPLOYMENT=noop-auth CLOPS_LOG_REQUESTS=false)
+PIDS+=("$EX_AUTH_PID")
+A="http://127.0.0.1:$P_EX_AUTH"
+[[ $(curl -s -o /dev/null -w '%{http_code}' -d "$BODY" "$A/v2/models/iris/infer") == 401 ]] || { echo "the checking executor answers without a token" >&2; exit 1; }
+[[ $(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $A_TOKEN" -d "$BODY" "$A/v2/models/iris/infer") == 200 ]] \
+  || { echo "the checking executor refuses the member's token" >&2; exit 1; }
+cat > "$W/post-auth.lua" <<LUA
+wrk.method = "POST"; wrk.headers["Content-Type"] = "application/json"; wrk.headers["Authorization"] = "Bearer $A_TOKEN"; wrk.body = '$BODY'
+LUA
+RUN_S="$W/post-auth.lua" run "$A" >/dev/null # JIT warm-up
+: > "$W/plain"; : > "$W/checked"
+for ((r = 1; r <= ROUNDS; r++)); do
+  run "http://127.0.0.1:$P_EX_NOOP" "$EX_NOOP_PID" >> "$W/plain"
+  RUN_S="$W/post-auth.lua" run "$A" "$EX_AUTH_PID" >> "$W/checked"
+done
+pr=$(awk '{print $1}' "$W/plain" | median); cr=$(awk '{print $1}' "$W/checked" | median)
+pc=$(awk '{print $5}' "$W/plain" | median); cc=$(awk '{print $5}' "$W/checked" | median)
+ce=$(awk '{print $4}' "$W/checked" | median); pe=$(awk '{print $4}' "$W/plain" | median)
+printf '\ntoken checks: noop model, wrk -t2 -c%s -d%ss, median of %s interleaved rounds\n' "$CONN" "$DUR" "$ROUNDS"
+printf '%-28s %9s %12s %7s\n' executor req/s proxy_cpu_us non2xx
+printf '%-28s %9.0f %12.1f %7s\n' "no token checks" "$pr" "$pc" "$pe"
+printf '%-28s %9.0f %12.1f %7s\n' "token checks (a member)" "$cr" "$cc" "$ce"
+printf 'with/without token checks: %.2fx throughput\n' "$(echo "$cr / $pr" | bc -l)"
 wait "${SAMPLERS[@]}"
 printf '\nexecutor: start-up %s ms (launch → /v2/health/live), RSS idle %s MiB, under load %s MiB (noop) / %s MiB (iris)\n' \
   "$STARTUP_MS" "$RSS_IDLE" "$(cat "$W/rss-noop")" "$(cat "$W/rss-iris")"

@@ -12,15 +12,28 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 @Command(name = "login", description = {"Log in: your name and password for a token the CLI keeps in its config file.",
-        "The password is asked for, or read from stdin with --password-stdin (for scripts); never a flag."})
+        "The password is asked for, or read from stdin with --password-stdin (for scripts); never a flag.",
+        "--github: a GitHub token instead ($GITHUB_TOKEN, else the first line of stdin; e.g. gh auth token | clops login --github),",
+        "for a member of one of the platform's GitHub organisations; you are then github:<login>."})
 public final class LoginCommand implements Callable<Integer> {
     @Option(names = {"-u", "--user"}, description = "user (default: the operating-system user)") String user;
     @Option(names = "--password-stdin", description = "read the password from the first line of stdin") boolean fromStdin;
+    @Option(names = "--github", description = "log in with a GitHub token ($GITHUB_TOKEN, else stdin's first line)") boolean github;
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
     @Override
     public Integer call() throws Exception {
         Main root = Ui.root(spec);
+        if (github) {
+            String gh = System.getenv("GITHUB_TOKEN");
+            if (gh == null || gh.isBlank()) {
+                gh = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)).readLine();
+            }
+            if (gh == null || gh.isBlank()) {
+                throw new CliException("no GitHub token: set GITHUB_TOKEN or pipe one in (gh auth token | clops login --github)", CliException.USAGE);
+            }
+            return keep(root, "POST", "/api/v1/login/github", ApiClient.JSON.createObjectNode().put("token", gh.strip()));
+        }
         String name = user != null ? user : System.getProperty("user.name");
         String password;
         if (fromStdin) {
@@ -34,15 +47,19 @@ public final class LoginCommand implements Callable<Integer> {
         if (password == null || password.isEmpty()) {
             throw new CliException("no password given", CliException.USAGE);
         }
-        ObjectNode body = ApiClient.JSON.createObjectNode().put("user", name).put("password", password);
-        ApiClient.Answer a = new ApiClient(root.server).send("POST", root.server + "/api/v1/login", body,
+        return keep(root, "POST", "/api/v1/login", ApiClient.JSON.createObjectNode().put("user", name).put("password", password));
+    }
+
+    /** Sends the login, keeps the token it answers in the config file, says who. */
+    private int keep(Main root, String method, String path, ObjectNode body) throws Exception {
+        ApiClient.Answer a = new ApiClient(root.server).send(method, root.server + path, body,
                 java.util.Map.of("Idempotency-Key", "login")); // a login appends nothing: sent once
         ModelCommand.fail(a);
         ObjectNode kept = CliConfig.read(CliConfig.path());
         kept.put("token", a.body().get("token").asText());
         kept.put("server", root.server);
         CliConfig.write(CliConfig.path(), kept);
-        spec.commandLine().getOut().printf("logged in to %s as %s (until %s); token kept in %s%n", root.server, name,
+        spec.commandLine().getOut().printf("logged in to %s as %s (until %s); token kept in %s%n", root.server, a.body().path("user").asText(),
                 a.body().path("expires").asText(), CliConfig.path());
         spec.commandLine().getOut().flush();
         return 0;

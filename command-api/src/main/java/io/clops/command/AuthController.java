@@ -45,13 +45,19 @@ public class AuthController {
     private final ProjectViews projects;
     private final Duration ttl;
     private final TokenReviewer reviewer;
+    private final io.clops.auth.GitHubIdentity github;
 
     private final io.clops.service.Callers callers;
     private final io.clops.service.Revocations revocations;
 
     public AuthController(ProjectViews projects, Tokens tokens, io.clops.service.Callers callers,
                           io.clops.service.Revocations revocations, io.clops.service.AuthBeans.AuthHome home,
-                          @Value("${clops.auth.session-ttl:12h}") Duration ttl) throws IOException {
+                          @Value("${clops.auth.session-ttl:12h}") Duration ttl,
+                          @Value("${clops.auth.github.api-url:https://api.github.com}") String githubApi,
+                          @Value("${clops.auth.github.orgs:}") String githubOrgs) throws IOException {
+        this.github = new io.clops.auth.GitHubIdentity(java.net.URI.create(githubApi),
+                java.util.Arrays.stream(githubOrgs.split(",")).map(String::strip).filter(o -> !o.isEmpty()).collect(java.util.stream.Collectors.toSet()),
+                Duration.ofSeconds(10));
         this.tokens = tokens;
         this.callers = callers;
         this.revocations = revocations;
@@ -90,6 +96,46 @@ public class AuthController {
         String token = tokens.issue(user, ttl, Tokens.Kind.session, null);
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("user", user);
+        out.put("token", token);
+        out.put("expires", Instant.now().plus(ttl).toString());
+        return Http.json(HttpStatus.OK, out);
+    }
+
+    /**
+     * A GitHub token for a clops session token ({@code {"token": "<GitHub token>"}}): the user is {@code github:<login>}
+     * when GitHub says the token is theirs and they belong to one of {@code clops.auth.github.orgs}; GitHub login is off
+     * without organisations. Failures count against the address like password logins.
+     */
+    @Post(uri = "/login/github", consumes = "application/json", produces = "application/json")
+    public HttpResponse<String> loginGitHub(HttpRequest<?> request, @Body byte[] body) throws IOException {
+        JsonNode b = Http.body(request, body);
+        List<FieldError> errors = new ArrayList<>();
+        String githubToken = text(b, "token", errors);
+        if (!errors.isEmpty()) {
+            throw new Refusal(HttpStatus.BAD_REQUEST, "invalid login", errors);
+        }
+        if (!github.enabled()) {
+            return Http.error(HttpStatus.NOT_FOUND, "GitHub login is off on this platform (clops.auth.github.orgs names no organisation)");
+        }
+        String address = request.getRemoteAddress().getAddress().getHostAddress();
+        Duration wait = guard.wait("github@" + address, address);
+        if (!wait.isZero()) {
+            return Http.error(HttpStatus.TOO_MANY_REQUESTS, "too many failed logins: try again in " + Math.max(1, wait.toSeconds()) + " s")
+                    .header("Retry-After", Long.toString(Math.max(1, wait.toSeconds())));
+        }
+        java.util.Optional<String> user;
+        try {
+            user = github.authenticate(null, githubToken);
+        } catch (io.clops.auth.GitHubIdentity.Unavailable e) {
+            return Http.error(HttpStatus.BAD_GATEWAY, e.getMessage() + ": try again");
+        }
+        if (user.isEmpty()) {
+            guard.failed("github@" + address, address);
+            return Http.error(HttpStatus.UNAUTHORIZED, "GitHub does not know this token, or its user is in none of the platform's organisations");
+        }
+        String token = tokens.issue(user.get(), ttl, Tokens.Kind.session, null);
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("user", user.get());
         out.put("token", token);
         out.put("expires", Instant.now().plus(ttl).toString());
         return Http.json(HttpStatus.OK, out);
@@ -136,6 +182,21 @@ public class AuthController {
         } catch (IllegalArgumentException e) {
             String field = e.getMessage().substring(0, Math.max(0, e.getMessage().indexOf(':')));
             throw new Refusal(HttpStatus.BAD_REQUEST, "not a TokenReview", List.of(new FieldError(field, e.getMessage().substring(field.length() + 2))));
+        }
+    }
+
+    /**
+     * The mutating admission webhook for ModelDeployments (k8s/manifests/06-webhooks.yaml): stamps the requesting
+     * user as {@code clops.io/actor}, which the CRD bridge takes as the command's actor ({@link io.clops.auth.ActorStamp}).
+     */
+    @Post(uri = "/admission/actor", consumes = "application/json", produces = "application/json")
+    public HttpResponse<String> admission(HttpRequest<?> request, @Body byte[] body) {
+        JsonNode review = Http.body(request, body);
+        try {
+            return Http.json(HttpStatus.OK, io.clops.auth.ActorStamp.review(review));
+        } catch (IllegalArgumentException e) {
+            String field = e.getMessage().substring(0, Math.max(0, e.getMessage().indexOf(':')));
+            throw new Refusal(HttpStatus.BAD_REQUEST, "not an AdmissionReview", List.of(new FieldError(field, e.getMessage().substring(field.length() + 2))));
         }
     }
 

@@ -138,4 +138,41 @@ class ManifestsTest {
         assertThat(pods).containsExactlyInAnyOrder("clops_executor_requests_per_second", "clops_executor_in_flight");
         assertThat(external).containsExactly("clops_executor_async_lag");
     }
+
+    @Test
+    void kubeApiserversWebhooksReachTheApisHttpsPortAndTheServicesShareOneKey() throws Exception {
+        List<HasMetadata> objects = all();
+        var webhook = objects.stream().filter(o -> o instanceof io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookConfiguration)
+                .map(o -> (io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookConfiguration) o).findFirst().orElseThrow()
+                .getWebhooks().get(0);
+        assertThat(webhook.getRules().get(0).getResources()).containsExactly("modeldeployments");
+        assertThat(webhook.getRules().get(0).getOperations()).containsExactly("CREATE", "UPDATE");
+        var target = webhook.getClientConfig().getService();
+        assertThat(target.getPath()).isEqualTo("/api/v1/admission/actor");
+        var service = objects.stream().filter(o -> o instanceof io.fabric8.kubernetes.api.model.Service && o.getMetadata().getName().equals(target.getName()))
+                .map(o -> (io.fabric8.kubernetes.api.model.Service) o).findFirst().orElseThrow();
+        String portName = service.getSpec().getPorts().stream().filter(p -> p.getPort().equals(target.getPort())).findFirst().orElseThrow()
+                .getTargetPort().getStrVal();
+        var api = deployment(objects, "clops-api").getSpec().getTemplate().getSpec();
+        var container = api.getContainers().get(0);
+        int containerPort = container.getPorts().stream().filter(p -> p.getName().equals(portName)).findFirst().orElseThrow().getContainerPort();
+        assertThat(container.getEnv()).anySatisfy(e -> {
+            assertThat(e.getName()).isEqualTo("MICRONAUT_SERVER_SSL_PORT");
+            assertThat(e.getValue()).isEqualTo(Integer.toString(containerPort));
+        });
+        assertThat(container.getArgs()).as("the API requires tokens").doesNotContain("--no-auth");
+        String authSecret = api.getVolumes().stream().filter(v -> v.getName().equals("auth")).findFirst().orElseThrow().getSecret().getSecretName();
+        var worker = deployment(objects, "clops-worker").getSpec().getTemplate().getSpec().getContainers().get(0);
+        assertThat(worker.getEnv()).anySatisfy(e -> {
+            assertThat(e.getName()).isEqualTo("CLOPS_AUTH_PUBLIC_KEY");
+            assertThat(e.getValueFrom().getSecretKeyRef().getName()).as("the executors check tokens with the API's key").isEqualTo(authSecret);
+        });
+        String kubeconfig = Files.readString(Path.of("kube-apiserver/token-webhook.kubeconfig"));
+        assertThat(kubeconfig).contains("server: https://").contains("/api/v1/tokenreviews").contains("--authentication-token-webhook-cache-ttl=5s");
+    }
+
+    static io.fabric8.kubernetes.api.model.apps.Deployment deployment(List<HasMetadata> objects, String name) {
+        return objects.stream().filter(o -> o instanceof io.fabric8.kubernetes.api.model.apps.Deployment && o.getMetadata().getName().equals(name))
+                .map(o -> (io.fabric8.kubernetes.api.model.apps.Deployment) o).findFirst().orElseThrow();
+    }
 }

@@ -110,7 +110,7 @@ public final class Platform implements AutoCloseable {
                 var runtime = new io.clops.k8s.runtime.KubernetesRuntime(client,
                         io.clops.k8s.model.PlatformSettings.defaults(o.executorImage(), bootstrap)
                                 .withKafkaClient(io.clops.kafka.KafkaConfigs.fromEnvironment())
-                                .withAuthPublicKey(o.authRequired() ? authPublicKey(o) : System.getenv("CLOPS_AUTH_PUBLIC_KEY")),
+                                .withAuthPublicKey(executorKey(o)),
                         status, Clock.systemUTC());
                 started.push(runtime);
                 started.push(new ReconcileWorker(bootstrap, runtime, status, "clops-k8s-workers", ReconcileWorker.Settings.defaults()).start());
@@ -120,7 +120,7 @@ public final class Platform implements AutoCloseable {
             } else {
                 progress.accept("starting the local worker");
                 LocalProcessRuntime runtime = new LocalProcessRuntime(LocalProcessRuntime.Settings.defaults(o.home(), bootstrap)
-                        .withAuthPublicKey(o.authRequired() ? authPublicKey(o) : null),
+                        .withAuthPublicKey(executorKey(o)),
                         status, Clock.systemUTC());
                 started.push(runtime);
                 started.push(new ReconcileWorker(bootstrap, runtime, status).start());
@@ -129,7 +129,24 @@ public final class Platform implements AutoCloseable {
         progress.accept(String.format("ready in %.1f s", (System.nanoTime() - t0) / 1e9));
     }
 
-    /** The platform's token key (kept in {@code <home>/auth}), base64 X.509: what executors check tokens with. */
+    /**
+     * What executors check tokens with: {@code CLOPS_AUTH_PUBLIC_KEY} when set (a worker on Kubernetes: the API's key
+     * from the shared Secret), else, when tokens are required, the key in {@code <home>/auth} (one machine: the API's);
+     * null: executors let anyone call.
+     */
+    private static String executorKey(Options o) {
+        String env = System.getenv("CLOPS_AUTH_PUBLIC_KEY");
+        if (env != null && !env.isBlank()) {
+            return env.strip();
+        }
+        if (o.authRequired() && "kubernetes".equals(o.runtime()) && !o.components().contains(Component.API)) {
+            throw new IllegalStateException("a Kubernetes worker needs CLOPS_AUTH_PUBLIC_KEY, the API's public key (the Secret clops-auth, "
+                    + "key public-key): its executors check every prediction's token with it. Or run the platform with --no-auth");
+        }
+        return o.authRequired() ? authPublicKey(o) : null;
+    }
+
+    /** The platform's token key (kept in {@code <home>/auth}), base64 X.509. */
     private static String authPublicKey(Options o) {
         try {
             return java.util.Base64.getEncoder().encodeToString(io.clops.auth.Tokens.keyIn(o.home().resolve("auth")).getPublic().getEncoded());
