@@ -121,9 +121,12 @@ done
 # Ed25519 signature, verified once and cached; expiry, revocation and project membership on every request, from the
 # log it follows) against the one that checks nothing, interleaved; the ratio is what the checks cost in throughput
 BENCH_CP="bench/target/clops-bench-0.1.0-SNAPSHOT.jar:$(cat bench/target/classpath.txt)"
-java -Xmx384m -XX:+UseSerialGC -Dlogback.configurationFile="$ROOT/bench/src/main/resources/logback.xml" -cp "$BENCH_CP" \
-  io.clops.bench.AuthFixture "$W/auth" >"$W/auth.log" 2>&1 & PIDS+=($!)
-until [[ -f "$W/auth" ]]; do sleep 0.1; done
+java -Xmx384m -XX:+UseSerialGC -Dorg.apache.avro.SERIALIZABLE_PACKAGES=io.clops -Dlogback.configurationFile="$ROOT/bench/src/main/resources/logback.xml" \
+  -cp "$BENCH_CP" io.clops.bench.AuthFixture "$W/auth" >"$W/auth.log" 2>&1 & FIXTURE=$!; PIDS+=($FIXTURE)
+until [[ -f "$W/auth" ]]; do
+  kill -0 "$FIXTURE" 2>/dev/null || { echo "the token fixture (broker, project, token) failed:" >&2; tail -20 "$W/auth.log" >&2; exit 1; }
+  sleep 0.1
+done
 read -r A_BOOT A_KEY A_TOKEN < "$W/auth"
 P_EX_AUTH=$(port)
 read EX_AUTH_PID _ < <(start_executor "$P_EX_AUTH" "http://127.0.0.1:$P_NOOP" CLOPS_AUTH_PUBLIC_KEY="$A_KEY" CLOPS_BOOTSTRAP="$A_BOOT" \

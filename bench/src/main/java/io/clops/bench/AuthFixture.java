@@ -17,7 +17,6 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Base64;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -27,12 +26,21 @@ import java.util.Map;
  *   java … io.clops.bench.AuthFixture OUT_FILE
  */
 public final class AuthFixture {
-    public static void main(String[] args) throws Exception {
+    public static void main(String[] args) {
+        try {
+            run(args);
+        } catch (Exception | Error e) {
+            e.printStackTrace();
+            System.exit(1); // the broker's threads would keep a failed fixture alive
+        }
+    }
+
+    static void run(String[] args) throws Exception {
         Path dir = Files.createTempDirectory("clops-auth-bench");
         EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(dir.resolve("kafka"), 0);
         String bootstrap = broker.bootstrapServers();
+        TopicAdmin.ensure(bootstrap, Topics.ALL);
         SchemaTopic.connect(bootstrap);
-        TopicAdmin.ensure(bootstrap, List.of(Topics.PROJECTS.spec(), Topics.REVOCATIONS.spec()));
         Tokens tokens = new Tokens(Tokens.generate(), Clock.systemUTC());
         Project p = Project.newBuilder().setName("bench").setMembers(new java.util.HashMap<>(Map.of("bench-user", ProjectRole.viewer)))
                 .setQuota(ProjectQuota.newBuilder().build()).setGeneration(1).setCreatedBy("bench").setCreatedMs(0).setCommandId("bench")

@@ -607,11 +607,6 @@ public final class SyncServer {
             return data.toByteArray();
         }
 
-        /** The token of an {@code Authorization: Bearer} header, or null. */
-        private static String bearer(String authorization) {
-            return authorization != null && authorization.regionMatches(true, 0, "Bearer ", 0, 7) ? authorization.substring(7).strip() : null;
-        }
-
         /** POST /async/v2/models/{m}/infer → 202 {id}; GET /async/results/{id} → the answer, or 202 while pending. */
         private void async(Http1.Head h, ByteBuf content, String rest, boolean keepAlive) {
             long start = System.nanoTime();
@@ -635,7 +630,7 @@ public final class SyncServer {
                     byte[] body = ByteBufUtil.getBytes(content);
                     blocking.execute(() -> {
                         try {
-                            String id = f.submit(requestId, model, body, bearer(h.header("authorization")));
+                            String id = f.submit(requestId, model, body, TokenCheck.bearerToken(h.header("authorization")));
                             respond(202, "application/json", ("{\"id\":\"" + id + "\",\"status\":\"submitted\",\"result\":\"/async/results/"
                                     + id + "\"}").getBytes(StandardCharsets.UTF_8), "Location: /async/results/" + id + "\r\n", keepAlive);
                         } catch (Exception e) {

@@ -17,10 +17,13 @@ interface TokenCheck {
         if (authorization == null) {
             return refuse(null);
         }
-        if (!authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
-            return unauthenticated("Authorization must be Bearer <token>");
-        }
-        return refuse(authorization.substring(7).strip());
+        String token = bearerToken(authorization);
+        return token == null ? unauthenticated("Authorization must be Bearer <token>") : refuse(token);
+    }
+
+    /** The token of an {@code Authorization: Bearer <token>} header (the scheme in any case); null for none or another scheme. */
+    static String bearerToken(String authorization) {
+        return authorization != null && authorization.regionMatches(true, 0, "Bearer ", 0, 7) ? authorization.substring(7).strip() : null;
     }
 
     TokenCheck ALLOW_ALL = new TokenCheck() {
