@@ -52,18 +52,39 @@ public final class Predictor {
         return new Result(a.status(), a.body(), null, (System.nanoTime() - t0) / 1_000_000);
     }
 
+    /**
+     * Where the platform's Kafka enforces ACLs: the caller's own SASL credentials in the project, fresh from the API
+     * (each call sets a new password for this member's Kafka principal); nothing otherwise.
+     */
+    static java.util.Map<String, Object> kafkaClient(ApiClient api, String project, JsonNode info) {
+        if (!info.has("kafkaSecurity")) {
+            return java.util.Map.of();
+        }
+        ApiClient.Answer c = api.send("POST", "/api/v1/projects/" + project + "/kafka-credentials", null);
+        ModelCommand.fail(c);
+        return java.util.Map.of("security.protocol", c.body().path("securityProtocol").asText(), "sasl.mechanism", c.body().path("saslMechanism").asText(),
+                "sasl.jaas.config", "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"" + c.body().path("username").asText()
+                        + "\" password=\"" + c.body().path("password").asText() + "\";");
+    }
+
     public Result async(String name, String model, String body, Duration timeout) {
         JsonNode d = deployment(name);
         if ("sync".equals(d.at("/spec/mode").asText())) {
             throw new CliException("deployment " + name + " has mode sync: it does not consume a request topic");
         }
         parse(body);
-        String bootstrap = api.get("/api/v1/info").body().path("kafkaBootstrap").asText();
+        JsonNode info = api.get("/api/v1/info").body();
+        String bootstrap = info.path("kafkaBootstrap").asText();
+        java.util.Map<String, Object> security = kafkaClient(api, project, info);
         String requests = Topics.inferRequests(project, name).name();
         String responses = Topics.inferResponses(project, name).name();
         String id = UUID.randomUUID().toString();
-        try (var consumer = new KafkaConsumer<>(KafkaConfigs.reader(bootstrap, "clops-cli"), new StringDeserializer(), new ByteArrayDeserializer());
-             var producer = new KafkaProducer<>(KafkaConfigs.producer(bootstrap, "clops-cli"), new StringSerializer(), new ByteArraySerializer())) {
+        var readerSettings = KafkaConfigs.reader(bootstrap, "clops-cli");
+        readerSettings.putAll(security);
+        var producerSettings = KafkaConfigs.producer(bootstrap, "clops-cli");
+        producerSettings.putAll(security);
+        try (var consumer = new KafkaConsumer<>(readerSettings, new StringDeserializer(), new ByteArrayDeserializer());
+             var producer = new KafkaProducer<>(producerSettings, new StringSerializer(), new ByteArraySerializer())) {
             List<TopicPartition> parts = consumer.partitionsFor(responses, Duration.ofSeconds(10)).stream()
                     .map(p -> new TopicPartition(responses, p.partition())).toList();
             consumer.assign(parts);

@@ -16,7 +16,8 @@ import java.util.concurrent.Callable;
 
 @Command(name = "project", description = "Projects: the tenants of the platform, with members, roles and quotas.",
         subcommands = {ProjectCommand.Create.class, ProjectCommand.ListProjects.class, ProjectCommand.Get.class,
-                ProjectCommand.Delete.class, ProjectCommand.Member.class, ProjectCommand.Quota.class, ProjectCommand.ServiceAccounts.class})
+                ProjectCommand.Delete.class, ProjectCommand.Member.class, ProjectCommand.Quota.class, ProjectCommand.ServiceAccounts.class,
+                ProjectCommand.KafkaCredentialsCommand.class})
 public final class ProjectCommand {
 
     static final List<Output.Column> PROJECT_COLUMNS = List.of(Output.col("NAME", "/name"),
@@ -261,6 +262,33 @@ public final class ProjectCommand {
                         root.project, a.body().path("expires").asText());
                 out.println("token (shown once; put it in the pipeline's secrets, as Authorization: Bearer or the clops-token header):");
                 out.println(a.body().path("token").asText());
+                out.flush();
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "kafka-credentials", description = {"Your own Kafka credentials in the current project (any role), where the platform's",
+            "Kafka enforces ACLs: read and write its deployments' topics, write the intake. A new password each time (the previous one stops)."})
+    static final class KafkaCredentialsCommand implements Callable<Integer> {
+        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            Main root = Ui.root(spec);
+            ApiClient.Answer a = root.api().send("POST", "/api/v1/projects/" + root.project + "/kafka-credentials", null);
+            ModelCommand.fail(a);
+            if (root.output != Output.Format.table) {
+                Output.print(spec.commandLine().getOut(), root.output, a.body(), List.of());
+            } else {
+                var out = spec.commandLine().getOut();
+                var b = a.body();
+                out.printf("Kafka %s as %s (%s %s); %s%n", b.path("bootstrap").asText(), b.path("username").asText(),
+                        b.path("securityProtocol").asText(), b.path("saslMechanism").asText(), b.path("topics").asText());
+                out.println("password (shown once): " + b.path("password").asText());
+                out.printf("Java: security.protocol=%s sasl.mechanism=%s sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule "
+                        + "required username=\"%s\" password=\"…\";%n", b.path("securityProtocol").asText(), b.path("saslMechanism").asText(),
+                        b.path("username").asText());
                 out.flush();
             }
             return 0;

@@ -52,7 +52,8 @@ class IsolationMatrixIT {
     static final HttpClient HTTP = HttpClient.newHttpClient();
     static final String REQUEST = DemoCommand.REQUEST;
     static final Pattern AUTH_REFUSAL = Pattern.compile("(?i)no token|not a clops token|signature is not the platform's|was revoked|expired"
-            + "|has no role in project|is a viewer|is a modeler|needs (viewer|modeler|admin)|only, not|creates no project");
+            + "|has no role in project|is a viewer|is a modeler|needs (viewer|modeler|admin)|only, not|creates no project"
+            + "|Not authorized to access topics");
 
     enum Action { deploy, undeploy, register, alias, predict_sync, predict_async, intake, members, quota, serviceaccount }
 
@@ -62,7 +63,11 @@ class IsolationMatrixIT {
             Action.predict_async, Action.intake);
     static final Set<Action> ADMIN = Set.of(Action.values());
 
-    record Caller(String name, String token, Set<Action> may) {
+    /** @param home the project whose Kafka credentials the caller uses when iso-a gives it none (its own), or null */
+    record Caller(String name, String token, Set<Action> may, String home) {
+        Caller(String name, String token, Set<Action> may) {
+            this(name, token, may, null);
+        }
     }
 
     enum Outcome { done, refused, wrong }
@@ -150,8 +155,8 @@ class IsolationMatrixIT {
                 new Caller("mia (modeler)", login("mia"), MODELER),
                 new Caller("vic (viewer)", login("vic"), VIEWER),
                 new Caller("sa ci (modeler)", saA, MODELER),
-                new Caller("oscar (other project)", oscar, Set.of()),
-                new Caller("sa bot of iso-b", saB, Set.of()),
+                new Caller("oscar (other project)", oscar, Set.of(), "iso-b"),
+                new Caller("sa bot of iso-b", saB, Set.of(), "iso-b"),
                 new Caller("no token", null, Set.of()),
                 new Caller("forged token", forged, Set.of()),
                 new Caller("logged-out token", revoked, Set.of()));
@@ -193,8 +198,8 @@ class IsolationMatrixIT {
             case register -> cli(c.token(), "model", "register", "m-" + tag, "--example", "iris");
             case alias -> cli(c.token(), "model", "alias", "iris", "champion", "1");
             case predict_sync -> predictSync(c.token());
-            case predict_async -> predictAsync(c.token());
-            case intake -> intake(c.token(), "{\"action\":\"alias\",\"project\":\"iso-a\",\"model\":\"iris\",\"alias\":\"stable-" + tag + "\",\"version\":1}");
+            case predict_async -> predictAsync(c);
+            case intake -> intake(c, "{\"action\":\"alias\",\"project\":\"iso-a\",\"model\":\"iris\",\"alias\":\"stable-" + tag + "\",\"version\":1}");
             case members -> cli(c.token(), "project", "member", "add", "u-" + tag, "--role", "viewer");
             case quota -> cli(c.token(), "project", "quota", "set", "--cpu", "64");
             case serviceaccount -> cli(c.token(), "project", "sa", "create", "s-" + tag);
@@ -232,13 +237,58 @@ class IsolationMatrixIT {
         }
     }
 
+    /**
+     * The caller's Kafka client settings: the broker of a platform with tokens requires SASL with per-member ACLs, so
+     * the caller asks the API for its credentials in iso-a, else (an outsider) in its own project; none when it gets
+     * none (then it cannot even connect, and the cell is refused with the API's reason).
+     */
+    record KafkaClient(Map<String, Object> settings, String refusal) {
+    }
+
+    KafkaClient kafka(Caller c) throws Exception {
+        String why = null;
+        for (String project : c.home() == null ? List.of("iso-a") : List.of("iso-a", c.home())) {
+            HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(platform.apiUrl() + "/api/v1/projects/" + project + "/kafka-credentials"))
+                    .POST(HttpRequest.BodyPublishers.noBody());
+            if (c.token() != null) {
+                b.header("Authorization", "Bearer " + c.token());
+            }
+            HttpResponse<String> r = HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+            if (r.statusCode() == 200) {
+                JsonNode k = ApiClient.JSON.readTree(r.body());
+                return new KafkaClient(Map.of("security.protocol", k.get("securityProtocol").asText(), "sasl.mechanism", k.get("saslMechanism").asText(),
+                        "sasl.jaas.config", "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"" + k.get("username").asText()
+                                + "\" password=\"" + k.get("password").asText() + "\";", "max.block.ms", 15_000, "default.api.timeout.ms", 15_000), null);
+            }
+            why = why == null ? r.statusCode() + " " + r.body() : why;
+        }
+        return new KafkaClient(null, "no Kafka credentials: " + why);
+    }
+
+    static Map<String, Object> with(Map<String, Object> settings, KafkaClient k) {
+        settings.putAll(k.settings());
+        return settings;
+    }
+
     /** A request on the deployment's request topic with the caller's clops-token header; its answer on the response topic. */
-    Cell predictAsync(String token) throws Exception {
+    Cell predictAsync(Caller c) throws Exception {
+        KafkaClient k = kafka(c);
+        if (k.settings() == null) {
+            return classify(k.refusal());
+        }
+        try {
+            return predictAsync(c.token(), k);
+        } catch (org.apache.kafka.common.errors.TopicAuthorizationException e) {
+            return classify(e.getMessage());
+        }
+    }
+
+    Cell predictAsync(String token, KafkaClient k) throws Exception {
         String requests = Topics.inferRequests("iso-a", "iris").name();
         String responses = Topics.inferResponses("iso-a", "iris").name();
         String id = "iso-" + UUID.randomUUID();
-        try (var consumer = new KafkaConsumer<>(KafkaConfigs.reader(platform.bootstrap(), "iso"), new StringDeserializer(), new ByteArrayDeserializer());
-             var producer = new KafkaProducer<>(KafkaConfigs.producer(platform.bootstrap(), "iso"), new StringSerializer(), new ByteArraySerializer())) {
+        try (var consumer = new KafkaConsumer<>(with(KafkaConfigs.reader(platform.bootstrap(), "iso"), k), new StringDeserializer(), new ByteArrayDeserializer());
+             var producer = new KafkaProducer<>(with(KafkaConfigs.producer(platform.bootstrap(), "iso"), k), new StringSerializer(), new ByteArraySerializer())) {
             List<TopicPartition> parts = consumer.partitionsFor(responses).stream().map(p -> new TopicPartition(responses, p.partition())).toList();
             consumer.assign(parts);
             consumer.seekToEnd(parts);
@@ -248,7 +298,11 @@ class IsolationMatrixIT {
             if (token != null) {
                 r.headers().add("clops-token", token.getBytes(StandardCharsets.UTF_8));
             }
-            producer.send(r).get();
+            try {
+                producer.send(r).get();
+            } catch (java.util.concurrent.ExecutionException e) {
+                throw e.getCause() instanceof RuntimeException re ? re : e;
+            }
             long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
             while (System.nanoTime() < deadline) {
                 for (var answer : consumer.poll(Duration.ofMillis(200))) {
@@ -273,9 +327,14 @@ class IsolationMatrixIT {
     }
 
     /** A pipeline's record on clops.intake with the caller's clops-token header; its verdict on clops.command-results. */
-    Cell intake(String token, String json) throws Exception {
+    Cell intake(Caller c, String json) throws Exception {
+        KafkaClient k = kafka(c);
+        if (k.settings() == null) {
+            return classify(k.refusal());
+        }
+        String token = c.token();
         String id = "iso-" + UUID.randomUUID();
-        try (var producer = new KafkaProducer<>(KafkaConfigs.producer(platform.bootstrap(), "iso-pipeline"), new StringSerializer(),
+        try (var producer = new KafkaProducer<>(with(KafkaConfigs.producer(platform.bootstrap(), "iso-pipeline"), k), new StringSerializer(),
                 new ByteArraySerializer())) {
             ProducerRecord<String, byte[]> r = new ProducerRecord<>(Topics.INTAKE.name(), null, json.getBytes(StandardCharsets.UTF_8));
             r.headers().add("clops-request-id", id.getBytes(StandardCharsets.UTF_8));
@@ -316,6 +375,13 @@ class IsolationMatrixIT {
             b.append('\n');
         });
         b.append("unauthorized successes: ").append(wrongfulSuccesses).append(", wrongful refusals: ").append(wrongfulRefusals).append('\n');
+        b.append("why each refusal (first line):\n");
+        matrix.forEach((caller, row) -> row.forEach((action, cell) -> {
+            if (cell.outcome() != Outcome.done) {
+                b.append("  ").append(caller).append(" × ").append(action).append(": ")
+                        .append(cell.detail().lines().findFirst().orElse("").replaceAll("\\s+", " ")).append('\n');
+            }
+        }));
         System.out.println(b);
     }
 }

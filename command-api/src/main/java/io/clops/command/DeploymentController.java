@@ -41,7 +41,9 @@ public class DeploymentController {
 
     public DeploymentController(CommandGateway gateway, Callers callers, DeploymentViews views, RecentVerdicts verdicts, ReadAccess readAccess,
                                 @Value("${clops.kafka.bootstrap}") String bootstrap,
-                                @Value("${clops.kafka.advertised-bootstrap:}") String advertised) {
+                                @Value("${clops.kafka.advertised-bootstrap:}") String advertised,
+                                @Value("${clops.kafka.acls:false}") boolean kafkaAcls) {
+        this.kafkaAcls = kafkaAcls;
         this.gateway = gateway;
         this.callers = callers;
         this.views = views;
@@ -104,9 +106,19 @@ public class DeploymentController {
         return Http.json(HttpStatus.OK, Map.of("items", items));
     }
 
+    private final boolean kafkaAcls;
+
+    /** Where Kafka is, and, when it enforces ACLs, how a member gets credentials for a project. */
     @Get(uri = "/info", produces = "application/json")
     public HttpResponse<String> info() {
-        return Http.json(HttpStatus.OK, Map.of("kafkaBootstrap", bootstrap, "apiVersion", "clops.io/v1"));
+        Map<String, Object> out = new java.util.LinkedHashMap<>();
+        out.put("kafkaBootstrap", bootstrap);
+        out.put("apiVersion", "clops.io/v1");
+        if (kafkaAcls) {
+            out.put("kafkaSecurity", Map.of("securityProtocol", "SASL_PLAINTEXT", "saslMechanism", "SCRAM-SHA-512",
+                    "credentials", "POST /api/v1/projects/{project}/kafka-credentials"));
+        }
+        return Http.json(HttpStatus.OK, out);
     }
 
     private static HttpResponse<String> answer(Verdict o, String project, String name) {

@@ -42,9 +42,11 @@ public class ProjectController {
     private final io.clops.auth.Tokens tokens;
     private final io.clops.service.Revocations revocations;
     private final ReadAccess readAccess;
+    private final KafkaCredentials kafka;
 
     public ProjectController(CommandGateway gateway, Callers callers, ProjectViews views, io.clops.auth.Tokens tokens,
-                             io.clops.service.Revocations revocations, ReadAccess readAccess) {
+                             io.clops.service.Revocations revocations, ReadAccess readAccess, KafkaCredentials kafka) {
+        this.kafka = kafka;
         this.gateway = gateway;
         this.callers = callers;
         this.views = views;
@@ -107,6 +109,7 @@ public class ProjectController {
             String principal = io.clops.api.Names.serviceAccount(project, name);
             revocations.revoke(new io.clops.auth.Tokens.Claims(principal, before.get().getTokenId(), before.get().getCreatedMs(),
                     before.get().getExpiresMs(), io.clops.auth.Tokens.Kind.service, project), callers.of(request).name(), "service account removed");
+            kafka.revoke(project, principal);
         }
         return answer(v, project, HttpStatus.OK);
     }
@@ -119,7 +122,46 @@ public class ProjectController {
 
     @Delete(uri = "/{project}", produces = "application/json")
     public HttpResponse<String> delete(HttpRequest<?> request, String project) throws InterruptedException {
-        return answer(submit(request, Requests.deleteProject(project)), project, HttpStatus.OK);
+        Verdict v = submit(request, Requests.deleteProject(project));
+        if (v.accepted()) {
+            kafka.revokeAll(project);
+        }
+        return answer(v, project, HttpStatus.OK);
+    }
+
+    /**
+     * The caller's own Kafka credentials in this project (a member in any role: async predictions, a pipeline's intake
+     * records): principal {@code <project>.<user>}, a new password each call (the previous one stops working), allowed
+     * only the project's topics ({@code clops.infer.<project>.*}) and writing the intake. 404 where the platform's
+     * Kafka does not enforce ACLs.
+     */
+    @Post(uri = "/{project}/kafka-credentials", produces = "application/json")
+    public HttpResponse<String> kafkaCredentials(HttpRequest<?> request, String project) {
+        if (!kafka.enabled()) {
+            return Http.error(HttpStatus.NOT_FOUND, "this platform's Kafka does not enforce ACLs (clops.kafka.acls): any client reaches every topic");
+        }
+        io.clops.gateway.Principal who = callers.of(request);
+        Optional<Project> p = views.get(project);
+        if (p.isEmpty()) {
+            return notFound(project);
+        }
+        if (who.onlyProject() != null && !who.onlyProject().equals(project)) {
+            return Http.error(HttpStatus.FORBIDDEN, who.name() + "'s token is for project '" + who.onlyProject() + "' only, not '" + project + "'");
+        }
+        if (!p.get().getMembers().containsKey(who.name())) {
+            return Http.error(HttpStatus.FORBIDDEN, "user '" + who.name() + "' has no role in project '" + project + "'");
+        }
+        io.clops.kafka.KafkaAccess.Credentials c = kafka.issue(project, who.name());
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("project", project);
+        out.put("bootstrap", kafka.bootstrap());
+        out.put("securityProtocol", "SASL_PLAINTEXT");
+        out.put("saslMechanism", "SCRAM-SHA-512");
+        out.put("username", c.username());
+        out.put("password", c.password());
+        out.put("topics", "clops.infer." + project + ".* (read, write), clops.intake (write); consumer groups " + project + ".*");
+        out.put("note", "the password is shown once; asking again sets a new one");
+        return Http.json(HttpStatus.OK, out);
     }
 
     @Put(uri = "/{project}/members/{user}", consumes = "application/json", produces = "application/json")
@@ -130,7 +172,11 @@ public class ProjectController {
 
     @Delete(uri = "/{project}/members/{user}", produces = "application/json")
     public HttpResponse<String> removeMember(HttpRequest<?> request, String project, String user) throws InterruptedException {
-        return answer(submit(request, Requests.removeMember(project, user)), project, HttpStatus.OK);
+        Verdict v = submit(request, Requests.removeMember(project, user));
+        if (v.accepted()) {
+            kafka.revoke(project, user);
+        }
+        return answer(v, project, HttpStatus.OK);
     }
 
     @Put(uri = "/{project}/quota", consumes = "application/json", produces = "application/json")

@@ -53,6 +53,8 @@ public final class Platform implements AutoCloseable {
     private final Deque<AutoCloseable> started = new ArrayDeque<>();
     private String bootstrap;
     private String apiUrl;
+    /** The Kafka client settings of the platform's own principal on a broker with SASL; empty otherwise. */
+    private Map<String, String> kafkaClient = Map.of();
 
     private Platform() {
     }
@@ -74,10 +76,15 @@ public final class Platform implements AutoCloseable {
     private void boot(Options o, Consumer<String> progress) throws InterruptedException {
         long t0 = System.nanoTime();
         if (o.externalBootstrap() == null) {
-            progress.accept("starting Kafka (KRaft, data in " + o.home().resolve("kafka") + ")");
-            EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(o.home().resolve("kafka"), o.kafkaPort());
+            EmbeddedKafkaBroker.Security security = o.authRequired() ? kafkaSecurity(o, progress) : null;
+            progress.accept("starting Kafka (KRaft" + (security != null ? ", SASL/SCRAM and ACLs" : "") + ", data in " + o.home().resolve("kafka") + ")");
+            EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(o.home().resolve("kafka"), o.kafkaPort(), security);
             started.push(broker);
             bootstrap = broker.bootstrapServers();
+            if (security != null) {
+                kafkaClient = security.client();
+                started.push(useKafkaClient(kafkaClient)); // popped after every service has stopped
+            }
         } else {
             bootstrap = o.externalBootstrap();
         }
@@ -94,7 +101,7 @@ public final class Platform implements AutoCloseable {
             ApplicationContext ctx = ApplicationContext.builder()
                     .properties(Map.of("clops.kafka.bootstrap", bootstrap, "micronaut.server.port", port,
                             "micronaut.server.host", o.apiHost(), "clops.auth.dir", o.home().resolve("auth").toString(),
-                            "clops.auth.required", o.authRequired()))
+                            "clops.auth.required", o.authRequired(), "clops.kafka.acls", !kafkaClient.isEmpty()))
                     .deduceEnvironment(false).start();
             started.push(ctx::close);
             ctx.getBean(EmbeddedServer.class).start();
@@ -110,7 +117,7 @@ public final class Platform implements AutoCloseable {
                 var runtime = new io.clops.k8s.runtime.KubernetesRuntime(client,
                         io.clops.k8s.model.PlatformSettings.defaults(o.executorImage(), bootstrap)
                                 .withKafkaClient(io.clops.kafka.KafkaConfigs.fromEnvironment())
-                                .withAuthPublicKey(executorKey(o)),
+                                .withAuthPublicKey(executorKey(o)).withKafkaClient(kafkaClient),
                         status, Clock.systemUTC());
                 started.push(runtime);
                 started.push(new ReconcileWorker(bootstrap, runtime, status, "clops-k8s-workers", ReconcileWorker.Settings.defaults()).start());
@@ -120,7 +127,7 @@ public final class Platform implements AutoCloseable {
             } else {
                 progress.accept("starting the local worker");
                 LocalProcessRuntime runtime = new LocalProcessRuntime(LocalProcessRuntime.Settings.defaults(o.home(), bootstrap)
-                        .withAuthPublicKey(executorKey(o)),
+                        .withAuthPublicKey(executorKey(o)).withKafkaClient(kafkaClient),
                         status, Clock.systemUTC());
                 started.push(runtime);
                 started.push(new ReconcileWorker(bootstrap, runtime, status).start());
@@ -144,6 +151,54 @@ public final class Platform implements AutoCloseable {
                     + "key public-key): its executors check every prediction's token with it. Or run the platform with --no-auth");
         }
         return o.authRequired() ? authPublicKey(o) : null;
+    }
+
+    /**
+     * The embedded broker's super user when tokens are required: its password kept owner-only in
+     * {@code <home>/auth/kafka-platform-password}. A home whose broker was made without SASL keeps running without it
+     * (said on start): its data cannot change mode.
+     */
+    private static EmbeddedKafkaBroker.Security kafkaSecurity(Options o, Consumer<String> progress) {
+        if ("plaintext".equals(EmbeddedKafkaBroker.formattedMode(o.home().resolve("kafka")))) {
+            progress.accept("warning: this home's Kafka was made without SASL: anyone who reaches it reads and writes every topic "
+                    + "(start a new --home for per-project Kafka credentials)");
+            return null;
+        }
+        try {
+            java.nio.file.Path file = o.home().resolve("auth").resolve("kafka-platform-password");
+            if (!java.nio.file.Files.exists(file)) {
+                java.nio.file.Files.createDirectories(file.getParent());
+                java.nio.file.Files.writeString(file, EmbeddedKafkaBroker.Security.newPassword());
+                try {
+                    java.nio.file.Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+                } catch (UnsupportedOperationException notPosix) {
+                    // the directory's own permissions protect it
+                }
+            }
+            return new EmbeddedKafkaBroker.Security("clops", java.nio.file.Files.readString(file).strip());
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("cannot keep the Kafka password in " + o.home().resolve("auth") + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Every Kafka client of this process authenticates with {@code settings} (KafkaConfigs reads them from system
+     * properties) until the returned handle is closed, which restores what was there.
+     */
+    private static AutoCloseable useKafkaClient(Map<String, String> settings) {
+        Map<String, String> before = new java.util.HashMap<>();
+        settings.forEach((k, v) -> {
+            String prop = io.clops.kafka.KafkaConfigs.PROPERTY_PREFIX + k;
+            before.put(prop, System.getProperty(prop));
+            System.setProperty(prop, v);
+        });
+        return () -> before.forEach((prop, v) -> {
+            if (v == null) {
+                System.clearProperty(prop);
+            } else {
+                System.setProperty(prop, v);
+            }
+        });
     }
 
     /** The platform's token key (kept in {@code <home>/auth}), base64 X.509. */

@@ -18,10 +18,10 @@ public final class TopicProbe {
 
     public static <K, V> List<ConsumerRecord<K, V>> readAll(String bootstrap, String topic,
                                                              Deserializer<K> keys, Deserializer<V> values) {
-        try (KafkaConsumer<K, V> consumer = new KafkaConsumer<>(Map.of(
+        try (KafkaConsumer<K, V> consumer = new KafkaConsumer<>(io.clops.kafka.KafkaConfigs.withEnvironment(new java.util.HashMap<String, Object>(Map.of(
                 ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
                 ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
-                ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed"), keys, values)) {
+                ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed"))), keys, values)) {
             List<TopicPartition> parts = consumer.partitionsFor(topic, Duration.ofSeconds(10)).stream()
                     .map(p -> new TopicPartition(topic, p.partition())).toList();
             consumer.assign(parts);
@@ -41,8 +41,8 @@ public final class TopicProbe {
 
     /** Total number of records (offsets) written to a topic so far, including aborted transactional ones. */
     public static long endOffsetSum(String bootstrap, String topic) {
-        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap),
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(io.clops.kafka.KafkaConfigs.withEnvironment(
+                new java.util.HashMap<String, Object>(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))),
                 new org.apache.kafka.common.serialization.ByteArrayDeserializer(),
                 new org.apache.kafka.common.serialization.ByteArrayDeserializer())) {
             List<TopicPartition> parts = consumer.partitionsFor(topic, Duration.ofSeconds(10)).stream()

@@ -69,6 +69,7 @@ final class LocalDeployment {
             modelPorts.add(port);
         }
         Map<String, String> execEnv = executorContract(desired, modelPorts, executorPort, settings.bootstrap(), settings.authPublicKey()).toEnv();
+        settings.kafkaClient().forEach((name, value) -> execEnv.put(io.clops.kafka.KafkaConfigs.environmentName(name), value));
         List<String> execCmd = new java.util.ArrayList<>(List.of(settings.javaBin(), "-Dclops.role=executor",
                 "-Dclops.deployment=" + key, "-Xms16m", "-Xmx192m", "-XX:+UseSerialGC", "-Xss512k",
                 "-Dorg.apache.avro.SERIALIZABLE_PACKAGES=io.clops", "-Dlogback.configurationFile=clops-executor-logback.xml"));

@@ -30,17 +30,23 @@ public final class LocalProcessRuntime implements DeploymentRuntime {
 
     /** How to start things on this machine. */
     /** @param authPublicKey the platform's token key (base64 X.509): executors check tokens; null: anyone may call */
-    public record Settings(Path home, String bootstrap, String javaBin, String executorClasspath, Path executorCds, String authPublicKey) {
+    public record Settings(Path home, String bootstrap, String javaBin, String executorClasspath, Path executorCds, String authPublicKey,
+                           Map<String, String> kafkaClient) {
         public static Settings defaults(Path home, String bootstrap) {
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
             String cds = System.getProperty("clops.executor.cds");
             return new Settings(home, bootstrap, java,
                     System.getProperty("clops.executor.classpath", System.getProperty("java.class.path")),
-                    cds == null ? null : Path.of(cds), null);
+                    cds == null ? null : Path.of(cds), null, Map.of());
         }
 
         public Settings withAuthPublicKey(String key) {
-            return new Settings(home, bootstrap, javaBin, executorClasspath, executorCds, key);
+            return new Settings(home, bootstrap, javaBin, executorClasspath, executorCds, key, kafkaClient);
+        }
+
+        /** Kafka client settings the executors get (CLOPS_KAFKA_CLIENT_*): the platform's SASL credentials. Models never do. */
+        public Settings withKafkaClient(Map<String, String> settings) {
+            return new Settings(home, bootstrap, javaBin, executorClasspath, executorCds, authPublicKey, Map.copyOf(settings));
         }
 
         Path logs() {

@@ -1,0 +1,115 @@
+package io.clops.kafka;
+
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ScramCredentialInfo;
+import org.apache.kafka.clients.admin.ScramMechanism;
+import org.apache.kafka.clients.admin.UserScramCredentialDeletion;
+import org.apache.kafka.clients.admin.UserScramCredentialUpsertion;
+import org.apache.kafka.common.acl.AccessControlEntry;
+import org.apache.kafka.common.acl.AccessControlEntryFilter;
+import org.apache.kafka.common.acl.AclBinding;
+import org.apache.kafka.common.acl.AclBindingFilter;
+import org.apache.kafka.common.acl.AclOperation;
+import org.apache.kafka.common.acl.AclPermissionType;
+import org.apache.kafka.common.errors.ResourceNotFoundException;
+import org.apache.kafka.common.resource.PatternType;
+import org.apache.kafka.common.resource.ResourcePattern;
+import org.apache.kafka.common.resource.ResourcePatternFilter;
+import org.apache.kafka.common.resource.ResourceType;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A member's Kafka principal in a project, on a cluster that enforces ACLs (the embedded broker with SASL, or any
+ * cluster whose operators let the platform manage SCRAM users and ACLs): {@code User:<project>.<member>} (one per
+ * member and project, so one member's rotation does not cut another's clients off, and the broker's own logs name
+ * the person), with a SCRAM-SHA-512 password, allowed exactly
+ * <ul>
+ *   <li>its deployments' topics: read, write and describe on topics prefixed {@code clops.infer.<project>.} (requests,
+ *       answers, its own reply-to topics), and consumer groups prefixed {@code <project>.};</li>
+ *   <li>its share of the intake: write on {@code clops.intake} (the gateway still checks each record's token and role).</li>
+ * </ul>
+ * Nothing else: not another project's topics, not the log ({@code clops.commands}, {@code clops.registry}), not the
+ * verdicts nor the inference log of all projects. The ACLs are Kafka's own (no pattern of ours to get wrong in the
+ * broker), and {@link #grant} is idempotent: it sets a new password and (re)creates the same bindings.
+ */
+public final class KafkaAccess {
+    private static final int ITERATIONS = 8192;
+
+    private KafkaAccess() {
+    }
+
+    /** A project's credentials: what a client puts in its SASL settings. */
+    public record Credentials(String username, String password) {
+    }
+
+    public static String principal(String project, String member) {
+        return project + "." + member;
+    }
+
+    /** The ACL bindings a member's principal in a project has. */
+    public static List<AclBinding> bindings(String project, String member) {
+        String user = "User:" + principal(project, member);
+        List<AclBinding> out = new ArrayList<>();
+        ResourcePattern topics = new ResourcePattern(ResourceType.TOPIC, "clops.infer." + project + ".", PatternType.PREFIXED);
+        for (AclOperation op : List.of(AclOperation.READ, AclOperation.WRITE, AclOperation.DESCRIBE)) {
+            out.add(new AclBinding(topics, new AccessControlEntry(user, "*", op, AclPermissionType.ALLOW)));
+        }
+        ResourcePattern groups = new ResourcePattern(ResourceType.GROUP, project + ".", PatternType.PREFIXED);
+        out.add(new AclBinding(groups, new AccessControlEntry(user, "*", AclOperation.READ, AclPermissionType.ALLOW)));
+        ResourcePattern intake = new ResourcePattern(ResourceType.TOPIC, Topics.INTAKE.name(), PatternType.LITERAL);
+        for (AclOperation op : List.of(AclOperation.WRITE, AclOperation.DESCRIBE)) {
+            out.add(new AclBinding(intake, new AccessControlEntry(user, "*", op, AclPermissionType.ALLOW)));
+        }
+        return out;
+    }
+
+    /** Sets the member's principal's password to {@code password} (a rotation, when it had one) and its ACLs. */
+    public static Credentials grant(Admin admin, String project, String member, String password) {
+        String user = principal(project, member);
+        await(admin.alterUserScramCredentials(List.of(new UserScramCredentialUpsertion(user,
+                new ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, ITERATIONS), password))).all(), "set the SCRAM credential of " + user);
+        await(admin.createAcls(bindings(project, member)).all(), "grant the ACLs of " + user);
+        return new Credentials(user, password);
+    }
+
+    /** Removes a member's principal in a project: its credential and every ACL it has (a member removed). */
+    public static void revoke(Admin admin, String project, String member) {
+        String user = principal(project, member);
+        try {
+            await(admin.alterUserScramCredentials(List.of(new UserScramCredentialDeletion(user, ScramMechanism.SCRAM_SHA_512))).all(),
+                    "remove the SCRAM credential of " + user);
+        } catch (IllegalStateException e) {
+            if (!(e.getCause() instanceof ResourceNotFoundException)) {
+                throw e;
+            }
+        }
+        await(admin.deleteAcls(List.of(new AclBindingFilter(ResourcePatternFilter.ANY,
+                new AccessControlEntryFilter("User:" + user, null, AclOperation.ANY, AclPermissionType.ANY)))).all(), "remove the ACLs of " + user);
+    }
+
+    /** Removes every member's principal in a project (a deleted project): those its topics' ACLs name. */
+    public static void revokeAll(Admin admin, String project) {
+        ResourcePatternFilter topics = new ResourcePatternFilter(ResourceType.TOPIC, "clops.infer." + project + ".", PatternType.PREFIXED);
+        var bindings = await(admin.describeAcls(new AclBindingFilter(topics, AccessControlEntryFilter.ANY)).values(), "list the ACLs of " + project);
+        String prefix = "User:" + project + ".";
+        bindings.stream().map(b -> b.entry().principal()).filter(p -> p.startsWith(prefix)).distinct()
+                .forEach(p -> revoke(admin, project, p.substring(prefix.length())));
+    }
+
+    private static <T> T await(org.apache.kafka.common.KafkaFuture<T> f, String what) {
+        try {
+            return f.get(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while trying to " + what, e);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("could not " + what + ": " + e.getCause().getMessage(), e.getCause());
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new IllegalStateException("could not " + what + " within 30 s", e);
+        }
+    }
+}
