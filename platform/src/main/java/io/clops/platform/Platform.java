@@ -117,7 +117,7 @@ public final class Platform implements AutoCloseable {
                 var runtime = new io.clops.k8s.runtime.KubernetesRuntime(client,
                         io.clops.k8s.model.PlatformSettings.defaults(o.executorImage(), bootstrap)
                                 .withKafkaClient(io.clops.kafka.KafkaConfigs.fromEnvironment())
-                                .withAuthPublicKey(executorKey(o)).withKafkaClient(kafkaClient),
+                                .withAuthPublicKey(executorKey(o)).withKafkaClient(io.clops.kafka.KafkaConfigs.fromEnvironment()),
                         status, Clock.systemUTC());
                 started.push(runtime);
                 started.push(new ReconcileWorker(bootstrap, runtime, status, "clops-k8s-workers", ReconcileWorker.Settings.defaults()).start());
@@ -127,7 +127,7 @@ public final class Platform implements AutoCloseable {
             } else {
                 progress.accept("starting the local worker");
                 LocalProcessRuntime runtime = new LocalProcessRuntime(LocalProcessRuntime.Settings.defaults(o.home(), bootstrap)
-                        .withAuthPublicKey(executorKey(o)).withKafkaClient(kafkaClient),
+                        .withAuthPublicKey(executorKey(o)).withKafkaClient(io.clops.kafka.KafkaConfigs.fromEnvironment()),
                         status, Clock.systemUTC());
                 started.push(runtime);
                 started.push(new ReconcileWorker(bootstrap, runtime, status).start());

@@ -37,6 +37,9 @@ final class ManagedProcess {
         try {
             ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)
                     .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+            // the platform's own credentials stay with the platform: a model (someone else's code) and an executor get
+            // only what their env names (an executor its Kafka settings, LocalDeployment)
+            pb.environment().keySet().removeIf(ManagedProcess::platformSecret);
             pb.environment().putAll(env);
             process = pb.start();
             PidFiles.write(pidFile, process.toHandle());
@@ -44,6 +47,11 @@ final class ManagedProcess {
             process = null;
             failed(nowMs, "cannot start " + role + " (" + command.get(0) + "): " + e.getMessage());
         }
+    }
+
+    /** Environment variables a child never inherits: Kafka client settings (credentials), the CLI's token, auth settings. */
+    static boolean platformSecret(String name) {
+        return name.startsWith("CLOPS_KAFKA_CLIENT_") || name.equals("CLOPS_TOKEN") || name.startsWith("CLOPS_AUTH_");
     }
 
     /** Notices an exit and restarts when the backoff has passed. */
