@@ -4,14 +4,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
 
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.atomic.AtomicReference;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -20,23 +17,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class TokenReviewerTest {
     static final ObjectMapper JSON = new ObjectMapper();
     static final Instant T0 = Instant.parse("2026-11-30T12:00:00Z");
-    final AtomicReference<Instant> now = new AtomicReference<>(T0);
-    final Clock clock = new Clock() {
-        @Override
-        public java.time.ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(java.time.ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now.get();
-        }
-    };
+    final io.clops.testing.ManualClock clock = new io.clops.testing.ManualClock(T0);
     final Tokens tokens = new Tokens(Tokens.generate(), clock);
     final Set<String> revoked = new java.util.HashSet<>();
     final Map<String, List<String>> memberships = Map.of("alice", List.of("clops:demo:modeler", "clops:ops:viewer"));
@@ -121,7 +102,7 @@ class TokenReviewerTest {
         revoked.add(tokens.verify(token).id());
         assertThat(reviewer.review(v1(token)).at("/status/error").asText()).isEqualTo("the token was revoked");
         revoked.clear();
-        now.set(T0.plus(Duration.ofMinutes(5)));
+        clock.set(T0.plus(Duration.ofMinutes(5)));
         assertThat(reviewer.review(v1(token)).at("/status/error").asText()).isEqualTo("the token expired at 2026-11-30T12:05:00Z");
     }
 

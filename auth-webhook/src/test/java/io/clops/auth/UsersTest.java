@@ -5,10 +5,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.ZoneOffset;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -47,20 +44,7 @@ class UsersTest {
 
     @Test
     void failedLoginsAreLimitedPerUserAndPerAddress() {
-        Instant[] now = {Instant.parse("2026-11-30T12:00:00Z")};
-        Clock clock = new Clock() {
-            public java.time.ZoneId getZone() {
-                return ZoneOffset.UTC;
-            }
-
-            public Clock withZone(java.time.ZoneId z) {
-                return this;
-            }
-
-            public Instant instant() {
-                return now[0];
-            }
-        };
+        io.clops.testing.ManualClock clock = io.clops.testing.ManualClock.at("2026-11-30T12:00:00Z");
         LoginGuard guard = new LoginGuard(3, 5, Duration.ofMinutes(1), clock);
         for (int i = 0; i < 3; i++) {
             assertThat(guard.wait("alice", "10.0.0.1")).isZero();
@@ -72,7 +56,7 @@ class UsersTest {
         guard.failed("dave", "10.0.0.1");
         assertThat(guard.wait("bob", "10.0.0.1")).as("the address, for anyone").isEqualTo(Duration.ofMinutes(1));
         assertThat(guard.wait("bob", "10.0.0.2")).isZero();
-        now[0] = now[0].plusSeconds(60);
+        clock.advance(Duration.ofSeconds(60));
         assertThat(guard.wait("alice", "10.0.0.1")).as("once the failures leave the window").isZero();
     }
 }

@@ -6,37 +6,17 @@ import io.clops.avro.ProjectQuota;
 import io.clops.avro.ProjectRole;
 import org.junit.jupiter.api.Test;
 
-import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.ZoneOffset;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.atomic.AtomicReference;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** Who may predict: the executor's token check against the members and revocations it follows (here, maps). */
 class MembersTest {
-    final AtomicReference<Instant> now = new AtomicReference<>(Instant.parse("2026-11-30T12:00:00Z"));
-    final Clock clock = new Clock() {
-        @Override
-        public ZoneOffset getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(java.time.ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now.get();
-        }
-    };
+    final io.clops.testing.ManualClock clock = io.clops.testing.ManualClock.at("2026-11-30T12:00:00Z");
     final Tokens issuer = new Tokens(Tokens.generate(), clock);
     final Map<String, ProjectRole> members = new HashMap<>(Map.of("ada", ProjectRole.viewer, "serviceaccount:demo:ci", ProjectRole.modeler));
     final Set<String> revoked = new HashSet<>();
@@ -114,7 +94,7 @@ class MembersTest {
         Members m = members(false);
         String ada = session("ada");
         assertThat(m.refuse(ada)).isNull();
-        now.set(now.get().plus(Duration.ofHours(1)));
+        clock.advance(Duration.ofHours(1));
         assertThat(m.refuse(ada)).extracting(Admission.Refusal::status, Admission.Refusal::message)
                 .containsExactly(401, "the token expired at 2026-11-30T13:00:00Z");
     }
