@@ -60,6 +60,9 @@ public final class ExecutorMain implements AutoCloseable {
                 ShapeValidator.fromJson(config.inputsJson(), config.maxBodyBytes()));
         Dispatcher dispatcher = new Dispatcher(config, loops, new Router(config.routes(), random::nextDouble), admission, log, metrics);
         this.sync = new SyncServer(config, loops, dispatcher, metrics).start();
+        if (members != null) {
+            sync.broken(members::broken); // liveness fails when tokens cannot be checked (and every token is refused)
+        }
         if (config.async()) {
             SchemaTopic.connect(config.bootstrap());
             TopicAdmin.ensure(config.bootstrap(), List.of(
@@ -68,7 +71,7 @@ public final class ExecutorMain implements AutoCloseable {
             this.async = new AsyncWorker(config, dispatcher, metrics, Clock.systemUTC());
             this.facade = new AsyncFacade(config);
             sync.facade(facade);
-            sync.broken(async::failure); // liveness fails, so a kubelet restarts the executor
+            sync.broken(() -> firstOf(async.failure(), members == null ? null : members.broken())); // liveness fails: a kubelet restarts it
             this.asyncThread = new Thread(async, "executor-async");
             asyncThread.start();
         } else {
@@ -78,6 +81,10 @@ public final class ExecutorMain implements AutoCloseable {
         }
         LOG.info("executor for {}/{} on http://{}:{} → {} (mode {}, {})", config.project(), config.deployment(),
                 config.host(), sync.port(), Route.format(config.routes()), config.mode(), loops.transport());
+    }
+
+    private static String firstOf(String a, String b) {
+        return a != null ? a : b;
     }
 
     public int port() {

@@ -42,9 +42,17 @@ final class Members implements TokenCheck, AutoCloseable {
     private final Clock clock;
     private final Map<String, Tokens.Claims> verified = new ConcurrentHashMap<>();
     private final Runnable views;
+    private final java.util.function.Supplier<String> stopped;
 
     Members(Tokens verifier, String project, boolean open, Function<String, Project> projects, Predicate<String> revoked,
             Clock clock, Runnable views) {
+        this(verifier, project, open, projects, revoked, clock, views, () -> null);
+    }
+
+    /** @param stopped why the members or revocations are no longer followed (then every token is refused), or null */
+    Members(Tokens verifier, String project, boolean open, Function<String, Project> projects, Predicate<String> revoked,
+            Clock clock, Runnable views, java.util.function.Supplier<String> stopped) {
+        this.stopped = stopped;
         this.verifier = verifier;
         this.project = project;
         this.open = open;
@@ -72,7 +80,7 @@ final class Members implements TokenCheck, AutoCloseable {
             throw e;
         }
         return new Members(Tokens.verifier(key, clock), project, auth.open(), p -> members.get(p).orElse(null),
-                id -> revocations.get(id).isPresent(), clock, views);
+                id -> revocations.get(id).isPresent(), clock, views, () -> members.stopped() != null ? members.stopped() : revocations.stopped());
     }
 
     static PublicKey publicKey(String base64) {
@@ -92,6 +100,10 @@ final class Members implements TokenCheck, AutoCloseable {
     public Admission.Refusal refuse(String token) {
         if (open) {
             return null;
+        }
+        String why = stopped.get();
+        if (why != null) { // fail closed: a revocation this executor cannot see must not let a token through
+            return new Admission.Refusal(503, "this executor cannot check tokens now (" + why + "); it is being restarted", null);
         }
         if (token == null || token.isEmpty()) {
             return TokenCheck.unauthenticated("no token: deployments of project '" + project
@@ -124,6 +136,11 @@ final class Members implements TokenCheck, AutoCloseable {
                     + "'; predicting needs viewer, modeler or admin", null);
         }
         return null;
+    }
+
+    /** Why this executor no longer follows the members or the revocations (liveness fails with it), or null. */
+    String broken() {
+        return stopped.get();
     }
 
     @Override

@@ -100,6 +100,19 @@ class MembersTest {
     }
 
     @Test
+    void anExecutorThatStoppedFollowingTheLogRefusesEveryTokenRatherThanMissARevocation() {
+        String[] why = {null};
+        Members m = new Members(Tokens.verifier(issuer.publicKey(), clock), "demo", false, p -> project(), revoked::contains, clock, () -> { },
+                () -> why[0]);
+        String ada = session("ada");
+        assertThat(m.refuse(ada)).isNull();
+        why[0] = "the view of clops.revocations stopped: boom";
+        assertThat(m.refuse(ada)).extracting(Admission.Refusal::status, Admission.Refusal::message).containsExactly(503,
+                "this executor cannot check tokens now (the view of clops.revocations stopped: boom); it is being restarted");
+        assertThat(m.broken()).as("what liveness reports").isEqualTo(why[0]);
+    }
+
+    @Test
     void aPublicDeploymentAnswersAnyone() {
         Members m = members(true);
         assertThat(m.refuse(null)).isNull();

@@ -33,6 +33,7 @@ public final class CompactedView<V> implements AutoCloseable {
     private final CountDownLatch caughtUp = new CountDownLatch(1);
     private final Thread thread;
     private volatile boolean running = true;
+    private volatile String stopped;
 
     public CompactedView(String bootstrap, Topic<String, V> topic) {
         this.topic = topic;
@@ -55,6 +56,11 @@ public final class CompactedView<V> implements AutoCloseable {
     /** Waits until the view has read every partition up to where it ended at start-up. */
     public boolean awaitCaughtUp(Duration timeout) throws InterruptedException {
         return caughtUp.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** Why this view stopped following its topic (it no longer changes), or null while it follows it. */
+    public String stopped() {
+        return stopped;
     }
 
     public Optional<V> get(String key) {
@@ -84,6 +90,7 @@ public final class CompactedView<V> implements AutoCloseable {
             // closing
         } catch (RuntimeException e) {
             if (running) {
+                stopped = "the view of " + topic.name() + " stopped: " + e;
                 LOG.error("view of {} stopped: {}", topic.name(), e.toString(), e);
             }
         } finally {
