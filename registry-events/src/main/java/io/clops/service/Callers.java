@@ -71,6 +71,9 @@ public class Callers {
     /** A token's claims when it is valid and not revoked, as far as this door has read the log. */
     private Tokens.Claims verify(String token) throws Tokens.Invalid {
         Tokens.Claims c = tokens.verify(token.strip());
+        if (revocations.stopped() != null) { // fail closed: a revocation this door cannot see must not let a token through
+            throw new Tokens.Invalid("this API cannot check revocations now (" + revocations.stopped() + "): try another instance or later");
+        }
         if (revocations.revoked(c.id())) {
             throw new Tokens.Invalid("the token was revoked");
         }

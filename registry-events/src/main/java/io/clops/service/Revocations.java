@@ -40,8 +40,14 @@ public final class Revocations implements AutoCloseable {
                 Topics.REVOCATIONS.keySerde().serializer(), Topics.REVOCATIONS.valueSerde().serializer());
     }
 
+    /** Whether the token was revoked; every token counts as revoked once this door stopped following the log (fail closed). */
     public boolean revoked(String tokenId) {
-        return here.contains(tokenId) || view.get(tokenId).isPresent();
+        return view.stopped() != null || here.contains(tokenId) || view.get(tokenId).isPresent();
+    }
+
+    /** Why this door no longer follows clops.revocations, or null. */
+    public String stopped() {
+        return view.stopped();
     }
 
     /** Revokes the token everywhere (this door at once); throws when the log did not take it. */
