@@ -9,7 +9,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 @Command(name = "config", description = "The CLI's config file ($CLOPS_CONFIG, else ~/.clops/config.yaml): server and current project.",
-        subcommands = {ConfigCommand.View.class, ConfigCommand.UseProject.class, ConfigCommand.SetServer.class})
+        subcommands = {ConfigCommand.View.class, ConfigCommand.UseProject.class, ConfigCommand.SetServer.class, ConfigCommand.Token.class})
 public final class ConfigCommand {
 
     @Command(name = "view", description = "What is in effect: each setting, its value and where it comes from.")
@@ -41,6 +41,24 @@ public final class ConfigCommand {
                 return "environment " + CliConfig.ENV.get(key);
             }
             return kept.has(key) ? "config file" : "default";
+        }
+    }
+
+    @Command(name = "token", description = {"Print the token in effect (--token, else CLOPS_TOKEN, else the config file's), for other",
+            "clients: curl -H \"Authorization: Bearer $(clops config token)\" …; exit 1 when there is none."})
+    static final class Token implements Callable<Integer> {
+        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            Main root = Ui.root(spec);
+            String t = root.token != null ? (root.token.isBlank() ? null : root.token) : CliConfig.token(System.getenv(), CliConfig.path());
+            if (t == null) {
+                throw new CliException("no token: clops login first");
+            }
+            spec.commandLine().getOut().println(t);
+            spec.commandLine().getOut().flush();
+            return 0;
         }
     }
 

@@ -55,4 +55,14 @@ class AuthCommandTest {
             System.setIn(before);
         }
     }
+
+    @Test
+    void configTokenPrintsTheTokenInEffectForOtherClients() {
+        String[] given = run("--token=clops1.abc.def", "config", "token");
+        assertThat(given[0]).isEqualTo("0");
+        assertThat(given[1].strip()).isEqualTo("clops1.abc.def");
+        String[] none = run("--token=", "config", "token");
+        assertThat(none[0]).isEqualTo("1");
+        assertThat(none[2]).contains("no token: clops login first");
+    }
 }
