@@ -66,12 +66,35 @@ public class DeploymentController {
         // If-Match: the generation the caller read (0: the deployment must be new); refused with 409 otherwise
         Request.Deploy d = Requests.deploy(project, name, Http.body(request, body),
                 Requests.generation(request.getHeaders().get("If-Match"), "If-Match"));
-        return answer(submit(request, d), d.project(), d.name());
+        Verdict v = submit(request, d);
+        readBack(v, d.project(), d.name(), false);
+        return answer(v, d.project(), d.name());
     }
+
+    /**
+     * An accepted deploy or undeploy is answered once this API's view shows it (at most {@link #READ_BACK}: the fold
+     * wrote it with the verdict, so it arrives within moments), so a GET right after the answer reads what it was told.
+     */
+    private void readBack(Verdict v, String project, String name, boolean undeploy) {
+        if (v.pending() || v.result() == null || !v.result().getAccepted()) {
+            return;
+        }
+        long generation = v.result().getGeneration();
+        try {
+            views.await(project, name, d -> undeploy ? d.isEmpty() || d.get().getGeneration() > generation
+                    : d.isPresent() && d.get().getGeneration() >= generation, READ_BACK);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static final java.time.Duration READ_BACK = java.time.Duration.ofSeconds(5);
 
     @Delete(uri = "/projects/{project}/deployments/{name}", produces = "application/json")
     public HttpResponse<String> delete(HttpRequest<?> request, String project, String name) {
-        return answer(submit(request, Requests.undeploy(project, name)), project, name);
+        Verdict v = submit(request, Requests.undeploy(project, name));
+        readBack(v, project, name, true);
+        return answer(v, project, name);
     }
 
     private Verdict submit(HttpRequest<?> request, Request r) {

@@ -18,12 +18,41 @@ import java.util.Optional;
 public final class DeploymentViews implements AutoCloseable {
     private final CompactedView<DesiredDeployment> desired;
     private final CompactedView<DeploymentStatus> status;
+    private final Object changed = new Object();
 
     public DeploymentViews(String bootstrap) throws InterruptedException {
-        this.desired = new CompactedView<>(bootstrap, Topics.DESIRED).start();
+        this.desired = new CompactedView<>(bootstrap, Topics.DESIRED);
+        desired.onChange((k, v) -> {
+            synchronized (changed) {
+                changed.notifyAll();
+            }
+        });
+        desired.start();
         this.status = new CompactedView<>(bootstrap, Topics.STATUS).start();
         if (!desired.awaitCaughtUp(Duration.ofSeconds(60)) || !status.awaitCaughtUp(Duration.ofSeconds(60))) {
             throw new IllegalStateException("could not read clops.desired / clops.status within 60 s");
+        }
+    }
+
+    /**
+     * Waits, at most {@code timeout}, until this view shows the deployment as {@code ready} says (what an accepted
+     * command made of it), so that a caller reads what it was told; returns whether it does.
+     */
+    public boolean await(String project, String name, java.util.function.Predicate<Optional<DesiredDeployment>> ready, Duration timeout)
+            throws InterruptedException {
+        String key = Topics.deploymentKey(project, name);
+        long deadline = System.nanoTime() + timeout.toNanos();
+        synchronized (changed) {
+            while (true) {
+                if (ready.test(desired.get(key))) {
+                    return true;
+                }
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                changed.wait(Math.max(1, left / 1_000_000));
+            }
         }
     }
 

@@ -119,6 +119,24 @@ class CommandApiIT {
         assertThat(json(again).get("reason").asText()).contains("does not exist");
     }
 
+    /** What a caller was told is what it reads next: the answer waits for this API's view, each time. */
+    @Test
+    void aGetRightAfterAnAcceptedDeployOrUndeployReadsWhatTheAnswerSaid() throws Exception {
+        send("POST", "/api/v1/projects/api/models/ryw/versions", "{\"command\":[\"java\",\"-cp\",\"x\",\"Iris\"]}", Map.of());
+        for (int i = 1; i <= 10; i++) {
+            String doc = """
+                    {"metadata":{"name":"ryw","project":"api"},"spec":{"model":"ryw:1","replicas":{"min":1,"max":%d}}}""".formatted(i);
+            HttpResponse<String> deployed = send("POST", "/api/v1/projects/api/deployments", doc, Map.of());
+            assertThat(deployed.statusCode()).as(deployed.body()).isEqualTo(200);
+            HttpResponse<String> got = send("GET", "/api/v1/projects/api/deployments/ryw", null, Map.of());
+            assertThat(got.statusCode()).as("round %d", i).isEqualTo(200);
+            assertThat(json(got).get("generation").asLong()).as("round %d", i).isEqualTo(json(deployed).get("generation").asLong());
+            assertThat(json(got).at("/spec/replicas/max").asInt()).isEqualTo(i);
+        }
+        assertThat(send("DELETE", "/api/v1/projects/api/deployments/ryw", null, Map.of()).statusCode()).isEqualTo(200);
+        assertThat(send("GET", "/api/v1/projects/api/deployments/ryw", null, Map.of()).statusCode()).as("gone when told so").isEqualTo(404);
+    }
+
     /** The desired view follows the log asynchronously: poll briefly until the deployment appears. */
     static JsonNode awaitGet(String path) throws Exception {
         long deadline = System.currentTimeMillis() + 15_000;
