@@ -44,16 +44,12 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
 
         /** A new random password (144 bits, base64url). */
         public static String newPassword() {
-            byte[] b = new byte[18];
-            new java.security.SecureRandom().nextBytes(b);
-            return java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(b);
+            return io.clops.kafka.KafkaAccess.newPassword();
         }
 
         /** The Kafka client settings that authenticate as {@code user} with {@code password}. */
         public static java.util.Map<String, String> client(String user, String password) {
-            return java.util.Map.of("security.protocol", "SASL_PLAINTEXT", "sasl.mechanism", "SCRAM-SHA-512",
-                    "sasl.jaas.config", "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"" + user
-                            + "\" password=\"" + password + "\";");
+            return io.clops.kafka.KafkaAccess.client(user, password);
         }
 
         /** The client settings of this super user. */

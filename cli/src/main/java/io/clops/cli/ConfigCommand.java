@@ -51,8 +51,7 @@ public final class ConfigCommand {
 
         @Override
         public Integer call() {
-            Main root = Ui.root(spec);
-            String t = root.token != null ? (root.token.isBlank() ? null : root.token) : CliConfig.token(System.getenv(), CliConfig.path());
+            String t = Ui.root(spec).token();
             if (t == null) {
                 throw new CliException("no token: clops login first");
             }

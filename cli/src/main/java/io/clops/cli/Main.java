@@ -42,8 +42,12 @@ public final class Main implements Runnable {
     }
 
     ApiClient api() {
-        String t = token != null ? (token.isBlank() ? null : token) : CliConfig.token(System.getenv(), CliConfig.path());
-        return new ApiClient(server, t);
+        return new ApiClient(server, token());
+    }
+
+    /** The token in effect: --token (empty: none), else CLOPS_TOKEN, else the config file's; null when none. */
+    String token() {
+        return token != null ? (token.isBlank() ? null : token) : CliConfig.token(System.getenv(), CliConfig.path());
     }
 
     public static CommandLine commandLine() {

@@ -62,9 +62,7 @@ public final class Predictor {
         }
         ApiClient.Answer c = api.send("POST", "/api/v1/projects/" + project + "/kafka-credentials", null);
         ModelCommand.fail(c);
-        return java.util.Map.of("security.protocol", c.body().path("securityProtocol").asText(), "sasl.mechanism", c.body().path("saslMechanism").asText(),
-                "sasl.jaas.config", "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"" + c.body().path("username").asText()
-                        + "\" password=\"" + c.body().path("password").asText() + "\";");
+        return new java.util.HashMap<String, Object>(io.clops.kafka.KafkaAccess.client(c.body().path("username").asText(), c.body().path("password").asText()));
     }
 
     public Result async(String name, String model, String body, Duration timeout) {

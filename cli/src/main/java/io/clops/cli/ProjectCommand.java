@@ -215,11 +215,7 @@ public final class ProjectCommand {
 
         @Override
         public Integer call() {
-            Main root = Ui.root(spec);
-            ApiClient.Answer a = root.api().get("/api/v1/projects/" + root.project + "/members");
-            ModelCommand.fail(a);
-            Output.print(spec.commandLine().getOut(), root.output, a.body(), MEMBER_COLUMNS);
-            return 0;
+            return Ui.printGet(spec, "/api/v1/projects/" + Ui.root(spec).project + "/members", MEMBER_COLUMNS);
         }
     }
 
@@ -301,11 +297,7 @@ public final class ProjectCommand {
 
         @Override
         public Integer call() {
-            Main root = Ui.root(spec);
-            ApiClient.Answer a = root.api().get("/api/v1/projects/" + root.project + "/serviceaccounts");
-            ModelCommand.fail(a);
-            Output.print(spec.commandLine().getOut(), root.output, a.body(), SA_COLUMNS);
-            return 0;
+            return Ui.printGet(spec, "/api/v1/projects/" + Ui.root(spec).project + "/serviceaccounts", SA_COLUMNS);
         }
     }
 

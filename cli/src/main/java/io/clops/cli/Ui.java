@@ -19,6 +19,15 @@ final class Ui {
         return (Main) c.getCommand();
     }
 
+    /** GET {@code path} from the API and print it with {@code columns} (or as -o json|yaml); fails on a refusal. */
+    static int printGet(CommandLine.Model.CommandSpec spec, String path, java.util.List<Output.Column> columns) {
+        Main root = root(spec);
+        ApiClient.Answer a = root.api().get(path);
+        ModelCommand.fail(a);
+        Output.print(spec.commandLine().getOut(), root.output, a.body(), columns);
+        return 0;
+    }
+
     static void progress(CommandLine.Model.CommandSpec spec, String line) {
         PrintWriter err = spec.commandLine().getErr();
         err.println("… " + line);

@@ -256,9 +256,10 @@ class IsolationMatrixIT {
             HttpResponse<String> r = HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
             if (r.statusCode() == 200) {
                 JsonNode k = ApiClient.JSON.readTree(r.body());
-                return new KafkaClient(Map.of("security.protocol", k.get("securityProtocol").asText(), "sasl.mechanism", k.get("saslMechanism").asText(),
-                        "sasl.jaas.config", "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"" + k.get("username").asText()
-                                + "\" password=\"" + k.get("password").asText() + "\";", "max.block.ms", 15_000, "default.api.timeout.ms", 15_000), null);
+                Map<String, Object> settings = new java.util.HashMap<>(io.clops.kafka.KafkaAccess.client(k.get("username").asText(), k.get("password").asText()));
+                settings.put("max.block.ms", 15_000);
+                settings.put("default.api.timeout.ms", 15_000);
+                return new KafkaClient(settings, null);
             }
             why = why == null ? r.statusCode() + " " + r.body() : why;
         }

@@ -6,8 +6,6 @@ import io.micronaut.context.annotation.Value;
 import jakarta.inject.Singleton;
 import org.apache.kafka.clients.admin.Admin;
 
-import java.security.SecureRandom;
-import java.util.Base64;
 
 /**
  * Kafka credentials per member and project, where the platform's Kafka enforces ACLs ({@code clops.kafka.acls}: the
@@ -19,7 +17,6 @@ import java.util.Base64;
 public class KafkaCredentials {
     private final boolean enabled;
     private final String bootstrap;
-    private final SecureRandom random = new SecureRandom();
 
     public KafkaCredentials(@Value("${clops.kafka.acls:false}") boolean enabled, @Value("${clops.kafka.bootstrap}") String bootstrap) {
         this.enabled = enabled;
@@ -36,10 +33,8 @@ public class KafkaCredentials {
 
     /** New credentials for {@code member} in {@code project} (the member's previous password stops working). */
     public KafkaAccess.Credentials issue(String project, String member) {
-        byte[] b = new byte[18];
-        random.nextBytes(b);
         try (Admin admin = Admin.create(KafkaConfigs.admin(bootstrap))) {
-            return KafkaAccess.grant(admin, project, member, Base64.getUrlEncoder().withoutPadding().encodeToString(b));
+            return KafkaAccess.grant(admin, project, member, KafkaAccess.newPassword());
         }
     }
 

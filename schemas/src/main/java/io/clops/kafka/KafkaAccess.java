@@ -46,6 +46,20 @@ public final class KafkaAccess {
     public record Credentials(String username, String password) {
     }
 
+    /** The Kafka client settings that authenticate as {@code username} with SCRAM-SHA-512 over SASL_PLAINTEXT. */
+    public static java.util.Map<String, String> client(String username, String password) {
+        return java.util.Map.of("security.protocol", "SASL_PLAINTEXT", "sasl.mechanism", "SCRAM-SHA-512",
+                "sasl.jaas.config", "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"" + username
+                        + "\" password=\"" + password + "\";");
+    }
+
+    /** A new random password (144 bits, base64url). */
+    public static String newPassword() {
+        byte[] b = new byte[18];
+        new java.security.SecureRandom().nextBytes(b);
+        return java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(b);
+    }
+
     public static String principal(String project, String member) {
         return project + "." + member;
     }
