@@ -19,7 +19,7 @@ import java.util.concurrent.atomic.LongAdder;
 import java.util.function.DoubleSupplier;
 
 /**
- * Request/response records on clops.inference-log, keyed project/deployment, as JSON (what a Kafka Connect
+ * Request/response records on the project's inference log (clops.inference-log.&lt;project&gt;), keyed project/deployment, as JSON (what a Kafka Connect
  * Elasticsearch sink indexes as is): sampled, bodies capped, with route, status and latencies. Logging never slows
  * or fails a request: a request's thread only queues its record (bounded, {@value #QUEUE} records); one thread of
  * its own turns them into JSON and hands them to Kafka, where a broker away may block it, not an event loop. When
@@ -30,6 +30,10 @@ public final class InferenceLog implements AutoCloseable {
 
     private final KafkaProducer<String, byte[]> producer;
     private final String key;
+    private final String topic;
+    private final String bootstrap;
+    private boolean topicReady; // the writer thread's own
+    private long lastEnsure;
     private final String project;
     private final String deployment;
     private final double sample;
@@ -55,6 +59,8 @@ public final class InferenceLog implements AutoCloseable {
         c.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
         this.producer = new KafkaProducer<>(c, new StringSerializer(), new ByteArraySerializer());
         this.key = Topics.deploymentKey(project, deployment);
+        this.topic = Topics.inferenceLog(project).name();
+        this.bootstrap = bootstrap;
         this.project = project;
         this.deployment = deployment;
         this.sample = sample;
@@ -101,7 +107,8 @@ public final class InferenceLog implements AutoCloseable {
             try {
                 e = queue.poll(200, TimeUnit.MILLISECONDS);
                 if (e != null) {
-                    producer.send(new ProducerRecord<>(Topics.INFERENCE_LOG.name(), key, json(e)), (metadata, failed) -> {
+                    ensureTopic();
+                    producer.send(new ProducerRecord<>(topic, key, json(e)), (metadata, failed) -> {
                         if (failed != null) {
                             dropped.increment(); // not delivered (a broker away past the producer's timeouts)
                         }
@@ -115,6 +122,25 @@ public final class InferenceLog implements AutoCloseable {
             } catch (Exception ex) {
                 dropped.increment(); // best effort: a full buffer or a broker away for long costs records, not requests
             }
+        }
+    }
+
+    /**
+     * Creates the project's log topic before the first record (and again after a failure, at most every 30 s): here on
+     * the writer's thread, so an executor starts and serves while Kafka is away.
+     */
+    private void ensureTopic() {
+        long now = System.nanoTime();
+        if (topicReady || now - lastEnsure < 30_000_000_000L && lastEnsure != 0) {
+            return;
+        }
+        lastEnsure = now;
+        try {
+            io.clops.kafka.TopicAdmin.ensure(bootstrap, java.util.List.of(Topics.inferenceLog(project).spec()));
+            topicReady = true;
+        } catch (RuntimeException ex) {
+            org.slf4j.LoggerFactory.getLogger(InferenceLog.class).warn("cannot create the inference log topic {} (retried in 30 s): {}",
+                    topic, ex.getMessage());
         }
     }
 

@@ -210,7 +210,7 @@ class TrafficIT {
     }
 
     static List<JsonNode> log(String deployment) {
-        return TopicProbe.readAll(KafkaExtension.bootstrapServers(), Topics.INFERENCE_LOG.name(), new StringDeserializer(), new ByteArrayDeserializer())
+        return TopicProbe.readAll(KafkaExtension.bootstrapServers(), Topics.inferenceLog("traffic").name(), new StringDeserializer(), new ByteArrayDeserializer())
                 .stream().filter(r -> r.key().equals("traffic/" + deployment)).map(r -> {
                     try {
                         return JSON.readTree(r.value());

@@ -30,10 +30,12 @@ import java.util.concurrent.TimeUnit;
  * <ul>
  *   <li>its deployments' topics: read, write and describe on topics prefixed {@code clops.infer.<project>.} (requests,
  *       answers, its own reply-to topics), and consumer groups prefixed {@code <project>.};</li>
- *   <li>its share of the intake: write on {@code clops.intake} (the gateway still checks each record's token and role).</li>
+ *   <li>its share of the intake: write on {@code clops.intake} (the gateway still checks each record's token and role);</li>
+ *   <li>its inference log: read and describe on {@code clops.inference-log.<project>} (a literal name: what its
+ *       executors recorded, which members read and do not write).</li>
  * </ul>
- * Nothing else: not another project's topics, not the log ({@code clops.commands}, {@code clops.registry}), not the
- * verdicts nor the inference log of all projects. The ACLs are Kafka's own (no pattern of ours to get wrong in the
+ * Nothing else: not another project's topics nor its inference log, not the log ({@code clops.commands},
+ * {@code clops.registry}), not the verdicts. The ACLs are Kafka's own (no pattern of ours to get wrong in the
  * broker), and {@link #grant} is idempotent: it sets a new password and (re)creates the same bindings.
  */
 public final class KafkaAccess {
@@ -77,6 +79,10 @@ public final class KafkaAccess {
         ResourcePattern intake = new ResourcePattern(ResourceType.TOPIC, Topics.INTAKE.name(), PatternType.LITERAL);
         for (AclOperation op : List.of(AclOperation.WRITE, AclOperation.DESCRIBE)) {
             out.add(new AclBinding(intake, new AccessControlEntry(user, "*", op, AclPermissionType.ALLOW)));
+        }
+        ResourcePattern log = new ResourcePattern(ResourceType.TOPIC, Topics.inferenceLog(project).name(), PatternType.LITERAL);
+        for (AclOperation op : List.of(AclOperation.READ, AclOperation.DESCRIBE)) {
+            out.add(new AclBinding(log, new AccessControlEntry(user, "*", op, AclPermissionType.ALLOW)));
         }
         return out;
     }

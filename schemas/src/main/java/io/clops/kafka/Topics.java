@@ -55,13 +55,10 @@ public final class Topics {
             new TopicSpec("clops.schemas", 1, "compact", 0), KEY, Serdes.String());
     public static final Topic<byte[], byte[]> DEADLETTER = new Topic<>(
             new TopicSpec("clops.deadletter", 1, "delete", TopicSpec.DAYS_7), Serdes.ByteArray(), Serdes.ByteArray());
-    public static final Topic<String, byte[]> INFERENCE_LOG = new Topic<>(
-            new TopicSpec("clops.inference-log", PARTITIONS, "delete", TopicSpec.DAYS_7), KEY, Serdes.ByteArray());
 
     /** Every fixed topic, created at start-up. */
     public static final List<TopicSpec> ALL = List.of(COMMANDS.spec(), REGISTRY.spec(), CLUSTER.spec(),
-            COMMAND_RESULTS.spec(), DESIRED.spec(), STATUS.spec(), SCHEMAS.spec(), DEADLETTER.spec(), INFERENCE_LOG.spec(),
-            INTAKE.spec(), MODELS.spec(), PROJECTS.spec(), REVOCATIONS.spec());
+            COMMAND_RESULTS.spec(), DESIRED.spec(), STATUS.spec(), SCHEMAS.spec(), DEADLETTER.spec(), INTAKE.spec(), MODELS.spec(), PROJECTS.spec(), REVOCATIONS.spec());
 
     /** Async inference request topic of one deployment: keyed by request id, OIP v2 JSON or an Avro envelope. */
     public static Topic<String, byte[]> inferRequests(String project, String deployment) {
@@ -72,6 +69,15 @@ public final class Topics {
     public static Topic<String, byte[]> inferResponses(String project, String deployment) {
         return new Topic<>(new TopicSpec("clops.infer." + project + "." + deployment + ".responses", PARTITIONS, "delete",
                 TopicSpec.DAYS_7), KEY, Serdes.ByteArray());
+    }
+
+    /**
+     * One project's inference log: request/response records of its deployments (key project/deployment, JSON), one
+     * topic per project so that the project's own Kafka credentials can read its records and no other project's
+     * ({@link KafkaAccess}). Its executors create it.
+     */
+    public static Topic<String, byte[]> inferenceLog(String project) {
+        return new Topic<>(new TopicSpec("clops.inference-log." + project, PARTITIONS, "delete", TopicSpec.DAYS_7), KEY, Serdes.ByteArray());
     }
 
     /** Envelope serde for async inference topics (values are bytes: JSON or this envelope). */
