@@ -129,18 +129,24 @@ public final class InferenceLog implements AutoCloseable {
      * Creates the project's log topic before the first record (and again after a failure, at most every 30 s): here on
      * the writer's thread, so an executor starts and serves while Kafka is away.
      */
-    private void ensureTopic() {
+    private void ensureTopic() throws InterruptedException {
         long now = System.nanoTime();
         if (topicReady || now - lastEnsure < 30_000_000_000L && lastEnsure != 0) {
             return;
         }
         lastEnsure = now;
+        org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(KafkaConfigs.admin(bootstrap));
         try {
-            io.clops.kafka.TopicAdmin.ensure(bootstrap, java.util.List.of(Topics.inferenceLog(project).spec()));
+            io.clops.kafka.TopicAdmin.ensure(admin, java.util.List.of(Topics.inferenceLog(project).spec()));
             topicReady = true;
         } catch (RuntimeException ex) {
+            if (Thread.interrupted()) {
+                throw new InterruptedException("closed while creating the inference log topic");
+            }
             org.slf4j.LoggerFactory.getLogger(InferenceLog.class).warn("cannot create the inference log topic {} (retried in 30 s): {}",
                     topic, ex.getMessage());
+        } finally {
+            admin.close(java.time.Duration.ZERO); // never waits: closing the executor must not hang on a broker away
         }
     }
 
@@ -183,6 +189,11 @@ public final class InferenceLog implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         writer.interrupt();
+        try {
+            writer.join(2000); // it counts what it could not write, then stops
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         producer.close(java.time.Duration.ofSeconds(2));
     }
 }

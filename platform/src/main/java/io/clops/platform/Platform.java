@@ -4,6 +4,7 @@ import io.clops.broker.EmbeddedKafkaBroker;
 import io.clops.net.FreePorts;
 import io.clops.kafka.TopicAdmin;
 import io.clops.kafka.Topics;
+import io.clops.k8s.runtime.ExecutorPrincipals;
 import io.clops.runtime.ReconcileWorker;
 import io.clops.reconciler.Reconciler;
 import io.clops.runtime.ObservationWriter;
@@ -101,7 +102,7 @@ public final class Platform implements AutoCloseable {
             ApplicationContext ctx = ApplicationContext.builder()
                     .properties(Map.of("clops.kafka.bootstrap", bootstrap, "micronaut.server.port", port,
                             "micronaut.server.host", o.apiHost(), "clops.auth.dir", o.home().resolve("auth").toString(),
-                            "clops.auth.required", o.authRequired(), "clops.kafka.acls", !kafkaClient.isEmpty()))
+                            "clops.auth.required", o.authRequired(), "clops.kafka.acls", kafkaAcls()))
                     .deduceEnvironment(false).start();
             started.push(ctx::close);
             ctx.getBean(EmbeddedServer.class).start();
@@ -114,11 +115,11 @@ public final class Platform implements AutoCloseable {
                 progress.accept("starting the Kubernetes worker, watcher and ModelDeployment bridge (current kubeconfig)");
                 io.fabric8.kubernetes.client.KubernetesClient client = new io.fabric8.kubernetes.client.KubernetesClientBuilder().build();
                 started.push(client::close);
+                Map<String, String> workerKafka = io.clops.kafka.KafkaConfigs.fromEnvironment();
                 var runtime = new io.clops.k8s.runtime.KubernetesRuntime(client,
                         io.clops.k8s.model.PlatformSettings.defaults(o.executorImage(), bootstrap)
-                                .withKafkaClient(io.clops.kafka.KafkaConfigs.fromEnvironment())
-                                .withAuthPublicKey(executorKey(o)).withKafkaClient(io.clops.kafka.KafkaConfigs.fromEnvironment()),
-                        status, Clock.systemUTC());
+                                .withAuthPublicKey(executorKey(o)).withKafkaClient(workerKafka),
+                        status, Clock.systemUTC(), executorPrincipals(bootstrap, workerKafka));
                 started.push(runtime);
                 started.push(new ReconcileWorker(bootstrap, runtime, status, "clops-k8s-workers", ReconcileWorker.Settings.defaults()).start());
                 io.clops.gateway.CommandGateway gateway = new io.clops.gateway.CommandGateway(bootstrap, Clock.systemUTC(), Duration.ofSeconds(10));
@@ -134,6 +135,39 @@ public final class Platform implements AutoCloseable {
             }
         }
         progress.accept(String.format("ready in %.1f s", (System.nanoTime() - t0) / 1e9));
+    }
+
+    /**
+     * Where the platform's Kafka enforces ACLs (the embedded broker with SASL, or {@code CLOPS_KAFKA_ACLS=true} for a
+     * cluster whose operators let the platform manage SCRAM users and ACLs), each project's executors get a principal
+     * of their own, its password derived under {@code CLOPS_EXECUTOR_KAFKA_KEY} or, without it, under a hash of the
+     * worker's own Kafka login (every worker has the same); null: executors use the platform's Kafka settings.
+     */
+    /** Whether the platform's Kafka enforces ACLs: the embedded broker with SASL, or {@code CLOPS_KAFKA_ACLS=true}. */
+    private boolean kafkaAcls() {
+        return !kafkaClient.isEmpty() || "true".equalsIgnoreCase(System.getenv("CLOPS_KAFKA_ACLS"));
+    }
+
+    private ExecutorPrincipals executorPrincipals(String bootstrap, Map<String, String> workerKafka) {
+        if (!kafkaAcls()) {
+            return null;
+        }
+        String key = System.getenv("CLOPS_EXECUTOR_KAFKA_KEY");
+        String jaas = workerKafka.get("sasl.jaas.config");
+        if ((key == null || key.isBlank()) && jaas == null) {
+            throw new IllegalStateException("with Kafka ACLs, the Kubernetes worker gives each project's executors their own principal: it needs "
+                    + "CLOPS_EXECUTOR_KAFKA_KEY (at least 16 bytes) or a SASL login of its own (CLOPS_KAFKA_CLIENT_SASL_JAAS_CONFIG) to derive their passwords");
+        }
+        byte[] k = key != null && !key.isBlank() ? key.strip().getBytes(java.nio.charset.StandardCharsets.UTF_8) : sha256("clops executor principals\0" + jaas);
+        return ExecutorPrincipals.kafka(io.clops.kafka.KafkaConfigs.admin(bootstrap), k);
+    }
+
+    private static byte[] sha256(String s) {
+        try {
+            return java.security.MessageDigest.getInstance("SHA-256").digest(s.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /**

@@ -50,9 +50,18 @@ public final class KafkaAccess {
 
     /** The Kafka client settings that authenticate as {@code username} with SCRAM-SHA-512 over SASL_PLAINTEXT. */
     public static java.util.Map<String, String> client(String username, String password) {
-        return java.util.Map.of("security.protocol", "SASL_PLAINTEXT", "sasl.mechanism", "SCRAM-SHA-512",
-                "sasl.jaas.config", "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"" + username
-                        + "\" password=\"" + password + "\";");
+        return java.util.Map.of("security.protocol", "SASL_PLAINTEXT", "sasl.mechanism", "SCRAM-SHA-512", "sasl.jaas.config", jaas(username, password));
+    }
+
+    /** The {@code sasl.jaas.config} of a SCRAM login as {@code username}. */
+    public static String jaas(String username, String password) {
+        return "org.apache.kafka.common.security.scram.ScramLoginModule required username=\"" + username + "\" password=\"" + password + "\";";
+    }
+
+    /** The username and password in a SCRAM {@code sasl.jaas.config}, or null when it is not one {@link #jaas} writes. */
+    public static Credentials fromJaas(String jaas) {
+        var m = java.util.regex.Pattern.compile("ScramLoginModule required username=\"([^\"]+)\" password=\"([^\"]+)\";").matcher(jaas == null ? "" : jaas);
+        return m.find() ? new Credentials(m.group(1), m.group(2)) : null;
     }
 
     /** A new random password (144 bits, base64url). */
@@ -89,16 +98,71 @@ public final class KafkaAccess {
 
     /** Sets the member's principal's password to {@code password} (a rotation, when it had one) and its ACLs. */
     public static Credentials grant(Admin admin, String project, String member, String password) {
-        String user = principal(project, member);
-        await(admin.alterUserScramCredentials(List.of(new UserScramCredentialUpsertion(user,
-                new ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, ITERATIONS), password))).all(), "set the SCRAM credential of " + user);
-        await(admin.createAcls(bindings(project, member)).all(), "grant the ACLs of " + user);
-        return new Credentials(user, password);
+        return grant(admin, principal(project, member), bindings(project, member), password);
     }
 
     /** Removes a member's principal in a project: its credential and every ACL it has (a member removed). */
     public static void revoke(Admin admin, String project, String member) {
-        String user = principal(project, member);
+        revokePrincipal(admin, principal(project, member));
+    }
+
+    /**
+     * The principal a project's executors use on Kubernetes, where they run in the project's namespace: its credentials
+     * are in a Secret there, which the project's admins can read, so they reach what a member's credentials reach and
+     * what an executor needs besides, no more. {@code clops-executor.<project>}: no project may be named
+     * {@code clops-*} (Names), so it is never a member's principal.
+     */
+    public static String executorPrincipal(String project) {
+        return "clops-executor." + project;
+    }
+
+    /**
+     * A project's executors' ACLs: its deployments' topics (read, write, describe, create: an executor creates its
+     * request and answer topics), its executors' consumer groups ({@code clops.executor.<project>.}), its inference
+     * log (write, describe, create: no read), and read of what every executor follows: the projects (its members and
+     * roles), the revocations and the schema catalog. Not the commands, the registry, the intake nor another project's
+     * topics.
+     */
+    public static List<AclBinding> executorBindings(String project) {
+        String user = "User:" + executorPrincipal(project);
+        List<AclBinding> out = new ArrayList<>();
+        ResourcePattern topics = new ResourcePattern(ResourceType.TOPIC, "clops.infer." + project + ".", PatternType.PREFIXED);
+        for (AclOperation op : List.of(AclOperation.READ, AclOperation.WRITE, AclOperation.DESCRIBE, AclOperation.CREATE)) {
+            out.add(new AclBinding(topics, new AccessControlEntry(user, "*", op, AclPermissionType.ALLOW)));
+        }
+        ResourcePattern groups = new ResourcePattern(ResourceType.GROUP, "clops.executor." + project + ".", PatternType.PREFIXED);
+        out.add(new AclBinding(groups, new AccessControlEntry(user, "*", AclOperation.READ, AclPermissionType.ALLOW)));
+        ResourcePattern log = new ResourcePattern(ResourceType.TOPIC, Topics.inferenceLog(project).name(), PatternType.LITERAL);
+        for (AclOperation op : List.of(AclOperation.WRITE, AclOperation.DESCRIBE, AclOperation.CREATE)) {
+            out.add(new AclBinding(log, new AccessControlEntry(user, "*", op, AclPermissionType.ALLOW)));
+        }
+        for (String followed : List.of(Topics.PROJECTS.name(), Topics.REVOCATIONS.name(), Topics.SCHEMAS.name())) {
+            ResourcePattern t = new ResourcePattern(ResourceType.TOPIC, followed, PatternType.LITERAL);
+            for (AclOperation op : List.of(AclOperation.READ, AclOperation.DESCRIBE)) {
+                out.add(new AclBinding(t, new AccessControlEntry(user, "*", op, AclPermissionType.ALLOW)));
+            }
+        }
+        return out;
+    }
+
+    /** Sets the project's executors' principal's password and its ACLs (idempotent, like {@link #grant}). */
+    public static Credentials grantExecutor(Admin admin, String project, String password) {
+        return grant(admin, executorPrincipal(project), executorBindings(project), password);
+    }
+
+    /** Removes the project's executors' principal (a deleted project). */
+    public static void revokeExecutor(Admin admin, String project) {
+        revokePrincipal(admin, executorPrincipal(project));
+    }
+
+    private static Credentials grant(Admin admin, String user, List<AclBinding> bindings, String password) {
+        await(admin.alterUserScramCredentials(List.of(new UserScramCredentialUpsertion(user,
+                new ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, ITERATIONS), password))).all(), "set the SCRAM credential of " + user);
+        await(admin.createAcls(bindings).all(), "grant the ACLs of " + user);
+        return new Credentials(user, password);
+    }
+
+    private static void revokePrincipal(Admin admin, String user) {
         try {
             await(admin.alterUserScramCredentials(List.of(new UserScramCredentialDeletion(user, ScramMechanism.SCRAM_SHA_512))).all(),
                     "remove the SCRAM credential of " + user);

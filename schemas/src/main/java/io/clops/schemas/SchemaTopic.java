@@ -20,14 +20,31 @@ public final class SchemaTopic {
     private SchemaTopic() {
     }
 
-    /** Publish every current top-level schema, and let the global catalog consult the topic from now on. */
+    /**
+     * Publish every current top-level schema, and let the global catalog consult the topic from now on. A client
+     * Kafka lets read the catalog and not write it (a project's executors on Kubernetes: a tenant must not be able
+     * to write the schemas every service trusts) only reads it; the platform's services published the same schemas.
+     */
     public static void connect(String bootstrap) {
         try (KafkaProducer<String, String> producer = new KafkaProducer<>(
                 KafkaConfigs.producer(bootstrap, "schemas"), new StringSerializer(), new StringSerializer())) {
+            List<java.util.concurrent.Future<?>> sent = new ArrayList<>();
             for (Schema s : SchemaCatalog.TOP_LEVEL) {
-                producer.send(new ProducerRecord<>(Topics.SCHEMAS.name(), SchemaCatalog.fingerprintHex(s), s.toString()));
+                sent.add(producer.send(new ProducerRecord<>(Topics.SCHEMAS.name(), SchemaCatalog.fingerprintHex(s), s.toString())));
             }
             producer.flush();
+            for (var f : sent) {
+                f.get();
+            }
+        } catch (org.apache.kafka.common.errors.TopicAuthorizationException readOnly) {
+            // a reader only
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (!(e.getCause() instanceof org.apache.kafka.common.errors.TopicAuthorizationException)) {
+                throw new IllegalStateException("cannot publish the schemas on " + Topics.SCHEMAS.name() + ": " + e.getCause().getMessage(), e.getCause());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while publishing the schemas", e);
         }
         SchemaCatalog.global().setRemote(() -> readAll(bootstrap));
     }

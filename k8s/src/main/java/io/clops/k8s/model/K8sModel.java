@@ -67,6 +67,15 @@ public final class K8sModel {
      * before projects were events, from the platform settings.
      */
     public static List<HasMetadata> project(String project, PlatformSettings platform, io.clops.avro.Project p) {
+        return project(project, platform, p, platform.kafkaClient());
+    }
+
+    /**
+     * The same, with {@code kafkaClient} as the Kafka client settings in the project's Secret: where each project's
+     * executors have a principal of their own, its credentials over the platform's other settings (the runtime's
+     * {@link io.clops.k8s.runtime.ExecutorPrincipals}); empty: no Secret.
+     */
+    public static List<HasMetadata> project(String project, PlatformSettings platform, io.clops.avro.Project p, Map<String, String> kafkaClient) {
         PlatformSettings.ProjectSettings settings = p == null ? platform.project(project) : fromLog(p);
         List<HasMetadata> out = new ArrayList<>();
         String ns = K8sNames.namespace(project);
@@ -100,9 +109,9 @@ public final class K8sModel {
                     .withName(K8sNames.clusterRole(role)).endRoleRef().withSubjects(subjects).build();
             out.add(rb);
         }
-        if (!platform.kafkaClient().isEmpty()) {
+        if (!kafkaClient.isEmpty()) {
             Map<String, String> data = new java.util.TreeMap<>(); // as the API server keeps it (base64): no patch each time
-            platform.kafkaClient().forEach((name, value) -> data.put(KafkaConfigs.environmentName(name),
+            kafkaClient.forEach((name, value) -> data.put(KafkaConfigs.environmentName(name),
                     java.util.Base64.getEncoder().encodeToString(value.getBytes(java.nio.charset.StandardCharsets.UTF_8))));
             out.add(new io.fabric8.kubernetes.api.model.SecretBuilder()
                     .withMetadata(meta(K8sNames.KAFKA_CLIENT_SECRET, ns, K8sNames.projectLabels(project), null))

@@ -50,6 +50,7 @@ public final class KubernetesRuntime implements DeploymentRuntime {
 
     private final KubernetesClient client;
     private final PlatformSettings settings;
+    private final ExecutorPrincipals principals;
     private final ObservationWriter status;
     private final Clock clock;
     private final Applier applier;
@@ -67,7 +68,18 @@ public final class KubernetesRuntime implements DeploymentRuntime {
     private final List<Applied> history = java.util.Collections.synchronizedList(new ArrayList<>());
 
     public KubernetesRuntime(KubernetesClient client, PlatformSettings settings, ObservationWriter status, Clock clock) {
+        this(client, settings, status, clock, null);
+    }
+
+    /**
+     * @param principals where the platform's Kafka enforces ACLs, what gives each project's executors a principal of
+     *                   their own (its credentials go in the project's Secret instead of the platform's); null: the
+     *                   Secret holds the platform's Kafka client settings as they are
+     */
+    public KubernetesRuntime(KubernetesClient client, PlatformSettings settings, ObservationWriter status, Clock clock,
+                             ExecutorPrincipals principals) {
         this.client = client;
+        this.principals = principals;
         this.settings = settings;
         this.status = status;
         this.clock = clock;
@@ -168,10 +180,26 @@ public final class KubernetesRuntime implements DeploymentRuntime {
         io.clops.avro.Project p = projects.get(project);
         String projectStamp = project + "|" + (p != null ? "generation " + p.getGeneration() : settings.project(project));
         if (!projectsDone.contains(projectStamp)) {
-            K8sModel.project(project, settings, p).forEach(o -> outcomes.add(applier.apply(o)));
+            K8sModel.project(project, settings, p, executorKafkaClient(project, p)).forEach(o -> outcomes.add(applier.apply(o)));
             projectsDone.removeIf(stamp -> stamp.startsWith(project + "|"));
             projectsDone.add(projectStamp); // only once every shared object is in place: a failure is tried again
         }
+    }
+
+    /**
+     * The Kafka client settings a project's executors get: the platform's, with the project's own executor principal
+     * in place of the platform's credentials when there are {@link ExecutorPrincipals}.
+     */
+    private Map<String, String> executorKafkaClient(String project, io.clops.avro.Project p) {
+        if (principals == null) {
+            return settings.kafkaClient();
+        }
+        io.clops.kafka.KafkaAccess.Credentials c = principals.grant(project, p == null ? null : p.getCreatedBy() + "@" + p.getCreatedMs());
+        Map<String, String> out = new java.util.TreeMap<>(settings.kafkaClient());
+        out.putIfAbsent("security.protocol", "SASL_PLAINTEXT");
+        out.put("sasl.mechanism", "SCRAM-SHA-512");
+        out.put("sasl.jaas.config", io.clops.kafka.KafkaAccess.jaas(c.username(), c.password()));
+        return out;
     }
 
     @Override
@@ -196,7 +224,11 @@ public final class KubernetesRuntime implements DeploymentRuntime {
         synchronized (lockOf(project)) {
             projects.remove(project);
             projectsDone.removeIf(stamp -> stamp.startsWith(project + "|"));
-            List<HasMetadata> own = new ArrayList<>(K8sModel.project(project, settings, null));
+            List<HasMetadata> own = new ArrayList<>(K8sModel.project(project, settings, null,
+                    principals == null ? settings.kafkaClient() : Map.of("sasl.mechanism", "SCRAM-SHA-512"))); // the Secret too
+            if (principals != null) {
+                principals.revoke(project);
+            }
             java.util.Collections.reverse(own); // the Namespace last
             List<Applied> outcomes = new ArrayList<>();
             for (HasMetadata o : own) {
