@@ -65,6 +65,12 @@ public final class ClopsTopology {
     public static final String SEEN = "commands-seen";
     public static final String OBSERVED = "observed-state";
     public static final String PROJECTS = "projects";
+    /** Each project's last audit record (key project): the head its next record chains to. */
+    public static final String AUDIT_HEADS = "audit-heads";
+
+    /** An event with the SHA-256 of its bytes as they are in the log (the audit trail records it). */
+    record Sourced(Object value, String sha256) {
+    }
 
     public static Topology build(StreamsBuilder builder) {
         builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(DEPLOYMENTS),
@@ -75,20 +81,21 @@ public final class ClopsTopology {
                 Serdes.String(), AvroSerde.of(SeenCommand.class)));
         builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(PROJECTS),
                 Serdes.String(), AvroSerde.of(Project.class)));
+        builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(AUDIT_HEADS),
+                Serdes.String(), AvroSerde.of(io.clops.avro.AuditRecord.class)));
         builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(OBSERVED),
                 Serdes.String(), AvroSerde.of(ObservedState.class)));
 
-        KStream<String, Object> commands = decoded(builder, Topics.COMMANDS, "commands")
-                .mapValues(v -> (Object) v, Named.as("commands-as-events"));
-        KStream<String, Object> registry = decoded(builder, Topics.REGISTRY, "registry")
+        KStream<String, Sourced> commands = decoded(builder, Topics.COMMANDS, "commands");
+        KStream<String, Sourced> registry = decoded(builder, Topics.REGISTRY, "registry")
                 // clops.registry is partitioned by project (see Topics.partitionFor), so re-keying needs no repartition
-                .selectKey((k, v) -> v.getProject(), Named.as("registry-key-by-project"))
-                .mapValues(v -> (Object) v, Named.as("registry-as-events"));
+                .selectKey((k, v) -> ((RegistryEvent) v.value()).getProject(), Named.as("registry-key-by-project"));
 
         Map<String, KStream<String, ProjectFold.Output>> outputs = commands.merge(registry, Named.as("project-events"))
-                .process(FoldProcessor::new, Named.as("fold"), DEPLOYMENTS, MODELS, SEEN, PROJECTS)
+                .process(FoldProcessor::new, Named.as("fold"), DEPLOYMENTS, MODELS, SEEN, PROJECTS, AUDIT_HEADS)
                 .split(Named.as("fold-"))
                 .branch((k, o) -> o.target() == ProjectFold.Target.COMMAND_RESULTS, Branched.as("results"))
+                .branch((k, o) -> o.target() == ProjectFold.Target.AUDIT, Branched.as("audit"))
                 .branch((k, o) -> o.target() == ProjectFold.Target.MODELS, Branched.as("models"))
                 .branch((k, o) -> o.target() == ProjectFold.Target.PROJECTS, Branched.as("projects"))
                 .defaultBranch(Branched.as("desired"));
@@ -97,6 +104,9 @@ public final class ClopsTopology {
                 .map((k, o) -> KeyValue.pair(o.key(), (CommandResult) o.value()), Named.as("results-unwrap"))
                 .to(Topics.COMMAND_RESULTS.name(), Produced.with(Serdes.String(), Topics.COMMAND_RESULTS.valueSerde())
                         .withName("results-sink"));
+        outputs.get("fold-audit")
+                .map((k, o) -> KeyValue.pair(o.key(), (io.clops.avro.AuditRecord) o.value()), Named.as("audit-unwrap"))
+                .to(Topics.AUDIT.name(), Produced.with(Serdes.String(), Topics.AUDIT.valueSerde()).withName("audit-sink"));
         outputs.get("fold-models")
                 .map((k, o) -> KeyValue.pair(o.key(), (ModelState) o.value()), Named.as("models-unwrap"))
                 .to(Topics.MODELS.name(), Produced.with(Serdes.String(), Topics.MODELS.valueSerde())
@@ -136,7 +146,7 @@ public final class ClopsTopology {
         return Optional.of(Set.of(Topics.partitionFor(key.substring(0, key.indexOf('/')), partitions)));
     }
 
-    private static <T> KStream<String, T> decoded(StreamsBuilder builder, Topic<String, T> topic, String name) {
+    private static <T> KStream<String, Sourced> decoded(StreamsBuilder builder, Topic<String, T> topic, String name) {
         Map<String, KStream<String, Decoded<T>>> branches = builder
                 .stream(topic.name(), Consumed.with(Serdes.String(), Serdes.ByteArray()).withName(name + "-source"))
                 .processValues(() -> new DecodeOrDeadLetter<>(topic.valueSerde().deserializer()), Named.as(name + "-decode"))
@@ -146,7 +156,7 @@ public final class ClopsTopology {
         branches.get(name + "-poison")
                 .mapValues(Decoded::raw, Named.as(name + "-poison-raw"))
                 .to(Topics.DEADLETTER.name(), Produced.with(Serdes.String(), Serdes.ByteArray()).withName(name + "-deadletter"));
-        return branches.get(name + "-ok").mapValues(Decoded::value, Named.as(name + "-value"));
+        return branches.get(name + "-ok").mapValues(d -> new Sourced(d.value(), AuditTrail.sha256(d.raw())), Named.as(name + "-value"));
     }
 
     /** Marks a desired tombstone in the status inputs (a null value would be dropped by the merge's consumers). */
@@ -206,8 +216,9 @@ public final class ClopsTopology {
      * Decided ids are kept for good (~200 bytes each): an id older than the idempotency window is refused, which
      * needs it remembered.
      */
-    static final class FoldProcessor implements Processor<String, Object, String, ProjectFold.Output>, ProjectFold.State {
+    static final class FoldProcessor implements Processor<String, Sourced, String, ProjectFold.Output>, ProjectFold.State {
         private ProcessorContext<String, ProjectFold.Output> context;
+        private KeyValueStore<String, io.clops.avro.AuditRecord> auditHeads;
         private KeyValueStore<String, DesiredDeployment> deployments;
         private KeyValueStore<String, ModelState> models;
         private KeyValueStore<String, SeenCommand> seen;
@@ -220,14 +231,22 @@ public final class ClopsTopology {
             this.models = context.getStateStore(MODELS);
             this.seen = context.getStateStore(SEEN);
             this.projects = context.getStateStore(PROJECTS);
+            this.auditHeads = context.getStateStore(AUDIT_HEADS);
 
         }
 
         @Override
-        public void process(Record<String, Object> record) {
-            List<ProjectFold.Output> outputs = record.value() instanceof CommandEnvelope cmd
-                    ? ProjectFold.onCommand(this, cmd)
-                    : ProjectFold.onRegistry(this, (RegistryEvent) record.value());
+        public void process(Record<String, Sourced> record) {
+            Object event = record.value().value();
+            String project = event instanceof CommandEnvelope c ? c.getProject() : ((RegistryEvent) event).getProject();
+            var meta = context.recordMetadata().orElseThrow();
+            AuditTrail.Source source = new AuditTrail.Source(meta.topic(), meta.partition(), meta.offset(), record.timestamp(), record.value().sha256());
+            List<ProjectFold.Output> outputs = AuditTrail.fold(this, event, source, auditHeads.get(project), (target, key) -> switch (target) {
+                case DESIRED -> deployments.get(key);
+                case MODELS -> models.get(key);
+                case PROJECTS -> projects.get(key);
+                default -> null;
+            });
             for (ProjectFold.Output o : outputs) {
                 switch (o.target()) {
                     case DESIRED -> {
@@ -256,6 +275,10 @@ public final class ClopsTopology {
                     }
                     case SEEN -> seen.put(o.key(), (SeenCommand) o.value());
                     case COMMAND_RESULTS -> context.forward(record.withValue(o));
+                    case AUDIT -> {
+                        auditHeads.put(o.key(), (io.clops.avro.AuditRecord) o.value());
+                        context.forward(record.withValue(o));
+                    }
                 }
             }
         }

@@ -37,7 +37,7 @@ final class DecodeOrDeadLetter<T> implements FixedKeyProcessor<String, byte[], D
             if (value == null) {
                 throw new IllegalArgumentException("null value (tombstone) is not a valid event");
             }
-            context.forward(record.withValue(new Decoded<>(value, null, null)));
+            context.forward(record.withValue(new Decoded<>(value, record.value(), null))); // the bytes: their digest goes in the audit trail
         } catch (RuntimeException e) {
             var meta = context.recordMetadata();
             var headers = record.headers();

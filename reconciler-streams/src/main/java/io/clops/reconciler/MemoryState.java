@@ -21,6 +21,7 @@ public final class MemoryState implements ProjectFold.State {
     private final Map<String, ModelState> models = new TreeMap<>();
     private final Map<String, SeenCommand> seen = new TreeMap<>();
     private final Map<String, Project> projects = new TreeMap<>();
+    private final Map<String, io.clops.avro.AuditRecord> auditHeads = new TreeMap<>();
 
     /** Applies what {@link ProjectFold} returned and gives back the verdicts and the records for the topics. */
     public List<ProjectFold.Output> apply(List<ProjectFold.Output> outputs) {
@@ -53,9 +54,28 @@ public final class MemoryState implements ProjectFold.State {
                 }
                 case SEEN -> seen.put(o.key(), (SeenCommand) o.value());
                 case COMMAND_RESULTS -> written.add(o);
+                case AUDIT -> {
+                    auditHeads.put(o.key(), (io.clops.avro.AuditRecord) o.value());
+                    written.add(o);
+                }
             }
         }
         return written;
+    }
+
+    /** The project's last audit record, or null. */
+    public io.clops.avro.AuditRecord auditHead(String project) {
+        return auditHeads.get(project);
+    }
+
+    /** What a DESIRED, MODELS or PROJECTS key holds now (null: nothing): the audit trail's "before". */
+    public Object current(ProjectFold.Target target, String key) {
+        return switch (target) {
+            case DESIRED -> deployments.get(key);
+            case MODELS -> models.get(key);
+            case PROJECTS -> projects.get(key);
+            default -> null;
+        };
     }
 
     @Override

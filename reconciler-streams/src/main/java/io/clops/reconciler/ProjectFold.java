@@ -70,7 +70,9 @@ public final class ProjectFold {
         /** A project's state (null: deleted): store projects and topic clops.projects. */
         PROJECTS,
         /** A decided id: store commands-seen only. */
-        SEEN
+        SEEN,
+        /** The event's audit record (never from the fold itself: {@link AuditTrail#fold} adds it): topic clops.audit, key project. */
+        AUDIT
     }
 
     /** One record to write: value null is a tombstone. */

@@ -41,12 +41,55 @@ public final class TopicAdmin {
                 }
             }
             awaitVisible(admin, specs.stream().map(TopicSpec::name).toList());
+            checkKeptForever(admin, specs.stream().filter(s -> s.retentionMs() == TopicSpec.FOREVER).toList());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while creating topics", e);
         } catch (java.util.concurrent.TimeoutException | ExecutionException e) {
             throw new IllegalStateException("cannot reach Kafka to create topics: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * The log (commands, registry, intake) is the audit trail and what every state is rebuilt from: a topic created to
+     * keep its records forever that was since set to drop them (by time, by size, or compacted) refuses start-up,
+     * naming the topic, the setting and how to set it back. An existing topic is never altered by clops: shortening
+     * the audit trail is someone's decision, and undoing it is too.
+     */
+    static void checkKeptForever(Admin admin, List<TopicSpec> forever) throws InterruptedException, ExecutionException,
+            java.util.concurrent.TimeoutException {
+        if (forever.isEmpty()) {
+            return;
+        }
+        List<org.apache.kafka.common.config.ConfigResource> resources = forever.stream()
+                .map(s -> new org.apache.kafka.common.config.ConfigResource(org.apache.kafka.common.config.ConfigResource.Type.TOPIC, s.name())).toList();
+        var configs = admin.describeConfigs(resources).all().get(30, TimeUnit.SECONDS);
+        List<String> problems = new java.util.ArrayList<>();
+        for (var r : resources) {
+            var c = configs.get(r);
+            String retentionMs = value(c, "retention.ms");
+            String retentionBytes = value(c, "retention.bytes");
+            String policy = value(c, "cleanup.policy");
+            if (!"-1".equals(retentionMs)) {
+                problems.add(r.name() + " has retention.ms=" + retentionMs + " (records older than that are deleted; want -1)");
+            }
+            if (retentionBytes != null && !"-1".equals(retentionBytes)) {
+                problems.add(r.name() + " has retention.bytes=" + retentionBytes + " (the oldest records are deleted past that size; want -1)");
+            }
+            if (!"delete".equals(policy)) {
+                problems.add(r.name() + " has cleanup.policy=" + policy + " (compaction drops every record but the last of each key; want delete)");
+            }
+        }
+        if (!problems.isEmpty()) {
+            throw new IllegalStateException("refusing to start: the log must keep every record (it is the audit trail and what every state is "
+                    + "rebuilt from), but " + String.join("; ", problems) + ". Set it back, e.g. kafka-configs.sh --bootstrap-server <kafka> --alter "
+                    + "--entity-type topics --entity-name " + forever.get(0).name() + " --add-config retention.ms=-1,retention.bytes=-1,cleanup.policy=delete");
+        }
+    }
+
+    private static String value(org.apache.kafka.clients.admin.Config c, String name) {
+        var e = c.get(name);
+        return e == null ? null : e.value();
     }
 
     /**

@@ -9,6 +9,7 @@ import io.clops.avro.InferenceEnvelope;
 import io.clops.avro.ModelState;
 import io.clops.avro.Project;
 import io.clops.avro.Revocation;
+import io.clops.avro.AuditRecord;
 import io.clops.avro.RegistryEvent;
 import io.clops.schemas.AvroSerde;
 import org.apache.kafka.common.serialization.Serde;
@@ -43,6 +44,12 @@ public final class Topics {
     /** Tokens revoked before their expiry (key token id): every door that checks tokens follows it. */
     public static final Topic<String, Revocation> REVOCATIONS = new Topic<>(
             new TopicSpec("clops.revocations", 1, "compact", 0), KEY, AvroSerde.of(Revocation.class));
+    /**
+     * The audit trail: one record per event of the log in the order the fold took it (key project, partitioned like
+     * the commands), chained by hash per project. Kept forever like the log it describes.
+     */
+    public static final Topic<String, AuditRecord> AUDIT = new Topic<>(
+            new TopicSpec("clops.audit", PARTITIONS, "delete", TopicSpec.FOREVER), KEY, AvroSerde.of(AuditRecord.class));
     public static final Topic<String, ClusterEvent> CLUSTER = new Topic<>(
             new TopicSpec("clops.cluster", PARTITIONS, "compact", 0), KEY, AvroSerde.of(ClusterEvent.class));
     public static final Topic<String, CommandResult> COMMAND_RESULTS = new Topic<>(
@@ -58,7 +65,7 @@ public final class Topics {
 
     /** Every fixed topic, created at start-up. */
     public static final List<TopicSpec> ALL = List.of(COMMANDS.spec(), REGISTRY.spec(), CLUSTER.spec(),
-            COMMAND_RESULTS.spec(), DESIRED.spec(), STATUS.spec(), SCHEMAS.spec(), DEADLETTER.spec(), INTAKE.spec(), MODELS.spec(), PROJECTS.spec(), REVOCATIONS.spec());
+            COMMAND_RESULTS.spec(), DESIRED.spec(), STATUS.spec(), SCHEMAS.spec(), DEADLETTER.spec(), INTAKE.spec(), MODELS.spec(), PROJECTS.spec(), REVOCATIONS.spec(), AUDIT.spec());
 
     /** Async inference request topic of one deployment: keyed by request id, OIP v2 JSON or an Avro envelope. */
     public static Topic<String, byte[]> inferRequests(String project, String deployment) {

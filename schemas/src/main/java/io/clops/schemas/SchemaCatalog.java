@@ -10,6 +10,7 @@ import io.clops.avro.ObservedState;
 import io.clops.avro.ModelState;
 import io.clops.avro.Project;
 import io.clops.avro.Revocation;
+import io.clops.avro.AuditRecord;
 import io.clops.avro.RegistryEvent;
 import io.clops.avro.SeenCommand;
 import org.apache.avro.Schema;
@@ -42,7 +43,8 @@ public final class SchemaCatalog implements SchemaStore {
             CommandEnvelope.getClassSchema(), CommandResult.getClassSchema(), RegistryEvent.getClassSchema(),
             ClusterEvent.getClassSchema(), DesiredDeployment.getClassSchema(), DeploymentStatus.getClassSchema(),
             InferenceEnvelope.getClassSchema(), ObservedState.getClassSchema(), ModelState.getClassSchema(),
-            SeenCommand.getClassSchema(), Project.getClassSchema(), Revocation.getClassSchema());
+            SeenCommand.getClassSchema(), Project.getClassSchema(), Revocation.getClassSchema(),
+            AuditRecord.getClassSchema());
 
     private static final SchemaCatalog GLOBAL = new SchemaCatalog();
 
