@@ -11,7 +11,7 @@ import java.io.PrintWriter;
 @Command(name = "clops", mixinStandardHelpOptions = true, version = "clops 0.1.0",
         description = "Serve models on an event-driven platform: register, deploy, predict.",
         subcommands = {UpCommand.class, DemoCommand.class, ProjectCommand.class, ModelCommand.class, DeployCommand.class, GetCommand.class, DescribeCommand.class,
-                PredictCommand.class, UndeployCommand.class, ExecutorCommand.class, ConfigCommand.class, LoginCommand.class, LoginCommand.Logout.class, LoginCommand.WhoAmI.class, AuthCommand.class, CompletionCommand.class, CommandLine.HelpCommand.class})
+                PredictCommand.class, UndeployCommand.class, AuditCommand.class, HistoryCommand.History.class, HistoryCommand.Rollback.class, HistoryCommand.Replay.class, ExecutorCommand.class, ConfigCommand.class, LoginCommand.class, LoginCommand.Logout.class, LoginCommand.WhoAmI.class, AuthCommand.class, CompletionCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     static {
         System.setProperty("org.apache.avro.SERIALIZABLE_PACKAGES", "io.clops");

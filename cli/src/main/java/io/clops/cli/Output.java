@@ -11,9 +11,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
 
-/** Tables by default, {@code -o json} or {@code -o yaml} on request. */
+/** Tables by default, {@code -o json}, {@code -o yaml} or {@code -o jsonl} (one line per item) on request. */
 public final class Output {
-    public enum Format { table, json, yaml }
+    public enum Format { table, json, yaml, jsonl }
+
+    private static final ObjectMapper COMPACT = new ObjectMapper();
 
     private static final ObjectMapper PRETTY = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory().disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER));
@@ -34,6 +36,15 @@ public final class Output {
             switch (format) {
                 case json -> out.println(PRETTY.writeValueAsString(data));
                 case yaml -> out.print(YAML.writeValueAsString(data));
+                case jsonl -> { // one compact JSON document per line: each item, or the object (what a SIEM or Elasticsearch ingests)
+                    if (data.has("items") && data.get("items").isArray()) {
+                        for (JsonNode item : data.get("items")) {
+                            out.println(COMPACT.writeValueAsString(item));
+                        }
+                    } else {
+                        out.println(COMPACT.writeValueAsString(data));
+                    }
+                }
                 case table -> table(out, data.has("items") ? data.get("items") : data, columns);
             }
         } catch (Exception e) {

@@ -23,6 +23,7 @@ import io.micronaut.scheduling.TaskExecutors;
 import io.micronaut.scheduling.annotation.ExecuteOn;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -37,10 +38,11 @@ public class DeploymentController {
     private final DeploymentViews views;
     private final RecentVerdicts verdicts;
     private final ReadAccess readAccess;
+    private final AuditLog audit;
     private final String bootstrap;
 
     public DeploymentController(CommandGateway gateway, Callers callers, DeploymentViews views, RecentVerdicts verdicts, ReadAccess readAccess,
-                                @Value("${clops.kafka.bootstrap}") String bootstrap,
+                                AuditLog audit, @Value("${clops.kafka.bootstrap}") String bootstrap,
                                 @Value("${clops.kafka.advertised-bootstrap:}") String advertised,
                                 @Value("${clops.kafka.acls:false}") boolean kafkaAcls) {
         this.kafkaAcls = kafkaAcls;
@@ -49,6 +51,7 @@ public class DeploymentController {
         this.views = views;
         this.verdicts = verdicts;
         this.readAccess = readAccess;
+        this.audit = audit;
         this.bootstrap = advertised == null || advertised.isBlank() ? bootstrap : advertised;
     }
 
@@ -89,6 +92,35 @@ public class DeploymentController {
     }
 
     private static final java.time.Duration READ_BACK = java.time.Duration.ofSeconds(5);
+
+    /**
+     * A new deploy whose spec is generation N's, as the caller: the rollback is itself a command in the log (its own
+     * verdict, a new generation, an audit record). Body {@code {"generation": N}}.
+     */
+    @Post(uri = "/projects/{project}/deployments/{name}/rollback", consumes = "application/json", produces = "application/json")
+    public HttpResponse<String> rollback(HttpRequest<?> request, String project, String name, @Body byte[] body) {
+        callers.of(request); // who it is, before reading the log for them
+        com.fasterxml.jackson.databind.JsonNode b = Http.body(request, body);
+        com.fasterxml.jackson.databind.JsonNode g = b.get("generation");
+        if (!b.isObject() || g == null || !g.isIntegralNumber() || g.asLong() < 1 || b.size() != 1) {
+            return Http.refused(HttpStatus.BAD_REQUEST, "the request is invalid",
+                    List.of(new io.clops.api.FieldError("generation", "required, the only field: the generation (1 or more) whose spec to deploy again")));
+        }
+        long n = g.asLong();
+        if (callers.required() && !readAccess.memberOf(callers.of(request), project)) {
+            return Http.error(HttpStatus.FORBIDDEN, "you have no role in project '" + project + "'");
+        }
+        var spec = audit.history(project, name).stream().filter(x -> x.desired() != null && x.generation() == n)
+                .map(x -> x.desired().getSpec()).reduce((first, later) -> later); // a deployment removed and made again: its latest life
+        if (spec.isEmpty()) {
+            return Http.refused(HttpStatus.NOT_FOUND, "the request is invalid", List.of(new io.clops.api.FieldError("generation",
+                    "deployment '" + name + "' of project '" + project + "' never had generation " + n + " (clops history " + name + ")")));
+        }
+        Request.Deploy d = new Request.Deploy(project, name, io.clops.avro.DeploymentSpec.newBuilder(spec.get()).build(), null);
+        Verdict v = submit(request, d);
+        readBack(v, project, name, false);
+        return answer(v, project, name);
+    }
 
     @Delete(uri = "/projects/{project}/deployments/{name}", produces = "application/json")
     public HttpResponse<String> delete(HttpRequest<?> request, String project, String name) {

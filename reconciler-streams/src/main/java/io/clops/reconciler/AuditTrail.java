@@ -123,7 +123,7 @@ public final class AuditTrail {
     }
 
     /** One line per field that differs: {@code key path: old → new} (∅ for none). */
-    static void diff(String key, Object before, Object after, List<String> out) {
+    public static void diff(String key, Object before, Object after, List<String> out) {
         if (before == null && after == null) {
             return;
         }
@@ -167,7 +167,7 @@ public final class AuditTrail {
             new TreeMap<>(m.entrySet().stream().collect(java.util.stream.Collectors.toMap(e -> String.valueOf(e.getKey()), Map.Entry::getValue)))
                     .forEach((k, x) -> {
                         if (x != null) {
-                            flatten(path + "." + k, x, out);
+                            flatten(path.isEmpty() ? k : path + "." + k, x, out);
                         }
                     });
         } else if (v instanceof List<?> l && !l.isEmpty() && l.get(0) instanceof GenericRecord) {

@@ -17,11 +17,13 @@ import java.util.TreeMap;
  * the fold's outputs exactly as the topology's processor applies them to its stores.
  */
 public final class MemoryState implements ProjectFold.State {
-    private final Map<String, DesiredDeployment> deployments = new TreeMap<>();
-    private final Map<String, ModelState> models = new TreeMap<>();
-    private final Map<String, SeenCommand> seen = new TreeMap<>();
-    private final Map<String, Project> projects = new TreeMap<>();
-    private final Map<String, io.clops.avro.AuditRecord> auditHeads = new TreeMap<>();
+    // by key in order, so that a project's entries are one range (project/ … project0): a replay of a million events
+    // asks for a project's deployments often, and must not walk every project's
+    private final TreeMap<String, DesiredDeployment> deployments = new TreeMap<>();
+    private final TreeMap<String, ModelState> models = new TreeMap<>();
+    private final Map<String, SeenCommand> seen = new java.util.HashMap<>();
+    private final Map<String, Project> projects = new java.util.HashMap<>();
+    private final Map<String, io.clops.avro.AuditRecord> auditHeads = new java.util.HashMap<>();
 
     /** Applies what {@link ProjectFold} returned and gives back the verdicts and the records for the topics. */
     public List<ProjectFold.Output> apply(List<ProjectFold.Output> outputs) {
@@ -85,8 +87,7 @@ public final class MemoryState implements ProjectFold.State {
 
     @Override
     public List<DesiredDeployment> deployments(String project) {
-        String prefix = project + "/";
-        return deployments.entrySet().stream().filter(e -> e.getKey().startsWith(prefix)).map(Map.Entry::getValue).toList();
+        return List.copyOf(deployments.subMap(project + "/", project + "0").values()); // '0' follows '/'
     }
 
     @Override
@@ -96,8 +97,7 @@ public final class MemoryState implements ProjectFold.State {
 
     @Override
     public List<ModelState> models(String project) {
-        String prefix = project + "/";
-        return models.entrySet().stream().filter(e -> e.getKey().startsWith(prefix)).map(Map.Entry::getValue).toList();
+        return List.copyOf(models.subMap(project + "/", project + "0").values());
     }
 
     @Override
@@ -107,7 +107,7 @@ public final class MemoryState implements ProjectFold.State {
 
     /** Every project, by name. */
     public Map<String, Project> projects() {
-        return Map.copyOf(projects);
+        return new TreeMap<>(projects);
     }
 
     @Override

@@ -2,19 +2,10 @@ package io.clops.reconciler;
 
 import io.clops.avro.CommandEnvelope;
 import io.clops.avro.RegistryEvent;
-import io.clops.kafka.KafkaConfigs;
 import io.clops.kafka.Topics;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
 
-import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.Iterator;
 import java.util.List;
-import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.function.Consumer;
 
@@ -53,8 +44,8 @@ public final class Replay {
     }
 
     /**
-     * Folds {@code events} (in fold order) up to and including {@code atMs} into a fresh state; {@code verdicts} sees
-     * each event with what the fold wrote for it.
+     * Folds {@code events} (in fold order) up to and including {@code atMs} into a fresh state, each with its audit
+     * record; {@code verdicts} sees each event with what was written for it (the fold's outputs, the audit record last).
      */
     public static MemoryState fold(Iterator<Event> events, long atMs, java.util.function.BiConsumer<Event, List<ProjectFold.Output>> verdicts) {
         MemoryState state = new MemoryState();
@@ -64,76 +55,121 @@ public final class Replay {
                 break; // in fold order, every later event is later still
             }
             List<ProjectFold.Output> out = state.apply(AuditTrail.fold(state, e.value(), e.source(), state.auditHead(e.project()), state::current));
-            if (verdicts != null) {
-                verdicts.accept(e, out);
-            }
+            verdicts.accept(e, out);
         }
         return state;
     }
 
+    /** The state alone: the same fold, without computing each event's audit record (what a replay of the state needs). */
     public static MemoryState fold(Iterator<Event> events, long atMs) {
-        return fold(events, atMs, null);
+        MemoryState state = new MemoryState();
+        while (events.hasNext()) {
+            Event e = events.next();
+            if (e.timestampMs() > atMs) {
+                break;
+            }
+            state.apply(e.value() instanceof CommandEnvelope c ? ProjectFold.onCommand(state, c) : ProjectFold.onRegistry(state, (RegistryEvent) e.value()));
+        }
+        return state;
     }
 
     /**
-     * The log as it is now (every partition up to its end when this is called), in fold order: partition pair by
-     * partition pair, each merged by timestamp. Read lazily: a million events are never all in memory.
+     * The log as it is now, in the order the live fold took it. Partition by partition (projects share nothing): the
+     * order the audit trail recorded, which is the order the topology folded the commands and registry events of those
+     * projects; events the trail does not cover yet (the fold is behind, or the trail is gone) after that, merged by
+     * timestamp (a command first on a tie) as the topology would take records that are all there. Read lazily.
      *
      * @param progress told the number of events read so far, every 100,000
      */
-    public static LogReader read(String bootstrap, Consumer<Long> progress) {
-        return new LogReader(bootstrap, progress);
+    public static LogReader read(LogSource source, Consumer<Long> progress) {
+        return new LogReader(source, progress);
     }
 
-    /** The log read in fold order; close it to close its consumers. */
-    public static final class LogReader implements Iterator<Event>, AutoCloseable {
-        private final String bootstrap;
+    /** The log read in fold order. */
+    public static final class LogReader implements Iterator<Event> {
+        private final LogSource source;
         private final Consumer<Long> progress;
-        private final int partitions;
         private int partition = -1;
-        private PartitionCursor commands;
-        private PartitionCursor registry;
+        private Cursor commands;
+        private Cursor registry;
+        private Iterator<LogSource.Raw> audit;
         private long read;
-        private long skippedBefore; // in partitions done
+        private long skipped;
+        private long unaudited;
+        private Event next;
 
-        LogReader(String bootstrap, Consumer<Long> progress) {
-            this.bootstrap = bootstrap;
+        LogReader(LogSource source, Consumer<Long> progress) {
+            this.source = source;
             this.progress = progress;
-            try (var c = new KafkaConsumer<>(KafkaConfigs.reader(bootstrap, "replay"), new StringDeserializer(), new ByteArrayDeserializer())) {
-                int p = c.partitionsFor(Topics.COMMANDS.name(), Duration.ofSeconds(30)).size();
-                int r = c.partitionsFor(Topics.REGISTRY.name(), Duration.ofSeconds(30)).size();
-                if (p != r) {
-                    throw new IllegalStateException("clops.commands has " + p + " partitions and clops.registry " + r
-                            + ": they must be co-partitioned (the same number) for the fold");
-                }
-                this.partitions = p;
-            }
-            nextPartition();
         }
 
         /** Records that did not decode (the topology's dead letters), skipped. */
         public long skipped() {
-            return skippedBefore + (commands == null ? 0 : commands.skipped + registry.skipped);
+            return skipped;
         }
 
-        private void nextPartition() {
-            closeCursors();
-            partition++;
-            if (partition < partitions) {
-                commands = new PartitionCursor(bootstrap, Topics.COMMANDS.name(), partition, Topics.COMMANDS.valueSerde().deserializer());
-                registry = new PartitionCursor(bootstrap, Topics.REGISTRY.name(), partition, Topics.REGISTRY.valueSerde().deserializer());
-            }
+        /** Events the audit trail did not order (taken by timestamp). */
+        public long unaudited() {
+            return unaudited;
         }
 
         @Override
         public boolean hasNext() {
-            while (partition < partitions) {
-                if (commands.peek() != null || registry.peek() != null) {
-                    return true;
+            while (next == null) {
+                if (commands == null) {
+                    if (++partition >= source.partitions()) {
+                        return false;
+                    }
+                    commands = new Cursor(source.read(Topics.COMMANDS.name(), partition), Topics.COMMANDS.valueSerde().deserializer());
+                    registry = new Cursor(source.read(Topics.REGISTRY.name(), partition), Topics.REGISTRY.valueSerde().deserializer());
+                    audit = source.read(Topics.AUDIT.name(), partition);
                 }
-                nextPartition();
+                next = fromAudit();
+                if (next == null) {
+                    Event c = commands.peek();
+                    Event r = registry.peek();
+                    if (c == null && r == null) {
+                        skipped += commands.skipped + registry.skipped;
+                        commands = null;
+                        registry = null;
+                        audit = null;
+                        continue;
+                    }
+                    next = r == null || c != null && c.timestampMs() <= r.timestampMs() ? commands.take() : registry.take();
+                    unaudited++;
+                }
             }
-            return false;
+            return true;
+        }
+
+        /** The event the next audit record names, if the trail still leads. */
+        private Event fromAudit() {
+            while (audit != null && audit.hasNext()) {
+                LogSource.Raw raw = audit.next();
+                io.clops.avro.AuditRecord a;
+                try {
+                    a = Topics.AUDIT.valueSerde().deserializer().deserialize(raw.topic(), raw.value());
+                } catch (RuntimeException unreadable) {
+                    audit = null; // the trail cannot lead: timestamps do
+                    return null;
+                }
+                Cursor cursor = a.getTopic().equals(Topics.COMMANDS.name()) ? commands : a.getTopic().equals(Topics.REGISTRY.name()) ? registry : null;
+                if (cursor == null) {
+                    audit = null;
+                    return null;
+                }
+                Event head = cursor.peek();
+                if (head != null && head.offset() == a.getOffset()) {
+                    return cursor.take();
+                }
+                if (head == null || head.offset() > a.getOffset()) {
+                    continue; // a record for an event already taken: a second fold of the same log (a new topology) wrote the trail again
+                }
+                audit = null; // an event the trail skipped: it no longer leads
+                return null;
+            }
+            audit = null;
+            return null;
         }
 
         @Override
@@ -141,93 +177,49 @@ public final class Replay {
             if (!hasNext()) {
                 throw new NoSuchElementException();
             }
-            Event c = commands.peek();
-            Event r = registry.peek();
-            Event e = r == null || c != null && c.timestampMs() <= r.timestampMs() ? commands.take() : registry.take();
+            Event e = next;
+            next = null;
             if (++read % 100_000 == 0 && progress != null) {
                 progress.accept(read);
             }
             return e;
         }
-
-        private void closeCursors() {
-            if (commands != null) {
-                skippedBefore += commands.skipped + registry.skipped;
-                commands.close();
-                registry.close();
-                commands = null;
-                registry = null;
-            }
-        }
-
-        @Override
-        public void close() {
-            closeCursors();
-            partition = partitions;
-        }
     }
 
-    /** One topic-partition read from its start to the end it had when opened, decoded, one poll ahead. */
-    private static final class PartitionCursor implements AutoCloseable {
-        private final KafkaConsumer<String, byte[]> consumer;
-        private final TopicPartition tp;
-        private final long end;
+    /** One topic-partition's events, decoded, one ahead; what does not decode is skipped and counted. */
+    private static final class Cursor {
+        private final Iterator<LogSource.Raw> records;
         private final org.apache.kafka.common.serialization.Deserializer<?> values;
-        private final ArrayDeque<Event> buffer = new ArrayDeque<>();
-        private long position;
+        private Event head;
         long skipped;
 
-        PartitionCursor(String bootstrap, String topic, int partition, org.apache.kafka.common.serialization.Deserializer<?> values) {
-            Map<String, Object> settings = KafkaConfigs.reader(bootstrap, "replay-" + topic + "-" + partition);
-            settings.put("max.poll.records", 5000);
-            settings.put("fetch.min.bytes", 1 << 20);
-            settings.put("fetch.max.wait.ms", 50);
-            settings.put("max.partition.fetch.bytes", 8 << 20);
-            this.consumer = new KafkaConsumer<>(settings, new StringDeserializer(), new ByteArrayDeserializer());
-            this.tp = new TopicPartition(topic, partition);
+        Cursor(Iterator<LogSource.Raw> records, org.apache.kafka.common.serialization.Deserializer<?> values) {
+            this.records = records;
             this.values = values;
-            consumer.assign(List.of(tp));
-            consumer.seekToBeginning(List.of(tp));
-            this.end = consumer.endOffsets(List.of(tp), Duration.ofSeconds(30)).get(tp);
-            this.position = consumer.position(tp, Duration.ofSeconds(30));
         }
 
         Event peek() {
-            while (buffer.isEmpty() && position < end) {
-                for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-                    position = r.offset() + 1;
-                    if (r.offset() >= end) {
-                        position = end;
-                        break;
-                    }
-                    Object v;
-                    try {
-                        v = r.value() == null ? null : values.deserialize(r.topic(), r.value());
-                    } catch (RuntimeException poison) {
-                        v = null;
-                    }
-                    if (v == null) {
-                        skipped++;
-                        continue;
-                    }
-                    buffer.add(new Event(r.topic(), r.partition(), r.offset(), r.timestamp(), v, AuditTrail.sha256(r.value())));
+            while (head == null && records.hasNext()) {
+                LogSource.Raw r = records.next();
+                Object v;
+                try {
+                    v = r.value() == null ? null : values.deserialize(r.topic(), r.value());
+                } catch (RuntimeException poison) {
+                    v = null;
                 }
-                if (buffer.isEmpty() && position < end) {
-                    position = Math.max(position, consumer.position(tp));
+                if (v == null) {
+                    skipped++;
+                    continue;
                 }
+                head = new Event(r.topic(), r.partition(), r.offset(), r.timestampMs(), v, AuditTrail.sha256(r.value()));
             }
-            return buffer.peek();
+            return head;
         }
 
         Event take() {
             Event e = peek();
-            buffer.poll();
+            head = null;
             return e;
-        }
-
-        @Override
-        public void close() {
-            consumer.close(Duration.ZERO);
         }
     }
 }

@@ -123,7 +123,7 @@ final class LocalDeployment {
                 .build();
     }
 
-    private List<String> workloads() {
+    List<String> workloads() {
         return desired.getRoutes().stream().map(r -> desired.getName() + "-" + ExecutorEnv.routeName(r.getVersion())).toList();
     }
 
@@ -204,6 +204,26 @@ final class LocalDeployment {
                 .setGeneration(desired.getGeneration()).setPhase(p.running() ? "Running" : "Exited")
                 .setReason(p.failure()).setReplicas(1).setReadyReplicas(p.running() ? 1 : 0).setEndpoint(url)
                 .setPid(p.pid()).setTimeMs(now).build());
+    }
+
+    /**
+     * Stops this generation for {@code next}: the versions {@code next} no longer serves are reported gone (an alias
+     * moved from v1 to v2: the v1 workload goes), or status would wait for them to be ready again, forever.
+     */
+    void replacedBy(DesiredDeployment next) {
+        stop(false);
+        java.util.Set<String> kept = new java.util.HashSet<>();
+        next.getRoutes().forEach(r -> kept.add(next.getName() + "-" + ExecutorEnv.routeName(r.getVersion())));
+        boolean any = false;
+        for (String w : workloads()) {
+            if (!kept.contains(w)) {
+                status.observedGone(StatusRules.WORKLOAD, desired.getProject(), w, desired.getName());
+                any = true;
+            }
+        }
+        if (any) {
+            status.flush();
+        }
     }
 
     /** Stops both processes; {@code gone}: the deployment is removed (not replaced by a new generation). */

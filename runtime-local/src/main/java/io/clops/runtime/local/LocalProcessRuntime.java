@@ -102,7 +102,7 @@ public final class LocalProcessRuntime implements DeploymentRuntime {
             return;
         }
         if (current != null) {
-            current.stop(false);
+            current.replacedBy(desired);
         }
         if (!"sync".equals(desired.getSpec().getMode())) {
             TopicAdmin.ensure(settings.bootstrap(), List.of(
