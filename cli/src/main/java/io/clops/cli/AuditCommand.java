@@ -35,10 +35,15 @@ public final class AuditCommand implements Callable<Integer> {
             Output.col("ACTOR", "/actor"), Output.col("ACTION", "/action"),
             new Output.Column("TARGET", n -> n.path("deployment").isTextual() ? n.path("deployment").asText() : n.path("model").asText("")),
             new Output.Column("VERDICT", n -> n.path("accepted").asBoolean() ? "accepted" : "refused: " + n.path("reason").asText()),
-            new Output.Column("CHANGES", n -> {
-                JsonNode c = n.path("changes");
-                return c.isEmpty() ? "" : c.get(0).asText() + (c.size() > 1 ? " (+" + (c.size() - 1) + " more)" : "");
-            }));
+            AuditCommand.changes());
+
+    /** The first change of a record or generation, and how many more (a table cell; -o json has them all). */
+    static Output.Column changes() {
+        return new Output.Column("CHANGES", n -> {
+            JsonNode c = n.path("changes");
+            return c.isEmpty() ? "" : c.get(0).asText() + (c.size() > 1 ? " (+" + (c.size() - 1) + " more)" : "");
+        });
+    }
 
     @Override
     public Integer call() {

@@ -26,11 +26,7 @@ final class HistoryCommand {
             return Ui.printGet(spec, "/api/v1/projects/" + root.project + "/deployments/" + name + "/history", List.of(
                     new Output.Column("GENERATION", n -> n.path("generation").isNull() ? "-" : n.path("generation").asText()),
                     Output.col("TIME", "/@timestamp"), Output.col("ACTOR", "/actor"), Output.col("ACTION", "/action"),
-                    Output.col("MODEL", "/spec/model"),
-                    new Output.Column("CHANGES", n -> {
-                        JsonNode c = n.path("changes");
-                        return c.isEmpty() ? "" : c.get(0).asText() + (c.size() > 1 ? " (+" + (c.size() - 1) + " more)" : "");
-                    })));
+                    Output.col("MODEL", "/spec/model"), AuditCommand.changes()));
         }
     }
 

@@ -135,6 +135,10 @@ class AuditEndToEndIT {
                 .contains("deployment books/iris routes[0].version.version: 1 → 2");
         assertThat(audit.get(7).path("changes").toString()).contains("deployment books/iris spec.replicas.max: 1 → 3");
         assertThat(audit.get(8).path("reason").asText()).contains("nothing");
+        // what a careless or hostile caller sends is refused, naming the parameter
+        assertThat(clops("audit", "--since", "yesterday").err()).contains("since: not a moment: 'yesterday'");
+        assertThat(clops("replay", "--at", "1e9").err()).contains("at: not a moment");
+        assertThat(clops("rollback", "iris", "--to-generation", "99").err()).contains("generation: deployment 'iris' of project 'books' never had generation 99");
         token = login("oscar");
         assertThat(ok("audit", "--all", "-o", "json").json().path("items")).as("no role in books: none of its records").isEmpty();
         assertThat(clops("audit").code()).as("-p books: refused").isNotZero();
