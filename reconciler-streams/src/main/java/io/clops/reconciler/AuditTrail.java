@@ -36,6 +36,29 @@ public final class AuditTrail {
     /** Fields that say when and by whom, not what: not listed as changes. */
     private static final Set<String> BOOKKEEPING = Set.of("generation", "commandId", "actor", "timeMs", "createdMs", "createdBy", "project", "name");
 
+    /**
+     * What the next record of a project chains to: the last one's number and hash (all a fold keeps of it; the record
+     * itself is on clops.audit).
+     */
+    public record Head(long seq, String hash) {
+        public static Head of(AuditRecord r) {
+            return new Head(r.getSeq(), r.getHash());
+        }
+
+        /** As the topology's store keeps it: {@code seq:hash}. */
+        public String text() {
+            return seq + ":" + hash;
+        }
+
+        public static Head parse(String text) {
+            if (text == null) {
+                return null;
+            }
+            int colon = text.indexOf(':');
+            return new Head(Long.parseLong(text.substring(0, colon)), text.substring(colon + 1));
+        }
+    }
+
     /** Where a folded event is in the log, and its bytes' digest. */
     public record Source(String topic, int partition, long offset, long timestampMs, String sha256) {
     }
@@ -43,20 +66,20 @@ public final class AuditTrail {
     /**
      * The record for {@code event}, folded into {@code outputs}.
      *
-     * @param previous the project's last record, or null before its first
+     * @param previous the project's last record's head, or null before its first
      * @param before   what a DESIRED, MODELS or PROJECTS key held before the event (null: nothing)
      */
-    public static AuditRecord next(AuditRecord previous, Source source, Object event, List<ProjectFold.Output> outputs,
+    public static AuditRecord next(Head previous, Source source, Object event, List<ProjectFold.Output> outputs,
                                    BiFunction<ProjectFold.Target, String, Object> before) {
         CommandResult verdict = outputs.stream().filter(o -> o.target() == ProjectFold.Target.COMMAND_RESULTS)
                 .map(o -> (CommandResult) o.value()).findFirst()
                 .orElseThrow(() -> new IllegalStateException("the fold gave no verdict for " + source));
         AuditRecord.Builder b = AuditRecord.newBuilder()
-                .setSeq(previous == null ? 1 : previous.getSeq() + 1)
+                .setSeq(previous == null ? 1 : previous.seq() + 1)
                 .setTopic(source.topic()).setPartition(source.partition()).setOffset(source.offset()).setTimeMs(source.timestampMs())
                 .setAccepted(verdict.getAccepted()).setReason(verdict.getReason()).setGeneration(verdict.getGeneration())
                 .setRequestId(verdict.getRequestId()).setEventSha256(source.sha256())
-                .setPrevHash(previous == null ? GENESIS : previous.getHash());
+                .setPrevHash(previous == null ? GENESIS : previous.hash());
         if (event instanceof CommandEnvelope c) {
             String deployment = verdict.getDeployment() == null || verdict.getDeployment().isEmpty() ? null : verdict.getDeployment();
             b.setProject(c.getProject()).setEventId(c.getId()).setActor(c.getActor()).setAction(action(c.getPayload()))
@@ -88,25 +111,43 @@ public final class AuditTrail {
         return r;
     }
 
-    /** The record's hash: SHA-256 over its previous record's hash and every field but the hash, in schema order. */
+    /**
+     * The record's hash: SHA-256 over every field but the hash (the previous record's hash among them), in schema
+     * order, each as {@code name=value} and a NUL, a list's items joined by U+0001 (fed to the digest piece by piece).
+     */
     public static String hash(AuditRecord r) {
-        StringBuilder s = new StringBuilder();
+        MessageDigest d = SHA256.get();
         for (org.apache.avro.Schema.Field f : r.getSchema().getFields()) {
             if (!f.name().equals("hash")) {
+                d.update(f.name().getBytes(StandardCharsets.UTF_8));
+                d.update((byte) '=');
                 Object v = r.get(f.pos());
-                s.append(f.name()).append('=').append(v instanceof List<?> l ? String.join("\u0001", l.stream().map(String::valueOf).toList())
-                        : String.valueOf(v)).append('\u0000');
+                if (v instanceof List<?> l) {
+                    for (int i = 0; i < l.size(); i++) {
+                        if (i > 0) {
+                            d.update((byte) 1);
+                        }
+                        d.update(String.valueOf(l.get(i)).getBytes(StandardCharsets.UTF_8));
+                    }
+                } else {
+                    d.update(String.valueOf(v).getBytes(StandardCharsets.UTF_8));
+                }
+                d.update((byte) 0);
             }
         }
-        return sha256(s.toString().getBytes(StandardCharsets.UTF_8));
+        return HexFormat.of().formatHex(d.digest());
     }
 
-    public static String sha256(byte[] bytes) {
+    private static final ThreadLocal<MessageDigest> SHA256 = ThreadLocal.withInitial(() -> {
         try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+            return MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
+    });
+
+    public static String sha256(byte[] bytes) {
+        return HexFormat.of().formatHex(SHA256.get().digest(bytes)); // digest() resets it for the next call
     }
 
     static String action(Object payload) {
@@ -153,7 +194,11 @@ public final class AuditTrail {
     }
 
     private static void flatten(String path, Object v, Map<String, String> out) {
-        if (v instanceof GenericRecord r) {
+        if (v instanceof io.clops.avro.ModelVersion mv && path.startsWith("routes[")) {
+            // what a deployment resolved to: the version, not the whole registration (the registry's record has that)
+            out.put(path + ".model", mv.getModel());
+            out.put(path + ".version", Integer.toString(mv.getVersion()));
+        } else if (v instanceof GenericRecord r) {
             for (org.apache.avro.Schema.Field f : r.getSchema().getFields()) {
                 if (path.isEmpty() && BOOKKEEPING.contains(f.name())) {
                     continue;
@@ -188,10 +233,10 @@ public final class AuditTrail {
      * One event through the fold and then the audit trail: what the live topology's processor and a replay both run.
      * The outputs are the fold's, and last the event's audit record (target AUDIT, key project).
      *
-     * @param head   the project's last audit record, or null
+     * @param head   the project's last audit record's head, or null
      * @param before what a DESIRED, MODELS or PROJECTS key holds now, before the outputs are applied
      */
-    public static List<ProjectFold.Output> fold(ProjectFold.State state, Object event, Source source, AuditRecord head,
+    public static List<ProjectFold.Output> fold(ProjectFold.State state, Object event, Source source, Head head,
                                                 BiFunction<ProjectFold.Target, String, Object> before) {
         List<ProjectFold.Output> out = new ArrayList<>(event instanceof CommandEnvelope c ? ProjectFold.onCommand(state, c)
                 : ProjectFold.onRegistry(state, (RegistryEvent) event));

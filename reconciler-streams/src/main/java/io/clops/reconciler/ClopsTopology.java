@@ -65,8 +65,8 @@ public final class ClopsTopology {
     public static final String SEEN = "commands-seen";
     public static final String OBSERVED = "observed-state";
     public static final String PROJECTS = "projects";
-    /** Each project's last audit record (key project): the head its next record chains to. */
-    public static final String AUDIT_HEADS = "audit-heads";
+    /** Each project's audit head (key project; {@code seq:hash} of its last record): what its next record chains to. */
+    public static final String AUDIT_HEADS = "audit-chain";
 
     /** An event with the SHA-256 of its bytes as they are in the log (the audit trail records it). */
     record Sourced(Object value, String sha256) {
@@ -81,8 +81,7 @@ public final class ClopsTopology {
                 Serdes.String(), AvroSerde.of(SeenCommand.class)));
         builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(PROJECTS),
                 Serdes.String(), AvroSerde.of(Project.class)));
-        builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(AUDIT_HEADS),
-                Serdes.String(), AvroSerde.of(io.clops.avro.AuditRecord.class)));
+        builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(AUDIT_HEADS), Serdes.String(), Serdes.String()));
         builder.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(OBSERVED),
                 Serdes.String(), AvroSerde.of(ObservedState.class)));
 
@@ -218,7 +217,7 @@ public final class ClopsTopology {
      */
     static final class FoldProcessor implements Processor<String, Sourced, String, ProjectFold.Output>, ProjectFold.State {
         private ProcessorContext<String, ProjectFold.Output> context;
-        private KeyValueStore<String, io.clops.avro.AuditRecord> auditHeads;
+        private KeyValueStore<String, String> auditHeads;
         private KeyValueStore<String, DesiredDeployment> deployments;
         private KeyValueStore<String, ModelState> models;
         private KeyValueStore<String, SeenCommand> seen;
@@ -241,7 +240,7 @@ public final class ClopsTopology {
             String project = event instanceof CommandEnvelope c ? c.getProject() : ((RegistryEvent) event).getProject();
             var meta = context.recordMetadata().orElseThrow();
             AuditTrail.Source source = new AuditTrail.Source(meta.topic(), meta.partition(), meta.offset(), record.timestamp(), record.value().sha256());
-            List<ProjectFold.Output> outputs = AuditTrail.fold(this, event, source, auditHeads.get(project), (target, key) -> switch (target) {
+            List<ProjectFold.Output> outputs = AuditTrail.fold(this, event, source, AuditTrail.Head.parse(auditHeads.get(project)), (target, key) -> switch (target) {
                 case DESIRED -> deployments.get(key);
                 case MODELS -> models.get(key);
                 case PROJECTS -> projects.get(key);
@@ -276,7 +275,7 @@ public final class ClopsTopology {
                     case SEEN -> seen.put(o.key(), (SeenCommand) o.value());
                     case COMMAND_RESULTS -> context.forward(record.withValue(o));
                     case AUDIT -> {
-                        auditHeads.put(o.key(), (io.clops.avro.AuditRecord) o.value());
+                        auditHeads.put(o.key(), AuditTrail.Head.of((io.clops.avro.AuditRecord) o.value()).text());
                         context.forward(record.withValue(o));
                     }
                 }

@@ -23,7 +23,7 @@ public final class MemoryState implements ProjectFold.State {
     private final TreeMap<String, ModelState> models = new TreeMap<>();
     private final Map<String, SeenCommand> seen = new java.util.HashMap<>();
     private final Map<String, Project> projects = new java.util.HashMap<>();
-    private final Map<String, io.clops.avro.AuditRecord> auditHeads = new java.util.HashMap<>();
+    private final Map<String, AuditTrail.Head> auditHeads = new java.util.HashMap<>();
 
     /** Applies what {@link ProjectFold} returned and gives back the verdicts and the records for the topics. */
     public List<ProjectFold.Output> apply(List<ProjectFold.Output> outputs) {
@@ -57,7 +57,7 @@ public final class MemoryState implements ProjectFold.State {
                 case SEEN -> seen.put(o.key(), (SeenCommand) o.value());
                 case COMMAND_RESULTS -> written.add(o);
                 case AUDIT -> {
-                    auditHeads.put(o.key(), (io.clops.avro.AuditRecord) o.value());
+                    auditHeads.put(o.key(), AuditTrail.Head.of((io.clops.avro.AuditRecord) o.value()));
                     written.add(o);
                 }
             }
@@ -65,8 +65,8 @@ public final class MemoryState implements ProjectFold.State {
         return written;
     }
 
-    /** The project's last audit record, or null. */
-    public io.clops.avro.AuditRecord auditHead(String project) {
+    /** What the project's next audit record chains to, or null before its first. */
+    public AuditTrail.Head auditHead(String project) {
         return auditHeads.get(project);
     }
 
