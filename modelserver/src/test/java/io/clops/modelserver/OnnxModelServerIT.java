@@ -1,0 +1,137 @@
+package io.clops.modelserver;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.clops.examples.iris.IrisModel;
+import io.clops.examples.iris.IrisOnnx;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * The ONNX runtime over real HTTP with the iris model file the build writes: its inputs and outputs read from the
+ * model, KServe's documented iris v2 request answered versicolor twice, every malformed tensor refused naming the
+ * input, and a file with one byte changed refused before it loads (in-process and as the process a runtime starts).
+ */
+class OnnxModelServerIT {
+    static final ObjectMapper JSON = new ObjectMapper();
+    static final HttpClient HTTP = HttpClient.newHttpClient();
+    /** KServe's documented OIP v2 request for its iris examples: two rows, both versicolor. */
+    static final String KSERVE_IRIS = """
+            {"inputs":[{"name":"input-0","shape":[2,4],"datatype":"FP32","data":[[6.8,2.8,4.8,1.4],[6.0,3.4,4.5,1.6]]}]}""";
+
+    static Path file;
+    static String sha256;
+    static OnnxModelServer server;
+
+    @BeforeAll
+    static void start() throws Exception {
+        file = Files.createTempFile("iris", ".onnx");
+        Files.write(file, IrisOnnx.bytes(IrisModel.shipped()));
+        sha256 = Artifacts.sha256(file);
+        server = new OnnxModelServer(file, sha256, "iris", "127.0.0.1", 0).start();
+    }
+
+    @AfterAll
+    static void stop() {
+        server.close();
+    }
+
+    static HttpResponse<String> post(String body) throws Exception {
+        return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + "/v2/models/iris/infer"))
+                .header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test
+    void metadataComesFromTheModelAndKServesIrisRequestIsVersicolorTwice() throws Exception {
+        JsonNode meta = JSON.readTree(HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.port() + "/v2/models/iris")).build(),
+                HttpResponse.BodyHandlers.ofString()).body());
+        assertThat(meta.at("/inputs/0/name").asText()).isEqualTo("input-0");
+        assertThat(meta.at("/inputs/0/datatype").asText()).isEqualTo("FP32");
+        assertThat(meta.at("/inputs/0/shape").toString()).isEqualTo("[-1,4]");
+        assertThat(meta.path("sha256").asText()).isEqualTo(sha256);
+        HttpResponse<String> r = post(KSERVE_IRIS);
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        JsonNode answer = JSON.readTree(r.body());
+        JsonNode label = null;
+        JsonNode probabilities = null;
+        for (JsonNode o : answer.get("outputs")) {
+            if (o.get("name").asText().equals("label")) {
+                label = o;
+            } else if (o.get("name").asText().equals("probabilities")) {
+                probabilities = o;
+            }
+        }
+        assertThat(label).isNotNull();
+        assertThat(label.get("data").toString()).isEqualTo("[1,1]");
+        assertThat(IrisModel.CLASSES.get(label.get("data").get(0).asInt())).isEqualTo("versicolor");
+        assertThat(probabilities.get("shape").toString()).isEqualTo("[2,3]");
+        double[] want = IrisModel.shipped().probabilities(new double[]{6.8, 2.8, 4.8, 1.4});
+        assertThat(probabilities.get("data").get(1).asDouble()).isCloseTo(want[1], org.assertj.core.api.Assertions.within(1e-5));
+        assertThat(post(KSERVE_IRIS.replace("[[6.8,2.8,4.8,1.4],[6.0,3.4,4.5,1.6]]", "[6.8,2.8,4.8,1.4,6.0,3.4,4.5,1.6]")).statusCode())
+                .as("flat data, as OIP v2 also allows").isEqualTo(200);
+    }
+
+    @Test
+    void malformedTensorsAreRefusedNamingTheInput() throws Exception {
+        String good = KSERVE_IRIS;
+        String[][] cases = {
+                {good.replace("FP32", "FP64"), "inputs.input-0.datatype: the model takes FP32"},
+                {good.replace("[2,4]", "[2,5]"), "inputs.input-0.shape[1]: the model takes 4, not 5"},
+                {good.replace("[2,4]", "[3,4]"), "inputs.input-0.data: 12 values for shape [3, 4], not 8"},
+                {good.replace("[2,4]", "[4611686018427387905,4]"), "inputs.input-0.shape[0]: a whole number"},
+                {good.replace("[2,4]", "[\"2\",4]"), "inputs.input-0.shape[0]: a whole number"},
+                {good.replace("6.8", "1e999"), "inputs.input-0.data[0]: a finite number"},
+                {good.replace("6.8", "\"6.8\""), "inputs.input-0.data[0]: a finite number"},
+                {good.replace("6.8", "null"), "inputs.input-0.data[0]: a finite number"},
+                {good.replace("input-0", "input-1"), "inputs: 'input-1' is not an input of model 'iris'"},
+                {"{\"inputs\":[]}", "inputs: 'input-0' is required"},
+                {"{\"outputs\":[]}", "inputs: required"},
+                {good + "garbage", "not one JSON document"},
+                {good.replace("{\"name\"", "{\"name\":\"x\",\"name\""), "not one JSON document"},
+        };
+        for (String[] c : cases) {
+            HttpResponse<String> r = post(c[0]);
+            assertThat(r.statusCode()).as(c[0]).isEqualTo(400);
+            assertThat(JSON.readTree(r.body()).get("error").asText()).as(c[0]).contains(c[1]);
+        }
+        assertThat(post(good).statusCode()).as("a good request after them").isEqualTo(200);
+    }
+
+    @Test
+    void aFileWithOneByteChangedIsRefusedBeforeItLoadsNamingBothDigests() throws Exception {
+        byte[] bytes = Files.readAllBytes(file);
+        bytes[bytes.length / 2] ^= 0x01;
+        Path corrupted = Files.createTempFile("iris-corrupted", ".onnx");
+        Files.write(corrupted, bytes);
+        String actual = Artifacts.sha256(corrupted);
+        assertThatThrownBy(() -> new OnnxModelServer(corrupted, sha256, "iris", "127.0.0.1", 0))
+                .isInstanceOf(Artifacts.DigestMismatch.class)
+                .hasMessageContaining("its SHA-256 is " + actual).hasMessageContaining("registered as " + sha256).hasMessageContaining("refusing to serve it");
+
+        // as the process a runtime starts: it exits with the reason, and nothing listens
+        int port;
+        try (var s = new java.net.ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp", System.getProperty("java.class.path"),
+                OnnxModelServer.class.getName(), "--file", corrupted.toString(), "--sha256", sha256, "--name", "iris", "--port", Integer.toString(port))
+                .redirectErrorStream(true).start();
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertThat(p.exitValue()).as(out).isEqualTo(3);
+        assertThat(out).contains("its SHA-256 is " + actual).contains("registered as " + sha256);
+        assertThatThrownBy(() -> new java.net.Socket("127.0.0.1", port).close()).as("nothing serves it").isInstanceOf(java.net.ConnectException.class);
+    }
+}
