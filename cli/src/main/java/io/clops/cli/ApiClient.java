@@ -84,6 +84,26 @@ public final class ApiClient {
         return a;
     }
 
+    /** POSTs raw bytes (a model file) as application/octet-stream; storing the same content twice is harmless. */
+    public Answer upload(String path, byte[] bytes) {
+        try {
+            HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(server + path)).timeout(Duration.ofSeconds(300))
+                    .header("Content-Type", "application/octet-stream").POST(HttpRequest.BodyPublishers.ofByteArray(bytes));
+            if (token != null) {
+                b.header("Authorization", "Bearer " + token);
+            }
+            HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+            return new Answer(r.statusCode(), r.body().isBlank() ? JSON.createObjectNode() : parse(r.body()));
+        } catch (ConnectException e) {
+            throw new CliException("cannot reach the clops API at " + server, CliException.UNREACHABLE);
+        } catch (IOException e) {
+            throw new CliException("upload to " + server + path + " failed: " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CliException("interrupted");
+        }
+    }
+
     private Answer sendOnce(String method, String url, JsonNode body, java.util.Map<String, String> headers) {
         try {
             HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(60))

@@ -18,7 +18,7 @@ import java.util.concurrent.Callable;
         ModelCommand.ListModels.class})
 public final class ModelCommand {
 
-    @Command(name = "register", description = "Register a new version of a model (command after --, or --example iris).")
+    @Command(name = "register", description = "Register a new version of a model (command after --, --example iris, or a model file: --file).")
     static final class Register implements Callable<Integer> {
         @Parameters(index = "0", description = "model name") String name;
         @Parameters(index = "1..*", arity = "0..*", description = "command and arguments; ${PORT} is the port to listen on") List<String> command = new ArrayList<>();
@@ -30,12 +30,30 @@ public final class ModelCommand {
         @Option(names = "--tag", description = "key=value") List<String> tags = new ArrayList<>();
         @Option(names = "--example", description = "register a shipped example instead of a command: iris") String example;
         @Option(names = "--alias", description = "also point this alias at the new version") String alias;
+        @Option(names = "--file", description = "a model file clops serves itself (uploaded to the platform's store, named by its SHA-256)") Path file;
+        @Option(names = "--format", description = "the file's format: onnx or xgboost (default: from its name, .onnx or .json/.ubj)") String format;
         @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
         @Override
         public Integer call() {
             Main root = Ui.root(spec);
             ObjectNode body = ApiClient.JSON.createObjectNode();
+            if (file != null) {
+                String f = format != null ? format : file.toString().endsWith(".onnx") ? "onnx"
+                        : file.toString().endsWith(".json") || file.toString().endsWith(".ubj") ? "xgboost" : null;
+                if (f == null) {
+                    throw new CliException("--format: onnx or xgboost (not guessed from the name " + file.getFileName() + ")", 2);
+                }
+                byte[] bytes;
+                try {
+                    bytes = java.nio.file.Files.readAllBytes(file);
+                } catch (java.io.IOException e) {
+                    throw new CliException("cannot read " + file + ": " + e.getMessage());
+                }
+                ApiClient.Answer up = root.api().upload("/api/v1/projects/" + root.project + "/artifacts?format=" + f, bytes);
+                fail(up);
+                body.set("artifact", up.body());
+            }
             if (version != null) body.put("version", version);
             if (image != null) body.put("image", image);
             if (port != null) body.put("port", port);

@@ -102,7 +102,8 @@ public final class Platform implements AutoCloseable {
             ApplicationContext ctx = ApplicationContext.builder()
                     .properties(Map.of("clops.kafka.bootstrap", bootstrap, "micronaut.server.port", port,
                             "micronaut.server.host", o.apiHost(), "clops.auth.dir", o.home().resolve("auth").toString(),
-                            "clops.auth.required", o.authRequired(), "clops.kafka.acls", kafkaAcls()))
+                            "clops.auth.required", o.authRequired(), "clops.kafka.acls", kafkaAcls(),
+                            "clops.artifacts.dir", o.home().resolve("artifacts").toString())) // model files: the local runtime reads the same
                     .deduceEnvironment(false).start();
             started.push(ctx::close);
             ctx.getBean(EmbeddedServer.class).start();

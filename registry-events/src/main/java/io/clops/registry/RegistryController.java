@@ -164,6 +164,10 @@ public class RegistryController {
         out.put("protocol", v.getProtocol());
         out.put("inputs", v.getInputs().stream().map(t -> Map.of("name", t.getName(), "datatype", t.getDatatype(), "shape", t.getShape())).toList());
         out.put("tags", v.getTags());
+        if (v.getArtifact() != null) {
+            out.put("artifact", Map.of("uri", v.getArtifact().getUri(), "sha256", v.getArtifact().getSha256(), "size", v.getArtifact().getSize(),
+                    "format", v.getArtifact().getFormat()));
+        }
         out.put("registeredBy", by);
         out.put("archived", archived);
         return out;

@@ -16,7 +16,11 @@ public final class RegistryRequests {
     private RegistryRequests() {
     }
 
-    private static final Set<String> VERSION_FIELDS = Set.of("version", "image", "command", "port", "protocol", "inputs", "outputs", "tags");
+    private static final Set<String> VERSION_FIELDS = Set.of("version", "image", "command", "port", "protocol", "inputs", "outputs", "tags", "artifact");
+    private static final Set<String> ARTIFACT_FIELDS = Set.of("uri", "sha256", "size", "format");
+    /** What clops's own runtime serves (issue 13). */
+    public static final Set<String> FORMATS = Set.of("onnx", "xgboost");
+    public static final String STORE_PREFIX = "clops:artifacts/sha256/";
     private static final Set<String> DATATYPES = Set.of("BOOL", "UINT8", "UINT16", "UINT32", "UINT64", "INT8", "INT16",
             "INT32", "INT64", "FP16", "FP32", "FP64", "BYTES");
 
@@ -62,8 +66,9 @@ public final class RegistryRequests {
                 }
             }
         }
-        if (image == null && !body.has("command")) {
-            errors.add(new FieldError("command", "a version needs a command (local runtime) or an image (Kubernetes), or both"));
+        io.clops.avro.Artifact artifact = body.has("artifact") ? artifact(body.get("artifact"), errors) : null;
+        if (image == null && !body.has("command") && !body.has("artifact")) {
+            errors.add(new FieldError("command", "a version needs a command (local runtime), an image (Kubernetes) or a model file (artifact)"));
         }
         int port = body.has("port") ? integer(body, "port", 1, 65535, errors) : 8080;
         String protocol = body.has("protocol") ? text(body, "protocol", errors) : "v2";
@@ -93,7 +98,46 @@ public final class RegistryRequests {
             throw new InvalidRequest("invalid model version", errors);
         }
         return ModelVersion.newBuilder().setModel(model).setVersion(version).setImage(image).setCommand(command)
-                .setPort(port).setProtocol(protocol).setInputs(inputs).setOutputs(outputs).setTags(tags).build();
+                .setPort(port).setProtocol(protocol).setInputs(inputs).setOutputs(outputs).setTags(tags).setArtifact(artifact).build();
+    }
+
+    /**
+     * A model file: {@code uri} in the platform's store ({@value #STORE_PREFIX}&lt;sha256&gt;, what an upload gives) or
+     * an absolute {@code file:} path; {@code sha256} 64 lowercase hex digits (the store's URI must carry the same);
+     * {@code size} in bytes; {@code format} onnx or xgboost.
+     */
+    static io.clops.avro.Artifact artifact(JsonNode a, List<FieldError> errors) {
+        if (a == null || !a.isObject()) {
+            errors.add(new FieldError("artifact", "must be an object: uri, sha256, size, format"));
+            return null;
+        }
+        int before = errors.size();
+        unknownFields(a, ARTIFACT_FIELDS, "artifact.", errors);
+        String sha = a.path("sha256").isTextual() ? a.get("sha256").asText() : null;
+        if (sha == null || !sha.matches("[0-9a-f]{64}")) {
+            errors.add(new FieldError("artifact.sha256", "must be the file's SHA-256: 64 lowercase hexadecimal digits, not " + abbreviate(a.path("sha256"))));
+        }
+        String uri = a.path("uri").isTextual() ? a.get("uri").asText() : null;
+        if (uri == null || uri.length() > 1024 || !(uri.startsWith(STORE_PREFIX) || uri.matches("file:/[^\\u0000-\\u001f]+"))) {
+            errors.add(new FieldError("artifact.uri", "must be " + STORE_PREFIX + "<sha256> (an upload's) or file:/an/absolute/path, not "
+                    + abbreviate(a.path("uri"))));
+        } else if (uri.startsWith(STORE_PREFIX) && sha != null && !uri.equals(STORE_PREFIX + sha)) {
+            errors.add(new FieldError("artifact.uri", "names digest " + uri.substring(STORE_PREFIX.length()) + " but artifact.sha256 is " + sha));
+        } else if (uri.startsWith("file:") && (uri.contains("/../") || uri.endsWith("/.."))) {
+            errors.add(new FieldError("artifact.uri", "must not climb out of a directory (..)"));
+        }
+        JsonNode size = a.path("size");
+        if (!size.isIntegralNumber() || !size.canConvertToLong() || size.asLong() < 1 || size.asLong() > (1L << 40)) {
+            errors.add(new FieldError("artifact.size", "must be the file's size in bytes, 1 to 2^40, not " + abbreviate(size)));
+        }
+        String format = a.path("format").isTextual() ? a.get("format").asText() : null;
+        if (format == null || !FORMATS.contains(format)) {
+            errors.add(new FieldError("artifact.format", "must be one of " + new java.util.TreeSet<>(FORMATS) + ", not " + abbreviate(a.path("format"))));
+        }
+        if (errors.size() > before) {
+            return null;
+        }
+        return io.clops.avro.Artifact.newBuilder().setUri(uri).setSha256(sha).setSize(size.asLong()).setFormat(format).build();
     }
 
     /**

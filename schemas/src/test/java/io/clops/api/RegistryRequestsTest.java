@@ -57,6 +57,36 @@ class RegistryRequestsTest {
         assertThat(fields(() -> RegistryRequests.version("demo", "iris", json("[]")))).containsExactly("body");
     }
 
+    static final String SHA = "a".repeat(64);
+
+    @Test
+    void aModelFileVersionNamesItsContentAndFormat() {
+        ModelVersion v = RegistryRequests.version("demo", "iris", json("""
+                {"artifact":{"uri":"clops:artifacts/sha256/%s","sha256":"%s","size":660,"format":"onnx"}}""".formatted(SHA, SHA)));
+        assertThat(v.getArtifact().getSha256()).isEqualTo(SHA);
+        assertThat(v.getArtifact().getFormat()).isEqualTo("onnx");
+        assertThat(v.getCommand()).isEmpty();
+        assertThat(RegistryRequests.validate("demo", "iris", v)).as("the typed path (an Avro envelope on the intake)").isEqualTo(v);
+        assertThat(RegistryRequests.version("demo", "iris", json("""
+                {"artifact":{"uri":"file:/models/iris.json","sha256":"%s","size":1,"format":"xgboost"}}""".formatted(SHA))).getArtifact().getUri())
+                .isEqualTo("file:/models/iris.json");
+    }
+
+    @Test
+    void aBadModelFileIsRefusedFieldByField() {
+        assertThat(fields(() -> RegistryRequests.version("demo", "iris", json("""
+                {"artifact":{"uri":"http://x/iris.onnx","sha256":"ABC","size":0,"format":"pickle","colour":1}}"""))))
+                .containsExactlyInAnyOrder("artifact.uri", "artifact.sha256", "artifact.size", "artifact.format", "artifact.colour");
+        assertThat(fields(() -> RegistryRequests.version("demo", "iris", json("""
+                {"artifact":{"uri":"clops:artifacts/sha256/%s","sha256":"%s","size":"660","format":"onnx"}}""".formatted("b".repeat(64), SHA)))))
+                .containsExactlyInAnyOrder("artifact.uri", "artifact.size");
+        assertThat(fields(() -> RegistryRequests.version("demo", "iris", json("""
+                {"artifact":{"uri":"file:/models/../etc/passwd","sha256":"%s","size":1,"format":"onnx"}}""".formatted(SHA)))))
+                .containsExactly("artifact.uri");
+        assertThat(fields(() -> RegistryRequests.version("demo", "iris", json("{\"artifact\":\"iris.onnx\"}")))).containsExactly("artifact");
+        assertThat(fields(() -> RegistryRequests.version("demo", "iris", json("{}")))).containsExactly("command");
+    }
+
     @Test
     void anAliasTargetIsAVersionNumber() {
         assertThat(RegistryRequests.aliasTarget("champion", json("{\"version\":3}"))).isEqualTo(3);

@@ -57,7 +57,7 @@ final class LocalDeployment {
             Path log = settings.logs().resolve(base + "." + route + ".model.log");
             ManagedProcess.ensureLog(log);
             List<String> cmd = new ArrayList<>();
-            for (String part : v.getCommand()) {
+            for (String part : v.getCommand().isEmpty() && v.getArtifact() != null ? modelServer(v, settings) : v.getCommand()) {
                 cmd.add(part.replace("${PORT}", Integer.toString(port)));
             }
             if (!cmd.isEmpty() && cmd.get(0).equals("java")) {
@@ -121,6 +121,22 @@ final class LocalDeployment {
                 .logRequests(exec.getLogRequests())
                 .auth(ExecutorContract.Auth.of(authPublicKey, desired.getSpec().getAccess()))
                 .build();
+    }
+
+    /**
+     * A version that is a model file and nothing else: clops's own runtime serves it (`modelserver`, on the platform's
+     * class path), from the platform's store or its file: URI; the runtime checks the registered SHA-256 before it
+     * loads the file, and a mismatch ends the process with that reason (what the deployment's status then says).
+     */
+    static List<String> modelServer(ModelVersion v, LocalProcessRuntime.Settings settings) {
+        io.clops.avro.Artifact a = v.getArtifact();
+        java.nio.file.Path file = new io.clops.artifacts.ArtifactStore(settings.home().resolve("artifacts")).resolve(a.getUri());
+        if (!"onnx".equals(a.getFormat())) {
+            // no runtime for it yet: a process that says so and stops, so status shows why
+            return List.of(settings.javaBin(), "-cp", settings.executorClasspath(), "io.clops.modelserver.Unserved", a.getFormat());
+        }
+        return List.of(settings.javaBin(), "-Xmx256m", "-XX:+UseSerialGC", "-cp", settings.executorClasspath(), "io.clops.modelserver.OnnxModelServer",
+                "--file", file.toString(), "--sha256", a.getSha256(), "--name", v.getModel(), "--port", "${PORT}");
     }
 
     List<String> workloads() {

@@ -1,0 +1,110 @@
+package io.clops.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.clops.examples.iris.IrisModel;
+import io.clops.platform.Platform;
+import io.clops.testing.Await;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * "You just model", first slice (issue 13), through the running platform and the CLI: the ONNX file the build
+ * writes is registered with {@code --file} (uploaded to the store, named by its SHA-256), deployed with no command or
+ * image of its own, and served by clops's own runtime: KServe's iris request is versicolor twice, sync and async.
+ * Then one byte of the stored file is changed: the restarted runtime refuses it, and the deployment says why, naming
+ * the digests.
+ */
+class ModelFileEndToEndIT {
+    static final String KSERVE_IRIS = "{\"inputs\":[{\"name\":\"input-0\",\"shape\":[2,4],\"datatype\":\"FP32\",\"data\":[[6.8,2.8,4.8,1.4],[6.0,3.4,4.5,1.6]]}]}";
+
+    @TempDir
+    Path home;
+    Platform platform;
+
+    @AfterEach
+    void stop() {
+        if (platform != null) {
+            platform.close();
+        }
+    }
+
+    record Run(int code, String out, String err) {
+        JsonNode json() {
+            try {
+                return ApiClient.JSON.readTree(out);
+            } catch (Exception e) {
+                throw new AssertionError("not JSON: " + out + "\nstderr: " + err, e);
+            }
+        }
+    }
+
+    Run ok(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        List<String> all = new ArrayList<>(List.of("--server=" + platform.apiUrl(), "--project=files"));
+        all.addAll(List.of(args));
+        int code = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), all.toArray(String[]::new));
+        assertThat(code).as(String.join(" ", args) + "\n" + err + out).isZero();
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    static List<String> classes(JsonNode answer) {
+        return Predictor.labels(answer).stream().map(l -> IrisModel.CLASSES.get(Integer.parseInt(l))).toList();
+    }
+
+    @Test
+    void anOnnxFileIsRegisteredDeployedAndServedAndACorruptedOneIsRefused() throws Exception {
+        Path onnx = Path.of("..", "examples", "target", "models", "iris.onnx").toAbsolutePath().normalize();
+        assertThat(onnx).as("written by the examples build").exists();
+        platform = Platform.start(new Platform.Options(home, 0, 0, null), line -> { });
+        ok("project", "create", "files");
+        JsonNode reg = ok("model", "register", "iris-onnx", "--file", onnx.toString(), "--alias", "champion", "-o", "json").json();
+        String sha = reg.at("/artifact/sha256").asText();
+        assertThat(sha).matches("[0-9a-f]{64}");
+        assertThat(reg.at("/artifact/uri").asText()).isEqualTo("clops:artifacts/sha256/" + sha);
+        assertThat(reg.path("command")).as("no command of its own").isEmpty();
+
+        ApiClient api = new ApiClient(platform.apiUrl(), null);
+        ApiClient.Answer pickle = api.upload("/api/v1/projects/files/artifacts?format=pickle", new byte[]{1, 2, 3});
+        assertThat(pickle.status()).isEqualTo(400);
+        assertThat(pickle.body().at("/fields/0/field").asText()).isEqualTo("format");
+        assertThat(api.upload("/api/v1/projects/files/artifacts?format=onnx", new byte[0]).status()).as("an empty file").isEqualTo(400);
+        assertThat(api.upload("/api/v1/projects/files/artifacts?format=onnx", new byte[8 * 1024 * 1024 + 1]).status()).as("over the limit")
+                .isEqualTo(413);
+
+        Path spec = home.resolve("iris-onnx.yaml");
+        Files.writeString(spec, "apiVersion: clops.io/v1\nkind: ModelDeployment\nmetadata: { name: iris-onnx }\nspec:\n  model: iris-onnx@champion\n  mode: both\n");
+        assertThat(ok("deploy", "-f", spec.toString(), "--wait", "-o", "json").json().at("/status/phase").asText()).isEqualTo("Ready");
+        assertThat(classes(ok("predict", "iris-onnx", "-d", KSERVE_IRIS, "-o", "json").json())).containsExactly("versicolor", "versicolor");
+        assertThat(classes(ok("predict", "iris-onnx", "--async", "-d", KSERVE_IRIS, "-o", "json").json())).containsExactly("versicolor", "versicolor");
+
+        // one byte of the stored file changed: the runtime, started again, refuses it and the deployment says why
+        Path stored = home.resolve("artifacts").resolve("sha256").resolve(sha);
+        byte[] bytes = Files.readAllBytes(stored);
+        bytes[bytes.length / 2] ^= 0x01;
+        Files.write(stored, bytes);
+        List<Path> pids;
+        try (var files = Files.list(home.resolve("run"))) {
+            pids = files.filter(f -> f.getFileName().toString().startsWith("files.iris-onnx.") && f.getFileName().toString().endsWith(".model.pid")).toList();
+        }
+        assertThat(pids).as("the model server's pid file").hasSize(1);
+        ProcessHandle server = ProcessHandle.of(Long.parseLong(Files.readString(pids.get(0)).strip().split(" ")[0])).orElseThrow(); // "pid start-time"
+        server.destroyForcibly();
+        Await.until("the deployment Failed, naming the digests", java.time.Duration.ofSeconds(60), () -> {
+            JsonNode d = ok("get", "deployment", "iris-onnx", "-o", "json").json();
+            return d.at("/status/phase").asText().equals("Failed") && d.at("/status/reason").asText().contains("registered as " + sha);
+        });
+        String reason = ok("get", "deployment", "iris-onnx", "-o", "json").json().at("/status/reason").asText();
+        assertThat(reason).contains("its SHA-256 is " + io.clops.artifacts.ArtifactStore.sha256(bytes)).startsWith("model process exited with code 3");
+    }
+}
