@@ -18,9 +18,10 @@ import java.util.List;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * "You just model", first slice (issue 13), through the running platform and the CLI: the ONNX file the build
- * writes is registered with {@code --file} (uploaded to the store, named by its SHA-256), deployed with no command or
- * image of its own, and served by clops's own runtime: KServe's iris request is versicolor twice, sync and async.
+ * "You just model" (issue 13), through the running platform and the CLI: the ONNX file the build writes and the
+ * XGBoost file it trains are each registered with {@code --file} (uploaded to the store, named by its SHA-256),
+ * deployed with no command or image of their own, and served by clops's own runtime: KServe's iris request is
+ * versicolor twice, sync and async, from each.
  * Then one byte of the stored file is changed: the restarted runtime refuses it, and the deployment says why, naming
  * the digests.
  */
@@ -87,6 +88,16 @@ class ModelFileEndToEndIT {
         assertThat(ok("deploy", "-f", spec.toString(), "--wait", "-o", "json").json().at("/status/phase").asText()).isEqualTo("Ready");
         assertThat(classes(ok("predict", "iris-onnx", "-d", KSERVE_IRIS, "-o", "json").json())).containsExactly("versicolor", "versicolor");
         assertThat(classes(ok("predict", "iris-onnx", "--async", "-d", KSERVE_IRIS, "-o", "json").json())).containsExactly("versicolor", "versicolor");
+
+        // the XGBoost file the build trained, the same way
+        Path xgb = Path.of("..", "examples", "target", "models", "iris-xgboost.json").toAbsolutePath().normalize();
+        JsonNode xreg = ok("model", "register", "iris-xgb", "--file", xgb.toString(), "--alias", "champion", "-o", "json").json();
+        assertThat(xreg.at("/artifact/format").asText()).as("guessed from .json").isEqualTo("xgboost");
+        Path xspec = home.resolve("iris-xgb.yaml");
+        Files.writeString(xspec, "apiVersion: clops.io/v1\nkind: ModelDeployment\nmetadata: { name: iris-xgb }\nspec:\n  model: iris-xgb@champion\n  mode: both\n");
+        assertThat(ok("deploy", "-f", xspec.toString(), "--wait", "-o", "json").json().at("/status/phase").asText()).isEqualTo("Ready");
+        assertThat(classes(ok("predict", "iris-xgb", "-d", KSERVE_IRIS, "-o", "json").json())).containsExactly("versicolor", "versicolor");
+        assertThat(classes(ok("predict", "iris-xgb", "--async", "-d", KSERVE_IRIS, "-o", "json").json())).containsExactly("versicolor", "versicolor");
 
         // one byte of the stored file changed: the runtime, started again, refuses it and the deployment says why
         Path stored = home.resolve("artifacts").resolve("sha256").resolve(sha);

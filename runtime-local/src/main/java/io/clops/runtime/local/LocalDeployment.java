@@ -131,12 +131,8 @@ final class LocalDeployment {
     static List<String> modelServer(ModelVersion v, LocalProcessRuntime.Settings settings) {
         io.clops.avro.Artifact a = v.getArtifact();
         java.nio.file.Path file = new io.clops.artifacts.ArtifactStore(settings.home().resolve("artifacts")).resolve(a.getUri());
-        if (!"onnx".equals(a.getFormat())) {
-            // no runtime for it yet: a process that says so and stops, so status shows why
-            return List.of(settings.javaBin(), "-cp", settings.executorClasspath(), "io.clops.modelserver.Unserved", a.getFormat());
-        }
-        return List.of(settings.javaBin(), "-Xmx256m", "-XX:+UseSerialGC", "-cp", settings.executorClasspath(), "io.clops.modelserver.OnnxModelServer",
-                "--file", file.toString(), "--sha256", a.getSha256(), "--name", v.getModel(), "--port", "${PORT}");
+        return List.of(settings.javaBin(), "-Xmx256m", "-XX:+UseSerialGC", "-cp", settings.executorClasspath(), "io.clops.modelserver.ModelServer",
+                "--file", file.toString(), "--sha256", a.getSha256(), "--format", a.getFormat(), "--name", v.getModel(), "--port", "${PORT}");
     }
 
     List<String> workloads() {

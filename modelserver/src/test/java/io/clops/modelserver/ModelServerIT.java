@@ -20,11 +20,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
- * The ONNX runtime over real HTTP with the iris model file the build writes: its inputs and outputs read from the
- * model, KServe's documented iris v2 request answered versicolor twice, every malformed tensor refused naming the
- * input, and a file with one byte changed refused before it loads (in-process and as the process a runtime starts).
+ * clops's own runtime over real HTTP with the iris model files the build writes (ONNX, and XGBoost trained by
+ * xgboost4j): inputs and outputs read from the model, KServe's documented iris v2 request answered versicolor twice
+ * by each, every malformed tensor refused naming the input, and a file with one byte changed refused before it loads
+ * (in-process and as the process a runtime starts).
  */
-class OnnxModelServerIT {
+class ModelServerIT {
     static final ObjectMapper JSON = new ObjectMapper();
     static final HttpClient HTTP = HttpClient.newHttpClient();
     /** KServe's documented OIP v2 request for its iris examples: two rows, both versicolor. */
@@ -33,14 +34,14 @@ class OnnxModelServerIT {
 
     static Path file;
     static String sha256;
-    static OnnxModelServer server;
+    static ModelServer server;
 
     @BeforeAll
     static void start() throws Exception {
         file = Files.createTempFile("iris", ".onnx");
         Files.write(file, IrisOnnx.bytes(IrisModel.shipped()));
         sha256 = Artifacts.sha256(file);
-        server = new OnnxModelServer(file, sha256, "iris", "127.0.0.1", 0).start();
+        server = ModelServer.open(file, sha256, "onnx", "iris", "127.0.0.1", 0).start();
     }
 
     @AfterAll
@@ -84,6 +85,28 @@ class OnnxModelServerIT {
     }
 
     @Test
+    void theXgboostFileTheBuildTrainedIsServedToo() throws Exception {
+        Path xgb = Path.of("..", "examples", "target", "models", "iris-xgboost.json");
+        assertThat(xgb).as("trained by the examples build").exists();
+        try (ModelServer s = ModelServer.open(xgb, Artifacts.sha256(xgb), "xgboost", "iris", "127.0.0.1", 0).start()) {
+            JsonNode meta = JSON.readTree(HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + s.port() + "/v2/models/iris")).build(),
+                    HttpResponse.BodyHandlers.ofString()).body());
+            assertThat(meta.path("platform").asText()).isEqualTo("xgboost");
+            assertThat(meta.at("/inputs/0/shape").toString()).as("the feature count read from the model").isEqualTo("[-1,4]");
+            HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + s.port() + "/v2/models/iris/infer"))
+                    .POST(HttpRequest.BodyPublishers.ofString(KSERVE_IRIS)).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+            JsonNode label = null;
+            for (JsonNode o : JSON.readTree(r.body()).get("outputs")) {
+                if (o.get("name").asText().equals("label")) {
+                    label = o;
+                }
+            }
+            assertThat(label.get("data").toString()).isEqualTo("[1,1]");
+        }
+    }
+
+    @Test
     void malformedTensorsAreRefusedNamingTheInput() throws Exception {
         String good = KSERVE_IRIS;
         String[][] cases = {
@@ -92,9 +115,10 @@ class OnnxModelServerIT {
                 {good.replace("[2,4]", "[3,4]"), "inputs.input-0.data: 12 values for shape [3, 4], not 8"},
                 {good.replace("[2,4]", "[4611686018427387905,4]"), "inputs.input-0.shape[0]: a whole number"},
                 {good.replace("[2,4]", "[\"2\",4]"), "inputs.input-0.shape[0]: a whole number"},
-                {good.replace("6.8", "1e999"), "inputs.input-0.data[0]: a finite number"},
-                {good.replace("6.8", "\"6.8\""), "inputs.input-0.data[0]: a finite number"},
-                {good.replace("6.8", "null"), "inputs.input-0.data[0]: a finite number"},
+                {good.replace("6.8", "1e999"), "inputs.input-0.data[0]: a finite FP32 number"},
+                {good.replace("6.8", "1e300"), "inputs.input-0.data[0]: a finite FP32 number"},
+                {good.replace("6.8", "\"6.8\""), "inputs.input-0.data[0]: a finite FP32 number"},
+                {good.replace("6.8", "null"), "inputs.input-0.data[0]: a finite FP32 number"},
                 {good.replace("input-0", "input-1"), "inputs: 'input-1' is not an input of model 'iris'"},
                 {"{\"inputs\":[]}", "inputs: 'input-0' is required"},
                 {"{\"outputs\":[]}", "inputs: required"},
@@ -116,7 +140,7 @@ class OnnxModelServerIT {
         Path corrupted = Files.createTempFile("iris-corrupted", ".onnx");
         Files.write(corrupted, bytes);
         String actual = Artifacts.sha256(corrupted);
-        assertThatThrownBy(() -> new OnnxModelServer(corrupted, sha256, "iris", "127.0.0.1", 0))
+        assertThatThrownBy(() -> ModelServer.open(corrupted, sha256, "onnx", "iris", "127.0.0.1", 0))
                 .isInstanceOf(Artifacts.DigestMismatch.class)
                 .hasMessageContaining("its SHA-256 is " + actual).hasMessageContaining("registered as " + sha256).hasMessageContaining("refusing to serve it");
 
@@ -126,7 +150,7 @@ class OnnxModelServerIT {
             port = s.getLocalPort();
         }
         Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp", System.getProperty("java.class.path"),
-                OnnxModelServer.class.getName(), "--file", corrupted.toString(), "--sha256", sha256, "--name", "iris", "--port", Integer.toString(port))
+                ModelServer.class.getName(), "--file", corrupted.toString(), "--sha256", sha256, "--name", "iris", "--port", Integer.toString(port))
                 .redirectErrorStream(true).start();
         assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
         String out = new String(p.getInputStream().readAllBytes());

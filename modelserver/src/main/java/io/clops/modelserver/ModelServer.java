@@ -1,13 +1,5 @@
 package io.clops.modelserver;
 
-import ai.onnxruntime.NodeInfo;
-import ai.onnxruntime.OnnxJavaType;
-import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OnnxValue;
-import ai.onnxruntime.OrtEnvironment;
-import ai.onnxruntime.OrtException;
-import ai.onnxruntime.OrtSession;
-import ai.onnxruntime.TensorInfo;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
@@ -22,8 +14,6 @@ import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
-import java.nio.FloatBuffer;
-import java.nio.LongBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -33,17 +23,17 @@ import java.util.Map;
 import java.util.concurrent.Executors;
 
 /**
- * clops's own runtime for ONNX model files: the file's SHA-256 is checked against the one it was registered with
- * (a mismatch is refused, naming both, before anything loads it), ONNX Runtime loads it, and it is served over the
- * Open Inference Protocol v2 (REST) with its inputs and outputs (names, datatypes, shapes) read from the model:
- * {@code GET /v2/models/{name}} shows them, and an infer request is checked against them (each input present, of
- * the model's datatype, a shape that fits the model's, as many finite values as the shape says), else 400 naming
- * the input. Datatypes: FP32, FP64, INT32, INT64.
+ * clops's own runtime for model files: the file's SHA-256 is checked against the one it was registered with (a
+ * mismatch is refused, naming both, before anything loads it), the file is loaded by the runtime its format names
+ * (ONNX: ONNX Runtime; XGBoost: xgboost4j) and served over the Open Inference Protocol v2 (REST) with its inputs and
+ * outputs read from the model: {@code GET /v2/models/{name}} shows them, and an infer request is checked against them
+ * (each input present, of the model's datatype, a shape that fits the model's, as many finite values as the shape
+ * says), else 400 naming the input. Datatypes: FP32, FP64, INT32, INT64.
  * <pre>
- * java -cp … io.clops.modelserver.OnnxModelServer --file iris.onnx --sha256 HEX [--name iris] [--port 8080 | env PORT]
+ * java -cp … io.clops.modelserver.ModelServer --file iris.onnx --sha256 HEX [--format onnx|xgboost] [--name iris] [--port 8080 | env PORT]
  * </pre>
  */
-public final class OnnxModelServer implements AutoCloseable {
+public final class ModelServer implements AutoCloseable {
     static {
         System.setProperty("sun.net.httpserver.nodelay", "true"); // small answers must not wait for a delayed ACK
     }
@@ -55,36 +45,35 @@ public final class OnnxModelServer implements AutoCloseable {
 
     private final String name;
     private final String sha256;
-    private final OrtEnvironment env = OrtEnvironment.getEnvironment();
-    private final OrtSession session;
-    private final Map<String, TensorInfo> inputs = new LinkedHashMap<>();
-    private final Map<String, TensorInfo> outputs = new LinkedHashMap<>();
+    private final Model model;
     private final HttpServer server;
 
-    public OnnxModelServer(Path file, String sha256, String name, String host, int port) throws IOException, OrtException {
-        this.sha256 = Artifacts.verify(file, sha256); // before ONNX Runtime reads a byte of it
+    /** Checks the file's digest, loads it as {@code format} (onnx or xgboost) and binds; {@link #start} serves. */
+    public static ModelServer open(Path file, String sha256, String format, String name, String host, int port) throws Exception {
+        String digest = Artifacts.verify(file, sha256); // before a runtime reads a byte of it
+        Model m = switch (format) {
+            case "onnx" -> new OnnxModel(file);
+            case "xgboost" -> new XgboostModel(file);
+            default -> throw new IllegalArgumentException("format: onnx or xgboost, not '" + format + "'");
+        };
+        try {
+            return new ModelServer(m, digest, name, host, port);
+        } catch (IOException e) {
+            m.close();
+            throw e;
+        }
+    }
+
+    private ModelServer(Model model, String sha256, String name, String host, int port) throws IOException {
+        this.model = model;
+        this.sha256 = sha256;
         this.name = name;
-        this.session = env.createSession(file.toString(), new OrtSession.SessionOptions());
-        for (Map.Entry<String, NodeInfo> e : session.getInputInfo().entrySet()) {
-            inputs.put(e.getKey(), tensor(e.getValue(), "input"));
-        }
-        for (Map.Entry<String, NodeInfo> e : session.getOutputInfo().entrySet()) {
-            outputs.put(e.getKey(), tensor(e.getValue(), "output"));
-        }
         this.server = HttpServer.create(new InetSocketAddress(host, port), 128);
         server.createContext("/", this::handle);
         server.setExecutor(Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors())));
     }
 
-    private static TensorInfo tensor(NodeInfo n, String what) {
-        if (!(n.getInfo() instanceof TensorInfo t)) {
-            throw new IllegalArgumentException("the model's " + what + " '" + n.getName() + "' is not a tensor (" + n.getInfo() + "): not served");
-        }
-        datatype(t.type); // refuses what this server does not speak
-        return t;
-    }
-
-    public OnnxModelServer start() {
+    public ModelServer start() {
         server.start();
         return this;
     }
@@ -96,41 +85,27 @@ public final class OnnxModelServer implements AutoCloseable {
     @Override
     public void close() {
         server.stop(0);
-        try {
-            session.close();
-        } catch (OrtException e) {
-            // closing: nothing to do
-        }
-    }
-
-    static String datatype(OnnxJavaType t) {
-        return switch (t) {
-            case FLOAT -> "FP32";
-            case DOUBLE -> "FP64";
-            case INT32 -> "INT32";
-            case INT64 -> "INT64";
-            default -> throw new IllegalArgumentException("tensors of " + t + " are not served (FP32, FP64, INT32, INT64)");
-        };
+        model.close();
     }
 
     /** What the model declares, as OIP v2 metadata. */
     ObjectNode metadata() {
         ObjectNode m = JSON.createObjectNode();
-        m.put("name", name).put("platform", "onnxruntime").put("sha256", sha256);
-        m.set("inputs", describe(inputs));
-        m.set("outputs", describe(outputs));
+        m.put("name", name).put("platform", model.platform()).put("sha256", sha256);
+        m.set("inputs", describe(model.inputs()));
+        m.set("outputs", describe(model.outputs()));
         return m;
     }
 
-    private static ArrayNode describe(Map<String, TensorInfo> tensors) {
+    private static ArrayNode describe(List<Model.Spec> tensors) {
         ArrayNode a = JSON.createArrayNode();
-        tensors.forEach((n, t) -> {
-            ObjectNode o = a.addObject().put("name", n).put("datatype", datatype(t.type));
+        for (Model.Spec t : tensors) {
+            ObjectNode o = a.addObject().put("name", t.name()).put("datatype", t.datatype());
             ArrayNode shape = o.putArray("shape");
-            for (long d : t.getShape()) {
+            for (long d : t.shape()) {
                 shape.add(d);
             }
-        });
+        }
         return a;
     }
 
@@ -167,26 +142,19 @@ public final class OnnxModelServer implements AutoCloseable {
             send(ex, 400, error("the request is not one JSON document: " + e.getOriginalMessage()));
             return;
         }
-        Map<String, OnnxTensor> feed = new HashMap<>();
         try {
-            feed = tensors(request);
-            try (OrtSession.Result result = session.run(feed)) {
-                ObjectNode answer = JSON.createObjectNode().put("model_name", name);
-                if (request.path("id").isTextual()) {
-                    answer.put("id", request.get("id").asText());
-                }
-                ArrayNode out = answer.putArray("outputs");
-                for (Map.Entry<String, OnnxValue> e : result) {
-                    out.add(output(e.getKey(), (OnnxTensor) e.getValue()));
-                }
-                send(ex, 200, answer);
+            Map<String, Model.Tensor> result = model.infer(tensors(request));
+            ObjectNode answer = JSON.createObjectNode().put("model_name", name);
+            if (request.path("id").isTextual()) {
+                answer.put("id", request.get("id").asText());
             }
+            ArrayNode out = answer.putArray("outputs");
+            result.forEach((n, t) -> out.add(output(n, t)));
+            send(ex, 200, answer);
         } catch (Invalid e) {
             send(ex, 400, error(e.getMessage()));
-        } catch (OrtException e) {
+        } catch (Exception e) {
             send(ex, 500, error("the model failed: " + e.getMessage()));
-        } finally {
-            feed.values().forEach(OnnxTensor::close);
         }
     }
 
@@ -198,43 +166,41 @@ public final class OnnxModelServer implements AutoCloseable {
     }
 
     /** The request's inputs as the model's tensors, each checked against what the model declares. */
-    Map<String, OnnxTensor> tensors(JsonNode request) throws Invalid, OrtException {
+    Map<String, Model.Tensor> tensors(JsonNode request) throws Invalid {
         if (!request.isObject() || !request.path("inputs").isArray()) {
             throw new Invalid("inputs: required, an array of tensors (Open Inference Protocol v2)");
         }
+        Map<String, Model.Spec> declared = new LinkedHashMap<>();
+        model.inputs().forEach(s -> declared.put(s.name(), s));
         Map<String, JsonNode> given = new LinkedHashMap<>();
         for (JsonNode in : request.get("inputs")) {
             String n = in.path("name").asText("");
-            if (!inputs.containsKey(n)) {
-                throw new Invalid("inputs: '" + n + "' is not an input of model '" + name + "' (it takes " + inputs.keySet() + ")");
+            if (!declared.containsKey(n)) {
+                throw new Invalid("inputs: '" + n + "' is not an input of model '" + name + "' (it takes " + declared.keySet() + ")");
             }
             if (given.put(n, in) != null) {
                 throw new Invalid("inputs: '" + n + "' is given twice");
             }
         }
-        Map<String, OnnxTensor> out = new HashMap<>();
-        try {
-            for (Map.Entry<String, TensorInfo> e : inputs.entrySet()) {
-                JsonNode in = given.get(e.getKey());
-                if (in == null) {
-                    throw new Invalid("inputs: '" + e.getKey() + "' is required by model '" + name + "'");
-                }
-                out.put(e.getKey(), tensor(e.getKey(), e.getValue(), in));
+        Map<String, Model.Tensor> out = new HashMap<>();
+        for (Model.Spec s : declared.values()) {
+            JsonNode in = given.get(s.name());
+            if (in == null) {
+                throw new Invalid("inputs: '" + s.name() + "' is required by model '" + name + "'");
             }
-        } catch (Invalid | OrtException | RuntimeException x) {
-            out.values().forEach(OnnxTensor::close);
-            throw x;
+            out.put(s.name(), tensor(s, in));
         }
         return out;
     }
 
-    private OnnxTensor tensor(String input, TensorInfo declared, JsonNode in) throws Invalid, OrtException {
-        String want = datatype(declared.type);
+    private static Model.Tensor tensor(Model.Spec declared, JsonNode in) throws Invalid {
+        String input = declared.name();
+        String want = declared.datatype();
         if (!want.equals(in.path("datatype").asText())) {
             throw new Invalid("inputs." + input + ".datatype: the model takes " + want + ", not " + in.path("datatype"));
         }
         JsonNode shapeNode = in.path("shape");
-        long[] model = declared.getShape();
+        long[] model = declared.shape();
         if (!shapeNode.isArray() || shapeNode.size() != model.length) {
             throw new Invalid("inputs." + input + ".shape: " + model.length + " dimensions, as the model's " + java.util.Arrays.toString(model));
         }
@@ -260,36 +226,23 @@ public final class OnnxModelServer implements AutoCloseable {
         if (!data.isArray() || values.size() != count) {
             throw new Invalid("inputs." + input + ".data: " + count + " values for shape " + java.util.Arrays.toString(shape) + ", not " + values.size());
         }
+        boolean real = want.startsWith("FP");
+        double[] reals = real ? new double[values.size()] : null;
+        long[] integers = real ? null : new long[values.size()];
         for (int i = 0; i < values.size(); i++) {
             JsonNode v = values.get(i);
-            boolean ok = want.startsWith("FP") ? v.isNumber() && Double.isFinite(v.asDouble())
+            boolean ok = real ? v.isNumber() && Double.isFinite(v.asDouble()) && (want.equals("FP64") || Math.abs(v.asDouble()) <= Float.MAX_VALUE)
                     : v.isIntegralNumber() && v.canConvertToLong() && (want.equals("INT64") || v.canConvertToInt());
             if (!ok) {
-                throw new Invalid("inputs." + input + ".data[" + i + "]: a " + (want.startsWith("FP") ? "finite number" : want + " integer") + ", not " + v);
+                throw new Invalid("inputs." + input + ".data[" + i + "]: a " + (real ? "finite " + want + " number" : want + " integer") + ", not " + v);
+            }
+            if (real) {
+                reals[i] = v.asDouble();
+            } else {
+                integers[i] = v.asLong();
             }
         }
-        return switch (want) {
-            case "FP32" -> {
-                FloatBuffer b = FloatBuffer.allocate(values.size());
-                values.forEach(v -> b.put((float) v.asDouble()));
-                yield OnnxTensor.createTensor(env, b.flip(), shape);
-            }
-            case "FP64" -> {
-                java.nio.DoubleBuffer b = java.nio.DoubleBuffer.allocate(values.size());
-                values.forEach(v -> b.put(v.asDouble()));
-                yield OnnxTensor.createTensor(env, b.flip(), shape);
-            }
-            case "INT32" -> {
-                java.nio.IntBuffer b = java.nio.IntBuffer.allocate(values.size());
-                values.forEach(v -> b.put(v.asInt()));
-                yield OnnxTensor.createTensor(env, b.flip(), shape);
-            }
-            default -> {
-                LongBuffer b = LongBuffer.allocate(values.size());
-                values.forEach(v -> b.put(v.asLong()));
-                yield OnnxTensor.createTensor(env, b.flip(), shape);
-            }
-        };
+        return new Model.Tensor(want, shape, reals, integers);
     }
 
     /** OIP v2 takes data flat or nested as the shape: both are read row-major. */
@@ -301,38 +254,25 @@ public final class OnnxModelServer implements AutoCloseable {
         }
     }
 
-    private static ObjectNode output(String name, OnnxTensor t) {
-        TensorInfo info = t.getInfo();
-        ObjectNode o = JSON.createObjectNode().put("name", name).put("datatype", datatype(info.type));
+    private static ObjectNode output(String name, Model.Tensor t) {
+        ObjectNode o = JSON.createObjectNode().put("name", name).put("datatype", t.datatype());
         ArrayNode shape = o.putArray("shape");
-        for (long d : info.getShape()) {
+        for (long d : t.shape()) {
             shape.add(d);
         }
         ArrayNode data = o.putArray("data");
-        switch (info.type) {
-            case FLOAT -> {
-                FloatBuffer b = t.getFloatBuffer();
-                while (b.hasRemaining()) {
-                    data.add(b.get());
+        if (t.reals() != null) {
+            boolean fp32 = t.datatype().equals("FP32");
+            for (double v : t.reals()) {
+                if (fp32) {
+                    data.add((float) v);
+                } else {
+                    data.add(v);
                 }
             }
-            case DOUBLE -> {
-                java.nio.DoubleBuffer b = t.getDoubleBuffer();
-                while (b.hasRemaining()) {
-                    data.add(b.get());
-                }
-            }
-            case INT32 -> {
-                java.nio.IntBuffer b = t.getIntBuffer();
-                while (b.hasRemaining()) {
-                    data.add(b.get());
-                }
-            }
-            default -> {
-                LongBuffer b = t.getLongBuffer();
-                while (b.hasRemaining()) {
-                    data.add(b.get());
-                }
+        } else {
+            for (long v : t.integers()) {
+                data.add(v);
             }
         }
         return o;
@@ -358,16 +298,16 @@ public final class OnnxModelServer implements AutoCloseable {
             a.put(args[i].substring(2), args[i + 1]);
         }
         if (!a.containsKey("file") || !a.containsKey("sha256")) {
-            System.err.println("usage: OnnxModelServer --file MODEL.onnx --sha256 HEX [--name NAME] [--host H] [--port P | env PORT]");
+            System.err.println("usage: ModelServer --file MODEL --sha256 HEX [--format onnx|xgboost] [--name NAME] [--host H] [--port P | env PORT]");
             System.exit(2);
         }
         int port = Integer.parseInt(a.getOrDefault("port", System.getenv().getOrDefault("PORT", "8080")));
         try {
-            OnnxModelServer s = new OnnxModelServer(Path.of(a.get("file")), a.get("sha256"), a.getOrDefault("name", "model"),
+            ModelServer s = open(Path.of(a.get("file")), a.get("sha256"), a.getOrDefault("format", "onnx"), a.getOrDefault("name", "model"),
                     a.getOrDefault("host", "127.0.0.1"), port).start();
             Runtime.getRuntime().addShutdownHook(new Thread(s::close));
-            System.out.println("serving " + a.get("file") + " (sha256 " + a.get("sha256") + ") as '" + a.getOrDefault("name", "model")
-                    + "' on port " + s.port());
+            System.out.println("serving " + a.get("file") + " (sha256 " + a.get("sha256") + ", " + a.getOrDefault("format", "onnx") + ") as '"
+                    + a.getOrDefault("name", "model") + "' on port " + s.port());
         } catch (Artifacts.DigestMismatch e) {
             System.err.println(e.getMessage());
             System.exit(3); // the process's exit reason is what the deployment's status shows
