@@ -47,6 +47,7 @@ public final class ModelServer implements AutoCloseable {
     private final String sha256;
     private final Model model;
     private final HttpServer server;
+    private volatile Batcher batcher; // null: each request runs alone
 
     /** Checks the file's digest, loads it as {@code format} (onnx or xgboost) and binds; {@link #start} serves. */
     public static ModelServer open(Path file, String sha256, String format, String name, String host, int port) throws Exception {
@@ -73,6 +74,27 @@ public final class ModelServer implements AutoCloseable {
         server.setExecutor(Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors())));
     }
 
+    /**
+     * Batches concurrent requests: up to {@code maxRows} rows, waiting at most {@code maxDelayMicros} after the first
+     * (a model whose inputs and outputs do not all start with the batch dimension is served unbatched, and said so).
+     */
+    public ModelServer batching(int maxRows, long maxDelayMicros) {
+        if (maxRows > 1 && Batcher.batchable(model)) {
+            this.batcher = new Batcher(model, maxRows, maxDelayMicros);
+            // a request waits for its batch on its handler thread: enough of them to fill a batch twice over
+            server.setExecutor(Executors.newFixedThreadPool(Math.max(4, 2 * maxRows)));
+        } else if (maxRows > 1) {
+            System.err.println("model '" + name + "' has a tensor without a batch dimension first: served unbatched");
+        }
+        return this;
+    }
+
+    /** Model runs and requests answered through the batcher (null without one). */
+    long[] batchingCounts() {
+        Batcher b = batcher;
+        return b == null ? null : new long[]{b.runs.sum(), b.requests.sum()};
+    }
+
     public ModelServer start() {
         server.start();
         return this;
@@ -85,6 +107,9 @@ public final class ModelServer implements AutoCloseable {
     @Override
     public void close() {
         server.stop(0);
+        if (batcher != null) {
+            batcher.close();
+        }
         model.close();
     }
 
@@ -143,7 +168,8 @@ public final class ModelServer implements AutoCloseable {
             return;
         }
         try {
-            Map<String, Model.Tensor> result = model.infer(tensors(request));
+            Batcher b = batcher;
+            Map<String, Model.Tensor> result = b != null ? b.infer(tensors(request)) : model.infer(tensors(request));
             ObjectNode answer = JSON.createObjectNode().put("model_name", name);
             if (request.path("id").isTextual()) {
                 answer.put("id", request.get("id").asText());
@@ -298,13 +324,15 @@ public final class ModelServer implements AutoCloseable {
             a.put(args[i].substring(2), args[i + 1]);
         }
         if (!a.containsKey("file") || !a.containsKey("sha256")) {
-            System.err.println("usage: ModelServer --file MODEL --sha256 HEX [--format onnx|xgboost] [--name NAME] [--host H] [--port P | env PORT]");
+            System.err.println("usage: ModelServer --file MODEL --sha256 HEX [--format onnx|xgboost] [--name NAME] [--host H] [--port P | env PORT]"
+                    + " [--max-batch ROWS --max-delay-us MICROS]");
             System.exit(2);
         }
         int port = Integer.parseInt(a.getOrDefault("port", System.getenv().getOrDefault("PORT", "8080")));
         try {
             ModelServer s = open(Path.of(a.get("file")), a.get("sha256"), a.getOrDefault("format", "onnx"), a.getOrDefault("name", "model"),
-                    a.getOrDefault("host", "127.0.0.1"), port).start();
+                    a.getOrDefault("host", "127.0.0.1"), port)
+                    .batching(Integer.parseInt(a.getOrDefault("max-batch", "1")), Long.parseLong(a.getOrDefault("max-delay-us", "2000"))).start();
             Runtime.getRuntime().addShutdownHook(new Thread(s::close));
             System.out.println("serving " + a.get("file") + " (sha256 " + a.get("sha256") + ", " + a.getOrDefault("format", "onnx") + ") as '"
                     + a.getOrDefault("name", "model") + "' on port " + s.port());

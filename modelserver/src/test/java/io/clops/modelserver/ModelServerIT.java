@@ -14,6 +14,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -103,6 +104,45 @@ class ModelServerIT {
                 }
             }
             assertThat(label.get("data").toString()).isEqualTo("[1,1]");
+        }
+    }
+
+    @Test
+    void concurrentRequestsAreBatchedAndEachGetsItsOwnRows() throws Exception {
+        IrisModel iris = IrisModel.shipped();
+        var data = IrisModel.data();
+        try (ModelServer s = ModelServer.open(file, sha256, "onnx", "iris", "127.0.0.1", 0).batching(64, 50_000).start()) {
+            int clients = 32;
+            var pool = java.util.concurrent.Executors.newFixedThreadPool(clients);
+            var start = new java.util.concurrent.CountDownLatch(1);
+            List<java.util.concurrent.Future<String>> answers = new java.util.ArrayList<>();
+            for (int i = 0; i < clients; i++) {
+                double[] x = data.get(i * 4).x();
+                String body = "{\"inputs\":[{\"name\":\"input-0\",\"shape\":[1,4],\"datatype\":\"FP32\",\"data\":[" + x[0] + "," + x[1] + ","
+                        + x[2] + "," + x[3] + "]}]}";
+                answers.add(pool.submit(() -> {
+                    start.await();
+                    return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + s.port() + "/v2/models/iris/infer"))
+                            .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString()).body();
+                }));
+            }
+            start.countDown();
+            for (int i = 0; i < clients; i++) {
+                JsonNode a = JSON.readTree(answers.get(i).get(30, TimeUnit.SECONDS));
+                JsonNode label = null;
+                for (JsonNode o : a.get("outputs")) {
+                    if (o.get("name").asText().equals("label")) {
+                        label = o;
+                    } else {
+                        assertThat(o.get("shape").toString()).as("client %d's own rows", i).isEqualTo("[1,3]");
+                    }
+                }
+                assertThat(label.get("data").get(0).asInt()).as("client %d", i).isEqualTo(iris.predict(data.get(i * 4).x()));
+            }
+            pool.shutdown();
+            long[] counts = s.batchingCounts();
+            assertThat(counts[1]).as("requests answered through the batcher").isEqualTo(clients);
+            assertThat(counts[0]).as("model runs for " + clients + " concurrent requests").isLessThan(clients);
         }
     }
 
