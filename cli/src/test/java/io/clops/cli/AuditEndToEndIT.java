@@ -7,8 +7,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -36,29 +34,16 @@ class AuditEndToEndIT {
         }
     }
 
-    record Run(int code, String out, String err) {
-        JsonNode json() {
-            try {
-                return ApiClient.JSON.readTree(out);
-            } catch (Exception e) {
-                throw new AssertionError("not JSON: " + out + "\nstderr: " + err, e);
-            }
-        }
-    }
-
     String token; // whose the next commands are
 
-    Run clops(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
+    CliRun clops(String... args) {
         List<String> all = new ArrayList<>(List.of("--server=" + platform.apiUrl(), "--project=books", "--token=" + token));
         all.addAll(List.of(args));
-        int code = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), all.toArray(String[]::new));
-        return new Run(code, out.toString(), err.toString());
+        return CliRun.of(all);
     }
 
-    Run ok(String... args) {
-        Run r = clops(args);
+    CliRun ok(String... args) {
+        CliRun r = clops(args);
         assertThat(r.code()).as(String.join(" ", args) + "\n" + r.err() + r.out()).isZero();
         return r;
     }
@@ -165,7 +150,7 @@ class AuditEndToEndIT {
         List<String> generations = new ArrayList<>();
         history.forEach(g -> generations.add(g.path("generation").asText() + " " + g.path("action").asText()));
         assertThat(generations).containsExactly("1 deploy", "2 set-alias", "3 deploy", "null undeploy");
-        Run back = ok("rollback", "iris", "--to-generation", "1", "--wait", "-o", "json");
+        CliRun back = ok("rollback", "iris", "--to-generation", "1", "--wait", "-o", "json");
         assertThat(back.json().path("generation").asLong()).isPositive();
         JsonNode now = ok("get", "deployment", "iris", "-o", "json").json();
         assertThat(now.at("/spec/replicas/max").asInt()).as("generation 1's spec").isEqualTo(1);
@@ -176,7 +161,7 @@ class AuditEndToEndIT {
         assertThat(rollbackRecord.get(rollbackRecord.size() - 1).path("action").asText()).isEqualTo("deploy");
 
         // the trail is intact; a copy with one byte changed is named
-        Run verify = ok("audit", "verify", "-o", "json");
+        CliRun verify = ok("audit", "verify", "-o", "json");
         assertThat(verify.json().path("intact").asBoolean()).isTrue();
         assertThat(verify.json().path("records").asLong()).as("every event so far, the rollback too").isEqualTo(11);
         Path copy = home.resolve("log-copy.jsonl");
@@ -194,7 +179,7 @@ class AuditEndToEndIT {
         lines.set(i, ApiClient.JSON.writeValueAsString(line));
         Path edited = home.resolve("log-edited.jsonl");
         Files.write(edited, lines);
-        Run broken = clops("audit", "verify", "--file", edited.toString(), "-o", "json");
+        CliRun broken = clops("audit", "verify", "--file", edited.toString(), "-o", "json");
         assertThat(broken.code()).isEqualTo(1);
         assertThat(broken.json().path("broken").asText()).startsWith("clops.registry/" + line.get("partition").asInt() + "@" + line.get("offset").asLong());
     }

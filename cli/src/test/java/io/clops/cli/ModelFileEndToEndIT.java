@@ -8,8 +8,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -39,24 +37,12 @@ class ModelFileEndToEndIT {
         }
     }
 
-    record Run(int code, String out, String err) {
-        JsonNode json() {
-            try {
-                return ApiClient.JSON.readTree(out);
-            } catch (Exception e) {
-                throw new AssertionError("not JSON: " + out + "\nstderr: " + err, e);
-            }
-        }
-    }
-
-    Run ok(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
+    CliRun ok(String... args) {
         List<String> all = new ArrayList<>(List.of("--server=" + platform.apiUrl(), "--project=files"));
         all.addAll(List.of(args));
-        int code = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), all.toArray(String[]::new));
-        assertThat(code).as(String.join(" ", args) + "\n" + err + out).isZero();
-        return new Run(code, out.toString(), err.toString());
+        CliRun r = CliRun.of(all);
+        assertThat(r.code()).as(String.join(" ", args) + "\n" + r.err() + r.out()).isZero();
+        return r;
     }
 
     static List<String> classes(JsonNode answer) {

@@ -9,8 +9,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.URI;
@@ -39,25 +37,10 @@ class PlatformEndToEndIT {
         }
     }
 
-    record Run(int code, String out, String err) {
-        JsonNode json() {
-            try {
-                return ApiClient.JSON.readTree(out);
-            } catch (Exception e) {
-                throw new AssertionError("not JSON: " + out + "\nstderr: " + err, e);
-            }
-        }
-    }
-
-    Run clops(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        String[] all = new String[args.length + 2];
-        all[0] = "--server=" + platform.apiUrl();
-        all[1] = "--project=e2e";
-        System.arraycopy(args, 0, all, 2, args.length);
-        int code = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), all);
-        return new Run(code, out.toString(), err.toString());
+    CliRun clops(String... args) {
+        List<String> all = new java.util.ArrayList<>(List.of("--server=" + platform.apiUrl(), "--project=e2e"));
+        all.addAll(List.of(args));
+        return CliRun.of(all);
     }
 
     Path spec(String text) throws Exception {
@@ -78,7 +61,7 @@ class PlatformEndToEndIT {
     /** Starts the platform and creates the project the tests work in, as a user would. */
     void start() {
         restart();
-        Run created = clops("project", "create", "e2e", "--description", "end to end");
+        CliRun created = clops("project", "create", "e2e", "--description", "end to end");
         assertThat(created.code()).as(created.err()).isZero();
     }
 
@@ -98,25 +81,25 @@ class PlatformEndToEndIT {
     @Test
     void registerDeployPredictSyncAndAsyncSurviveACrashAndUndeploy() throws Exception {
         start();
-        Run reg = clops("model", "register", "iris", "--example", "iris", "--alias", "champion", "-o", "json");
+        CliRun reg = clops("model", "register", "iris", "--example", "iris", "--alias", "champion", "-o", "json");
         assertThat(reg.code()).as(reg.err()).isZero();
         assertThat(reg.json().get("version").asInt()).isEqualTo(1);
 
         long commandsBefore = TopicProbe.endOffsetSum(platform.bootstrap(), Topics.COMMANDS.name());
-        Run bad = clops("deploy", "-f", spec(IRIS_SPEC.replace("mode: both", "mode: both\n  replicas: { min: 3, max: 1 }\n  moel: x")).toString());
+        CliRun bad = clops("deploy", "-f", spec(IRIS_SPEC.replace("mode: both", "mode: both\n  replicas: { min: 3, max: 1 }\n  moel: x")).toString());
         assertThat(bad.code()).isEqualTo(1);
         assertThat(bad.err()).contains("spec.replicas.max").contains("spec.moel: unknown field");
         assertThat(TopicProbe.endOffsetSum(platform.bootstrap(), Topics.COMMANDS.name())).isEqualTo(commandsBefore);
 
-        Run deploy = clops("deploy", "-f", spec(IRIS_SPEC).toString(), "--wait", "-o", "json");
+        CliRun deploy = clops("deploy", "-f", spec(IRIS_SPEC).toString(), "--wait", "-o", "json");
         assertThat(deploy.code()).as(deploy.err()).isZero();
         assertThat(deploy.json().at("/status/phase").asText()).isEqualTo("Ready");
         String endpoint = deploy.json().at("/status/endpoint").asText();
 
-        Run sync = clops("predict", "iris", "-d", SETOSA_VERSICOLOR_VIRGINICA, "-o", "json");
+        CliRun sync = clops("predict", "iris", "-d", SETOSA_VERSICOLOR_VIRGINICA, "-o", "json");
         assertThat(sync.code()).as(sync.err()).isZero();
         assertThat(Predictor.labels(sync.json())).containsExactly("setosa", "versicolor", "virginica");
-        Run async = clops("predict", "iris", "--async", "-d", SETOSA_VERSICOLOR_VIRGINICA, "-o", "json");
+        CliRun async = clops("predict", "iris", "--async", "-d", SETOSA_VERSICOLOR_VIRGINICA, "-o", "json");
         assertThat(async.code()).as(async.err()).isZero();
         assertThat(Predictor.labels(async.json())).containsExactly("setosa", "versicolor", "virginica");
         assertThat(async.json().get("clops_request_id").asText()).isNotBlank();
@@ -127,7 +110,7 @@ class PlatformEndToEndIT {
         assertThat(children("-Dclops.role=executor")).hasSize(1);
         models.get(0).destroyForcibly();
         await("status Failed with the exit reason", () -> {
-            Run got = clops("get", "deployment", "iris", "-o", "json");
+            CliRun got = clops("get", "deployment", "iris", "-o", "json");
             return got.json().at("/status/phase").asText().equals("Failed")
                     && got.json().at("/status/reason").asText().startsWith("model process exited with code");
         });
@@ -137,7 +120,7 @@ class PlatformEndToEndIT {
         assertThat(Predictor.labels(clops("predict", "iris", "-d", SETOSA_VERSICOLOR_VIRGINICA, "-o", "json").json()))
                 .containsExactly("setosa", "versicolor", "virginica");
 
-        Run undeploy = clops("undeploy", "iris", "--wait");
+        CliRun undeploy = clops("undeploy", "iris", "--wait");
         assertThat(undeploy.code()).as(undeploy.err()).isZero();
         await("model and executor processes gone", () -> children("io.clops.examples.iris.IrisServer").isEmpty()
                 && children("-Dclops.role=executor").isEmpty());
@@ -156,11 +139,11 @@ class PlatformEndToEndIT {
 
         restart();
         assertThat(clops("project", "list", "-o", "json").json().get("items").findValuesAsText("name")).containsExactly("e2e");
-        Run models = clops("get", "models", "-o", "json");
+        CliRun models = clops("get", "models", "-o", "json");
         assertThat(models.json().get("items").get(0).get("name").asText()).isEqualTo("iris");
         await("the deployment is Ready again", () -> clops("get", "deployment", "iris", "-o", "json").json()
                 .at("/status/phase").asText().equals("Ready"));
-        Run got = clops("get", "deployment", "iris", "-o", "json");
+        CliRun got = clops("get", "deployment", "iris", "-o", "json");
         assertThat(got.json().get("generation").asInt()).isEqualTo(1);
         assertThat(Predictor.labels(clops("predict", "iris", "-d", SETOSA_VERSICOLOR_VIRGINICA, "-o", "json").json()))
                 .containsExactly("setosa", "versicolor", "virginica");
@@ -173,7 +156,7 @@ class PlatformEndToEndIT {
         start();
         assertThat(clops("model", "register", "iris", "--example", "iris").code()).isZero();
         assertThat(clops("model", "register", "iris", "--example", "iris").code()).isZero();
-        Run deploy = clops("deploy", "-f", spec(IRIS_SPEC.replace("model: iris@champion", "model: iris:1\n  traffic:\n"
+        CliRun deploy = clops("deploy", "-f", spec(IRIS_SPEC.replace("model: iris@champion", "model: iris:1\n  traffic:\n"
                 + "    - { model: iris:1, weight: 50 }\n    - { model: iris:2, weight: 50 }\n  shadow: iris:2")).toString(), "--wait", "-o", "json");
         assertThat(deploy.code()).as(deploy.err()).isZero();
         assertThat(children("io.clops.examples.iris.IrisServer")).as("two routes and a shadow").hasSize(3);
@@ -197,20 +180,20 @@ class PlatformEndToEndIT {
         assertThat(clops("project", "quota", "set", "--cpu", "1", "--deployments", "3").code()).isZero();
         assertThat(clops("model", "register", "iris", "--example", "iris", "--alias", "champion").code()).isZero();
         for (String name : List.of("a", "b", "c")) {
-            Run d = clops("deploy", "-f", spec(IRIS_SPEC.replace("name: iris", "name: " + name)
+            CliRun d = clops("deploy", "-f", spec(IRIS_SPEC.replace("name: iris", "name: " + name)
                     .replace("mode: both", "mode: sync\n  resources: { cpu: 300m, memory: 128Mi }")).toString());
             assertThat(d.code()).as(d.err()).isZero();
         }
-        Run over = clops("deploy", "-f", spec(IRIS_SPEC.replace("name: iris", "name: d")).toString());
+        CliRun over = clops("deploy", "-f", spec(IRIS_SPEC.replace("name: iris", "name: d")).toString());
         assertThat(over.code()).isEqualTo(1);
         assertThat(over.err()).contains("project 'e2e' quota exceeded: cpu: requested 500m (1 route × 1 replicas.max × 500m),"
                 + " 100m left of 1; deployments: requested 1, 0 left of 3");
-        Run quota = clops("project", "quota", "get");
+        CliRun quota = clops("project", "quota", "get");
         assertThat(quota.out()).containsPattern("cpu\\s+1\\s+900m\\s+100m").containsPattern("deployments\\s+3\\s+3\\s+0");
         await("three deployments running", () -> children("io.clops.examples.iris.IrisServer").size() == 3
                 && children("-Dclops.role=executor").size() == 3);
 
-        Run deleted = clops("project", "delete", "e2e");
+        CliRun deleted = clops("project", "delete", "e2e");
         assertThat(deleted.code()).as(deleted.err()).isZero();
         assertThat(deleted.out()).contains("deleted with 3 deployment(s) and 1 model(s)");
         await("every process of the project stopped", () -> children("io.clops.examples.iris.IrisServer").isEmpty()
