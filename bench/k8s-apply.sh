@@ -2,6 +2,7 @@
 # Issue 3's bench: N deployments through the real broker into fabric8's mock API server.
 #   bench/k8s-apply.sh            # one at a time (N = 1), a burst of 50, then 1000 across 20 projects
 #   bench/k8s-apply.sh 500 2000   # other sizes
+#   bench/k8s-apply.sh --mock=stock 1000   # only against fabric8's stock CRUD mock (default: indexed and stock)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"

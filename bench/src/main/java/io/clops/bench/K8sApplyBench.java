@@ -48,19 +48,31 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Deployments through the real broker and the topology into fabric8's mock API server (CRUD mode), with one
- * Kubernetes worker (its default threads): command → applied latency (the worker's Applied report on
- * clops.cluster) and command → status (the topology's clops.status showing the generation), throughput, write
- * requests per deployment. N = 1: one command at a time, {@value #WARM_UP} not counted then {@value #ONE_BY_ONE}
- * measured; N > 1: a burst of N across min(20, N/50) projects. Each size runs on a fresh broker and mock server.
- * Usage: bench/k8s-apply.sh [N ...] (default 1 50 1000).
+ * Kubernetes worker (its default threads): command → desired (the topology's clops.desired, the worker's input),
+ * command → applied (the worker's Applied report on clops.cluster) and command → status (clops.status showing the
+ * generation), throughput, write requests per deployment. N = 1: one command at a time, {@value #WARM_UP} not
+ * counted then {@value #ONE_BY_ONE} measured; N > 1: a burst of N across min(20, N/50) projects. Each size runs on
+ * a fresh broker and mock server, once against the indexed stand-in and once against the stock mock
+ * ({@link IndexedCrudDispatcher}; {@code --mock=indexed} or {@code --mock=stock} for one). A first burst of
+ * {@value #WARM_UP_BURST} warms the JVM up and is printed as the cold row (a fresh JVM spends a core compiling
+ * through it). Usage: bench/k8s-apply.sh [--mock=…] [N ...] (default 1 50 1000).
  */
 public final class K8sApplyBench {
-    record Result(int n, int projects, int measured, double seconds, double writesPerDeployment, double requestsPerDeployment,
-                  Map<String, Integer> writesByKind, long p50, long p99, long max, long statusP50, long statusP99) {
+    record Result(boolean isCold, String mock, int n, int projects, int measured, double seconds, double writesPerDeployment, double requestsPerDeployment,
+                  Map<String, Integer> writesByKind, long desiredP50, long desiredP99, long p50, long p99, long max, long statusP50, long statusP99) {
+        Result cold() {
+            return new Result(true, mock, n, projects, measured, seconds, writesPerDeployment, requestsPerDeployment, writesByKind,
+                    desiredP50, desiredP99, p50, p99, max, statusP50, statusP99);
+        }
+
+        String label() {
+            return isCold ? mock + ",cold" : mock;
+        }
     }
 
     static final int WARM_UP = 5;
     static final int ONE_BY_ONE = 40;
+    static final int WARM_UP_BURST = 1000;
 
     /** Held so the JUL configuration is not garbage-collected: the mock server logs every request at INFO. */
     private static final java.util.logging.Logger MOCK_LOG = java.util.logging.Logger.getLogger("io.fabric8.mockwebserver");
@@ -69,35 +81,48 @@ public final class K8sApplyBench {
         System.setProperty("org.apache.avro.SERIALIZABLE_PACKAGES", "io.clops");
         MOCK_LOG.setLevel(java.util.logging.Level.WARNING);
         List<Integer> sizes = new ArrayList<>();
+        List<String> mocks = List.of("indexed", "stock");
         for (String a : args) {
+            if (a.startsWith("--mock=")) {
+                mocks = List.of(a.substring("--mock=".length()).split(","));
+                continue;
+            }
             sizes.add(Integer.parseInt(a));
         }
         if (sizes.isEmpty()) {
             sizes = List.of(1, 50, 1000);
         }
         List<Result> results = new ArrayList<>();
+        // The platform's JVMs run for days; a fresh one spends a core compiling for its first ~30 s (measured: the C2
+        // compiler threads took a third of both cores through a cold 1,000 burst). One unmeasured burst first.
+        System.err.println("warm-up: one burst of " + WARM_UP_BURST + " (printed as the cold row)");
+        results.add(run(WARM_UP_BURST, "indexed").cold());
         for (int n : sizes) {
-            results.add(run(n));
+            for (String mock : mocks) {
+                results.add(run(n, mock));
+            }
         }
         System.out.println();
         System.out.println("clops k8s apply bench: one worker (" + ReconcileWorker.Settings.defaults().threads()
                 + " threads), fabric8 mock API server (CRUD), embedded KRaft broker, " + Runtime.getRuntime().availableProcessors() + " cores");
+        System.out.println("mock: indexed = fabric8's CRUD mock reading an object by name (as an API server does), stock = scanning every stored object per write");
+        System.out.println("desired = the topology's clops.desired shows the deployment (the worker's input); a cold row: the first burst in a fresh JVM");
         System.out.println("applied = the worker's Applied report on clops.cluster; status = clops.status shows the generation");
-        System.out.printf(Locale.ROOT, "%6s %9s %9s %9s %11s %14s %16s %12s %12s %10s %13s %13s%n", "N", "projects", "measured", "total s",
-                "deploys/s", "writes/deploy", "requests/deploy", "applied p50", "applied p99", "max ms", "status p50", "status p99");
+        System.out.printf(Locale.ROOT, "%12s %6s %9s %9s %9s %11s %14s %16s %12s %12s %12s %12s %10s %13s %13s%n", "mock", "N", "projects", "measured", "total s",
+                "deploys/s", "writes/deploy", "requests/deploy", "desired p50", "desired p99", "applied p50", "applied p99", "max ms", "status p50", "status p99");
         for (Result r : results) {
-            System.out.printf(Locale.ROOT, "%6s %9d %9d %9.2f %11.1f %14.2f %16.2f %12d %12d %10d %13d %13d%n",
+            System.out.printf(Locale.ROOT, "%12s %6s %9d %9d %9.2f %11.1f %14.2f %16.2f %12d %12d %12d %12d %10d %13d %13d%n", r.label(),
                     r.n() == 1 ? "1×" + r.measured() : Integer.toString(r.n()), r.projects(), r.measured(), r.seconds(),
-                    r.measured() / r.seconds(), r.writesPerDeployment(), r.requestsPerDeployment(), r.p50(), r.p99(), r.max(),
+                    r.measured() / r.seconds(), r.writesPerDeployment(), r.requestsPerDeployment(), r.desiredP50(), r.desiredP99(), r.p50(), r.p99(), r.max(),
                     r.statusP50(), r.statusP99());
         }
         for (Result r : results) {
-            System.out.println("writes for N=" + r.n() + " by method and resource: " + r.writesByKind());
+            System.out.println("writes for N=" + r.n() + " (" + r.label() + ") by method and resource: " + r.writesByKind());
         }
         System.exit(0);
     }
 
-    static Result run(int n) throws Exception {
+    static Result run(int n, String mockKind) throws Exception {
         Path dir = Files.createTempDirectory("clops-bench");
         int projects = n == 1 ? 1 : Math.min(20, Math.max(1, n / 50));
         try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.start(dir.resolve("kafka"), 0)) {
@@ -105,7 +130,11 @@ public final class K8sApplyBench {
             TopicAdmin.ensure(bootstrap, Topics.ALL);
             SchemaTopic.connect(bootstrap);
             KubernetesMockServer mock = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(),
-                    new KubernetesCrudDispatcher(), false);
+                    switch (mockKind) {
+                        case "indexed" -> new IndexedCrudDispatcher();
+                        case "stock" -> new KubernetesCrudDispatcher();
+                        default -> throw new IllegalArgumentException("--mock: indexed or stock, not " + mockKind);
+                    }, false);
             mock.init();
             try (KubernetesClient client = mock.createClient();
                  Reconciler reconciler = Reconciler.start(bootstrap, dir.resolve("streams"), Duration.ofSeconds(60));
@@ -124,11 +153,13 @@ public final class K8sApplyBench {
                 Map<String, Long> statusSeen = new ConcurrentHashMap<>();
                 Thread watcher = watchStatus(bootstrap, statusSeen);
                 Thread appliedWatcher = watchApplied(bootstrap, applied);
+                Map<String, Long> desiredSeen = new ConcurrentHashMap<>();
+                Thread desiredWatcher = watch(bootstrap, Topics.DESIRED.name(), "bench-desired", desiredSeen, (key, value) -> key);
                 try (KubernetesRuntime runtime = new KubernetesRuntime(client, PlatformSettings.defaults("clops/executor:bench", bootstrap), status, Clock.systemUTC());
                      ReconcileWorker worker = new ReconcileWorker(bootstrap, runtime, status).start()) {
                     Map<String, Long> sent = new HashMap<>();
                     if (n == 1) {
-                        return oneByOne(mock, gateway, applied, statusSeen, watcher, appliedWatcher);
+                        return oneByOne(mockKind, mock, gateway, applied, statusSeen, desiredSeen, watcher, appliedWatcher, desiredWatcher);
                     }
                     int baseline = mock.getRequestCount();
                     long t0 = System.nanoTime();
@@ -155,10 +186,12 @@ public final class K8sApplyBench {
                     MockRequests counted = MockRequests.since(mock, baseline); // exactly the requests made until all were applied
                     List<Long> lat = latencies(sent, applied);
                     List<Long> toStatus = latencies(sent, statusSeen);
+                    List<Long> toDesired = latencies(sent, desiredSeen);
+                    desiredWatcher.interrupt();
                     watcher.interrupt();
                     appliedWatcher.interrupt();
-                    return new Result(n, projects, n, seconds, counted.writes() / (double) n, counted.requests() / (double) n, counted.byKind(),
-                            percentile(lat, 0.5), percentile(lat, 0.99), lat.get(lat.size() - 1), percentile(toStatus, 0.5), percentile(toStatus, 0.99));
+                    return new Result(false, mockKind, n, projects, n, seconds, counted.writes() / (double) n, counted.requests() / (double) n, counted.byKind(),
+                            percentile(toDesired, 0.5), percentile(toDesired, 0.99), percentile(lat, 0.5), percentile(lat, 0.99), lat.get(lat.size() - 1), percentile(toStatus, 0.5), percentile(toStatus, 0.99));
                 }
             } finally {
                 mock.destroy();
@@ -167,8 +200,8 @@ public final class K8sApplyBench {
     }
 
     /** One command at a time: each sent once the one before it shows in status; the first few warm up. */
-    static Result oneByOne(KubernetesMockServer mock, CommandGateway gateway, Map<String, Long> applied, Map<String, Long> statusSeen,
-                           Thread... watchers) throws Exception {
+    static Result oneByOne(String mockKind, KubernetesMockServer mock, CommandGateway gateway, Map<String, Long> applied, Map<String, Long> statusSeen,
+                           Map<String, Long> desiredSeen, Thread... watchers) throws Exception {
         Map<String, Long> sent = new HashMap<>();
         int baseline = 0;
         long t0 = 0;
@@ -194,11 +227,12 @@ public final class K8sApplyBench {
         MockRequests counted = MockRequests.since(mock, baseline);
         List<Long> lat = latencies(sent, applied);
         List<Long> toStatus = latencies(sent, statusSeen);
+        List<Long> toDesired = latencies(sent, desiredSeen);
         for (Thread w : watchers) {
             w.interrupt();
         }
-        return new Result(1, 1, ONE_BY_ONE, seconds, counted.writes() / (double) ONE_BY_ONE, counted.requests() / (double) ONE_BY_ONE, counted.byKind(),
-                percentile(lat, 0.5), percentile(lat, 0.99), lat.get(lat.size() - 1), percentile(toStatus, 0.5), percentile(toStatus, 0.99));
+        return new Result(false, mockKind, 1, 1, ONE_BY_ONE, seconds, counted.writes() / (double) ONE_BY_ONE, counted.requests() / (double) ONE_BY_ONE, counted.byKind(),
+                percentile(toDesired, 0.5), percentile(toDesired, 0.99), percentile(lat, 0.5), percentile(lat, 0.99), lat.get(lat.size() - 1), percentile(toStatus, 0.5), percentile(toStatus, 0.99));
     }
 
     /** The mock server's requests after the first {@code baseline} (set-up: CRD, registrations, informers' first lists). */
