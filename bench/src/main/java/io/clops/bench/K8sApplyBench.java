@@ -276,7 +276,7 @@ public final class K8sApplyBench {
     /** Records when the worker first reports generation 1 of each deployment applied (clops.cluster). */
     static Thread watchApplied(String bootstrap, Map<String, Long> applied) {
         return watch(bootstrap, Topics.CLUSTER.name(), "bench-applied", applied, (key, value) -> {
-            if (!key.startsWith(StatusRules.APPLIED + "/")) {
+            if (!key.startsWith(io.clops.avro.ObservedKind.Applied.name() + "/")) {
                 return null;
             }
             var e = Topics.CLUSTER.valueSerde().deserializer().deserialize(Topics.CLUSTER.name(), value);

@@ -42,7 +42,7 @@ public final class Predictor {
     public Result sync(String name, String model, String body) {
         JsonNode d = deployment(name);
         String endpoint = d.at("/status/endpoint").asText(null);
-        if (endpoint == null || !"Ready".equals(d.at("/status/phase").asText())) {
+        if (endpoint == null || !io.clops.avro.DeploymentPhase.Ready.name().equals(d.at("/status/phase").asText())) {
             throw new CliException("deployment " + name + " is not Ready (" + d.at("/status/phase").asText() + ": "
                     + d.at("/status/reason").asText() + ")");
         }

@@ -54,7 +54,7 @@ final class Ui {
                     progress(spec, name + " " + now);
                     last = now;
                 }
-                if ("Ready".equals(st.path("phase").asText())
+                if (io.clops.avro.DeploymentPhase.Ready.name().equals(st.path("phase").asText())
                         && st.path("observedGeneration").asLong() >= a.body().path("generation").asLong()) {
                     return a.body();
                 }

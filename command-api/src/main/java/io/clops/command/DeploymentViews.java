@@ -1,10 +1,12 @@
 package io.clops.command;
 
+import io.clops.avro.DeploymentPhase;
 import io.clops.avro.DeploymentStatus;
 import io.clops.avro.DesiredDeployment;
 import io.clops.avro.ResolvedRoute;
 import io.clops.kafka.CompactedView;
 import io.clops.kafka.Topics;
+import io.clops.runtime.StatusRules;
 import org.apache.avro.generic.GenericData;
 
 import java.time.Duration;
@@ -89,11 +91,11 @@ public final class DeploymentViews implements AutoCloseable {
         out.put("lastCommand", d.getCommandId());
         Map<String, Object> st = new LinkedHashMap<>();
         if (s == null) {
-            st.put("phase", "Pending");
+            st.put("phase", DeploymentPhase.Pending.name());
             st.put("reason", "no worker has reported on this deployment yet");
         } else {
             boolean current = s.getObservedGeneration() >= d.getGeneration();
-            st.put("phase", current ? s.getPhase() : "Pending");
+            st.put("phase", (current ? StatusRules.phaseOf(s) : DeploymentPhase.Pending).name());
             st.put("reason", current ? s.getReason() : "rolling out generation " + d.getGeneration()
                     + " (generation " + s.getObservedGeneration() + " is " + s.getPhase() + ")");
             st.put("observedGeneration", s.getObservedGeneration());

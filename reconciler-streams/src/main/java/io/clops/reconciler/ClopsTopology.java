@@ -188,7 +188,7 @@ public final class ClopsTopology {
                 state.setDesired(d);
             } else if (record.value() instanceof ClusterEvent e) {
                 String object = e.getKind() + "/" + e.getNamespace() + "/" + e.getName();
-                if (StatusRules.DELETED.equals(e.getPhase())) {
+                if (StatusRules.is(e, io.clops.avro.ObservedPhase.Deleted)) {
                     state.getObjects().remove(object);
                 } else {
                     state.getObjects().put(object, e);

@@ -29,15 +29,20 @@ public class ObservationWriter implements AutoCloseable {
 
     /** The runtime applied {@code generation} of a deployment (reason non-null: it could not). */
     public void applied(String project, String deployment, long generation, String runtime, String endpoint, String reason) {
-        observed(ClusterEvent.newBuilder().setKind(StatusRules.APPLIED).setNamespace(project).setName(deployment)
+        observed(ClusterEvent.newBuilder().setKind(io.clops.avro.ObservedKind.Applied.name()).setNamespace(project).setName(deployment)
                 .setDeployment(deployment).setGeneration(generation).setPhase(runtime).setReason(reason)
                 .setEndpoint(endpoint).setTimeMs(clock.millis()).build());
     }
 
     /** An object is gone: a Deleted event the topology sees, then a tombstone that compaction keeps. */
+    public void observedGone(io.clops.avro.ObservedKind kind, String namespace, String name, String deployment) {
+        observedGone(kind.name(), namespace, name, deployment);
+    }
+
+    /** {@link #observedGone(io.clops.avro.ObservedKind, String, String, String)} for a kind clops does not name (a Kubernetes object's own kind). */
     public void observedGone(String kind, String namespace, String name, String deployment) {
         observed(ClusterEvent.newBuilder().setKind(kind).setNamespace(namespace).setName(name).setDeployment(deployment)
-                .setPhase(StatusRules.DELETED).setTimeMs(clock.millis()).build());
+                .setPhase(io.clops.avro.ObservedPhase.Deleted.name()).setTimeMs(clock.millis()).build());
         producer.send(new ProducerRecord<>(Topics.CLUSTER.name(), clusterKey(kind, namespace, name), null));
     }
 

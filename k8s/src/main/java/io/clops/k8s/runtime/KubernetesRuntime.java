@@ -1,6 +1,8 @@
 package io.clops.k8s.runtime;
 
 import io.clops.avro.ClusterEvent;
+import io.clops.avro.ObservedKind;
+import io.clops.avro.ObservedPhase;
 import io.clops.avro.DesiredDeployment;
 import io.clops.avro.ModelVersion;
 import io.clops.avro.ResolvedRoute;
@@ -11,7 +13,6 @@ import io.clops.k8s.model.K8sNames;
 import io.clops.k8s.model.PlatformSettings;
 import io.clops.kafka.Topics;
 import io.clops.runtime.DeploymentRuntime;
-import io.clops.runtime.StatusRules;
 import io.clops.runtime.ObservationWriter;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.OwnerReference;
@@ -260,7 +261,7 @@ public final class KubernetesRuntime implements DeploymentRuntime {
         }
         history.addAll(outcomes);
         LOG.info("{} deleted: {}", key, summary(outcomes));
-        status.observedGone(StatusRules.APPLIED, project, name, name);
+        status.observedGone(ObservedKind.Applied, project, name, name);
     }
 
     @Override
@@ -384,7 +385,7 @@ public final class KubernetesRuntime implements DeploymentRuntime {
     /** What the informers see, for the topology: workloads with their available replicas, pods with a failure. */
     private void publish(HasMetadata obj, boolean gone) {
         String ns = obj.getMetadata().getNamespace();
-        String kind = obj.getKind() == null ? (obj instanceof Pod ? "Pod" : "Deployment") : obj.getKind();
+        String kind = obj.getKind() == null ? (obj instanceof Pod ? ObservedKind.Pod : ObservedKind.Deployment).name() : obj.getKind();
         String deployment = obj.getMetadata().getLabels().get(K8sNames.DEPLOYMENT);
         if (gone) {
             status.observedGone(kind, ns, obj.getMetadata().getName(), deployment);
@@ -392,12 +393,12 @@ public final class KubernetesRuntime implements DeploymentRuntime {
         }
         int replicas = 0;
         int ready = 0;
-        String phase = "Present";
+        String phase = ObservedPhase.Present.name();
         String reason = null;
         if (obj instanceof Deployment dep) {
             var template = dep.getSpec() == null || dep.getSpec().getTemplate() == null ? null : dep.getSpec().getTemplate().getMetadata();
             boolean serving = template == null || template.getLabels() == null || !"false".equals(template.getLabels().get(K8sNames.SERVING));
-            phase = serving ? StatusRules.SERVING : StatusRules.SHADOW;
+            phase = (serving ? ObservedPhase.Serving : ObservedPhase.Shadow).name();
             if (dep.getStatus() != null) {
                 replicas = dep.getStatus().getReplicas() == null ? 0 : dep.getStatus().getReplicas();
                 ready = dep.getStatus().getAvailableReplicas() == null ? 0 : dep.getStatus().getAvailableReplicas();

@@ -1,6 +1,8 @@
 package io.clops.runtime.local;
 
 import io.clops.avro.ClusterEvent;
+import io.clops.avro.ObservedKind;
+import io.clops.avro.ObservedPhase;
 import io.clops.avro.DesiredDeployment;
 import io.clops.avro.ModelVersion;
 import io.clops.avro.ResolvedRoute;
@@ -8,7 +10,6 @@ import io.clops.net.FreePorts;
 import io.clops.kafka.Topics;
 import io.clops.runtime.ExecutorContract;
 import io.clops.runtime.ExecutorEnv;
-import io.clops.runtime.StatusRules;
 import io.clops.runtime.ObservationWriter;
 
 import java.net.URI;
@@ -202,18 +203,18 @@ final class LocalDeployment {
         // one workload per version, as on Kubernetes; here one executor serves them all, and is ready when every
         // version's model is
         for (String w : workloads()) {
-            status.observed(ClusterEvent.newBuilder().setKind(StatusRules.WORKLOAD).setNamespace(desired.getProject())
+            status.observed(ClusterEvent.newBuilder().setKind(ObservedKind.Workload.name()).setNamespace(desired.getProject())
                     .setName(w).setDeployment(desired.getName()).setGeneration(desired.getGeneration())
-                    .setPhase(StatusRules.SERVING).setReplicas(1).setReadyReplicas(ready ? 1 : 0).setEndpoint(endpoint())
+                    .setPhase(ObservedPhase.Serving.name()).setReplicas(1).setReadyReplicas(ready ? 1 : 0).setEndpoint(endpoint())
                     .setTimeMs(now).build());
         }
         status.flush();
     }
 
     private void observe(String role, ManagedProcess p, String url, long now) {
-        status.observed(ClusterEvent.newBuilder().setKind("Process").setNamespace(desired.getProject())
+        status.observed(ClusterEvent.newBuilder().setKind(ObservedKind.Process.name()).setNamespace(desired.getProject())
                 .setName(desired.getName() + "-" + role).setDeployment(desired.getName())
-                .setGeneration(desired.getGeneration()).setPhase(p.running() ? "Running" : "Exited")
+                .setGeneration(desired.getGeneration()).setPhase((p.running() ? ObservedPhase.Running : ObservedPhase.Exited).name())
                 .setReason(p.failure()).setReplicas(1).setReadyReplicas(p.running() ? 1 : 0).setEndpoint(url)
                 .setPid(p.pid()).setTimeMs(now).build());
     }
@@ -229,7 +230,7 @@ final class LocalDeployment {
         boolean any = false;
         for (String w : workloads()) {
             if (!kept.contains(w)) {
-                status.observedGone(StatusRules.WORKLOAD, desired.getProject(), w, desired.getName());
+                status.observedGone(ObservedKind.Workload, desired.getProject(), w, desired.getName());
                 any = true;
             }
         }
@@ -244,13 +245,13 @@ final class LocalDeployment {
         models.forEach(ManagedProcess::stop);
         if (gone) {
             for (int i = 0; i < models.size(); i++) {
-                status.observedGone("Process", desired.getProject(), desired.getName() + "-" + (i == 0 ? "model" : "model-" + (i + 1)), desired.getName());
+                status.observedGone(ObservedKind.Process, desired.getProject(), desired.getName() + "-" + (i == 0 ? "model" : "model-" + (i + 1)), desired.getName());
             }
-            status.observedGone("Process", desired.getProject(), desired.getName() + "-executor", desired.getName());
+            status.observedGone(ObservedKind.Process, desired.getProject(), desired.getName() + "-executor", desired.getName());
             for (String w : workloads()) {
-                status.observedGone(StatusRules.WORKLOAD, desired.getProject(), w, desired.getName());
+                status.observedGone(ObservedKind.Workload, desired.getProject(), w, desired.getName());
             }
-            status.observedGone(StatusRules.APPLIED, desired.getProject(), desired.getName(), desired.getName());
+            status.observedGone(ObservedKind.Applied, desired.getProject(), desired.getName(), desired.getName());
             status.flush();
         } else {
             report(false); // stopped with the platform or replaced: nothing serves here until it starts again
