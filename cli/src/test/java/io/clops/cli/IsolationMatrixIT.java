@@ -55,12 +55,12 @@ class IsolationMatrixIT {
             + "|has no role in project|is a viewer|is a modeler|needs (viewer|modeler|admin)|only, not|creates no project"
             + "|Not authorized to access topics");
 
-    enum Action { deploy, undeploy, register, alias, predict_sync, predict_async, intake, members, quota, serviceaccount }
+    enum Action { deploy, undeploy, register, upload, download, alias, predict_sync, predict_async, intake, members, quota, serviceaccount }
 
     /** What each role may do in a project; outsiders nothing. */
-    static final Set<Action> VIEWER = Set.of(Action.predict_sync, Action.predict_async);
-    static final Set<Action> MODELER = Set.of(Action.deploy, Action.undeploy, Action.register, Action.alias, Action.predict_sync,
-            Action.predict_async, Action.intake);
+    static final Set<Action> VIEWER = Set.of(Action.download, Action.predict_sync, Action.predict_async);
+    static final Set<Action> MODELER = Set.of(Action.deploy, Action.undeploy, Action.register, Action.upload, Action.download, Action.alias,
+            Action.predict_sync, Action.predict_async, Action.intake);
     static final Set<Action> ADMIN = Set.of(Action.values());
 
     /** @param home the project whose Kafka credentials the caller uses when iso-a gives it none (its own), or null */
@@ -139,6 +139,8 @@ class IsolationMatrixIT {
         String saB = ApiClient.JSON.readTree(ok(oscar, "-p", "iso-b", "project", "sa", "create", "bot", "--role", "admin", "-o", "json").out())
                 .get("token").asText();
         ok(alice, "model", "register", "iris", "--example", "iris", "--alias", "champion");
+        JsonNode file = ApiClient.JSON.readTree(ok(alice, "model", "register", "iris-file", "--file", onnx().toString(), "-o", "json").out());
+        fileSha = file.at("/artifact/sha256").asText();
         JsonNode iris = ApiClient.JSON.readTree(ok(alice, "deploy", "-f", spec("iris").toString(), "--wait", "-o", "json").out());
         endpoint = iris.at("/status/endpoint").asText();
         assertThat(predictSync(alice).outcome()).as("the deployment answers its admin").isEqualTo(Outcome.done);
@@ -196,6 +198,8 @@ class IsolationMatrixIT {
             case deploy -> cli(c.token(), "deploy", "-f", spec("d-" + tag).toString());
             case undeploy -> cli(c.token(), "undeploy", "d-" + tag); // the deployment its own deploy made, when allowed
             case register -> cli(c.token(), "model", "register", "m-" + tag, "--example", "iris");
+            case upload -> cli(c.token(), "model", "register", "f-" + tag, "--file", onnx().toString());
+            case download -> download(c.token());
             case alias -> cli(c.token(), "model", "alias", "iris", "champion", "1");
             case predict_sync -> predictSync(c.token());
             case predict_async -> predictAsync(c);
@@ -204,6 +208,28 @@ class IsolationMatrixIT {
             case quota -> cli(c.token(), "project", "quota", "set", "--cpu", "64");
             case serviceaccount -> cli(c.token(), "project", "sa", "create", "s-" + tag);
         };
+    }
+
+    String fileSha;
+
+    static Path onnx() {
+        Path f = Path.of("..", "examples", "target", "models", "iris.onnx").toAbsolutePath().normalize();
+        assertThat(f).as("written by the examples build").exists();
+        return f;
+    }
+
+    /** What the Kubernetes init step does with the caller's token: fetch iso-a's registered model file into a node cache. */
+    Cell download(String token) {
+        try {
+            Path cache = Files.createTempDirectory(home, "node-cache");
+            io.clops.modelserver.ModelCache.Entry e = new io.clops.modelserver.ModelCache(cache, token)
+                    .ensure(URI.create(platform.apiUrl() + "/api/v1/projects/iso-a/artifacts/sha256/" + fileSha), fileSha);
+            return e.fetched() && Files.size(e.path()) == Files.size(onnx()) ? new Cell(Outcome.done, "") : new Cell(Outcome.wrong, e.toString());
+        } catch (java.io.IOException e) {
+            return classify(e.getMessage());
+        } catch (Exception e) {
+            return new Cell(Outcome.wrong, e.toString());
+        }
     }
 
     Cell cli(String token, String... args) {

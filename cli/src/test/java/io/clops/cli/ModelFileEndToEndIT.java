@@ -85,6 +85,27 @@ class ModelFileEndToEndIT {
         assertThat(classes(ok("predict", "iris-xgb", "-d", KSERVE_IRIS, "-o", "json").json())).containsExactly("versicolor", "versicolor");
         assertThat(classes(ok("predict", "iris-xgb", "--async", "-d", KSERVE_IRIS, "-o", "json").json())).containsExactly("versicolor", "versicolor");
 
+        // the store reads a registered file back (the Kubernetes init step fetches it so), in its project only
+        var http = java.net.http.HttpClient.newHttpClient();
+        java.util.function.Function<String, java.net.http.HttpResponse<byte[]>> get = path -> {
+            try {
+                return http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(platform.apiUrl() + path)).build(),
+                        java.net.http.HttpResponse.BodyHandlers.ofByteArray());
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        };
+        var back = get.apply("/api/v1/projects/files/artifacts/sha256/" + sha);
+        assertThat(back.statusCode()).isEqualTo(200);
+        assertThat(back.body()).isEqualTo(Files.readAllBytes(onnx));
+        ok("project", "create", "elsewhere");
+        var elsewhere = get.apply("/api/v1/projects/elsewhere/artifacts/sha256/" + sha);
+        assertThat(elsewhere.statusCode()).as("a digest registered in another project only").isEqualTo(404);
+        assertThat(new String(elsewhere.body(), java.nio.charset.StandardCharsets.UTF_8)).contains("no model file " + sha + " is registered in project 'elsewhere'");
+        var malformed = get.apply("/api/v1/projects/files/artifacts/sha256/" + sha.toUpperCase());
+        assertThat(malformed.statusCode()).isEqualTo(400);
+        assertThat(ApiClient.JSON.readTree(malformed.body()).at("/fields/0/field").asText()).isEqualTo("sha256");
+
         // one byte of the stored file changed: the runtime, started again, refuses it and the deployment says why
         Path stored = home.resolve("artifacts").resolve("sha256").resolve(sha);
         byte[] bytes = Files.readAllBytes(stored);

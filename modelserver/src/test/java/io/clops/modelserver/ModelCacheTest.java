@@ -1,0 +1,139 @@
+package io.clops.modelserver;
+
+import com.sun.net.httpserver.HttpServer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/** The node cache the Kubernetes init step runs: a second pod of a version on a node fetches nothing. */
+class ModelCacheTest {
+    @TempDir
+    Path dir;
+
+    Path model(String name, String content) throws Exception {
+        Path f = dir.resolve(name);
+        Files.writeString(f, content);
+        return f;
+    }
+
+    @Test
+    void theSecondPodOfAVersionOnANodeFindsTheFileAndFetchesNothing() throws Exception {
+        Path source = model("iris.onnx", "the model's bytes");
+        String sha = Artifacts.sha256(source);
+        ModelCache node = new ModelCache(dir.resolve("cache"), null);
+
+        ModelCache.Entry first = node.ensure(source.toUri(), sha);
+        assertThat(first.fetched()).isTrue();
+        assertThat(first.path()).isEqualTo(dir.resolve("cache/sha256/" + sha));
+        assertThat(Files.readString(first.path())).isEqualTo("the model's bytes");
+
+        Files.delete(source); // the second pod could not fetch it: it must not need to
+        ModelCache.Entry second = new ModelCache(dir.resolve("cache"), null).ensure(source.toUri(), sha);
+        assertThat(second.fetched()).isFalse();
+        assertThat(second.path()).isEqualTo(first.path());
+        assertThat(Files.readString(second.path())).isEqualTo("the model's bytes");
+    }
+
+    @Test
+    void aCorruptedSourceIsRefusedNamingBothDigestsAndNothingIsCached() throws Exception {
+        Path source = model("iris.onnx", "the model's bytes");
+        String registered = Artifacts.sha256(source);
+        Files.writeString(source, "the model's bytez"); // one byte changed after registration
+        String actual = Artifacts.sha256(source);
+        ModelCache node = new ModelCache(dir.resolve("cache"), null);
+
+        assertThatThrownBy(() -> node.ensure(source.toUri(), registered))
+                .isInstanceOf(Artifacts.DigestMismatch.class)
+                .hasMessageContaining("its SHA-256 is " + actual)
+                .hasMessageContaining("registered as " + registered);
+        assertThat(node.pathOf(registered)).doesNotExist();
+        try (var left = Files.list(dir.resolve("cache/sha256"))) {
+            assertThat(left.filter(p -> !p.getFileName().toString().endsWith(".lock")).toList()).isEmpty(); // no partial file either
+        }
+    }
+
+    @Test
+    void aCachedFileChangedOnTheNodesDiskIsFetchedAgain() throws Exception {
+        Path source = model("iris.onnx", "the model's bytes");
+        String sha = Artifacts.sha256(source);
+        ModelCache node = new ModelCache(dir.resolve("cache"), null);
+        Path cached = node.ensure(source.toUri(), sha).path();
+        cached.toFile().setWritable(true);
+        Files.writeString(cached, "the model's bytez");
+
+        ModelCache.Entry again = node.ensure(source.toUri(), sha);
+        assertThat(again.fetched()).isTrue();
+        assertThat(Files.readString(again.path())).isEqualTo("the model's bytes");
+    }
+
+    @Test
+    void podsStartingTogetherFetchOnceOverHttpWithTheirToken() throws Exception {
+        byte[] bytes = "a model served by the artifact store".getBytes(StandardCharsets.UTF_8);
+        String sha = Artifacts.sha256(model("m.bin", new String(bytes, StandardCharsets.UTF_8)));
+        AtomicInteger gets = new AtomicInteger();
+        HttpServer store = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        store.createContext("/api/v1/projects/demo/artifacts/sha256/" + sha, ex -> {
+            gets.incrementAndGet();
+            if (!"Bearer node-token".equals(ex.getRequestHeaders().getFirst("Authorization"))) {
+                byte[] why = "{\"error\":\"a valid token is required\"}".getBytes(StandardCharsets.UTF_8);
+                ex.sendResponseHeaders(401, why.length);
+                ex.getResponseBody().write(why);
+            } else {
+                ex.sendResponseHeaders(200, bytes.length);
+                ex.getResponseBody().write(bytes);
+            }
+            ex.close();
+        });
+        store.start();
+        ExecutorService pods = Executors.newFixedThreadPool(8);
+        try {
+            URI uri = URI.create("http://127.0.0.1:" + store.getAddress().getPort() + "/api/v1/projects/demo/artifacts/sha256/" + sha);
+            assertThatThrownBy(() -> new ModelCache(dir.resolve("cache"), "wrong").ensure(uri, sha))
+                    .hasMessageContaining("HTTP 401").hasMessageContaining("a valid token is required");
+            int refused = gets.get();
+
+            List<Callable<ModelCache.Entry>> starts = new ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                starts.add(() -> new ModelCache(dir.resolve("cache"), "node-token").ensure(uri, sha));
+            }
+            int fetched = 0;
+            for (Future<ModelCache.Entry> f : pods.invokeAll(starts)) {
+                fetched += f.get().fetched() ? 1 : 0;
+                assertThat(Files.readAllBytes(f.get().path())).isEqualTo(bytes);
+            }
+            assertThat(fetched).isEqualTo(1);
+            assertThat(gets.get() - refused).isEqualTo(1);
+        } finally {
+            pods.shutdownNow();
+            store.stop(0);
+        }
+    }
+
+    @Test
+    void theInitStepsCommandLineExitsThreeOnAMismatch() throws Exception {
+        Path source = model("iris.onnx", "the model's bytes");
+        String wrong = "0".repeat(64);
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), ModelCache.class.getName(),
+                "--cache", dir.resolve("cache").toString(), "--uri", source.toUri().toString(), "--sha256", wrong)
+                .redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor()).isEqualTo(3);
+        assertThat(out).contains("registered as " + wrong).contains("its SHA-256 is " + Artifacts.sha256(source));
+    }
+}
