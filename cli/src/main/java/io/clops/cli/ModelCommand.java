@@ -32,18 +32,89 @@ public final class ModelCommand {
         @Option(names = "--alias", description = "also point this alias at the new version") String alias;
         @Option(names = "--file", description = "a model file clops serves itself (uploaded to the platform's store, named by its SHA-256)") Path file;
         @Option(names = "--format", description = "the file's format: onnx or xgboost (default: from its name, .onnx or .json/.ubj)") String format;
+        @Option(names = "--uri", description = "a model file served elsewhere (https://…, http://… or file:/…), fetched where it is served; read once here for its SHA-256 and size") String uri;
+        @Option(names = "--sha256", description = "with --uri: the SHA-256 you expect (refused when the URI serves another file)") String sha256;
         @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+        String guessFormat(String name) {
+            String f = format != null ? format : name.endsWith(".onnx") ? "onnx" : name.endsWith(".json") || name.endsWith(".ubj") ? "xgboost" : null;
+            if (f == null) {
+                throw new CliException("--format: onnx or xgboost (not guessed from the name " + name.substring(name.lastIndexOf('/') + 1) + ")", 2);
+            }
+            return f;
+        }
+
+        /** A file served elsewhere: read once for its digest and size (nothing kept), checked against --sha256 when given. */
+        static ObjectNode remoteArtifact(String uri, String format, String expected) {
+            java.net.URI u;
+            try {
+                u = new java.net.URI(uri);
+            } catch (java.net.URISyntaxException e) {
+                throw new CliException("--uri: not a URI: " + e.getMessage(), 2);
+            }
+            java.security.MessageDigest digest;
+            try {
+                digest = java.security.MessageDigest.getInstance("SHA-256");
+            } catch (java.security.NoSuchAlgorithmException e) {
+                throw new IllegalStateException(e);
+            }
+            long size = 0;
+            System.err.println("reading " + uri + " for its SHA-256 …");
+            try (java.io.InputStream in = open(u)) {
+                byte[] buf = new byte[1 << 16];
+                for (int n; (n = in.read(buf)) > 0; ) {
+                    digest.update(buf, 0, n);
+                    size += n;
+                }
+            } catch (java.io.IOException e) {
+                throw new CliException("--uri " + uri + ": " + e.getMessage());
+            }
+            String sha = java.util.HexFormat.of().formatHex(digest.digest());
+            if (expected != null && !expected.equalsIgnoreCase(sha)) {
+                throw new CliException("--uri " + uri + " serves a file whose SHA-256 is " + sha + ", not the " + expected.toLowerCase() + " of --sha256");
+            }
+            ObjectNode a = ApiClient.JSON.createObjectNode();
+            a.put("uri", uri).put("sha256", sha).put("size", size).put("format", format);
+            return a;
+        }
+
+        static java.io.InputStream open(java.net.URI u) throws java.io.IOException {
+            String scheme = u.getScheme() == null ? "" : u.getScheme().toLowerCase(java.util.Locale.ROOT);
+            if (scheme.equals("file")) {
+                return java.nio.file.Files.newInputStream(Path.of(u));
+            }
+            if (!scheme.equals("http") && !scheme.equals("https")) {
+                throw new CliException("--uri: https://, http:// or file:/, not " + u, 2);
+            }
+            try {
+                var r = java.net.http.HttpClient.newBuilder().followRedirects(java.net.http.HttpClient.Redirect.NORMAL).build()
+                        .send(java.net.http.HttpRequest.newBuilder(u).GET().build(), java.net.http.HttpResponse.BodyHandlers.ofInputStream());
+                if (r.statusCode() != 200) {
+                    r.body().close();
+                    throw new java.io.IOException("HTTP " + r.statusCode());
+                }
+                return r.body();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new java.io.IOException("interrupted");
+            }
+        }
 
         @Override
         public Integer call() {
             Main root = Ui.root(spec);
             ObjectNode body = ApiClient.JSON.createObjectNode();
+            if (file != null && uri != null) {
+                throw new CliException("--file or --uri: one model file per version", 2);
+            }
+            if (sha256 != null && uri == null) {
+                throw new CliException("--sha256 goes with --uri (a --file's digest is computed as it is uploaded)", 2);
+            }
+            if (uri != null) {
+                body.set("artifact", remoteArtifact(uri, guessFormat(uri.replaceAll("[?#].*", "")), sha256));
+            }
             if (file != null) {
-                String f = format != null ? format : file.toString().endsWith(".onnx") ? "onnx"
-                        : file.toString().endsWith(".json") || file.toString().endsWith(".ubj") ? "xgboost" : null;
-                if (f == null) {
-                    throw new CliException("--format: onnx or xgboost (not guessed from the name " + file.getFileName() + ")", 2);
-                }
+                String f = guessFormat(file.toString());
                 byte[] bytes;
                 try {
                     bytes = java.nio.file.Files.readAllBytes(file);

@@ -75,6 +75,41 @@ class ModelFileEndToEndIT {
         assertThat(classes(ok("predict", "iris-onnx", "-d", KSERVE_IRIS, "-o", "json").json())).containsExactly("versicolor", "versicolor");
         assertThat(classes(ok("predict", "iris-onnx", "--async", "-d", KSERVE_IRIS, "-o", "json").json())).containsExactly("versicolor", "versicolor");
 
+        // a file served elsewhere (--uri, here the XGBoost file): registered with the digest the CLI reads, fetched once by the
+        // runtime into the store
+        Path xgbFile = Path.of("..", "examples", "target", "models", "iris-xgboost.json").toAbsolutePath().normalize();
+        byte[] webBytes = Files.readAllBytes(xgbFile);
+        String webSha = io.clops.artifacts.ArtifactStore.sha256(webBytes);
+        java.util.concurrent.atomic.AtomicInteger webGets = new java.util.concurrent.atomic.AtomicInteger();
+        com.sun.net.httpserver.HttpServer web = com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+        web.createContext("/models/iris-xgboost.json", ex -> {
+            webGets.incrementAndGet();
+            ex.sendResponseHeaders(200, webBytes.length);
+            ex.getResponseBody().write(webBytes);
+            ex.close();
+        });
+        web.start();
+        try {
+            String url = "http://127.0.0.1:" + web.getAddress().getPort() + "/models/iris-xgboost.json";
+            CliRun wrong = CliRun.of(List.of("--server=" + platform.apiUrl(), "--project=files", "model", "register", "iris-web", "--uri", url,
+                    "--sha256", "0".repeat(64)));
+            assertThat(wrong.code()).isNotZero();
+            assertThat(wrong.err()).contains("SHA-256 is " + webSha).contains("not the " + "0".repeat(64));
+            JsonNode wreg = ok("model", "register", "iris-web", "--uri", url, "--sha256", webSha, "--alias", "champion", "-o", "json").json();
+            assertThat(wreg.at("/version").asInt()).as("the refused try registered nothing").isEqualTo(1);
+            assertThat(wreg.at("/artifact/uri").asText()).isEqualTo(url);
+            Path wspec = home.resolve("iris-web.yaml");
+            Files.writeString(wspec, "apiVersion: clops.io/v1\nkind: ModelDeployment\nmetadata: { name: iris-web }\nspec:\n  model: iris-web@champion\n");
+            int before = webGets.get();
+            assertThat(ok("deploy", "-f", wspec.toString(), "--wait", "-o", "json").json().at("/status/phase").asText()).isEqualTo("Ready");
+            assertThat(classes(ok("predict", "iris-web", "-d", KSERVE_IRIS, "-o", "json").json())).containsExactly("versicolor", "versicolor");
+            assertThat(webGets.get() - before).as("fetched by the runtime, once").isEqualTo(1);
+            assertThat(home.resolve("artifacts").resolve("sha256").resolve(webSha)).as("into the store, by digest").exists();
+            ok("undeploy", "iris-web");
+        } finally {
+            web.stop(0);
+        }
+
         // the XGBoost file the build trained, the same way
         Path xgb = Path.of("..", "examples", "target", "models", "iris-xgboost.json").toAbsolutePath().normalize();
         JsonNode xreg = ok("model", "register", "iris-xgb", "--file", xgb.toString(), "--alias", "champion", "-o", "json").json();

@@ -195,4 +195,64 @@ class K8sModelTest {
         assertThat(v2.getSpec().getSelector()).containsEntry("clops.io/workload", "iris-iris-v2").containsEntry("clops.io/deployment", "iris");
         assertThat(v2.getSpec().getPorts().get(0).getTargetPort().getStrVal()).isEqualTo("model");
     }
+
+    static final String SHA = "4da31d087c071eaf7b36d755b8dd013df71c732a17e516117502a591163fc430";
+
+    static ModelVersion file(String uri) {
+        ModelVersion v = version("iris", 1, List.of());
+        v.setArtifact(io.clops.avro.Artifact.newBuilder().setUri(uri).setSha256(SHA).setSize(1234).setFormat("onnx").build());
+        return v;
+    }
+
+    @Test
+    void aModelFileIsFetchedByAnInitStepIntoTheNodesCacheKeyedByDigestAndServedByTheRuntimeImage() {
+        ResolvedRoute r = ResolvedRoute.newBuilder().setRef("iris:1").setVersion(file("clops:artifacts/sha256/" + SHA)).setWeight(100).build();
+        Deployment d = one(K8sModel.deployment(desired(spec("iris"), List.of(r), null), SETTINGS, null), Deployment.class);
+        var pod = d.getSpec().getTemplate().getSpec();
+
+        assertThat(pod.getInitContainers()).hasSize(1);
+        var fetch = pod.getInitContainers().get(0);
+        assertThat(fetch.getName()).isEqualTo("fetch-model");
+        assertThat(fetch.getImage()).as("the platform's image carries the runtime").isEqualTo("clops/executor:0.1.0");
+        assertThat(String.join(" ", fetch.getCommand()) + " " + String.join(" ", fetch.getArgs()))
+                .endsWith("io.clops.modelserver.ModelCache --cache /var/cache/clops/models --uri http://clops-api.clops-system.svc.cluster.local/api/v1/projects/demo/artifacts/sha256/"
+                        + SHA + " --sha256 " + SHA + " --token-file /var/run/clops/model-fetch/token");
+        assertThat(fetch.getTerminationMessagePolicy()).isEqualTo("FallbackToLogsOnError");
+
+        var cache = pod.getVolumes().stream().filter(v -> v.getName().equals("model-cache")).findFirst().orElseThrow();
+        assertThat(cache.getHostPath().getPath()).as("one directory per node").isEqualTo("/var/cache/clops/models");
+        assertThat(cache.getHostPath().getType()).isEqualTo("DirectoryOrCreate");
+        var token = pod.getVolumes().stream().filter(v -> v.getName().equals("model-fetch-token")).findFirst().orElseThrow();
+        assertThat(token.getSecret().getSecretName()).isEqualTo("clops-model-fetch");
+        assertThat(token.getSecret().getOptional()).isTrue();
+
+        var model = pod.getContainers().stream().filter(c -> c.getName().equals("model")).findFirst().orElseThrow();
+        assertThat(model.getImage()).isEqualTo("clops/executor:0.1.0");
+        assertThat(model.getArgs()).containsSubsequence("--file", "/var/cache/clops/models/sha256/" + SHA, "--sha256", SHA, "--format", "onnx",
+                "--name", "iris", "--host", "0.0.0.0", "--port", "8080");
+        assertThat(model.getVolumeMounts()).singleElement().satisfies(m -> {
+            assertThat(m.getMountPath()).isEqualTo("/var/cache/clops/models");
+            assertThat(m.getReadOnly()).as("the runtime only reads the cache").isTrue();
+        });
+    }
+
+    @Test
+    void aModelFileByHttpIsFetchedFromThereAndAPodOwnCacheWhenHostPathIsRefused() {
+        PlatformSettings perPod = SETTINGS.withModelFiles(SETTINGS.modelFiles().fromEnvironment(Map.of("CLOPS_MODEL_CACHE_DIR", "",
+                "CLOPS_MODEL_STORE_URL", "https://clops.example")));
+        ResolvedRoute r = ResolvedRoute.newBuilder().setRef("iris:1").setVersion(file("https://models.example/iris.onnx")).setWeight(100).build();
+        var pod = one(K8sModel.deployment(desired(spec("iris"), List.of(r), null), perPod, null), Deployment.class).getSpec().getTemplate().getSpec();
+        assertThat(pod.getInitContainers().get(0).getArgs()).containsSubsequence("--uri", "https://models.example/iris.onnx");
+        var cache = pod.getVolumes().stream().filter(v -> v.getName().equals("model-cache")).findFirst().orElseThrow();
+        assertThat(cache.getHostPath()).isNull();
+        assertThat(cache.getEmptyDir()).isNotNull();
+    }
+
+    @Test
+    void aVersionWithAnImageHasNoFetchStep() {
+        var pod = one(K8sModel.deployment(desired(spec("iris"), List.of(route(1, 100)), null), SETTINGS, null), Deployment.class)
+                .getSpec().getTemplate().getSpec();
+        assertThat(pod.getInitContainers()).isEmpty();
+        assertThat(pod.getVolumes()).isEmpty();
+    }
 }

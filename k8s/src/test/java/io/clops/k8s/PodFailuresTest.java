@@ -32,4 +32,24 @@ class PodFailuresTest {
         assertThat(PodFailures.reason(pull)).isEqualTo("model ErrImagePull: not found");
         assertThat(PodFailures.reason(healthy)).isNull();
     }
+
+    @Test
+    void aFailedInitStepIsNamedWithItsLastWords() {
+        String words = "model file fetched from http://store/x: its SHA-256 is 1f…, but it was registered as 2a…: it changed since";
+        Pod crashLooping = pod().withNewStatus().withPhase("Pending").addNewInitContainerStatus().withName("fetch-model").withReady(false)
+                .withNewState().withNewWaiting().withReason("CrashLoopBackOff").withMessage("back-off 10s restarting failed container").endWaiting().endState()
+                .withNewLastState().withNewTerminated().withExitCode(3).withReason("Error").withMessage(words + "\n").endTerminated().endLastState()
+                .endInitContainerStatus().endStatus().build();
+        Pod pulling = pod().withNewStatus().withPhase("Pending").addNewInitContainerStatus().withName("fetch-model").withReady(false)
+                .withNewState().withNewWaiting().withReason("ImagePullBackOff").withMessage("not found").endWaiting().endState()
+                .endInitContainerStatus().endStatus().build();
+        Pod fetched = pod().withNewStatus().withPhase("Running").addNewInitContainerStatus().withName("fetch-model").withReady(true)
+                .withNewState().withNewTerminated().withExitCode(0).withReason("Completed").endTerminated().endState()
+                .endInitContainerStatus().addNewContainerStatus().withName("model").withReady(true).withNewState().withNewRunning().endRunning()
+                .endState().endContainerStatus().endStatus().build();
+
+        assertThat(PodFailures.reason(crashLooping)).isEqualTo("init step fetch-model failed (exit 3): " + words);
+        assertThat(PodFailures.reason(pulling)).isEqualTo("init step fetch-model ImagePullBackOff: not found");
+        assertThat(PodFailures.reason(fetched)).isNull();
+    }
 }

@@ -323,13 +323,20 @@ public final class ModelServer implements AutoCloseable {
             }
             a.put(args[i].substring(2), args[i + 1]);
         }
-        if (!a.containsKey("file") || !a.containsKey("sha256")) {
-            System.err.println("usage: ModelServer --file MODEL --sha256 HEX [--format onnx|xgboost] [--name NAME] [--host H] [--port P | env PORT]"
-                    + " [--max-batch ROWS --max-delay-us MICROS]");
+        boolean fetch = a.containsKey("uri") && a.containsKey("cache");
+        if (!(a.containsKey("file") || fetch) || !a.containsKey("sha256")) {
+            System.err.println("usage: ModelServer (--file MODEL | --uri URI --cache DIR) --sha256 HEX [--format onnx|xgboost] [--name NAME] [--host H]"
+                    + " [--port P | env PORT] [--max-batch ROWS --max-delay-us MICROS]");
             System.exit(2);
         }
         int port = Integer.parseInt(a.getOrDefault("port", System.getenv().getOrDefault("PORT", "8080")));
         try {
+            if (fetch) { // a model file elsewhere: into the cache by digest first (fetched once, verified)
+                ModelCache.Entry e = new ModelCache(Path.of(a.get("cache")), System.getenv("CLOPS_MODEL_FETCH_TOKEN"))
+                        .ensure(java.net.URI.create(a.get("uri")), a.get("sha256"));
+                System.out.println((e.fetched() ? "fetched " : "cached ") + a.get("uri") + " as " + e.path());
+                a.put("file", e.path().toString());
+            }
             ModelServer s = open(Path.of(a.get("file")), a.get("sha256"), a.getOrDefault("format", "onnx"), a.getOrDefault("name", "model"),
                     a.getOrDefault("host", "127.0.0.1"), port)
                     .batching(Integer.parseInt(a.getOrDefault("max-batch", "1")), Long.parseLong(a.getOrDefault("max-delay-us", "2000"))).start();

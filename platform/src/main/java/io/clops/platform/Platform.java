@@ -119,7 +119,8 @@ public final class Platform implements AutoCloseable {
                 Map<String, String> workerKafka = io.clops.kafka.KafkaConfigs.fromEnvironment();
                 var runtime = new io.clops.k8s.runtime.KubernetesRuntime(client,
                         io.clops.k8s.model.PlatformSettings.defaults(o.executorImage(), bootstrap)
-                                .withAuthPublicKey(executorKey(o)).withKafkaClient(workerKafka),
+                                .withAuthPublicKey(executorKey(o)).withKafkaClient(workerKafka)
+                                .withModelFiles(io.clops.k8s.model.PlatformSettings.ModelFiles.defaults(o.executorImage()).fromEnvironment(System.getenv())),
                         status, Clock.systemUTC(), executorPrincipals(bootstrap, workerKafka));
                 started.push(runtime);
                 started.push(new ReconcileWorker(bootstrap, runtime, status, "clops-k8s-workers", ReconcileWorker.Settings.defaults()).start());

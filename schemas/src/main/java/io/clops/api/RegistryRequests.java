@@ -103,9 +103,23 @@ public final class RegistryRequests {
 
     /**
      * A model file: {@code uri} in the platform's store ({@value #STORE_PREFIX}&lt;sha256&gt;, what an upload gives) or
-     * an absolute {@code file:} path; {@code sha256} 64 lowercase hex digits (the store's URI must carry the same);
+     * an absolute {@code file:} path or an {@code http(s)://} URL (fetched where it is served, checked against the
+     * digest); {@code sha256} 64 lowercase hex digits (the store's URI must carry the same);
      * {@code size} in bytes; {@code format} onnx or xgboost.
      */
+    /** An http(s) URL with a host, no user info, no whitespace or control characters. */
+    static boolean webUri(String uri) {
+        if (!uri.matches("https?://[\\x21-\\x7e]+")) {
+            return false;
+        }
+        try {
+            java.net.URI u = new java.net.URI(uri);
+            return u.getHost() != null && !u.getHost().isEmpty() && u.getRawUserInfo() == null && u.getRawFragment() == null;
+        } catch (java.net.URISyntaxException e) {
+            return false;
+        }
+    }
+
     static io.clops.avro.Artifact artifact(JsonNode a, List<FieldError> errors) {
         if (a == null || !a.isObject()) {
             errors.add(new FieldError("artifact", "must be an object: uri, sha256, size, format"));
@@ -118,9 +132,9 @@ public final class RegistryRequests {
             errors.add(new FieldError("artifact.sha256", "must be the file's SHA-256: 64 lowercase hexadecimal digits, not " + abbreviate(a.path("sha256"))));
         }
         String uri = a.path("uri").isTextual() ? a.get("uri").asText() : null;
-        if (uri == null || uri.length() > 1024 || !(uri.startsWith(STORE_PREFIX) || uri.matches("file:/[^\\u0000-\\u001f]+"))) {
-            errors.add(new FieldError("artifact.uri", "must be " + STORE_PREFIX + "<sha256> (an upload's) or file:/an/absolute/path, not "
-                    + abbreviate(a.path("uri"))));
+        if (uri == null || uri.length() > 1024 || !(uri.startsWith(STORE_PREFIX) || uri.matches("file:/[^\\u0000-\\u001f]+") || webUri(uri))) {
+            errors.add(new FieldError("artifact.uri", "must be " + STORE_PREFIX + "<sha256> (an upload's), file:/an/absolute/path or an"
+                    + " http(s)://host/path URL, not " + abbreviate(a.path("uri"))));
         } else if (uri.startsWith(STORE_PREFIX) && sha != null && !uri.equals(STORE_PREFIX + sha)) {
             errors.add(new FieldError("artifact.uri", "names digest " + uri.substring(STORE_PREFIX.length()) + " but artifact.sha256 is " + sha));
         } else if (uri.startsWith("file:") && (uri.contains("/../") || uri.endsWith("/.."))) {

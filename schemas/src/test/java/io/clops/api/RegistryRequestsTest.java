@@ -70,12 +70,24 @@ class RegistryRequestsTest {
         assertThat(RegistryRequests.version("demo", "iris", json("""
                 {"artifact":{"uri":"file:/models/iris.json","sha256":"%s","size":1,"format":"xgboost"}}""".formatted(SHA))).getArtifact().getUri())
                 .isEqualTo("file:/models/iris.json");
+        assertThat(RegistryRequests.version("demo", "iris", json("""
+                {"artifact":{"uri":"https://models.example/iris/1/iris.onnx?v=1","sha256":"%s","size":1,"format":"onnx"}}""".formatted(SHA))).getArtifact().getUri())
+                .as("fetched where it is served").isEqualTo("https://models.example/iris/1/iris.onnx?v=1");
+    }
+
+    @Test
+    void aModelFileUrlHasAHostAndNothingHidden() {
+        for (String bad : java.util.List.of("https://", "https:///iris.onnx", "https://user:secret@models.example/iris.onnx",
+                "https://models.example/a b.onnx", "http://models.example/iris.onnx#x", "https://models.example/\\u0000", "HTTPS//x/y")) {
+            String body = "{\"artifact\":{\"uri\":\"" + bad + "\",\"sha256\":\"" + SHA + "\",\"size\":1,\"format\":\"onnx\"}}";
+            assertThat(fields(() -> RegistryRequests.version("demo", "iris", json(body)))).as(bad).containsExactly("artifact.uri");
+        }
     }
 
     @Test
     void aBadModelFileIsRefusedFieldByField() {
         assertThat(fields(() -> RegistryRequests.version("demo", "iris", json("""
-                {"artifact":{"uri":"http://x/iris.onnx","sha256":"ABC","size":0,"format":"pickle","colour":1}}"""))))
+                {"artifact":{"uri":"ftp://x/iris.onnx","sha256":"ABC","size":0,"format":"pickle","colour":1}}"""))))
                 .containsExactlyInAnyOrder("artifact.uri", "artifact.sha256", "artifact.size", "artifact.format", "artifact.colour");
         assertThat(fields(() -> RegistryRequests.version("demo", "iris", json("""
                 {"artifact":{"uri":"clops:artifacts/sha256/%s","sha256":"%s","size":"660","format":"onnx"}}""".formatted("b".repeat(64), SHA)))))

@@ -230,12 +230,16 @@ public final class K8sModel {
         if (gpu > 0) {
             modelLimits.put(spec.getResources().getGpuType(), new Quantity(Integer.toString(gpu)));
         }
-        Container model = new ContainerBuilder().withName("model")
+        ContainerBuilder modelBuilder = new ContainerBuilder().withName("model")
                 .withImage(v.getImage() == null ? "" : v.getImage())
                 .addNewPort().withName("model").withContainerPort(port).withProtocol("TCP").endPort()
                 .withEnv(new EnvVar("PORT", Integer.toString(port), null))
-                .withResources(new ResourceRequirementsBuilder().withRequests(modelResources).withLimits(modelLimits).build())
-                .build();
+                .withResources(new ResourceRequirementsBuilder().withRequests(modelResources).withLimits(modelLimits).build());
+        ModelFile file = servesFile(v) ? new ModelFile(d.getProject(), v, settings.modelFiles()) : null;
+        if (file != null) {
+            file.serve(modelBuilder, port);
+        }
+        Container model = modelBuilder.build();
         Container executor = new ContainerBuilder().withName("executor").withImage(settings.executorImage())
                 .withArgs("executor")
                 .addNewPort().withName("http").withContainerPort(K8sNames.EXECUTOR_PORT).withProtocol("TCP").endPort()
@@ -262,6 +266,9 @@ public final class K8sModel {
                 .withAnnotations(Map.of("prometheus.io/scrape", "true", "prometheus.io/port", Integer.toString(K8sNames.EXECUTOR_PORT),
                         "prometheus.io/path", "/metrics")).endMetadata()
                 .withNewSpec().withContainers(model, executor);
+        if (file != null) {
+            podSpec = podSpec.withInitContainers(file.fetchStep()).withVolumes(file.volumes());
+        }
         if (gpu > 0) {
             podSpec = podSpec.withNodeSelector(Map.of("nvidia.com/gpu.present", "true"))
                     .withTolerations(new TolerationBuilder().withKey(spec.getResources().getGpuType()).withOperator("Exists").withEffect("NoSchedule").build());
@@ -273,6 +280,66 @@ public final class K8sModel {
             out.add(hpa(d, name, labels, owner));
         }
         return out;
+    }
+
+    /** A version served as a model file by clops's runtime: no image and no command of its own, a file registered. */
+    public static boolean servesFile(ModelVersion v) {
+        return v.getImage() == null && v.getArtifact() != null && (v.getCommand() == null || v.getCommand().isEmpty());
+    }
+
+    /**
+     * A model file on a pod: an init step fetches it into the node's cache, keyed by its digest (a pod of the same
+     * version on that node finds it and fetches nothing: {@code ModelCache}), and clops's runtime serves it from there,
+     * read-only, checking the digest again as it loads.
+     */
+    record ModelFile(String project, ModelVersion v, PlatformSettings.ModelFiles files) {
+        static final String CACHE_MOUNT = "/var/cache/clops/models";
+        static final String TOKEN_MOUNT = "/var/run/clops/model-fetch";
+        static final String JAVA = "java";
+
+        String sha256() {
+            return v.getArtifact().getSha256();
+        }
+
+        /** Where the fetch step gets the file: the platform's store over HTTP, else the URI as registered. */
+        String source() {
+            String uri = v.getArtifact().getUri();
+            if (uri.startsWith(io.clops.api.RegistryRequests.STORE_PREFIX)) {
+                return files.storeUrl() + "/api/v1/projects/" + project + "/artifacts/sha256/" + sha256();
+            }
+            return uri;
+        }
+
+        void serve(ContainerBuilder model, int port) {
+            model.withImage(files.image())
+                    .withCommand(JAVA, "-XX:+UseSerialGC", "-XX:MaxRAMPercentage=75", "-cp", "lib/*", "io.clops.modelserver.ModelServer")
+                    .withArgs("--file", CACHE_MOUNT + "/sha256/" + sha256(), "--sha256", sha256(), "--format", v.getArtifact().getFormat(),
+                            "--name", v.getModel(), "--host", "0.0.0.0", "--port", Integer.toString(port))
+                    .addNewVolumeMount().withName("model-cache").withMountPath(CACHE_MOUNT).withReadOnly(true).endVolumeMount();
+        }
+
+        Container fetchStep() {
+            return new ContainerBuilder().withName("fetch-model").withImage(files.image())
+                    .withCommand(JAVA, "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", "lib/*", "io.clops.modelserver.ModelCache")
+                    .withArgs("--cache", CACHE_MOUNT, "--uri", source(), "--sha256", sha256(), "--token-file", TOKEN_MOUNT + "/token")
+                    .withTerminationMessagePolicy("FallbackToLogsOnError") // a refused digest shows in the pod's status
+                    .addNewVolumeMount().withName("model-cache").withMountPath(CACHE_MOUNT).endVolumeMount()
+                    .addNewVolumeMount().withName("model-fetch-token").withMountPath(TOKEN_MOUNT).withReadOnly(true).endVolumeMount()
+                    .withResources(new ResourceRequirementsBuilder()
+                            .withRequests(Map.of("cpu", new Quantity("100m"), "memory", new Quantity("128Mi")))
+                            .withLimits(Map.of("cpu", new Quantity("1"), "memory", new Quantity("256Mi"))).build())
+                    .build();
+        }
+
+        List<io.fabric8.kubernetes.api.model.Volume> volumes() {
+            var cache = new io.fabric8.kubernetes.api.model.VolumeBuilder().withName("model-cache");
+            var cacheVolume = files.nodeCacheDir() == null
+                    ? cache.withNewEmptyDir().endEmptyDir().build()
+                    : cache.withNewHostPath().withPath(files.nodeCacheDir()).withType("DirectoryOrCreate").endHostPath().build();
+            var token = new io.fabric8.kubernetes.api.model.VolumeBuilder().withName("model-fetch-token")
+                    .withNewSecret().withSecretName(files.fetchSecret()).withOptional(true).endSecret().build();
+            return List.of(cacheVolume, token);
+        }
     }
 
     private static HorizontalPodAutoscaler hpa(DesiredDeployment d, String target, Map<String, String> labels, OwnerReference owner) {

@@ -10,11 +10,33 @@ import java.util.Map;
  * configuration.
  */
 public record PlatformSettings(String executorImage, String bootstrap, Map<String, ProjectSettings> projects,
-                               ProjectSettings defaults, Map<String, String> kafkaClient, String authPublicKey) {
+                               ProjectSettings defaults, Map<String, String> kafkaClient, String authPublicKey, ModelFiles modelFiles) {
 
     public PlatformSettings(String executorImage, String bootstrap, Map<String, ProjectSettings> projects,
                             ProjectSettings defaults, Map<String, String> kafkaClient) {
-        this(executorImage, bootstrap, projects, defaults, kafkaClient, null);
+        this(executorImage, bootstrap, projects, defaults, kafkaClient, null, ModelFiles.defaults(executorImage));
+    }
+
+    /**
+     * How pods serve a version that is a model file (no image or command of its own).
+     *
+     * @param image        the image with clops's runtime (ONNX Runtime, XGBoost) and its fetch step: the platform's own
+     * @param storeUrl     the API as pods reach it, for files in the platform's store ({@code clops:artifacts/...})
+     * @param nodeCacheDir the node directory (hostPath) model files are cached in by digest, shared by the node's pods;
+     *                     null: each pod its own (an emptyDir), for namespaces whose Pod Security level refuses hostPath
+     * @param fetchSecret  the Secret (in each project's namespace, key {@code token}) holding the token the fetch step
+     *                     presents: a service account of the project (viewer); optional
+     */
+    public record ModelFiles(String image, String storeUrl, String nodeCacheDir, String fetchSecret) {
+        public static ModelFiles defaults(String image) {
+            return new ModelFiles(image, "http://clops-api.clops-system.svc.cluster.local", "/var/cache/clops/models", "clops-model-fetch");
+        }
+
+        /** The defaults with what the environment sets: CLOPS_MODEL_STORE_URL, CLOPS_MODEL_CACHE_DIR (empty: per pod). */
+        public ModelFiles fromEnvironment(Map<String, String> env) {
+            String cache = env.containsKey("CLOPS_MODEL_CACHE_DIR") ? env.get("CLOPS_MODEL_CACHE_DIR") : nodeCacheDir;
+            return new ModelFiles(image, env.getOrDefault("CLOPS_MODEL_STORE_URL", storeUrl), cache == null || cache.isBlank() ? null : cache, fetchSecret);
+        }
     }
 
     public record Quota(String cpu, String memory, int gpu, int pods) {
@@ -31,7 +53,7 @@ public record PlatformSettings(String executorImage, String bootstrap, Map<Strin
 
     /** The same, with these Kafka client settings for the executors (setting name → value). */
     public PlatformSettings withKafkaClient(Map<String, String> settings) {
-        return new PlatformSettings(executorImage, bootstrap, projects, defaults, Map.copyOf(settings), authPublicKey);
+        return new PlatformSettings(executorImage, bootstrap, projects, defaults, Map.copyOf(settings), authPublicKey, modelFiles);
     }
 
     /**
@@ -39,7 +61,12 @@ public record PlatformSettings(String executorImage, String bootstrap, Map<Strin
      * worker's {@code CLOPS_AUTH_PUBLIC_KEY}); null: executors let anyone call.
      */
     public PlatformSettings withAuthPublicKey(String key) {
-        return new PlatformSettings(executorImage, bootstrap, projects, defaults, kafkaClient, key);
+        return new PlatformSettings(executorImage, bootstrap, projects, defaults, kafkaClient, key, modelFiles);
+    }
+
+    /** The same, serving model files so. */
+    public PlatformSettings withModelFiles(ModelFiles files) {
+        return new PlatformSettings(executorImage, bootstrap, projects, defaults, kafkaClient, authPublicKey, files);
     }
 
     public ProjectSettings project(String project) {

@@ -152,9 +152,10 @@ public final class KubernetesRuntime implements DeploymentRuntime {
         } // else: its owner was just created, so nothing of this deployment can exist yet
         history.addAll(outcomes);
         LOG.info("{} generation {}: {}", key, d.getGeneration(), summary(outcomes));
-        ModelVersion noImage = d.getRoutes().stream().map(ResolvedRoute::getVersion).filter(v -> v.getImage() == null).findFirst().orElse(null);
+        ModelVersion noImage = d.getRoutes().stream().map(ResolvedRoute::getVersion)
+                .filter(v -> v.getImage() == null && !K8sModel.servesFile(v)).findFirst().orElse(null);
         status.applied(d.getProject(), d.getName(), d.getGeneration(), "kubernetes", endpoint(d), noImage == null ? null
-                : "model " + noImage.getModel() + ":" + noImage.getVersion() + " has no image; the Kubernetes runtime needs one");
+                : "model " + noImage.getModel() + ":" + noImage.getVersion() + " has no image and no model file; the Kubernetes runtime needs one of them");
     }
 
     static String endpoint(DesiredDeployment d) {

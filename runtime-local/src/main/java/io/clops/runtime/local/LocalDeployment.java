@@ -126,14 +126,21 @@ final class LocalDeployment {
 
     /**
      * A version that is a model file and nothing else: clops's own runtime serves it (`modelserver`, on the platform's
-     * class path), from the platform's store or its file: URI; the runtime checks the registered SHA-256 before it
+     * class path), from the platform's store or its file: URI, or fetched once from its http(s) URL into the store (by
+     * digest); the runtime checks the registered SHA-256 before it
      * loads the file, and a mismatch ends the process with that reason (what the deployment's status then says).
      */
     static List<String> modelServer(ModelVersion v, LocalProcessRuntime.Settings settings) {
         io.clops.avro.Artifact a = v.getArtifact();
-        java.nio.file.Path file = new io.clops.artifacts.ArtifactStore(settings.home().resolve("artifacts")).resolve(a.getUri());
-        return List.of(settings.javaBin(), "-Xmx256m", "-XX:+UseSerialGC", "-cp", settings.executorClasspath(), "io.clops.modelserver.ModelServer",
-                "--file", file.toString(), "--sha256", a.getSha256(), "--format", a.getFormat(), "--name", v.getModel(), "--port", "${PORT}");
+        java.nio.file.Path store = settings.home().resolve("artifacts");
+        List<String> where = a.getUri().startsWith("http://") || a.getUri().startsWith("https://")
+                ? List.of("--uri", a.getUri(), "--cache", store.toString()) // fetched into the store by digest, once
+                : List.of("--file", new io.clops.artifacts.ArtifactStore(store).resolve(a.getUri()).toString());
+        List<String> cmd = new java.util.ArrayList<>(List.of(settings.javaBin(), "-Xmx256m", "-XX:+UseSerialGC", "-cp", settings.executorClasspath(),
+                "io.clops.modelserver.ModelServer"));
+        cmd.addAll(where);
+        cmd.addAll(List.of("--sha256", a.getSha256(), "--format", a.getFormat(), "--name", v.getModel(), "--port", "${PORT}"));
+        return List.copyOf(cmd);
     }
 
     List<String> workloads() {
