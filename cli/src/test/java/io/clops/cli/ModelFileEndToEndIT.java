@@ -49,6 +49,17 @@ class ModelFileEndToEndIT {
         return Predictor.labels(answer).stream().map(l -> IrisModel.CLASSES.get(Integer.parseInt(l))).toList();
     }
 
+    /** The running model process's command line (NUL-separated, as Linux keeps it). */
+    String modelCommandLine(String deployment) throws Exception {
+        List<Path> pids;
+        try (var files = Files.list(home.resolve("run"))) {
+            pids = files.filter(f -> f.getFileName().toString().startsWith("files." + deployment + ".") && f.getFileName().toString().endsWith(".model.pid")).toList();
+        }
+        assertThat(pids).as("the model server's pid file").hasSize(1);
+        String pid = Files.readString(pids.get(0)).strip().split(" ")[0];
+        return Files.readString(Path.of("/proc", pid, "cmdline"), java.nio.charset.StandardCharsets.ISO_8859_1);
+    }
+
     @Test
     void anOnnxFileIsRegisteredDeployedAndServedAndACorruptedOneIsRefused() throws Exception {
         Path onnx = Path.of("..", "examples", "target", "models", "iris.onnx").toAbsolutePath().normalize();
@@ -70,10 +81,13 @@ class ModelFileEndToEndIT {
                 .isEqualTo(413);
 
         Path spec = home.resolve("iris-onnx.yaml");
-        Files.writeString(spec, "apiVersion: clops.io/v1\nkind: ModelDeployment\nmetadata: { name: iris-onnx }\nspec:\n  model: iris-onnx@champion\n  mode: both\n");
+        // with adaptive batching: sync and async requests pass through the runtime's batcher and get their own rows back
+        Files.writeString(spec, "apiVersion: clops.io/v1\nkind: ModelDeployment\nmetadata: { name: iris-onnx }\nspec:\n  model: iris-onnx@champion\n  mode: both\n"
+                + "  batching: { maxBatchSize: 8, maxDelayUs: 1000 }\n");
         assertThat(ok("deploy", "-f", spec.toString(), "--wait", "-o", "json").json().at("/status/phase").asText()).isEqualTo("Ready");
         assertThat(classes(ok("predict", "iris-onnx", "-d", KSERVE_IRIS, "-o", "json").json())).containsExactly("versicolor", "versicolor");
         assertThat(classes(ok("predict", "iris-onnx", "--async", "-d", KSERVE_IRIS, "-o", "json").json())).containsExactly("versicolor", "versicolor");
+        assertThat(modelCommandLine("iris-onnx")).as("the runtime started as the spec asks").contains("--max-batch\u00008\u0000--max-delay-us\u00001000");
 
         // a file served elsewhere (--uri, here the XGBoost file): registered with the digest the CLI reads, fetched once by the
         // runtime into the store

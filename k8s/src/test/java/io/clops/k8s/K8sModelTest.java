@@ -230,6 +230,12 @@ class K8sModelTest {
         assertThat(model.getImage()).isEqualTo("clops/executor:0.1.0");
         assertThat(model.getArgs()).containsSubsequence("--file", "/var/cache/clops/models/sha256/" + SHA, "--sha256", SHA, "--format", "onnx",
                 "--name", "iris", "--host", "0.0.0.0", "--port", "8080");
+        assertThat(model.getArgs()).as("no batching unless the spec asks").doesNotContain("--max-batch");
+        DeploymentSpec batched = spec("iris");
+        batched.setBatching(io.clops.avro.Batching.newBuilder().setMaxBatchSize(32).setMaxDelayUs(1500).build());
+        var batchedModel = one(K8sModel.deployment(desired(batched, List.of(r), null), SETTINGS, null), Deployment.class)
+                .getSpec().getTemplate().getSpec().getContainers().get(0);
+        assertThat(batchedModel.getArgs()).containsSubsequence("--max-batch", "32", "--max-delay-us", "1500");
         assertThat(model.getVolumeMounts()).singleElement().satisfies(m -> {
             assertThat(m.getMountPath()).isEqualTo("/var/cache/clops/models");
             assertThat(m.getReadOnly()).as("the runtime only reads the cache").isTrue();

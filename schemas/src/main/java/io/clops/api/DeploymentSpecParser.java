@@ -64,7 +64,7 @@ public final class DeploymentSpecParser {
             errors.add(new FieldError("spec", "is required"));
             throw new InvalidRequest("invalid deployment", errors);
         }
-        known(s, Set.of("model", "port", "protocol", "resources", "replicas", "autoscale", "mode", "traffic", "shadow", "executor", "access"),
+        known(s, Set.of("model", "port", "protocol", "resources", "replicas", "autoscale", "mode", "traffic", "shadow", "executor", "access", "batching"),
                 "spec.", errors);
         String model = s.path("model").isTextual() ? s.get("model").asText() : null;
         if (s.has("model") && !s.get("model").isTextual()) {
@@ -153,12 +153,24 @@ public final class DeploymentSpecParser {
 
         String access = s.has("access") ? oneOf(s.get("access"), "spec.access", Set.of("members", "public"), errors) : "members";
 
+        io.clops.avro.Batching batching = null;
+        if (s.has("batching") && !s.get("batching").isNull()) {
+            JsonNode b = s.get("batching");
+            known(b, Set.of("maxBatchSize", "maxDelayUs"), "spec.batching.", errors);
+            if (b.isObject()) {
+                batching = io.clops.avro.Batching.newBuilder()
+                        .setMaxBatchSize(b.has("maxBatchSize") ? integer(b.get("maxBatchSize"), "spec.batching.maxBatchSize", 1, 4096, errors) : 16)
+                        .setMaxDelayUs(b.has("maxDelayUs") ? integer(b.get("maxDelayUs"), "spec.batching.maxDelayUs", 0, 1_000_000, errors) : 2000)
+                        .build();
+            }
+        }
+
         if (!errors.isEmpty()) {
             throw new InvalidRequest("invalid deployment", errors);
         }
         DeploymentSpec spec = DeploymentSpec.newBuilder().setModel(model).setPort(port).setProtocol(protocol)
                 .setResources(resources).setReplicas(Replicas.newBuilder().setMin(min).setMax(max).build())
-                .setAutoscale(autoscale).setMode(mode).setTraffic(traffic).setShadow(shadow).setExecutor(executor).setAccess(access).build();
+                .setAutoscale(autoscale).setMode(mode).setTraffic(traffic).setShadow(shadow).setExecutor(executor).setAccess(access).setBatching(batching).build();
         return new Parsed(project, name, spec);
     }
 

@@ -38,6 +38,28 @@ class DeploymentSpecParserTest {
         assertThat(s.getExecutor().getLogRequests()).isTrue();
         assertThat(s.getTraffic()).isEmpty();
         assertThat(s.getShadow()).isNull();
+        assertThat(s.getBatching()).as("batching off unless asked").isNull();
+    }
+
+    @Test
+    void batchingTakesItsDefaultsAndItsBounds() throws Exception {
+        DeploymentSpec on = DeploymentSpecParser.parse("demo", "iris", doc("{\"spec\":{\"model\":\"iris\",\"batching\":{}}}")).spec();
+        assertThat(on.getBatching().getMaxBatchSize()).isEqualTo(16);
+        assertThat(on.getBatching().getMaxDelayUs()).isEqualTo(2000);
+        DeploymentSpec set = DeploymentSpecParser.parse("demo", "iris", doc(
+                "{\"spec\":{\"model\":\"iris\",\"batching\":{\"maxBatchSize\":64,\"maxDelayUs\":500}}}")).spec();
+        assertThat(set.getBatching().getMaxBatchSize()).isEqualTo(64);
+        assertThat(set.getBatching().getMaxDelayUs()).isEqualTo(500);
+        assertThat(DeploymentSpecParser.validate("demo", "iris", set).spec()).as("the typed path").isEqualTo(set);
+
+        assertThat(fields(() -> DeploymentSpecParser.parse("demo", "iris", doc2(
+                "{\"spec\":{\"model\":\"iris\",\"batching\":{\"maxBatchSize\":0,\"maxDelayUs\":-1,\"size\":8}}}"))))
+                .containsExactlyInAnyOrder("spec.batching.maxBatchSize", "spec.batching.maxDelayUs", "spec.batching.size");
+        assertThat(fields(() -> DeploymentSpecParser.parse("demo", "iris", doc2(
+                "{\"spec\":{\"model\":\"iris\",\"batching\":{\"maxBatchSize\":\"16\",\"maxDelayUs\":2000000}}}"))))
+                .containsExactlyInAnyOrder("spec.batching.maxBatchSize", "spec.batching.maxDelayUs");
+        assertThat(fields(() -> DeploymentSpecParser.parse("demo", "iris", doc2("{\"spec\":{\"model\":\"iris\",\"batching\":true}}"))))
+                .containsExactly("spec.batching");
     }
 
     @Test

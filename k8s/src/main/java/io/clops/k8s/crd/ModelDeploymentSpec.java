@@ -24,6 +24,16 @@ public class ModelDeploymentSpec {
     public Executor executor;
     /** members (a token of the project's, any role) | public (anyone may predict, no token) */
     public String access;
+    /** adaptive batching in clops's runtime (model files): absent is off */
+    public Batching batching;
+
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public static class Batching {
+        /** rows in one batch at most (default 16) */
+        public Integer maxBatchSize;
+        /** how long a request waits for company, in microseconds (default 2000) */
+        public Integer maxDelayUs;
+    }
 
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public static class Resources {

@@ -237,7 +237,7 @@ public final class K8sModel {
                 .withResources(new ResourceRequirementsBuilder().withRequests(modelResources).withLimits(modelLimits).build());
         ModelFile file = servesFile(v) ? new ModelFile(d.getProject(), v, settings.modelFiles()) : null;
         if (file != null) {
-            file.serve(modelBuilder, port);
+            file.serve(modelBuilder, port, spec.getBatching());
         }
         Container model = modelBuilder.build();
         Container executor = new ContainerBuilder().withName("executor").withImage(settings.executorImage())
@@ -310,11 +310,13 @@ public final class K8sModel {
             return uri;
         }
 
-        void serve(ContainerBuilder model, int port) {
+        void serve(ContainerBuilder model, int port, io.clops.avro.Batching batching) {
+            List<String> args = new ArrayList<>(List.of("--file", CACHE_MOUNT + "/sha256/" + sha256(), "--sha256", sha256(),
+                    "--format", v.getArtifact().getFormat(), "--name", v.getModel(), "--host", "0.0.0.0", "--port", Integer.toString(port)));
+            args.addAll(io.clops.runtime.ModelRuntime.batchingArgs(batching));
             model.withImage(files.image())
-                    .withCommand(JAVA, "-XX:+UseSerialGC", "-XX:MaxRAMPercentage=75", "-cp", "lib/*", "io.clops.modelserver.ModelServer")
-                    .withArgs("--file", CACHE_MOUNT + "/sha256/" + sha256(), "--sha256", sha256(), "--format", v.getArtifact().getFormat(),
-                            "--name", v.getModel(), "--host", "0.0.0.0", "--port", Integer.toString(port))
+                    .withCommand(JAVA, "-XX:+UseSerialGC", "-XX:MaxRAMPercentage=75", "-cp", "lib/*", io.clops.runtime.ModelRuntime.MAIN)
+                    .withArgs(args)
                     .addNewVolumeMount().withName("model-cache").withMountPath(CACHE_MOUNT).withReadOnly(true).endVolumeMount();
         }
 

@@ -58,7 +58,7 @@ final class LocalDeployment {
             Path log = settings.logs().resolve(base + "." + route + ".model.log");
             ManagedProcess.ensureLog(log);
             List<String> cmd = new ArrayList<>();
-            for (String part : v.getCommand().isEmpty() && v.getArtifact() != null ? modelServer(v, settings) : v.getCommand()) {
+            for (String part : v.getCommand().isEmpty() && v.getArtifact() != null ? modelServer(v, desired.getSpec().getBatching(), settings) : v.getCommand()) {
                 cmd.add(part.replace("${PORT}", Integer.toString(port)));
             }
             if (!cmd.isEmpty() && cmd.get(0).equals("java")) {
@@ -130,16 +130,17 @@ final class LocalDeployment {
      * digest); the runtime checks the registered SHA-256 before it
      * loads the file, and a mismatch ends the process with that reason (what the deployment's status then says).
      */
-    static List<String> modelServer(ModelVersion v, LocalProcessRuntime.Settings settings) {
+    static List<String> modelServer(ModelVersion v, io.clops.avro.Batching batching, LocalProcessRuntime.Settings settings) {
         io.clops.avro.Artifact a = v.getArtifact();
         java.nio.file.Path store = settings.home().resolve("artifacts");
         List<String> where = a.getUri().startsWith("http://") || a.getUri().startsWith("https://")
                 ? List.of("--uri", a.getUri(), "--cache", store.toString()) // fetched into the store by digest, once
                 : List.of("--file", new io.clops.artifacts.ArtifactStore(store).resolve(a.getUri()).toString());
         List<String> cmd = new java.util.ArrayList<>(List.of(settings.javaBin(), "-Xmx256m", "-XX:+UseSerialGC", "-cp", settings.executorClasspath(),
-                "io.clops.modelserver.ModelServer"));
+                io.clops.runtime.ModelRuntime.MAIN));
         cmd.addAll(where);
         cmd.addAll(List.of("--sha256", a.getSha256(), "--format", a.getFormat(), "--name", v.getModel(), "--port", "${PORT}"));
+        cmd.addAll(io.clops.runtime.ModelRuntime.batchingArgs(batching)); // adaptive batching, as the deployment asks
         return List.copyOf(cmd);
     }
 
