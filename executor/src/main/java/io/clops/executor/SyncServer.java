@@ -6,15 +6,9 @@ import io.netty.buffer.ByteBufInputStream;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFutureListener;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
-import io.netty.channel.socket.DuplexChannel;
-import io.netty.util.ReferenceCountUtil;
-import io.netty.util.concurrent.ScheduledFuture;
 
 import java.io.ByteArrayOutputStream;
 import java.net.InetSocketAddress;
@@ -22,7 +16,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -45,9 +38,7 @@ public final class SyncServer {
     private static final Pattern ASYNC_INFER = Pattern.compile("/v2/models/([^/]+)(/versions/[^/]+)?/infer");
     private static final byte[] CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
     /** Request bodies larger than this (with a Content-Length) are streamed to the model, not held whole first. */
-    static final int STREAM_MIN = 64 * 1024;
-    /** How long a closing connection drains what the client still sends. */
-    static final long LINGER_MS = 2000;
+    static final int STREAM_MIN = Http1Connection.STREAM_MIN;
 
     private final ExecutorConfig config;
     private final EventLoops loops;
@@ -112,361 +103,35 @@ public final class SyncServer {
     }
 
     /**
-     * One client connection. Requests on it are answered in order, one at a time (pipelined ones wait their turn in
-     * the bytes not yet read). All its state is touched on its event loop only.
+     * One client connection: what each request on it is for (health, metrics, the async façade, or the model: the
+     * admission checks, the version, the shadow copy, the answer streamed back). Reading requests, their deadlines and
+     * ending the connection are {@link Http1Connection}'s.
      */
-    private final class Connection extends ChannelInboundHandlerAdapter {
-        private ChannelHandlerContext ctx;
-        private ByteBuf in;
-        private Http1.Head head;
-        private Http1.Chunks chunks;
-        private ByteBuf chunkedBody;
-        private boolean continued;
-        private boolean busy;
-        private boolean closing;
-        private Proxied current;
-        /** A chunked body found streamable: its framing read so far, and its data bytes. */
-        private Http1.Chunks streamChunks;
-        private long streamData;
-        /** When the client last sent bytes (System.nanoTime). */
-        private long lastRead;
-        /** The pending idle check, and the closes a lingering close has scheduled: cancelled with the connection. */
-        private ScheduledFuture<?> idleTask;
-        private ScheduledFuture<?> lingerTask;
-        private ScheduledFuture<?> backstopTask;
-        /** The request being answered left (part of) its body unread. */
-        private boolean bodyUnread;
-        /** Bytes the client has sent on this connection. */
-        private long received;
-        /** When the head being read began to arrive (System.nanoTime), 0 when none is; its deadline's task. */
-        private long headStartedAt;
-        private ScheduledFuture<?> headTask;
-        /** A body being read (buffered or streamed): bytes received when it began, time it was being read, its check. */
-        private long bodyFrom;
-        private long bodyActiveNanos;
-        private ScheduledFuture<?> bodyTask;
+    private final class Connection extends Http1Connection {
+        Connection() {
+            super(SyncServer.this.config, SyncServer.this.metrics);
+        }
 
+        /**
+         * Not when something needs the body whole: the shape check of an infer call, a shadow copy, the async façade,
+         * health and metrics.
+         */
         @Override
-        public void handlerAdded(ChannelHandlerContext ctx) {
-            this.ctx = ctx;
-        }
-
-        @Override
-        public void channelActive(ChannelHandlerContext ctx) {
-            lastRead = System.nanoTime();
-            idleTask = ctx.executor().schedule(this::checkIdle, config.clientIdleMs(), TimeUnit.MILLISECONDS);
-            ctx.fireChannelActive();
-        }
-
-        /**
-         * A client may stay silent at most clientIdleMs: mid-request it gets 408 (a stalled streamed upload: the
-         * connection is cut, the model's too), between requests its keep-alive connection ends; one that stops
-         * reading its answer for as long is cut too. While the model is working, silence is expected (the model's own
-         * timeout applies). One check per connection, rescheduled.
-         */
-        private void checkIdle() {
-            if (closing || !ctx.channel().isActive()) {
-                return;
-            }
-            long limit = TimeUnit.MILLISECONDS.toNanos(config.clientIdleMs());
-            long silent = System.nanoTime() - lastRead;
-            boolean uploading = current != null && current.bodyLeft > 0;
-            boolean notReading = current != null && current.pausedSince != 0 && System.nanoTime() - current.pausedSince >= limit;
-            if (busy && !uploading && !notReading || !busy && silent < limit) {
-                idleTask = ctx.executor().schedule(this::checkIdle, busy ? limit : limit - silent, TimeUnit.NANOSECONDS);
-            } else if (uploading || notReading) {
-                current.clientStalled();
-                closing = true;
-                ctx.close();
-            } else if (head != null || chunkedBody != null || in != null && in.isReadable()) {
-                reject(408, "the request did not arrive within " + config.clientIdleMs() + " ms");
-            } else {
-                closing = true;
-                ctx.close(); // an idle keep-alive connection
-            }
-        }
-
-        @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            lastRead = System.nanoTime();
-            if (!(msg instanceof ByteBuf bytes) || closing) {
-                ReferenceCountUtil.release(msg);
-                return;
-            }
-            received += bytes.readableBytes();
-            in = ModelClient.cumulate(ctx, in, bytes);
-            if (busy) {
-                if (current != null && current.bodyLeft > 0) {
-                    current.forward();
-                }
-                if (in != null && in.readableBytes() > config.maxBodyBytes() + Http1.MAX_HEAD) {
-                    ctx.channel().config().setAutoRead(false); // a client pipelining far ahead: wait for it
-                }
-                return;
-            }
-            readRequests();
-        }
-
-        /** Reads and serves requests from the bytes at hand while none is in progress. */
-        private void readRequests() {
-            while (!busy && !closing && in != null && in.isReadable()) {
-                if (head == null) {
-                    head = Http1.read(in, true);
-                    if (head == null) {
-                        headArriving();
-                        break;
-                    }
-                    headArrived();
-                    if (head.error != 0) {
-                        int status = head.error;
-                        String why = head.why;
-                        dropHead();
-                        reject(status, why);
-                        break;
-                    }
-                    if (head.contentLength > config.maxBodyBytes()) {
-                        dropHead();
-                        reject(413, "request body larger than " + config.maxBodyBytes() + " bytes");
-                        break;
-                    }
-                    continued = false;
-                    chunks = head.chunked ? new Http1.Chunks() : null;
-                    if (streamable(head)) {
-                        Http1.Head h = head;
-                        head = null;
-                        busy = true;
-                        bodyArriving();
-                        proxy(h, null, h.target, h.persistent());
-                        continue;
-                    }
-                }
-                ByteBuf body = body();
-                if (body == null) {
-                    if (head != null) {
-                        bodyArriving();
-                    }
-                    break; // more to come
-                }
-                bodyArrived();
-                Http1.Head h = head;
-                head = null;
-                busy = true;
-                serve(h, body);
-            }
-            if (in != null && !in.isReadable()) {
-                in.release();
-                in = null;
-            }
-        }
-
-        /**
-         * A head begun and not whole: it has clientHeaderTimeoutMs from its first byte, however slowly the rest
-         * trickles in (a client dripping a byte a second would otherwise hold the connection for ever: every byte
-         * resets the idle clock).
-         */
-        private void headArriving() {
-            if (headStartedAt != 0) {
-                return;
-            }
-            headStartedAt = System.nanoTime();
-            headTask = ctx.executor().schedule(() -> {
-                if (headStartedAt != 0 && !closing && !busy && head == null) {
-                    reject(408, "the request head did not arrive within " + config.client().headerMs() + " ms");
-                }
-            }, config.client().headerMs(), TimeUnit.MILLISECONDS);
-        }
-
-        private void headArrived() {
-            headStartedAt = 0;
-            if (headTask != null) {
-                headTask.cancel(false);
-                headTask = null;
-            }
-        }
-
-        /**
-         * A body begun and not whole: once it has had clientHeaderTimeoutMs, it must have arrived at clientBodyMinRate
-         * on average over the time it was being read (time the executor stopped reading, waiting for the model, does
-         * not count). Checked each second while it lasts.
-         */
-        private void bodyArriving() {
-            if (bodyTask != null) {
-                return;
-            }
-            bodyFrom = received - (in == null ? 0 : in.readableBytes()) - (chunkedBody == null ? 0 : chunkedBody.readableBytes());
-            bodyActiveNanos = 0;
-            bodyTask = ctx.executor().scheduleAtFixedRate(this::checkBodyRate, 1, 1, TimeUnit.SECONDS);
-        }
-
-        private void bodyArrived() {
-            if (bodyTask != null) {
-                bodyTask.cancel(false);
-                bodyTask = null;
-            }
-        }
-
-        private void checkBodyRate() {
-            boolean waiting = head != null && !busy || current != null && current.bodyLeft > 0;
-            if (closing || !waiting) {
-                bodyArrived();
-                return;
-            }
-            if (ctx.channel().config().isAutoRead()) {
-                bodyActiveNanos += TimeUnit.SECONDS.toNanos(1);
-            }
-            double counted = (bodyActiveNanos - TimeUnit.MILLISECONDS.toNanos(config.client().headerMs())) / 1e9;
-            if (counted > 0 && received - bodyFrom < counted * config.client().bodyMinRate()) {
-                bodyArrived();
-                String why = "the request body arrived slower than " + config.client().bodyMinRate() + " bytes per second";
-                if (current != null && current.bodyLeft > 0) {
-                    current.clientStalled();
-                    closing = true;
-                    ctx.close();
-                } else {
-                    reject(408, why);
-                }
-            }
-        }
-
-        /**
-         * Whether to stream this request's body to the model: with a Content-Length, over {@value #STREAM_MIN} bytes
-         * and not all here yet; chunked, not all here yet (its size is unknown); and nothing needs it whole (the
-         * shape check of an infer call, a shadow copy, the async façade).
-         */
-        private boolean streamable(Http1.Head h) {
-            if (!h.chunked && (h.contentLength <= STREAM_MIN || h.contentLength <= in.readableBytes()) || dispatcher.hasShadow()) {
+        protected boolean mayStream(Http1.Head h) {
+            if (dispatcher.hasShadow()) {
                 return false;
             }
             String path = Http1.pathOf(h.target);
-            if (path.startsWith("/async/") || path.startsWith("/v2/health/") || path.equals("/metrics") || dispatcher.checks(h.method, path)) {
-                return false;
-            }
-            if (h.chunked) {
-                Http1.Chunks probe = new Http1.Chunks();
-                long[] data = {0};
-                int end = probe.feed(in, in.readerIndex(), in.writerIndex(), (b, i, n) -> data[0] += n);
-                if (end != -1 || data[0] > config.maxBodyBytes()) {
-                    return false; // complete, malformed or already too large: the buffered path answers it
-                }
-                streamChunks = probe;
-                streamData = data[0];
-            }
-            return true;
-        }
-
-        /** The current request's whole body, or null until it has arrived (or when it was refused). */
-        private ByteBuf body() {
-            if (chunks == null) {
-                long n = Math.max(0, head.contentLength);
-                if (in.readableBytes() < n) {
-                    sendContinue();
-                    return null;
-                }
-                return n == 0 ? Unpooled.EMPTY_BUFFER : in.readRetainedSlice((int) n);
-            }
-            if (chunkedBody == null) {
-                chunkedBody = ctx.alloc().buffer(1024);
-            }
-            int end = chunks.feed(in, in.readerIndex(), in.writerIndex(), (b, i, n) -> chunkedBody.writeBytes(b, i, n));
-            if (end == -2) {
-                String why = chunks.error;
-                dropHead();
-                reject(400, why);
-                return null;
-            }
-            if (chunkedBody.readableBytes() > config.maxBodyBytes()) {
-                dropHead();
-                reject(413, "request body larger than " + config.maxBodyBytes() + " bytes");
-                return null;
-            }
-            if (end < 0) {
-                in.skipBytes(in.readableBytes());
-                sendContinue();
-                return null;
-            }
-            in.readerIndex(end);
-            ByteBuf b = chunkedBody;
-            chunkedBody = null;
-            return b;
-        }
-
-        private void sendContinue() {
-            if (head.expectContinue && !continued) {
-                continued = true;
-                ctx.writeAndFlush(Unpooled.wrappedBuffer(CONTINUE));
-            }
-        }
-
-        private void dropHead() {
-            head = null;
-            if (chunkedBody != null) {
-                chunkedBody.release();
-                chunkedBody = null;
-            }
-            chunks = null;
-        }
-
-        /** A request that cannot be read on: answer, and close (what follows it on the connection is unknowable). */
-        private void reject(int status, String why) {
-            metrics.record("sync", "-", status, 0, -1);
-            ctx.write(Http1.response(ctx.alloc(), status, "application/json", ErrorBody.json(status, why), null, true));
-            linger();
-        }
-
-        /**
-         * Ends the connection after what was written: our side is shut once it is flushed, and what the client still
-         * sends (the rest of a body we did not take) is read and dropped until it closes too, at most
-         * {@value #LINGER_MS} ms. Closing outright with unread bytes would make the kernel reset the connection, and
-         * a client could lose the answer it had not read yet (nginx's "lingering close"). A client that does not read
-         * the answer either is cut after clientIdleMs.
-         */
-        private void linger() {
-            closing = true;
-            dropHead();
-            ctx.channel().config().setAutoRead(true);
-            ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener((ChannelFutureListener) f -> {
-                if (f.isSuccess() && f.channel() instanceof DuplexChannel d) {
-                    d.shutdownOutput();
-                    lingerTask = ctx.executor().schedule(() -> ctx.close(), LINGER_MS, TimeUnit.MILLISECONDS);
-                } else {
-                    ctx.close();
-                }
-            });
-            backstopTask = ctx.executor().schedule(() -> ctx.close(), config.clientIdleMs(), TimeUnit.MILLISECONDS);
+            return !(path.startsWith("/async/") || path.startsWith("/v2/health/") || path.equals("/metrics") || dispatcher.checks(h.method, path));
         }
 
         @Override
-        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-            if (current != null) {
-                current.clientWritable(ctx.channel().isWritable());
-            }
-            ctx.fireChannelWritabilityChanged();
+        protected void stream(Http1.Head h) {
+            proxy(h, null, h.target, h.persistent());
         }
 
         @Override
-        public void channelInactive(ChannelHandlerContext ctx) {
-            // a connection gone leaves no timer behind (many short connections would otherwise pile them up)
-            for (ScheduledFuture<?> t : new ScheduledFuture<?>[]{idleTask, lingerTask, backstopTask, headTask, bodyTask}) {
-                if (t != null) {
-                    t.cancel(false);
-                }
-            }
-            dropHead();
-            if (in != null) {
-                in.release();
-                in = null;
-            }
-            if (current != null) {
-                current.clientGone();
-            }
-        }
-
-        @Override
-        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            ctx.close();
-        }
-
-        private void serve(Http1.Head h, ByteBuf body) {
+        protected void serve(Http1.Head h, ByteBuf body) {
             boolean keepAlive = h.persistent();
             String uri = h.target;
             String path = Http1.pathOf(uri);
@@ -502,44 +167,9 @@ public final class SyncServer {
             }
         }
 
-        private void release(ByteBuf body) {
-            if (body != null) {
-                body.release();
-            }
-        }
-
-        /** Sends a whole answer (from any thread); then the next request on this connection, or close. */
-        private void respond(int status, String contentType, byte[] body, String extraHeaderLines, boolean keepAlive) {
-            if (!ctx.executor().inEventLoop()) {
-                ctx.executor().execute(() -> respond(status, contentType, body, extraHeaderLines, keepAlive));
-                return;
-            }
-            ctx.writeAndFlush(Http1.response(ctx.alloc(), status, contentType, body, extraHeaderLines, !keepAlive));
-            next(keepAlive);
-        }
-
         private void refuse(int status, String message, String extraHeaderLines, boolean keepAlive, long start) {
             metrics.record("sync", "-", status, System.nanoTime() - start, -1);
             respond(status, "application/json", ErrorBody.json(status, message), extraHeaderLines, keepAlive);
-        }
-
-        /** The current request is answered: read the next one on this connection, or close. */
-        private void next(boolean keepAlive) {
-            boolean unread = bodyUnread || current != null && current.bodyLeft > 0 || in != null && in.isReadable();
-            busy = false;
-            current = null;
-            bodyUnread = false;
-            if (!keepAlive) {
-                if (unread) {
-                    linger(); // the client may still be sending: a plain close could reset the answer away
-                } else {
-                    closing = true;
-                    ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
-                }
-                return;
-            }
-            ctx.channel().config().setAutoRead(true);
-            readRequests();
         }
 
         /** Sends the request on to the model; {@code body} null: it is streamed (its bytes follow in {@link #in}). */
@@ -590,14 +220,15 @@ public final class SyncServer {
             }
             ByteBuf out = client.encode(ctx.alloc(), method, uri, h, Map.of(), size);
             metrics.inFlight.incrementAndGet();
-            current = new Proxied(route, requestId, start, keepAlive, logIt, logged, size);
+            Proxied exchange = new Proxied(route, requestId, start, keepAlive, logIt, logged, size);
+            current = exchange;
             if (streamed) {
-                current.bodyLeft = upChunks != null ? Long.MAX_VALUE : size - body.readableBytes();
-                current.upChunks = upChunks;
-                current.uploaded = streamData;
+                exchange.bodyLeft = upChunks != null ? Long.MAX_VALUE : size - body.readableBytes();
+                exchange.upChunks = upChunks;
+                exchange.uploaded = streamData;
                 ctx.channel().config().setAutoRead(false); // until the model's connection is up (Proxied.upstream)
             }
-            client.exchange(loop, new ModelClient.Outbound(out, body, method.equals("HEAD"), streamed), current);
+            client.exchange(loop, new ModelClient.Outbound(out, body, method.equals("HEAD"), streamed), exchange);
         }
 
         /** The first {@code max} data bytes of a chunked body's first part (for the request log). */
@@ -656,7 +287,7 @@ public final class SyncServer {
         }
 
         /** One request on its way through the model: its answer passed to the client as it arrives. */
-        private final class Proxied implements ModelClient.Exchange {
+        private final class Proxied implements ModelClient.Exchange, Http1Connection.Streaming {
             private final Route route;
             private final String requestId;
             private final long start;
@@ -678,6 +309,16 @@ public final class SyncServer {
             long uploaded;
             /** Since when the answer waits for the client to read (System.nanoTime), 0 while it does not. */
             long pausedSince;
+            @Override
+            public long bodyLeft() {
+                return bodyLeft;
+            }
+
+            @Override
+            public long pausedSince() {
+                return pausedSince;
+            }
+
             /** What the metrics say when the client ended the exchange: left (499) or stalled (408). */
             private int goneStatus = 499;
 
@@ -717,7 +358,8 @@ public final class SyncServer {
             }
 
             /** Passes on what has arrived of a streamed body; pauses the client while the model's side is backed up. */
-            void forward() {
+            @Override
+            public void forward() {
                 if (upstream == null || bodyLeft <= 0 || in == null || !in.isReadable()) {
                     return;
                 }
@@ -857,7 +499,8 @@ public final class SyncServer {
                 return upChunks != null ? uploaded : requestBytes;
             }
 
-            void clientWritable(boolean writable) {
+            @Override
+            public void clientWritable(boolean writable) {
                 if (!over && upstream != null) {
                     if (!writable && pausedSince == 0) {
                         metrics.answersPaused.increment();
@@ -868,13 +511,15 @@ public final class SyncServer {
             }
 
             /** The client stopped sending its body, or stopped reading its answer: end as if it had left, counted as 408. */
-            void clientStalled() {
+            @Override
+            public void clientStalled() {
                 goneStatus = 408;
                 clientGone();
             }
 
             /** The client left before the answer was complete: stop the model's side too. */
-            void clientGone() {
+            @Override
+            public void clientGone() {
                 gone = true;
                 if (!over && upstream != null) {
                     upstream.close();
