@@ -86,9 +86,15 @@ public final class ApiClient {
 
     /** POSTs raw bytes (a model file) as application/octet-stream; storing the same content twice is harmless. */
     public Answer upload(String path, byte[] bytes) {
+        return sendBytes("POST", path, bytes, java.util.Map.of());
+    }
+
+    /** Sends raw bytes with {@code method} and these headers; the answer's JSON and its Upload-Offset header. */
+    public Answer sendBytes(String method, String path, byte[] bytes, java.util.Map<String, String> headers) {
         try {
             HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(server + path)).timeout(Duration.ofSeconds(300))
-                    .header("Content-Type", "application/octet-stream").POST(HttpRequest.BodyPublishers.ofByteArray(bytes));
+                    .header("Content-Type", "application/octet-stream").method(method, HttpRequest.BodyPublishers.ofByteArray(bytes));
+            headers.forEach(b::header);
             if (token != null) {
                 b.header("Authorization", "Bearer " + token);
             }

@@ -44,8 +44,59 @@ public final class ModelCommand {
             return f;
         }
 
+        /** Parts of a model file sent at once: the API's request limit (its micronaut.server.max-request-size). */
+        static final int PART_BYTES = 512 * 1024;
+
+        /**
+         * Uploads a model file: in one request when it fits in one part, else in parts (begun, appended at the offset the
+         * server holds, completed with the digest computed here so nothing lost on the way goes unnoticed), showing
+         * progress on stderr. Nothing is held in memory beyond one part.
+         */
+        static com.fasterxml.jackson.databind.JsonNode uploadFile(ApiClient api, String project, Path file, String format,
+                                                                  java.util.function.Consumer<String> progress) {
+            String base = "/api/v1/projects/" + project + "/artifacts";
+            try {
+                long size = java.nio.file.Files.size(file);
+                if (size <= PART_BYTES) {
+                    ApiClient.Answer up = api.upload(base + "?format=" + format, java.nio.file.Files.readAllBytes(file));
+                    fail(up);
+                    return up.body();
+                }
+                ApiClient.Answer begun = api.send("POST", base + "/uploads", null);
+                fail(begun);
+                String id = begun.body().get("id").asText();
+                java.security.MessageDigest digest = java.security.MessageDigest.getInstance("SHA-256");
+                byte[] part = new byte[PART_BYTES];
+                long offset = 0;
+                long shownTenths = 0;
+                try (java.io.InputStream in = java.nio.file.Files.newInputStream(file)) {
+                    for (int n; (n = in.readNBytes(part, 0, part.length)) > 0; ) {
+                        digest.update(part, 0, n);
+                        ApiClient.Answer a = api.sendBytes("PATCH", base + "/uploads/" + id, java.util.Arrays.copyOf(part, n),
+                                java.util.Map.of("Upload-Offset", Long.toString(offset)));
+                        fail(a);
+                        offset = a.body().get("offset").asLong();
+                        long tenths = offset * 10 / size;
+                        if (tenths > shownTenths || offset == size) { // a line per tenth, not per part
+                            shownTenths = tenths;
+                            progress.accept("uploading " + file.getFileName() + ": " + (offset >> 20) + " of " + (size >> 20) + " MiB ("
+                                    + (offset * 100 / size) + "%)");
+                        }
+                    }
+                }
+                ApiClient.Answer done = api.send("POST", base + "/uploads/" + id + "/complete?format=" + format + "&sha256="
+                        + java.util.HexFormat.of().formatHex(digest.digest()), null);
+                fail(done);
+                return done.body();
+            } catch (java.io.IOException e) {
+                throw new CliException("cannot read " + file + ": " + e.getMessage());
+            } catch (java.security.NoSuchAlgorithmException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+
         /** A file served elsewhere: read once for its digest and size (nothing kept), checked against --sha256 when given. */
-        static ObjectNode remoteArtifact(String uri, String format, String expected) {
+        static ObjectNode remoteArtifact(String uri, String format, String expected, java.util.function.Consumer<String> progress) {
             java.net.URI u;
             try {
                 u = new java.net.URI(uri);
@@ -59,7 +110,7 @@ public final class ModelCommand {
                 throw new IllegalStateException(e);
             }
             long size = 0;
-            System.err.println("reading " + uri + " for its SHA-256 …");
+            progress.accept("reading " + uri + " for its SHA-256 …");
             try (java.io.InputStream in = open(u)) {
                 byte[] buf = new byte[1 << 16];
                 for (int n; (n = in.read(buf)) > 0; ) {
@@ -111,19 +162,11 @@ public final class ModelCommand {
                 throw new CliException("--sha256 goes with --uri (a --file's digest is computed as it is uploaded)", 2);
             }
             if (uri != null) {
-                body.set("artifact", remoteArtifact(uri, guessFormat(uri.replaceAll("[?#].*", "")), sha256));
+                body.set("artifact", remoteArtifact(uri, guessFormat(uri.replaceAll("[?#].*", "")), sha256, line -> Ui.progress(spec, line)));
             }
             if (file != null) {
                 String f = guessFormat(file.toString());
-                byte[] bytes;
-                try {
-                    bytes = java.nio.file.Files.readAllBytes(file);
-                } catch (java.io.IOException e) {
-                    throw new CliException("cannot read " + file + ": " + e.getMessage());
-                }
-                ApiClient.Answer up = root.api().upload("/api/v1/projects/" + root.project + "/artifacts?format=" + f, bytes);
-                fail(up);
-                body.set("artifact", up.body());
+                body.set("artifact", uploadFile(root.api(), root.project, file, f, line -> Ui.progress(spec, line)));
             }
             if (version != null) body.put("version", version);
             if (image != null) body.put("image", image);

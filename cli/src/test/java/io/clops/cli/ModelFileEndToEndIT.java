@@ -80,6 +80,27 @@ class ModelFileEndToEndIT {
         assertThat(api.upload("/api/v1/projects/files/artifacts?format=onnx", new byte[8 * 1024 * 1024 + 1]).status()).as("over the limit")
                 .isEqualTo(413);
 
+        // a file over one request goes in parts: the CLI does it by itself, showing progress, and the store holds it whole
+        byte[] large = new byte[20 * 1024 * 1024 + 123];
+        new java.util.Random(13).nextBytes(large);
+        Path big = home.resolve("big.onnx");
+        Files.write(big, large);
+        CliRun bigReg = ok("model", "register", "big", "--file", big.toString(), "-o", "json");
+        assertThat(bigReg.json().at("/artifact/sha256").asText()).isEqualTo(io.clops.artifacts.ArtifactStore.sha256(large));
+        assertThat(bigReg.json().at("/artifact/size").asLong()).isEqualTo(large.length);
+        assertThat(bigReg.err()).contains("uploading big.onnx: 10 of 20 MiB (52%)").contains("uploading big.onnx: 20 of 20 MiB (100%)");
+        assertThat(bigReg.err().lines().filter(l -> l.contains("uploading big.onnx")).count()).as("a line per tenth").isEqualTo(10);
+        assertThat(Files.readAllBytes(home.resolve("artifacts/sha256/" + io.clops.artifacts.ArtifactStore.sha256(large)))).isEqualTo(large);
+        // a part sent at the wrong offset is refused with the offset to resume from; nothing is appended twice
+        ApiClient.Answer begun = api.send("POST", "/api/v1/projects/files/artifacts/uploads", null);
+        assertThat(begun.status()).isEqualTo(201);
+        String uploadPath = "/api/v1/projects/files/artifacts/uploads/" + begun.body().get("id").asText();
+        assertThat(api.sendBytes("PATCH", uploadPath, new byte[]{1, 2, 3}, java.util.Map.of("Upload-Offset", "0")).body().get("offset").asLong()).isEqualTo(3);
+        ApiClient.Answer again = api.sendBytes("PATCH", uploadPath, new byte[]{1, 2, 3}, java.util.Map.of("Upload-Offset", "0"));
+        assertThat(again.status()).isEqualTo(409);
+        assertThat(again.body().get("error").asText()).contains("send the part at offset 3");
+        assertThat(api.sendBytes("PATCH", uploadPath, new byte[]{4}, java.util.Map.of()).body().at("/fields/0/field").asText()).isEqualTo("Upload-Offset");
+
         Path spec = home.resolve("iris-onnx.yaml");
         // with adaptive batching: sync and async requests pass through the runtime's batcher and get their own rows back
         Files.writeString(spec, "apiVersion: clops.io/v1\nkind: ModelDeployment\nmetadata: { name: iris-onnx }\nspec:\n  model: iris-onnx@champion\n  mode: both\n"

@@ -33,8 +33,9 @@ import java.util.Optional;
  * the file's bytes as the body): answered with the URI, SHA-256 and size a version then registers
  * ({@code "artifact": {...}}). Who may upload is who may register a version in the project (modeler or admin).
  * {@code GET .../artifacts/sha256/{hex}} reads a registered file back (the Kubernetes init step fetches it so).
- * A file is at most {@code clops.artifacts.max-bytes} (default 8 MiB: the body is buffered whole for now, under the
- * server's request size limit; a streamed upload for large models is the next step).
+ * One request takes a file of at most {@code clops.artifacts.max-bytes} (default and at most the server's request
+ * limit, 512 KiB: every body is bounded before it is read); a larger file goes in parts ({@link #beginUpload}), each
+ * at most that, up to {@code clops.artifacts.max-upload-bytes} in all.
  */
 @Controller("/api/v1/projects/{project}/artifacts")
 @ExecuteOn(TaskExecutors.BLOCKING)
@@ -44,14 +45,132 @@ public class ArtifactController {
     private final Callers callers;
     private final Authorization authorization;
     private final RegistryView registry;
+    private final io.clops.artifacts.ArtifactUploads uploads;
+    /** A part of an upload: the server's request size limit (micronaut.server.max-request-size, {@link Http#MAX_BODY_BYTES}). */
+    static final int PART_BYTES = Http.MAX_BODY_BYTES;
 
-    public ArtifactController(@Nullable @Value("${clops.artifacts.dir:}") String dir, @Value("${clops.artifacts.max-bytes:8388608}") long maxBytes,
+    public ArtifactController(@Nullable @Value("${clops.artifacts.dir:}") String dir, @Value("${clops.artifacts.max-bytes:524288}") long maxBytes,
+                              @Value("${clops.artifacts.max-upload-bytes:2147483648}") long maxUploadBytes,
                               Callers callers, Optional<Authorization> authorization, RegistryView registry) {
         this.store = dir == null || dir.isBlank() ? null : new ArtifactStore(Path.of(dir));
         this.maxBytes = maxBytes;
         this.callers = callers;
         this.authorization = authorization.orElse(Authorization.ANYONE);
         this.registry = registry;
+        this.uploads = store == null ? null : new io.clops.artifacts.ArtifactUploads(store, Path.of(dir).resolve("uploads"), maxUploadBytes,
+                PART_BYTES, java.time.Duration.ofHours(1), java.time.Clock.systemUTC());
+    }
+
+    /** Why {@code who} may not write model files into the project, or empty. */
+    private Optional<HttpResponse<String>> refusedWriter(Principal who, String project) {
+        Optional<String> refused = authorization.refuse(who, new Request.RegisterVersion(project, "model-file",
+                ModelVersion.newBuilder().setModel("model-file").setVersion(0).setCommand(List.of()).build()));
+        if (refused.isPresent()) {
+            return Optional.of(Http.error(HttpStatus.FORBIDDEN, "uploading a model file needs what registering a version does: " + refused.get()));
+        }
+        if (store == null) {
+            return Optional.of(Http.error(HttpStatus.NOT_FOUND, "this platform keeps no model files (clops.artifacts.dir is not set)"));
+        }
+        return Optional.empty();
+    }
+
+    /**
+     * A model file in parts ({@link io.clops.artifacts.ArtifactUploads}): {@code POST …/artifacts/uploads} begins one;
+     * {@code PATCH …/uploads/{id}} with {@code Upload-Offset: N} appends a part of at most {@value #PART_BYTES} bytes
+     * (409 with the offset to resume from when N is not where the upload stands); {@code GET …/uploads/{id}} says
+     * where it stands; {@code POST …/uploads/{id}/complete?format=onnx[&sha256=HEX]} stores it under its digest and
+     * answers as a single upload does. At most {@code clops.artifacts.max-upload-bytes} (2 GiB) in all.
+     */
+    @Post(uri = "/uploads", produces = "application/json")
+    public HttpResponse<String> beginUpload(HttpRequest<?> request, String project) {
+        Principal who = callers.of(request);
+        Optional<HttpResponse<String>> refused = refusedWriter(who, project);
+        if (refused.isPresent()) {
+            return refused.get();
+        }
+        try {
+            return Http.json(HttpStatus.CREATED, statusJson(project, uploads.begin(project, who.name())));
+        } catch (IOException e) {
+            return Http.error(HttpStatus.INTERNAL_SERVER_ERROR, "cannot begin an upload: " + e.getMessage());
+        }
+    }
+
+    @Get(uri = "/uploads/{id}", produces = "application/json")
+    public HttpResponse<String> uploadStatus(HttpRequest<?> request, String project, String id) {
+        Principal who = callers.of(request);
+        if (uploads == null) {
+            return Http.error(HttpStatus.NOT_FOUND, "this platform keeps no model files (clops.artifacts.dir is not set)");
+        }
+        return uploads.status(project, who.name(), id).map(st -> Http.json(HttpStatus.OK, statusJson(project, st)))
+                .orElseGet(() -> Http.error(HttpStatus.NOT_FOUND, "no upload " + id + " of yours in project '" + project + "'"));
+    }
+
+    @io.micronaut.http.annotation.Patch(uri = "/uploads/{id}", consumes = "application/octet-stream", produces = "application/json")
+    public HttpResponse<String> appendPart(HttpRequest<?> request, String project, String id, @Nullable @Body byte[] body) {
+        Principal who = callers.of(request);
+        Optional<HttpResponse<String>> refused = refusedWriter(who, project);
+        if (refused.isPresent()) {
+            return refused.get();
+        }
+        String header = request.getHeaders().get("Upload-Offset");
+        if (header == null || !header.matches("[0-9]{1,18}")) {
+            return Http.refused(HttpStatus.BAD_REQUEST, "the request is invalid", List.of(new io.clops.api.FieldError("Upload-Offset",
+                    "the header is required: the byte offset this part starts at (what the upload holds), not " + (header == null ? "nothing" : "'" + abbreviated(header) + "'"))));
+        }
+        try {
+            long offset = uploads.append(project, who.name(), id, Long.parseLong(header), new java.io.ByteArrayInputStream(body == null ? new byte[0] : body));
+            return Http.json(HttpStatus.OK, Map.of("id", id, "offset", offset)).header("Upload-Offset", Long.toString(offset));
+        } catch (io.clops.artifacts.ArtifactUploads.Refused r) {
+            return uploadRefused(r);
+        } catch (IOException e) {
+            return Http.error(HttpStatus.INTERNAL_SERVER_ERROR, "cannot store the part: " + e.getMessage());
+        }
+    }
+
+    @Post(uri = "/uploads/{id}/complete", produces = "application/json")
+    public HttpResponse<String> completeUpload(HttpRequest<?> request, String project, String id, @Nullable @QueryValue String format,
+                                               @Nullable @QueryValue String sha256) {
+        Principal who = callers.of(request);
+        Optional<HttpResponse<String>> refused = refusedWriter(who, project);
+        if (refused.isPresent()) {
+            return refused.get();
+        }
+        try {
+            return Http.json(HttpStatus.CREATED, artifactJson(uploads.complete(project, who.name(), id, format, sha256)));
+        } catch (io.clops.artifacts.ArtifactUploads.Refused r) {
+            return uploadRefused(r);
+        } catch (IOException e) {
+            return Http.error(HttpStatus.INTERNAL_SERVER_ERROR, "cannot store the model file: " + e.getMessage());
+        }
+    }
+
+    private static HttpResponse<String> uploadRefused(io.clops.artifacts.ArtifactUploads.Refused r) {
+        if (r.status() == 400) {
+            String field = r.getMessage().startsWith("format") ? "format" : r.getMessage().startsWith("sha256") ? "sha256" : "body";
+            return Http.refused(HttpStatus.BAD_REQUEST, "the request is invalid", List.of(new io.clops.api.FieldError(field, r.getMessage())));
+        }
+        io.micronaut.http.MutableHttpResponse<String> out = Http.error(HttpStatus.valueOf(r.status()), r.getMessage());
+        return r.offset() >= 0 ? out.header("Upload-Offset", Long.toString(r.offset())) : out;
+    }
+
+    private static Map<String, Object> statusJson(String project, io.clops.artifacts.ArtifactUploads.Status st) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("id", st.id());
+        out.put("offset", st.offset());
+        out.put("maxBytes", st.maxBytes());
+        out.put("partBytes", st.partBytes());
+        out.put("expiresMs", st.expiresMs());
+        out.put("location", "/api/v1/projects/" + project + "/artifacts/uploads/" + st.id());
+        return out;
+    }
+
+    private static Map<String, Object> artifactJson(Artifact a) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("uri", a.getUri());
+        out.put("sha256", a.getSha256());
+        out.put("size", a.getSize());
+        out.put("format", a.getFormat());
+        return out;
     }
 
     /**
@@ -84,20 +203,16 @@ public class ArtifactController {
 
     @Post(consumes = "application/octet-stream", produces = "application/json")
     public HttpResponse<String> upload(HttpRequest<?> request, String project, @Nullable @QueryValue String format, @Body byte[] body) {
-        Principal who = callers.of(request);
-        Optional<String> refused = authorization.refuse(who, new Request.RegisterVersion(project, "model-file",
-                ModelVersion.newBuilder().setModel("model-file").setVersion(0).setCommand(List.of()).build()));
+        Optional<HttpResponse<String>> refused = refusedWriter(callers.of(request), project);
         if (refused.isPresent()) {
-            return Http.error(HttpStatus.FORBIDDEN, "uploading a model file needs what registering a version does: " + refused.get());
-        }
-        if (store == null) {
-            return Http.error(HttpStatus.NOT_FOUND, "this platform keeps no model files (clops.artifacts.dir is not set)");
+            return refused.get();
         }
         if (body == null || body.length == 0) {
             return Http.refused(HttpStatus.BAD_REQUEST, "the request is invalid", List.of(new io.clops.api.FieldError("body", "the model file's bytes, not nothing")));
         }
         if (body.length > maxBytes) {
-            return Http.error(HttpStatus.REQUEST_ENTITY_TOO_LARGE, "a model file is at most " + maxBytes + " bytes here, not " + body.length);
+            return Http.error(HttpStatus.REQUEST_ENTITY_TOO_LARGE, "a model file is at most " + maxBytes + " bytes in one request, not " + body.length
+                    + ": larger ones go in parts (POST /api/v1/projects/" + project + "/artifacts/uploads; the CLI does so by itself)");
         }
         Artifact a;
         try {
@@ -107,11 +222,6 @@ public class ArtifactController {
         } catch (IOException e) {
             return Http.error(HttpStatus.INTERNAL_SERVER_ERROR, "cannot store the model file: " + e.getMessage());
         }
-        Map<String, Object> out = new LinkedHashMap<>();
-        out.put("uri", a.getUri());
-        out.put("sha256", a.getSha256());
-        out.put("size", a.getSize());
-        out.put("format", a.getFormat());
-        return Http.json(HttpStatus.CREATED, out);
+        return Http.json(HttpStatus.CREATED, artifactJson(a));
     }
 }

@@ -47,6 +47,42 @@ public final class ArtifactStore {
         return Artifact.newBuilder().setUri(RegistryRequests.STORE_PREFIX + sha).setSha256(sha).setSize(content.length).setFormat(format).build();
     }
 
+    /**
+     * Stores the file at {@code staged} (on this store's file system, e.g. an upload's parts) as a model file of
+     * {@code format}: hashed as it lies, then moved under its digest (the same content twice is one file). The staged
+     * file is gone afterwards.
+     */
+    public Artifact putFile(Path staged, String format) throws IOException {
+        if (!RegistryRequests.FORMATS.contains(format)) {
+            throw new IllegalArgumentException("format: one of " + new java.util.TreeSet<>(RegistryRequests.FORMATS) + ", not '" + format + "'");
+        }
+        long size = Files.size(staged);
+        if (size == 0) {
+            throw new IllegalArgumentException("the model file is empty");
+        }
+        MessageDigest d;
+        try {
+            d = MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        byte[] buffer = new byte[1 << 16];
+        try (java.io.InputStream in = Files.newInputStream(staged)) {
+            for (int n; (n = in.read(buffer)) > 0; ) {
+                d.update(buffer, 0, n);
+            }
+        }
+        String sha = HexFormat.of().formatHex(d.digest());
+        Path target = path(sha);
+        if (Files.exists(target)) {
+            Files.delete(staged);
+        } else {
+            Files.createDirectories(target.getParent());
+            Files.move(staged, target, StandardCopyOption.ATOMIC_MOVE);
+        }
+        return Artifact.newBuilder().setUri(RegistryRequests.STORE_PREFIX + sha).setSha256(sha).setSize(size).setFormat(format).build();
+    }
+
     /** Where a stored file is (it may be missing), or a {@code file:} URI's path. */
     public Path resolve(String uri) {
         if (uri.startsWith(RegistryRequests.STORE_PREFIX)) {
