@@ -55,11 +55,11 @@ class IsolationMatrixIT {
             + "|has no role in project|is a viewer|is a modeler|needs (viewer|modeler|admin)|only, not|creates no project"
             + "|Not authorized to access topics");
 
-    enum Action { deploy, undeploy, register, upload, download, alias, predict_sync, predict_async, intake, members, quota, serviceaccount }
+    enum Action { deploy, undeploy, register, upload, upload_parts, download, alias, predict_sync, predict_async, intake, members, quota, serviceaccount }
 
     /** What each role may do in a project; outsiders nothing. */
     static final Set<Action> VIEWER = Set.of(Action.download, Action.predict_sync, Action.predict_async);
-    static final Set<Action> MODELER = Set.of(Action.deploy, Action.undeploy, Action.register, Action.upload, Action.download, Action.alias,
+    static final Set<Action> MODELER = Set.of(Action.deploy, Action.undeploy, Action.register, Action.upload, Action.upload_parts, Action.download, Action.alias,
             Action.predict_sync, Action.predict_async, Action.intake);
     static final Set<Action> ADMIN = Set.of(Action.values());
 
@@ -199,6 +199,7 @@ class IsolationMatrixIT {
             case undeploy -> cli(c.token(), "undeploy", "d-" + tag); // the deployment its own deploy made, when allowed
             case register -> cli(c.token(), "model", "register", "m-" + tag, "--example", "iris");
             case upload -> cli(c.token(), "model", "register", "f-" + tag, "--file", onnx().toString());
+            case upload_parts -> uploadInParts(c.token());
             case download -> download(c.token());
             case alias -> cli(c.token(), "model", "alias", "iris", "champion", "1");
             case predict_sync -> predictSync(c.token());
@@ -216,6 +217,24 @@ class IsolationMatrixIT {
         Path f = Path.of("..", "examples", "target", "models", "iris.onnx").toAbsolutePath().normalize();
         assertThat(f).as("written by the examples build").exists();
         return f;
+    }
+
+    /** A model file in parts, straight over HTTP: begin, one part, complete; each step must be allowed. */
+    Cell uploadInParts(String token) {
+        ApiClient api = new ApiClient(platform.apiUrl(), token);
+        String base = "/api/v1/projects/iso-a/artifacts/uploads";
+        ApiClient.Answer begun = api.send("POST", base, null);
+        if (begun.status() != 201) {
+            return classify(begun.status() + " " + begun.body());
+        }
+        String id = begun.body().get("id").asText();
+        ApiClient.Answer part = api.sendBytes("PATCH", base + "/" + id, new byte[]{1, 2, 3}, Map.of("Upload-Offset", "0"));
+        if (part.status() != 200) {
+            return new Cell(Outcome.wrong, "begun, then the part: " + part.status() + " " + part.body());
+        }
+        ApiClient.Answer done = api.send("POST", base + "/" + id + "/complete?format=onnx", null);
+        return done.status() == 201 && done.body().path("size").asLong() == 3 ? new Cell(Outcome.done, "")
+                : new Cell(Outcome.wrong, "complete: " + done.status() + " " + done.body());
     }
 
     /** What the Kubernetes init step does with the caller's token: fetch iso-a's registered model file into a node cache. */
