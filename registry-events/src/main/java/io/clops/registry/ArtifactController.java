@@ -101,8 +101,12 @@ public class ArtifactController {
         if (uploads == null) {
             return Http.error(HttpStatus.NOT_FOUND, "this platform keeps no model files (clops.artifacts.dir is not set)");
         }
-        return uploads.status(project, who.name(), id).map(st -> Http.json(HttpStatus.OK, statusJson(project, st)))
-                .orElseGet(() -> Http.error(HttpStatus.NOT_FOUND, "no upload " + id + " of yours in project '" + project + "'"));
+        try {
+            return uploads.status(project, who.name(), id).<HttpResponse<String>>map(st -> Http.json(HttpStatus.OK, statusJson(project, st)))
+                    .orElseGet(() -> Http.error(HttpStatus.NOT_FOUND, "no upload " + abbreviated(id) + " of yours in project '" + project + "'"));
+        } catch (IOException e) {
+            return Http.error(HttpStatus.INTERNAL_SERVER_ERROR, "cannot read the upload: " + e.getMessage());
+        }
     }
 
     @io.micronaut.http.annotation.Patch(uri = "/uploads/{id}", consumes = "application/octet-stream", produces = "application/json")

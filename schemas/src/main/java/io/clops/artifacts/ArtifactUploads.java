@@ -1,21 +1,27 @@
 package io.clops.artifacts;
 
+import io.clops.api.RegistryRequests;
 import io.clops.avro.Artifact;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.HexFormat;
-import java.util.Iterator;
-import java.util.Map;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
 
 /**
  * Model files larger than one request, uploaded in parts (the resumable-upload protocol of tus and S3's multipart
@@ -24,15 +30,17 @@ import java.util.concurrent.ConcurrentHashMap;
  * appended twice), then completed: hashed, and moved into the {@link ArtifactStore} under its digest. No part is
  * held in memory beyond its request; the whole is limited ({@code maxBytes}) and so is each part ({@code partBytes}).
  * <p>
- * An upload belongs to who began it, in its project: anyone else gets "no such upload". Uploads not completed within
- * {@code ttl} are dropped with their bytes; they do not survive a restart of the API (begin again).
+ * An upload is two files in {@code dir}: its bytes ({@code <id>.part}) and who began it where ({@code <id>.meta}):
+ * it survives a restart of the API, and replicas sharing the directory continue each other's uploads (an append holds
+ * the part file's lock, so two at once cannot both pass the offset check). An upload belongs to who began it, in its
+ * project: anyone else gets "no such upload". Uploads not completed within {@code ttl} are dropped with their bytes.
  */
 public final class ArtifactUploads {
     /** What a caller sees of an upload. */
     public record Status(String id, long offset, long maxBytes, int partBytes, long expiresMs) {
     }
 
-    /** A part or a completion refused: the HTTP status to answer and why (with the offset the upload is at). */
+    /** A part or a completion refused: the HTTP status to answer and why (with the offset the upload is at, or -1). */
     public static final class Refused extends Exception {
         private final int status;
         private final long offset;
@@ -52,24 +60,11 @@ public final class ArtifactUploads {
         }
     }
 
-    /** One upload; its size changes under its own lock. */
-    private static final class Upload {
-        final String id;
-        final String project;
-        final String owner;
-        final Path file;
-        final long createdMs;
-        long size;
-        boolean done;
-
-        Upload(String id, String project, String owner, Path file, long createdMs) {
-            this.id = id;
-            this.project = project;
-            this.owner = owner;
-            this.file = file;
-            this.createdMs = createdMs;
-        }
+    /** Who began an upload, where and when (its meta file). */
+    private record Meta(String project, String owner, long createdMs) {
     }
+
+    private static final String ID = "[0-9a-f]{32}";
 
     private final ArtifactStore store;
     private final Path dir;
@@ -78,7 +73,9 @@ public final class ArtifactUploads {
     private final Duration ttl;
     private final Clock clock;
     private final SecureRandom random = new SecureRandom();
-    private final Map<String, Upload> uploads = new ConcurrentHashMap<>();
+    /** Threads of this JVM queue on an upload before taking its file lock (one JVM may not hold it twice). */
+    private final ConcurrentMap<String, Object> locks = new ConcurrentHashMap<>();
+    private volatile long lastSweepMs;
 
     public ArtifactUploads(ArtifactStore store, Path dir, long maxBytes, int partBytes, Duration ttl, Clock clock) {
         this.store = store;
@@ -96,17 +93,26 @@ public final class ArtifactUploads {
         byte[] b = new byte[16];
         random.nextBytes(b);
         String id = HexFormat.of().formatHex(b);
-        Path file = dir.resolve(id + ".part");
-        Files.createFile(file);
-        Upload u = new Upload(id, project, owner, file, clock.millis());
-        uploads.put(id, u);
-        return status(u);
+        long now = clock.millis();
+        Files.createFile(part(id));
+        Path tmp = dir.resolve(id + ".meta.tmp");
+        Files.writeString(tmp, project + "\n" + owner + "\n" + now + "\n");
+        Files.move(tmp, dir.resolve(id + ".meta"), java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        return new Status(id, 0, maxBytes, partBytes, now + ttl.toMillis());
     }
 
     /** Where an upload stands (to resume it). */
-    public Optional<Status> status(String project, String owner, String id) {
+    public Optional<Status> status(String project, String owner, String id) throws IOException {
         expire();
-        return find(project, owner, id).map(this::status);
+        Optional<Meta> m = find(project, owner, id);
+        if (m.isEmpty()) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(new Status(id, Files.size(part(id)), maxBytes, partBytes, m.get().createdMs() + ttl.toMillis()));
+        } catch (NoSuchFileException e) {
+            return Optional.empty(); // completed or dropped meanwhile
+        }
     }
 
     /**
@@ -117,30 +123,36 @@ public final class ArtifactUploads {
      */
     public long append(String project, String owner, String id, long offset, InputStream body) throws IOException, Refused {
         expire();
-        Upload u = find(project, owner, id).orElseThrow(() -> new Refused(404, "no upload " + id + " of yours in project '" + project + "'", -1));
-        synchronized (u) {
-            if (u.done) {
-                throw new Refused(404, "no upload " + id + " of yours in project '" + project + "'", -1);
+        find(project, owner, id).orElseThrow(() -> noSuch(project, id));
+        synchronized (locks.computeIfAbsent(id, k -> new Object())) {
+            try (FileChannel ch = FileChannel.open(part(id), StandardOpenOption.WRITE); FileLock ignored = ch.lock()) {
+                if (!Files.exists(dir.resolve(id + ".meta"))) {
+                    throw noSuch(project, id); // completed or dropped while this waited for the lock
+                }
+                long size = ch.size();
+                if (offset != size) {
+                    throw new Refused(409, "the upload holds " + size + " bytes: send the part at offset " + size + ", not " + offset, size);
+                }
+                byte[] part = body.readNBytes(partBytes + 1);
+                if (part.length > partBytes) {
+                    throw new Refused(413, "a part is at most " + partBytes + " bytes", size);
+                }
+                if (part.length == 0) {
+                    throw new Refused(400, "the part is empty", size);
+                }
+                if (size + part.length > maxBytes) {
+                    drop(id);
+                    throw new Refused(413, "a model file is at most " + maxBytes + " bytes here; the upload is dropped", -1);
+                }
+                ByteBuffer buf = ByteBuffer.wrap(part);
+                ch.position(size);
+                while (buf.hasRemaining()) {
+                    ch.write(buf);
+                }
+                return size + part.length;
+            } catch (NoSuchFileException e) {
+                throw noSuch(project, id);
             }
-            if (offset != u.size) {
-                throw new Refused(409, "the upload holds " + u.size + " bytes: send the part at offset " + u.size + ", not " + offset, u.size);
-            }
-            byte[] part = body.readNBytes(partBytes + 1);
-            if (part.length > partBytes) {
-                throw new Refused(413, "a part is at most " + partBytes + " bytes", u.size);
-            }
-            if (part.length == 0) {
-                throw new Refused(400, "the part is empty", u.size);
-            }
-            if (u.size + part.length > maxBytes) {
-                drop(u);
-                throw new Refused(413, "a model file is at most " + maxBytes + " bytes here; the upload is dropped", -1);
-            }
-            try (OutputStream out = Files.newOutputStream(u.file, StandardOpenOption.APPEND)) {
-                out.write(part);
-            }
-            u.size += part.length;
-            return u.size;
         }
     }
 
@@ -150,65 +162,100 @@ public final class ArtifactUploads {
      */
     public Artifact complete(String project, String owner, String id, String format, String expectedSha256) throws IOException, Refused {
         expire();
-        if (format == null || !io.clops.api.RegistryRequests.FORMATS.contains(format)) {
-            throw new Refused(400, "format: one of " + new java.util.TreeSet<>(io.clops.api.RegistryRequests.FORMATS) + ", not '" + format + "'", -1);
+        if (format == null || !RegistryRequests.FORMATS.contains(format)) {
+            throw new Refused(400, "format: one of " + new java.util.TreeSet<>(RegistryRequests.FORMATS) + ", not '" + format + "'", -1);
         }
         if (expectedSha256 != null && !expectedSha256.matches("[0-9a-fA-F]{64}")) {
             throw new Refused(400, "sha256: 64 hexadecimal digits, not '" + expectedSha256 + "'", -1);
         }
-        Upload u = find(project, owner, id).orElseThrow(() -> new Refused(404, "no upload " + id + " of yours in project '" + project + "'", -1));
-        synchronized (u) {
-            if (u.done) {
-                throw new Refused(404, "no upload " + id + " of yours in project '" + project + "'", -1);
-            }
-            u.done = true;
-            uploads.remove(id);
-            try {
-                if (u.size == 0) {
+        find(project, owner, id).orElseThrow(() -> noSuch(project, id));
+        synchronized (locks.computeIfAbsent(id, k -> new Object())) {
+            Path staged = dir.resolve(id + ".complete");
+            try (FileChannel ch = FileChannel.open(part(id), StandardOpenOption.WRITE); FileLock ignored = ch.lock()) {
+                if (!Files.exists(dir.resolve(id + ".meta"))) {
+                    throw noSuch(project, id);
+                }
+                if (ch.size() == 0) {
                     throw new Refused(400, "the upload is empty", 0);
                 }
-                Artifact a = store.putFile(u.file, format);
+                Files.delete(dir.resolve(id + ".meta")); // from here on it is no longer an upload anyone can add to
+                Files.move(part(id), staged, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            } catch (NoSuchFileException e) {
+                throw noSuch(project, id);
+            } finally {
+                locks.remove(id);
+            }
+            try {
+                Artifact a = store.putFile(staged, format);
                 if (expectedSha256 != null && !expectedSha256.equalsIgnoreCase(a.getSha256())) {
                     throw new Refused(422, "the uploaded file's SHA-256 is " + a.getSha256() + ", not the " + expectedSha256.toLowerCase()
                             + " the client computed: a part was lost or changed on the way; upload it again", -1);
                 }
                 return a;
             } finally {
-                Files.deleteIfExists(u.file);
+                Files.deleteIfExists(staged);
             }
         }
     }
 
-    /** Uploads older than the ttl, dropped with their bytes. */
-    void expire() {
+    /** Uploads older than the ttl, dropped with their bytes (looked for at most once a minute). */
+    void expire() throws IOException {
         long now = clock.millis();
-        for (Iterator<Upload> it = uploads.values().iterator(); it.hasNext(); ) {
-            Upload u = it.next();
-            if (now - u.createdMs > ttl.toMillis()) {
-                it.remove();
-                try {
-                    Files.deleteIfExists(u.file);
-                } catch (IOException e) {
-                    // a file left behind is harmless: the next begin does not reuse its id
+        if (now - lastSweepMs < 60_000 || !Files.isDirectory(dir)) {
+            return;
+        }
+        lastSweepMs = now;
+        try (DirectoryStream<Path> metas = Files.newDirectoryStream(dir, "*.meta")) {
+            for (Path m : metas) {
+                String id = m.getFileName().toString().replace(".meta", "");
+                Optional<Meta> meta = read(id);
+                if (meta.isPresent() && now - meta.get().createdMs() > ttl.toMillis()) {
+                    drop(id);
                 }
             }
         }
     }
 
-    private void drop(Upload u) throws IOException {
-        u.done = true;
-        uploads.remove(u.id);
-        Files.deleteIfExists(u.file);
+    /** Sweeps now, whenever the last sweep was (tests). */
+    void expireNow() throws IOException {
+        lastSweepMs = Long.MIN_VALUE / 2;
+        expire();
     }
 
-    private Optional<Upload> find(String project, String owner, String id) {
-        Upload u = id == null ? null : uploads.get(id);
-        return u != null && u.project.equals(project) && u.owner.equals(owner) ? Optional.of(u) : Optional.empty();
+    private void drop(String id) throws IOException {
+        Files.deleteIfExists(dir.resolve(id + ".meta"));
+        Files.deleteIfExists(part(id));
+        locks.remove(id);
     }
 
-    private Status status(Upload u) {
-        synchronized (u) {
-            return new Status(u.id, u.size, maxBytes, partBytes, u.createdMs + ttl.toMillis());
+    private Path part(String id) {
+        return dir.resolve(id + ".part");
+    }
+
+    private Optional<Meta> read(String id) throws IOException {
+        try {
+            List<String> lines = Files.readAllLines(dir.resolve(id + ".meta"), StandardCharsets.UTF_8);
+            return lines.size() < 3 ? Optional.empty() : Optional.of(new Meta(lines.get(0), lines.get(1), Long.parseLong(lines.get(2))));
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
         }
+    }
+
+    /** The upload, if it is {@code owner}'s in {@code project} and not expired; an id that is not one of ours is none. */
+    private Optional<Meta> find(String project, String owner, String id) throws IOException {
+        if (id == null || !id.matches(ID)) {
+            return Optional.empty();
+        }
+        Optional<Meta> m = read(id);
+        if (m.isPresent() && clock.millis() - m.get().createdMs() > ttl.toMillis()) {
+            drop(id);
+            return Optional.empty();
+        }
+        return m.filter(x -> x.project().equals(project) && x.owner().equals(owner));
+    }
+
+    private static Refused noSuch(String project, String id) {
+        return new Refused(404, "no upload " + (id != null && id.length() > 40 ? id.substring(0, 40) + "…" : id) + " of yours in project '"
+                + project + "'", -1);
     }
 }

@@ -124,6 +124,32 @@ class ArtifactUploadsTest {
     }
 
     @Test
+    void anUploadSurvivesARestartAndIsContinuedWhereItStood() throws Exception {
+        byte[] model = new byte[2_500];
+        new Random(9).nextBytes(model);
+        var st = uploads(1 << 20, 1_000).begin("demo", "alice");
+        uploads(1 << 20, 1_000).append("demo", "alice", st.id(), 0, bytes(model, 0, 1_000));
+        ArtifactUploads afterRestart = uploads(1 << 20, 1_000); // another instance on the same directory: a restart, or a replica
+        assertThat(afterRestart.status("demo", "alice", st.id()).orElseThrow().offset()).isEqualTo(1_000);
+        assertThat(code(() -> afterRestart.append("demo", "alice", st.id(), 0, bytes(model, 0, 1_000)))).isEqualTo(409);
+        afterRestart.append("demo", "alice", st.id(), 1_000, bytes(model, 1_000, 2_000));
+        afterRestart.append("demo", "alice", st.id(), 2_000, bytes(model, 2_000, 2_500));
+        assertThat(afterRestart.complete("demo", "alice", st.id(), "onnx", ArtifactStore.sha256(model)).getSize()).isEqualTo(2_500);
+        assertThat(code(() -> afterRestart.complete("demo", "alice", st.id(), "onnx", null))).as("completed once").isEqualTo(404);
+    }
+
+    @Test
+    void anIdThatIsNotAnUploadOfOursFindsNothing() throws Exception {
+        ArtifactUploads u = uploads(1 << 20, 1_000);
+        Files.createDirectories(dir.resolve("store/uploads"));
+        Files.writeString(dir.resolve("store/secret.meta"), "demo\nalice\n" + clock.ms + "\n");
+        for (String id : new String[]{"../secret", "..", "", "ABCDEF0123456789ABCDEF0123456789", "0".repeat(33)}) {
+            assertThat(u.status("demo", "alice", id)).as(id).isEmpty();
+            assertThat(code(() -> u.append("demo", "alice", id, 0, new ByteArrayInputStream(new byte[1])))).as(id).isEqualTo(404);
+        }
+    }
+
+    @Test
     void anUploadLeftUnfinishedExpiresWithItsBytes() throws Exception {
         ArtifactUploads u = uploads(1 << 20, 1_000);
         var st = u.begin("demo", "alice");
@@ -133,5 +159,11 @@ class ArtifactUploadsTest {
         clock.ms += Duration.ofMinutes(2).toMillis();
         assertThat(u.status("demo", "alice", st.id())).isEmpty();
         assertThat(dir.resolve("store/uploads/" + st.id() + ".part")).doesNotExist();
+
+        var unseen = u.begin("demo", "bob"); // one nobody asks about again: the sweep drops it
+        clock.ms += Duration.ofMinutes(61).toMillis();
+        u.expireNow();
+        assertThat(dir.resolve("store/uploads/" + unseen.id() + ".part")).doesNotExist();
+        assertThat(dir.resolve("store/uploads/" + unseen.id() + ".meta")).doesNotExist();
     }
 }
