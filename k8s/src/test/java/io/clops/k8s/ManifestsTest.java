@@ -171,6 +171,28 @@ class ManifestsTest {
         assertThat(kubeconfig).contains("server: https://").contains("/api/v1/tokenreviews").contains("--authentication-token-webhook-cache-ttl=5s");
     }
 
+    @Test
+    void everyApiReplicaServesTheSameModelFilesAndPodsFetchThemFromTheApisService() throws Exception {
+        List<HasMetadata> objects = all();
+        var api = deployment(objects, "clops-api").getSpec().getTemplate().getSpec();
+        var container = api.getContainers().get(0);
+        String home = container.getArgs().get(container.getArgs().indexOf("--home") + 1);
+        var mount = container.getVolumeMounts().stream().filter(m -> m.getMountPath().equals(home + "/artifacts")).findFirst()
+                .orElseThrow(() -> new AssertionError("the store (" + home + "/artifacts) is not a volume: each replica would keep its own files"));
+        String claim = api.getVolumes().stream().filter(v -> v.getName().equals(mount.getName())).findFirst().orElseThrow()
+                .getPersistentVolumeClaim().getClaimName();
+        var pvc = objects.stream().filter(o -> o instanceof io.fabric8.kubernetes.api.model.PersistentVolumeClaim && o.getMetadata().getName().equals(claim))
+                .map(o -> (io.fabric8.kubernetes.api.model.PersistentVolumeClaim) o).findFirst().orElseThrow();
+        assertThat(pvc.getSpec().getAccessModes()).as("shared by %s replicas", deployment(objects, "clops-api").getSpec().getReplicas())
+                .contains("ReadWriteMany");
+        // the worker's pods fetch model files from the API's Service, as the default store URL names it
+        String storeUrl = PlatformSettings.ModelFiles.defaults("x").storeUrl();
+        var service = objects.stream().filter(o -> o instanceof io.fabric8.kubernetes.api.model.Service && o.getMetadata().getName().equals("clops-api"))
+                .findFirst().orElseThrow();
+        assertThat(storeUrl).isEqualTo("http://" + service.getMetadata().getName() + "." + service.getMetadata().getNamespace() + ".svc.cluster.local");
+        assertThat(((io.fabric8.kubernetes.api.model.Service) service).getSpec().getPorts()).anySatisfy(p -> assertThat(p.getPort()).isEqualTo(80));
+    }
+
     static io.fabric8.kubernetes.api.model.apps.Deployment deployment(List<HasMetadata> objects, String name) {
         return objects.stream().filter(o -> o instanceof io.fabric8.kubernetes.api.model.apps.Deployment && o.getMetadata().getName().equals(name))
                 .map(o -> (io.fabric8.kubernetes.api.model.apps.Deployment) o).findFirst().orElseThrow();
