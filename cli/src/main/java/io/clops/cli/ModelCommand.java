@@ -103,52 +103,23 @@ public final class ModelCommand {
             } catch (java.net.URISyntaxException e) {
                 throw new CliException("--uri: not a URI: " + e.getMessage(), 2);
             }
-            java.security.MessageDigest digest;
-            try {
-                digest = java.security.MessageDigest.getInstance("SHA-256");
-            } catch (java.security.NoSuchAlgorithmException e) {
-                throw new IllegalStateException(e);
+            String scheme = u.getScheme() == null ? "" : u.getScheme().toLowerCase(java.util.Locale.ROOT);
+            if (!List.of("file", "http", "https").contains(scheme)) {
+                throw new CliException("--uri: https://, http:// or file:/, not " + u, 2);
             }
-            long size = 0;
             progress.accept("reading " + uri + " for its SHA-256 …");
-            try (java.io.InputStream in = open(u)) {
-                byte[] buf = new byte[1 << 16];
-                for (int n; (n = in.read(buf)) > 0; ) {
-                    digest.update(buf, 0, n);
-                    size += n;
-                }
+            io.clops.modelserver.Artifacts.Digest d;
+            try (java.io.InputStream in = io.clops.modelserver.Artifacts.open(u, null)) {
+                d = io.clops.modelserver.Artifacts.digest(in);
             } catch (java.io.IOException e) {
                 throw new CliException("--uri " + uri + ": " + e.getMessage());
             }
-            String sha = java.util.HexFormat.of().formatHex(digest.digest());
-            if (expected != null && !expected.equalsIgnoreCase(sha)) {
-                throw new CliException("--uri " + uri + " serves a file whose SHA-256 is " + sha + ", not the " + expected.toLowerCase() + " of --sha256");
+            if (expected != null && !expected.equalsIgnoreCase(d.sha256())) {
+                throw new CliException("--uri " + uri + " serves a file whose SHA-256 is " + d.sha256() + ", not the " + expected.toLowerCase() + " of --sha256");
             }
             ObjectNode a = ApiClient.JSON.createObjectNode();
-            a.put("uri", uri).put("sha256", sha).put("size", size).put("format", format);
+            a.put("uri", uri).put("sha256", d.sha256()).put("size", d.size()).put("format", format);
             return a;
-        }
-
-        static java.io.InputStream open(java.net.URI u) throws java.io.IOException {
-            String scheme = u.getScheme() == null ? "" : u.getScheme().toLowerCase(java.util.Locale.ROOT);
-            if (scheme.equals("file")) {
-                return java.nio.file.Files.newInputStream(Path.of(u));
-            }
-            if (!scheme.equals("http") && !scheme.equals("https")) {
-                throw new CliException("--uri: https://, http:// or file:/, not " + u, 2);
-            }
-            try {
-                var r = java.net.http.HttpClient.newBuilder().followRedirects(java.net.http.HttpClient.Redirect.NORMAL).build()
-                        .send(java.net.http.HttpRequest.newBuilder(u).GET().build(), java.net.http.HttpResponse.BodyHandlers.ofInputStream());
-                if (r.statusCode() != 200) {
-                    r.body().close();
-                    throw new java.io.IOException("HTTP " + r.statusCode());
-                }
-                return r.body();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new java.io.IOException("interrupted");
-            }
         }
 
         @Override

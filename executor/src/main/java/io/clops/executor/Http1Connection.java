@@ -27,7 +27,7 @@ import java.util.concurrent.TimeUnit;
  * its state is touched on the connection's event loop only.
  */
 abstract class Http1Connection extends ChannelInboundHandlerAdapter {
-    private static final byte[] CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
+    static final byte[] CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
     /** Request bodies larger than this (with a Content-Length) are streamed, not held whole first. */
     static final int STREAM_MIN = 64 * 1024;
     /** How long a closing connection drains what the client still sends. */

@@ -28,7 +28,7 @@ import java.util.regex.Pattern;
  * <p>
  * Non-blocking (Netty) and byte-level ({@link Http1}): a request and its call to the model run on the event loop the
  * connection belongs to; header lines are copied as bytes, not parsed into objects. A request body of up to
- * {@value #STREAM_MIN} bytes, or one the shape check or a shadow copy needs whole, is held once (up to the size
+ * {@value Http1Connection#STREAM_MIN} bytes, or one the shape check or a shadow copy needs whole, is held once (up to the size
  * limit) and handed to the model without copying; a larger one is streamed: the model gets the head and the first
  * bytes at once and the rest as it arrives, reading from the client paused while the model is slow to take it.
  * The answer goes to the client as its bytes arrive (a streamed or chunked answer stays streamed), reading from the
@@ -36,9 +36,6 @@ import java.util.regex.Pattern;
  */
 public final class SyncServer {
     private static final Pattern ASYNC_INFER = Pattern.compile("/v2/models/([^/]+)(/versions/[^/]+)?/infer");
-    private static final byte[] CONTINUE = "HTTP/1.1 100 Continue\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
-    /** Request bodies larger than this (with a Content-Length) are streamed to the model, not held whole first. */
-    static final int STREAM_MIN = Http1Connection.STREAM_MIN;
 
     private final ExecutorConfig config;
     private final EventLoops loops;
@@ -189,7 +186,7 @@ public final class SyncServer {
             }
             boolean keepAlive = persistent;
             if (streamed && h.expectContinue) {
-                ctx.writeAndFlush(Unpooled.wrappedBuffer(CONTINUE));
+                ctx.writeAndFlush(Unpooled.wrappedBuffer(Http1Connection.CONTINUE));
             }
             // a streamed body: what has arrived so far goes with the head, the rest follows (Proxied.forward); a
             // chunked one goes on chunked, as it came (its framing checked on the way)

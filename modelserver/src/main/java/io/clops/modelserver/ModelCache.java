@@ -2,18 +2,13 @@ package io.clops.modelserver;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.time.Duration;
 import java.util.Locale;
 
 /**
@@ -38,14 +33,12 @@ public final class ModelCache {
     }
 
     private final Path root;
-    private final HttpClient http;
     private final String token;
 
     /** @param token a bearer token for http(s) sources, or null */
     public ModelCache(Path root, String token) {
         this.root = root;
         this.token = token;
-        this.http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).followRedirects(HttpClient.Redirect.NORMAL).build();
     }
 
     /** Where a file of this digest lives in the cache (whether or not it is there yet). */
@@ -59,7 +52,7 @@ public final class ModelCache {
      *
      * @throws Artifacts.DigestMismatch when what {@code source} holds is not the registered file (nothing is cached)
      */
-    public Entry ensure(URI source, String sha256) throws IOException, InterruptedException {
+    public Entry ensure(URI source, String sha256) throws IOException {
         String hex = checked(sha256);
         Path target = pathOf(hex);
         Files.createDirectories(target.getParent());
@@ -72,7 +65,7 @@ public final class ModelCache {
 
     private static final java.util.concurrent.ConcurrentMap<Path, Object> LOCKS = new java.util.concurrent.ConcurrentHashMap<>();
 
-    private Entry ensureLocked(URI source, String hex, Path target) throws IOException, InterruptedException {
+    private Entry ensureLocked(URI source, String hex, Path target) throws IOException {
         try (FileChannel lockFile = FileChannel.open(target.resolveSibling(hex + ".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
              FileLock ignored = lockFile.lock()) {
             if (Files.exists(target)) {
@@ -83,43 +76,16 @@ public final class ModelCache {
             }
             Path tmp = Files.createTempFile(target.getParent(), hex + ".", ".part");
             try {
-                fetch(source, tmp);
-                try {
-                    Artifacts.verify(tmp, hex);
-                } catch (Artifacts.DigestMismatch e) {
-                    throw new Artifacts.DigestMismatch("model file fetched from " + source + ": its SHA-256 is " + Artifacts.sha256(tmp)
-                            + ", but it was registered as " + hex + ": it changed since (corrupted or replaced); refusing to cache or serve it");
+                try (InputStream in = Artifacts.open(source, token)) {
+                    Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
                 }
+                Artifacts.verify(tmp, hex, "model file fetched from " + source, "refusing to cache or serve it");
                 Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
                 target.toFile().setReadOnly();
                 return new Entry(target, true);
             } finally {
                 Files.deleteIfExists(tmp);
             }
-        }
-    }
-
-    private void fetch(URI source, Path to) throws IOException, InterruptedException {
-        String scheme = source.getScheme() == null ? "" : source.getScheme().toLowerCase(Locale.ROOT);
-        switch (scheme) {
-            case "file" -> Files.copy(Path.of(source), to, StandardCopyOption.REPLACE_EXISTING);
-            case "http", "https" -> {
-                HttpRequest.Builder r = HttpRequest.newBuilder(source).timeout(Duration.ofMinutes(30)).GET();
-                if (token != null && !token.isEmpty()) {
-                    r.header("Authorization", "Bearer " + token);
-                }
-                HttpResponse<InputStream> answer = http.send(r.build(), HttpResponse.BodyHandlers.ofInputStream());
-                try (InputStream in = answer.body()) {
-                    if (answer.statusCode() != 200) {
-                        String why = new String(in.readNBytes(512), java.nio.charset.StandardCharsets.UTF_8);
-                        throw new IOException("fetching " + source + ": HTTP " + answer.statusCode() + (why.isBlank() ? "" : ": " + why.strip().replaceAll("\\s+", " ")));
-                    }
-                    try (OutputStream out = Files.newOutputStream(to)) {
-                        in.transferTo(out);
-                    }
-                }
-            }
-            default -> throw new IllegalArgumentException("model file source: a file:, http: or https: URI, not '" + source + "'");
         }
     }
 

@@ -149,9 +149,8 @@ public class ArtifactController {
     }
 
     private static HttpResponse<String> uploadRefused(io.clops.artifacts.ArtifactUploads.Refused r) {
-        if (r.status() == 400) {
-            String field = r.getMessage().startsWith("format") ? "format" : r.getMessage().startsWith("sha256") ? "sha256" : "body";
-            return Http.refused(HttpStatus.BAD_REQUEST, "the request is invalid", List.of(new io.clops.api.FieldError(field, r.getMessage())));
+        if (r.field() != null) {
+            return Http.refused(HttpStatus.valueOf(r.status()), "the request is invalid", List.of(new io.clops.api.FieldError(r.field(), r.getMessage())));
         }
         io.micronaut.http.MutableHttpResponse<String> out = Http.error(HttpStatus.valueOf(r.status()), r.getMessage());
         return r.offset() >= 0 ? out.header("Upload-Offset", Long.toString(r.offset())) : out;

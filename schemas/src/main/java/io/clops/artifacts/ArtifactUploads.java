@@ -40,15 +40,29 @@ public final class ArtifactUploads {
     public record Status(String id, long offset, long maxBytes, int partBytes, long expiresMs) {
     }
 
-    /** A part or a completion refused: the HTTP status to answer and why (with the offset the upload is at, or -1). */
+    /**
+     * A part or a completion refused: the HTTP status to answer and why, the offset the upload is at (or -1), and the
+     * request's field at fault when one is (a 400).
+     */
     public static final class Refused extends Exception {
         private final int status;
         private final long offset;
+        private final String field;
 
         Refused(int status, String message, long offset) {
+            this(status, message, offset, null);
+        }
+
+        Refused(int status, String message, long offset, String field) {
             super(message, null, false, false);
             this.status = status;
             this.offset = offset;
+            this.field = field;
+        }
+
+        /** The request's field at fault ({@code format}, {@code sha256}, {@code body}), or null. */
+        public String field() {
+            return field;
         }
 
         public int status() {
@@ -138,7 +152,7 @@ public final class ArtifactUploads {
                     throw new Refused(413, "a part is at most " + partBytes + " bytes", size);
                 }
                 if (part.length == 0) {
-                    throw new Refused(400, "the part is empty", size);
+                    throw new Refused(400, "the part is empty", size, "body");
                 }
                 if (size + part.length > maxBytes) {
                     drop(id);
@@ -163,10 +177,10 @@ public final class ArtifactUploads {
     public Artifact complete(String project, String owner, String id, String format, String expectedSha256) throws IOException, Refused {
         expire();
         if (format == null || !RegistryRequests.FORMATS.contains(format)) {
-            throw new Refused(400, "format: one of " + new java.util.TreeSet<>(RegistryRequests.FORMATS) + ", not '" + format + "'", -1);
+            throw new Refused(400, "format: one of " + new java.util.TreeSet<>(RegistryRequests.FORMATS) + ", not '" + format + "'", -1, "format");
         }
         if (expectedSha256 != null && !expectedSha256.matches("[0-9a-fA-F]{64}")) {
-            throw new Refused(400, "sha256: 64 hexadecimal digits, not '" + expectedSha256 + "'", -1);
+            throw new Refused(400, "sha256: 64 hexadecimal digits, not '" + expectedSha256 + "'", -1, "sha256");
         }
         find(project, owner, id).orElseThrow(() -> noSuch(project, id));
         synchronized (locks.computeIfAbsent(id, k -> new Object())) {
@@ -176,7 +190,7 @@ public final class ArtifactUploads {
                     throw noSuch(project, id);
                 }
                 if (ch.size() == 0) {
-                    throw new Refused(400, "the upload is empty", 0);
+                    throw new Refused(400, "the upload is empty", 0, "body");
                 }
                 Files.delete(dir.resolve(id + ".meta")); // from here on it is no longer an upload anyone can add to
                 Files.move(part(id), staged, java.nio.file.StandardCopyOption.ATOMIC_MOVE);

@@ -311,9 +311,8 @@ public final class K8sModel {
         }
 
         void serve(ContainerBuilder model, int port, io.clops.avro.Batching batching) {
-            List<String> args = new ArrayList<>(List.of("--file", CACHE_MOUNT + "/sha256/" + sha256(), "--sha256", sha256(),
-                    "--format", v.getArtifact().getFormat(), "--name", v.getModel(), "--host", "0.0.0.0", "--port", Integer.toString(port)));
-            args.addAll(io.clops.runtime.ModelRuntime.batchingArgs(batching));
+            List<String> args = io.clops.runtime.ModelRuntime.args(v, List.of("--file", CACHE_MOUNT + "/sha256/" + sha256()), "0.0.0.0",
+                    Integer.toString(port), batching);
             model.withImage(files.image())
                     .withCommand(JAVA, "-XX:+UseSerialGC", "-XX:MaxRAMPercentage=75", "-cp", "lib/*", io.clops.runtime.ModelRuntime.MAIN)
                     .withArgs(args)

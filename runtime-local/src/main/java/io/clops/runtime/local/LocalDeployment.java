@@ -138,9 +138,7 @@ final class LocalDeployment {
                 : List.of("--file", new io.clops.artifacts.ArtifactStore(store).resolve(a.getUri()).toString());
         List<String> cmd = new java.util.ArrayList<>(List.of(settings.javaBin(), "-Xmx256m", "-XX:+UseSerialGC", "-cp", settings.executorClasspath(),
                 io.clops.runtime.ModelRuntime.MAIN));
-        cmd.addAll(where);
-        cmd.addAll(List.of("--sha256", a.getSha256(), "--format", a.getFormat(), "--name", v.getModel(), "--port", "${PORT}"));
-        cmd.addAll(io.clops.runtime.ModelRuntime.batchingArgs(batching)); // adaptive batching, as the deployment asks
+        cmd.addAll(io.clops.runtime.ModelRuntime.args(v, where, null, "${PORT}", batching));
         return List.copyOf(cmd);
     }
 
