@@ -30,6 +30,8 @@ BODY='{"inputs":[{"name":"input-0","datatype":"FP32","shape":[1,4],"data":[6.8,2
 printf 'wrk.method = "POST"; wrk.headers["Content-Type"] = "application/json"; wrk.body = %s\n' "'$BODY'" > "$W/post.lua"
 run() { wrk -t2 -c"$CONN" -d"${DUR}s" -s "$W/post.lua" "http://127.0.0.1:$1/v2/models/iris/infer" | awk '/Requests\/sec/ {print $2}'; }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+# JIT warm-up of both servers and both executors (unmeasured): a fresh JVM's first seconds compile, on the same cores
+run "$P_EX_OFF" >/dev/null; run "$P_EX_ON" >/dev/null
 : > "$W/floor"; : > "$W/off"; : > "$W/on"
 for r in $(seq "$ROUNDS"); do
   java -Xmx256m -cp "$BENCH_CP" io.clops.bench.OnnxFloorBench "$MODEL" "$CONN" "$DUR" >> "$W/floor"

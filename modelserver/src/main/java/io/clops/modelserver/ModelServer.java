@@ -51,9 +51,18 @@ public final class ModelServer implements AutoCloseable {
 
     /** Checks the file's digest, loads it as {@code format} (onnx or xgboost) and binds; {@link #start} serves. */
     public static ModelServer open(Path file, String sha256, String format, String name, String host, int port) throws Exception {
+        return open(file, sha256, format, name, host, port, 1);
+    }
+
+    /** @param intraOpThreads threads one ONNX Runtime call may use (0: one per core); XGBoost ignores it */
+    public static ModelServer open(Path file, String sha256, String format, String name, String host, int port, int intraOpThreads)
+            throws Exception {
+        if (intraOpThreads < 0) {
+            throw new IllegalArgumentException("--intra-op-threads: 0 (one per core) or more, not " + intraOpThreads);
+        }
         String digest = Artifacts.verify(file, sha256); // before a runtime reads a byte of it
         Model m = switch (format) {
-            case "onnx" -> new OnnxModel(file);
+            case "onnx" -> new OnnxModel(file, intraOpThreads);
             case "xgboost" -> new XgboostModel(file);
             default -> throw new IllegalArgumentException("format: onnx or xgboost, not '" + format + "'");
         };
@@ -71,7 +80,8 @@ public final class ModelServer implements AutoCloseable {
         this.name = name;
         this.server = HttpServer.create(new InetSocketAddress(host, port), 128);
         server.createContext("/", this::handle);
-        server.setExecutor(Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors())));
+        // two handler threads per core: one can run the model while another's answer is being written
+        server.setExecutor(Executors.newFixedThreadPool(Math.max(4, 2 * Runtime.getRuntime().availableProcessors())));
     }
 
     /**
@@ -326,7 +336,7 @@ public final class ModelServer implements AutoCloseable {
         boolean fetch = a.containsKey("uri") && a.containsKey("cache");
         if (!(a.containsKey("file") || fetch) || !a.containsKey("sha256")) {
             System.err.println("usage: ModelServer (--file MODEL | --uri URI --cache DIR) --sha256 HEX [--format onnx|xgboost] [--name NAME] [--host H]"
-                    + " [--port P | env PORT] [--max-batch ROWS --max-delay-us MICROS]");
+                    + " [--port P | env PORT] [--max-batch ROWS --max-delay-us MICROS] [--intra-op-threads N]");
             System.exit(2);
         }
         int port = Integer.parseInt(a.getOrDefault("port", System.getenv().getOrDefault("PORT", "8080")));
@@ -338,7 +348,7 @@ public final class ModelServer implements AutoCloseable {
                 a.put("file", e.path().toString());
             }
             ModelServer s = open(Path.of(a.get("file")), a.get("sha256"), a.getOrDefault("format", "onnx"), a.getOrDefault("name", "model"),
-                    a.getOrDefault("host", "127.0.0.1"), port)
+                    a.getOrDefault("host", "127.0.0.1"), port, Integer.parseInt(a.getOrDefault("intra-op-threads", "1")))
                     .batching(Integer.parseInt(a.getOrDefault("max-batch", "1")), Long.parseLong(a.getOrDefault("max-delay-us", "2000"))).start();
             Runtime.getRuntime().addShutdownHook(new Thread(s::close));
             System.out.println("serving " + a.get("file") + " (sha256 " + a.get("sha256") + ", " + a.getOrDefault("format", "onnx") + ") as '"

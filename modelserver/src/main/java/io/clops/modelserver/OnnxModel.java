@@ -27,10 +27,28 @@ final class OnnxModel implements Model {
     private final List<Spec> inputs = new ArrayList<>();
     private final List<Spec> outputs = new ArrayList<>();
 
-    OnnxModel(Path file) throws OrtException {
-        this.session = env.createSession(file.toString(), new OrtSession.SessionOptions());
+    /** @param intraOpThreads threads one call may use (0: ONNX Runtime's default, one per core) */
+    OnnxModel(Path file, int intraOpThreads) throws OrtException {
+        try (OrtSession.SessionOptions options = options(intraOpThreads)) {
+            this.session = env.createSession(file.toString(), options);
+        }
         session.getInputInfo().values().forEach(n -> inputs.add(spec(n, "input")));
         session.getOutputInfo().values().forEach(n -> outputs.add(spec(n, "output")));
+    }
+
+    /**
+     * By default one thread per call and no spinning: a server runs many small calls side by side, and ONNX Runtime's
+     * own default (an intra-op pool as wide as the machine whose threads spin between calls) spends the cores the
+     * HTTP path and the other calls need (`bench/modelserver.sh`: 23,419 → 27,840 req/s with the handler threads
+     * below). A large model served to few callers may want more threads per call: {@code --intra-op-threads}.
+     */
+    static OrtSession.SessionOptions options(int intraOpThreads) throws OrtException {
+        OrtSession.SessionOptions o = new OrtSession.SessionOptions();
+        if (intraOpThreads > 0) {
+            o.setIntraOpNumThreads(intraOpThreads);
+        }
+        o.addConfigEntry("session.intra_op.allow_spinning", "0");
+        return o;
     }
 
     private static Spec spec(NodeInfo n, String what) {

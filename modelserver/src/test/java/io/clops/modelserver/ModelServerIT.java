@@ -174,6 +174,23 @@ class ModelServerIT {
     }
 
     @Test
+    void threadsPerCallAreAnOptionAndANegativeCountIsRefusedNamingIt() throws Exception {
+        try (ModelServer s = ModelServer.open(file, sha256, "onnx", "iris", "127.0.0.1", 0, 2).start()) {
+            HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + s.port() + "/v2/models/iris/infer"))
+                    .POST(HttpRequest.BodyPublishers.ofString(KSERVE_IRIS)).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+            JsonNode label = null;
+            for (JsonNode o : JSON.readTree(r.body()).get("outputs")) {
+                label = o.get("name").asText().equals("label") ? o : label;
+            }
+            assertThat(label).as(r.body()).isNotNull();
+            assertThat(label.get("data").toString()).as("both rows versicolor").isEqualTo("[1,1]");
+        }
+        assertThatThrownBy(() -> ModelServer.open(file, sha256, "onnx", "iris", "127.0.0.1", 0, -1))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--intra-op-threads");
+    }
+
+    @Test
     void aFileWithOneByteChangedIsRefusedBeforeItLoadsNamingBothDigests() throws Exception {
         byte[] bytes = Files.readAllBytes(file);
         bytes[bytes.length / 2] ^= 0x01;
