@@ -23,6 +23,7 @@ import java.util.Map;
 import static io.clops.testing.Fixtures.spec;
 import static io.clops.testing.Fixtures.version;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 class K8sModelTest {
     static final PlatformSettings SETTINGS = PlatformSettings.defaults("clops/executor:0.1.0", "kafka:9092");
@@ -216,7 +217,7 @@ class K8sModelTest {
         assertThat(fetch.getImage()).as("the platform's image carries the runtime").isEqualTo("clops/executor:0.1.0");
         assertThat(String.join(" ", fetch.getCommand()) + " " + String.join(" ", fetch.getArgs()))
                 .endsWith("io.clops.modelserver.ModelCache --cache /var/cache/clops/models --uri http://clops-api.clops-system.svc.cluster.local/api/v1/projects/demo/artifacts/sha256/"
-                        + SHA + " --sha256 " + SHA + " --token-file /var/run/clops/model-fetch/token");
+                        + SHA + " --sha256 " + SHA + " --token-file /var/run/clops/model-fetch/token --max-bytes " + (20L << 30));
         assertThat(fetch.getTerminationMessagePolicy()).isEqualTo("FallbackToLogsOnError");
 
         var cache = pod.getVolumes().stream().filter(v -> v.getName().equals("model-cache")).findFirst().orElseThrow();
@@ -249,9 +250,23 @@ class K8sModelTest {
         ResolvedRoute r = ResolvedRoute.newBuilder().setRef("iris:1").setVersion(file("https://models.example/iris.onnx")).setWeight(100).build();
         var pod = one(K8sModel.deployment(desired(spec("iris"), List.of(r), null), perPod, null), Deployment.class).getSpec().getTemplate().getSpec();
         assertThat(pod.getInitContainers().get(0).getArgs()).containsSubsequence("--uri", "https://models.example/iris.onnx");
+        assertThat(pod.getInitContainers().get(0).getArgs()).as("a pod's own cache goes with it: no limit to keep")
+                .containsSubsequence("--max-bytes", "0");
         var cache = pod.getVolumes().stream().filter(v -> v.getName().equals("model-cache")).findFirst().orElseThrow();
         assertThat(cache.getHostPath()).isNull();
         assertThat(cache.getEmptyDir()).isNotNull();
+    }
+
+    @Test
+    void theNodesCacheLimitComesFromTheEnvironmentAndANonNumberIsRefusedNamingIt() {
+        PlatformSettings small = SETTINGS.withModelFiles(SETTINGS.modelFiles().fromEnvironment(Map.of("CLOPS_MODEL_CACHE_MAX_BYTES", "1073741824")));
+        ResolvedRoute r = ResolvedRoute.newBuilder().setRef("iris:1").setVersion(file("https://models.example/iris.onnx")).setWeight(100).build();
+        var pod = one(K8sModel.deployment(desired(spec("iris"), List.of(r), null), small, null), Deployment.class).getSpec().getTemplate().getSpec();
+        assertThat(pod.getInitContainers().get(0).getArgs()).containsSubsequence("--max-bytes", "1073741824");
+        for (String bad : new String[]{"20Gi", "-1", "lots"}) {
+            assertThatThrownBy(() -> SETTINGS.modelFiles().fromEnvironment(Map.of("CLOPS_MODEL_CACHE_MAX_BYTES", bad)))
+                    .as(bad).hasMessageContaining("CLOPS_MODEL_CACHE_MAX_BYTES");
+        }
     }
 
     @Test

@@ -23,6 +23,10 @@ import java.util.Locale;
  *       byte changed on the node's disk is found, the entry dropped and fetched again.</li>
  *   <li><b>One fetch per digest on a node</b>, however many pods start at once: an exclusive file lock per digest
  *       ({@code <hex>.lock}); the others wait, then find the file.</li>
+ *   <li><b>Bounded</b> ({@link #prune}): past a size limit the files used longest ago go first (each use marks its
+ *       file), never the one just asked for and never one whose lock another process holds; parts left by a fetch
+ *       that died are swept with them. A pod already serving a pruned file keeps serving it (it is loaded, and an
+ *       open file outlives its name); one that starts later fetches it again.</li>
  * </ul>
  * Sources: {@code file:} URIs and {@code http(s):} URIs (with a bearer token when given: the platform's artifact
  * store answers {@code GET /api/v1/projects/{p}/artifacts/sha256/{hex}}).
@@ -70,6 +74,7 @@ public final class ModelCache {
              FileLock ignored = lockFile.lock()) {
             if (Files.exists(target)) {
                 if (Artifacts.sha256(target).equals(hex)) {
+                    markUsed(target);
                     return new Entry(target, false);
                 }
                 Files.delete(target); // changed on this node's disk since it was cached: fetch it again
@@ -89,6 +94,98 @@ public final class ModelCache {
         }
     }
 
+    /** Marks a file used now (what {@link #prune} orders by); a node whose files belong to another user keeps the old mark. */
+    private static void markUsed(Path file) {
+        try {
+            Files.setLastModifiedTime(file, java.nio.file.attribute.FileTime.from(java.time.Instant.now()));
+        } catch (IOException e) {
+            // not the file's owner: it only looks older to prune than it is
+        }
+    }
+
+    /** What {@link #prune} removed: files (by digest) and the bytes they held. */
+    public record Pruned(java.util.List<String> digests, long bytes) {
+    }
+
+    /**
+     * Removes the files used longest ago until the cache holds at most {@code maxBytes} (0: no limit, nothing removed),
+     * keeping {@code keep} (the digest just asked for) whatever its size; an entry another process holds the lock of
+     * (a fetch or a check in progress) is skipped, as is a part file whose fetch is still running.
+     */
+    public Pruned prune(long maxBytes, String keep) throws IOException {
+        Path dir = root.resolve("sha256");
+        if (maxBytes <= 0 || !Files.isDirectory(dir)) {
+            return new Pruned(java.util.List.of(), 0);
+        }
+        record Cached(Path path, String hex, long size, long used) {
+        }
+        java.util.List<Cached> entries = new java.util.ArrayList<>();
+        java.util.List<Path> parts = new java.util.ArrayList<>();
+        try (var files = Files.list(dir)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                String n = f.getFileName().toString();
+                if (n.matches("[0-9a-f]{64}")) {
+                    var attrs = Files.readAttributes(f, java.nio.file.attribute.BasicFileAttributes.class);
+                    entries.add(new Cached(f, n, attrs.size(), attrs.lastModifiedTime().toMillis()));
+                } else if (n.matches("[0-9a-f]{64}\\..*\\.part")) {
+                    parts.add(f);
+                }
+            }
+        }
+        java.util.List<String> removed = new java.util.ArrayList<>();
+        long freed = 0;
+        for (Path part : parts) { // a fetch that died: its digest's lock is free
+            String hex = part.getFileName().toString().substring(0, 64);
+            long size = Files.size(part);
+            if (!hex.equals(keep) && withLockIfFree(hex, () -> Files.deleteIfExists(part))) {
+                freed += size;
+            }
+        }
+        long total = entries.stream().mapToLong(Cached::size).sum();
+        entries.sort(java.util.Comparator.comparingLong(Cached::used).thenComparing(Cached::hex));
+        for (Cached c : entries) {
+            if (total <= maxBytes) {
+                break;
+            }
+            if (c.hex().equals(keep)) {
+                continue;
+            }
+            if (withLockIfFree(c.hex(), () -> Files.deleteIfExists(c.path()))) {
+                total -= c.size();
+                freed += c.size();
+                removed.add(c.hex());
+            }
+        }
+        return new Pruned(removed, freed);
+    }
+
+    private interface Removal {
+        boolean run() throws IOException;
+    }
+
+    /** Runs {@code removal} holding the digest's lock, if no other process holds it; false when it did not run or removed nothing. */
+    private boolean withLockIfFree(String hex, Removal removal) throws IOException {
+        Path target = pathOf(hex);
+        synchronized (LOCKS.computeIfAbsent(target.toAbsolutePath().normalize(), k -> new Object())) {
+            try (FileChannel lockFile = FileChannel.open(target.resolveSibling(hex + ".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+                 FileLock lock = lockFile.tryLock()) {
+                return lock != null && removal.run();
+            }
+        }
+    }
+
+    static long maxBytes(String value) {
+        try {
+            long n = Long.parseLong(value);
+            if (n >= 0) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // below
+        }
+        throw new IllegalArgumentException("--max-bytes: a whole number of bytes, 0 for no limit, not '" + value + "'");
+    }
+
     private static String checked(String sha256) {
         if (sha256 == null || !sha256.matches("[0-9a-fA-F]{64}")) {
             throw new IllegalArgumentException("sha256: 64 hexadecimal digits, not '" + sha256 + "'");
@@ -97,8 +194,9 @@ public final class ModelCache {
     }
 
     /**
-     * The init step: {@code ModelCache --cache DIR --uri URI --sha256 HEX [--token-file F]}; prints where the file is
-     * and whether it was fetched; exit 3 on a digest mismatch (the message names both digests), 1 on any other failure.
+     * The init step: {@code ModelCache --cache DIR --uri URI --sha256 HEX [--token-file F] [--max-bytes N]}; prints
+     * where the file is and whether it was fetched, then prunes the cache to {@code N} bytes (0: no limit) and prints
+     * what it removed; exit 3 on a digest mismatch (the message names both digests), 1 on any other failure.
      */
     public static void main(String[] args) throws Exception {
         java.util.Map<String, String> a = new java.util.HashMap<>();
@@ -109,14 +207,21 @@ public final class ModelCache {
             a.put(args[i].substring(2), args[i + 1]);
         }
         if (!a.containsKey("cache") || !a.containsKey("uri") || !a.containsKey("sha256") || args.length % 2 != 0) {
-            System.err.println("usage: ModelCache --cache DIR --uri URI --sha256 HEX [--token-file FILE]");
+            System.err.println("usage: ModelCache --cache DIR --uri URI --sha256 HEX [--token-file FILE] [--max-bytes N]");
             System.exit(2);
         }
         String token = a.containsKey("token-file") && Files.exists(Path.of(a.get("token-file")))
                 ? Files.readString(Path.of(a.get("token-file"))).strip() : null;
         try {
-            Entry e = new ModelCache(Path.of(a.get("cache")), token).ensure(URI.create(a.get("uri")), a.get("sha256"));
+            long maxBytes = maxBytes(a.getOrDefault("max-bytes", "0"));
+            ModelCache cache = new ModelCache(Path.of(a.get("cache")), token);
+            Entry e = cache.ensure(URI.create(a.get("uri")), a.get("sha256"));
             System.out.println((e.fetched() ? "fetched " : "cached ") + e.path());
+            Pruned p = cache.prune(maxBytes, checked(a.get("sha256")));
+            if (p.bytes() > 0) {
+                System.out.println("pruned " + p.digests().size() + " file(s) used longest ago, " + p.bytes() + " bytes, to stay within " + maxBytes
+                        + (p.digests().isEmpty() ? "" : ": " + String.join(", ", p.digests())));
+            }
         } catch (Artifacts.DigestMismatch e) {
             System.err.println(e.getMessage());
             System.exit(3);

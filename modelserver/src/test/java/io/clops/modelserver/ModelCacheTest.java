@@ -136,4 +136,74 @@ class ModelCacheTest {
         assertThat(p.waitFor()).isEqualTo(3);
         assertThat(out).contains("registered as " + wrong).contains("its SHA-256 is " + Artifacts.sha256(source));
     }
+
+    /** Caches {@code content} under its digest and marks it used at {@code minutesAgo}; returns the digest. */
+    String cached(ModelCache node, String name, String content, int minutesAgo) throws Exception {
+        Path source = model(name, content);
+        String sha = Artifacts.sha256(source);
+        Path f = node.ensure(source.toUri(), sha).path();
+        Files.setLastModifiedTime(f, java.nio.file.attribute.FileTime.from(java.time.Instant.now().minusSeconds(60L * minutesAgo)));
+        return sha;
+    }
+
+    @Test
+    void pastItsLimitTheCacheDropsTheFilesUsedLongestAgoAndKeepsTheOneAskedFor() throws Exception {
+        ModelCache node = new ModelCache(dir.resolve("cache"), null);
+        String oldest = cached(node, "a", "a".repeat(100), 30);
+        String older = cached(node, "b", "b".repeat(100), 20);
+        String recent = cached(node, "c", "c".repeat(100), 10);
+        String big = cached(node, "d", "d".repeat(250), 40); // asked for now, bigger than the limit on its own
+
+        // a pod uses the oldest again: it is no longer the oldest
+        assertThat(node.ensure(dir.resolve("a").toUri(), oldest).fetched()).isFalse();
+        ModelCache.Pruned p = node.prune(350, big);
+        assertThat(p.digests()).as("used longest ago first, until within 350 bytes (the one asked for stays)").containsExactly(older, recent);
+        assertThat(p.bytes()).isEqualTo(200);
+        assertThat(Files.exists(node.pathOf(big))).isTrue();
+        assertThat(Files.exists(node.pathOf(oldest))).isTrue();
+        assertThat(Files.exists(node.pathOf(older))).isFalse();
+        assertThat(Files.exists(node.pathOf(recent))).isFalse();
+
+        // a later pod of a pruned version fetches it again
+        assertThat(node.ensure(dir.resolve("b").toUri(), older).fetched()).isTrue();
+        assertThat(node.prune(0, big).digests()).as("0: no limit").isEmpty();
+    }
+
+    @Test
+    void aFileAnotherProcessHoldsTheLockOfIsSkippedAndADeadFetchsPartIsSwept() throws Exception {
+        ModelCache node = new ModelCache(dir.resolve("cache"), null);
+        String held = cached(node, "a", "a".repeat(100), 30);
+        String free = cached(node, "b", "b".repeat(100), 20);
+        String keep = cached(node, "c", "c".repeat(100), 10);
+        Path deadPart = node.pathOf(free).resolveSibling(free + ".123.part");
+        Files.writeString(deadPart, "half a fetch");
+        Path livePart = node.pathOf(held).resolveSibling(held + ".456.part");
+        Files.writeString(livePart, "a fetch in progress");
+
+        Process other = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
+                System.getProperty("java.class.path"), LockHolder.class.getName(), node.pathOf(held).resolveSibling(held + ".lock").toString())
+                .redirectErrorStream(true).start();
+        try {
+            assertThat(new String(other.getInputStream().readNBytes(6))).isEqualTo("locked");
+            ModelCache.Pruned p = node.prune(100, keep);
+            assertThat(p.digests()).as("the held one is skipped, the next oldest goes").containsExactly(free);
+            assertThat(Files.exists(node.pathOf(held))).isTrue();
+            assertThat(Files.exists(livePart)).as("its fetch is running").isTrue();
+            assertThat(Files.exists(deadPart)).as("nobody holds its lock: a fetch that died").isFalse();
+            assertThat(p.bytes()).isEqualTo(100 + "half a fetch".length());
+        } finally {
+            other.getOutputStream().close();
+            other.waitFor();
+        }
+        assertThat(node.prune(100, keep).digests()).as("once let go").containsExactly(held);
+    }
+
+    @Test
+    void theInitStepRefusesALimitThatIsNotAByteCount() {
+        assertThat(ModelCache.maxBytes("1073741824")).isEqualTo(1L << 30);
+        assertThat(ModelCache.maxBytes("0")).isZero();
+        for (String bad : new String[]{"-1", "10Gi", "", "1e9"}) {
+            assertThatThrownBy(() -> ModelCache.maxBytes(bad)).as(bad).hasMessageContaining("--max-bytes");
+        }
+    }
 }

@@ -322,7 +322,9 @@ public final class K8sModel {
         Container fetchStep() {
             return new ContainerBuilder().withName("fetch-model").withImage(files.image())
                     .withCommand(JAVA, "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", "lib/*", "io.clops.modelserver.ModelCache")
-                    .withArgs("--cache", CACHE_MOUNT, "--uri", source(), "--sha256", sha256(), "--token-file", TOKEN_MOUNT + "/token")
+                    .withArgs("--cache", CACHE_MOUNT, "--uri", source(), "--sha256", sha256(), "--token-file", TOKEN_MOUNT + "/token",
+                            // a pod's own cache (emptyDir) goes with the pod: only a node's is bounded
+                            "--max-bytes", Long.toString(files.nodeCacheDir() == null ? 0 : files.nodeCacheMaxBytes()))
                     .withTerminationMessagePolicy("FallbackToLogsOnError") // a refused digest shows in the pod's status
                     .addNewVolumeMount().withName("model-cache").withMountPath(CACHE_MOUNT).endVolumeMount()
                     .addNewVolumeMount().withName("model-fetch-token").withMountPath(TOKEN_MOUNT).withReadOnly(true).endVolumeMount()

@@ -26,16 +26,44 @@ public record PlatformSettings(String executorImage, String bootstrap, Map<Strin
      *                     null: each pod its own (an emptyDir), for namespaces whose Pod Security level refuses hostPath
      * @param fetchSecret  the Secret (in each project's namespace, key {@code token}) holding the token the fetch step
      *                     presents: a service account of the project (viewer); optional
+     * @param nodeCacheMaxBytes what a node's cache may hold before the fetch step removes the files used longest ago
+     *                     (0: no limit)
      */
-    public record ModelFiles(String image, String storeUrl, String nodeCacheDir, String fetchSecret) {
+    public record ModelFiles(String image, String storeUrl, String nodeCacheDir, String fetchSecret, long nodeCacheMaxBytes) {
+        /** 20 GiB of model files per node, by default. */
+        public static final long DEFAULT_NODE_CACHE_MAX_BYTES = 20L << 30;
+
+        public ModelFiles {
+            if (nodeCacheMaxBytes < 0) {
+                throw new IllegalArgumentException("CLOPS_MODEL_CACHE_MAX_BYTES: a whole number of bytes, 0 for no limit, not " + nodeCacheMaxBytes);
+            }
+        }
+
+        public ModelFiles(String image, String storeUrl, String nodeCacheDir, String fetchSecret) {
+            this(image, storeUrl, nodeCacheDir, fetchSecret, DEFAULT_NODE_CACHE_MAX_BYTES);
+        }
+
         public static ModelFiles defaults(String image) {
             return new ModelFiles(image, "http://clops-api.clops-system.svc.cluster.local", "/var/cache/clops/models", "clops-model-fetch");
         }
 
-        /** The defaults with what the environment sets: CLOPS_MODEL_STORE_URL, CLOPS_MODEL_CACHE_DIR (empty: per pod). */
+        /**
+         * The defaults with what the environment sets: CLOPS_MODEL_STORE_URL, CLOPS_MODEL_CACHE_DIR (empty: per pod),
+         * CLOPS_MODEL_CACHE_MAX_BYTES (0: no limit).
+         */
         public ModelFiles fromEnvironment(Map<String, String> env) {
             String cache = env.containsKey("CLOPS_MODEL_CACHE_DIR") ? env.get("CLOPS_MODEL_CACHE_DIR") : nodeCacheDir;
-            return new ModelFiles(image, env.getOrDefault("CLOPS_MODEL_STORE_URL", storeUrl), cache == null || cache.isBlank() ? null : cache, fetchSecret);
+            long max = nodeCacheMaxBytes;
+            if (env.containsKey("CLOPS_MODEL_CACHE_MAX_BYTES")) {
+                try {
+                    max = Long.parseLong(env.get("CLOPS_MODEL_CACHE_MAX_BYTES").strip());
+                } catch (NumberFormatException e) {
+                    throw new IllegalArgumentException("CLOPS_MODEL_CACHE_MAX_BYTES: a whole number of bytes, 0 for no limit, not '"
+                            + env.get("CLOPS_MODEL_CACHE_MAX_BYTES") + "'");
+                }
+            }
+            return new ModelFiles(image, env.getOrDefault("CLOPS_MODEL_STORE_URL", storeUrl), cache == null || cache.isBlank() ? null : cache,
+                    fetchSecret, max);
         }
     }
 
