@@ -33,6 +33,8 @@ public final class ModelCommand {
         @Option(names = "--file", description = "a model file clops serves itself (uploaded to the platform's store, named by its SHA-256)") Path file;
         @Option(names = "--format", description = "the file's format: onnx or xgboost (default: from its name, .onnx or .json/.ubj)") String format;
         @Option(names = "--uri", description = "a model file served elsewhere (https://…, http://… or file:/…), fetched where it is served; read once here for its SHA-256 and size") String uri;
+        @Option(names = "--uri-token-file", paramLabel = "FILE", description = "a bearer token for reading --uri here (sent to its host only, never to the platform); "
+                + "where the file is served, the runtime uses the host's own credential (docs/model-files.md)") Path uriTokenFile;
         @Option(names = "--sha256", description = "with --uri: the SHA-256 you expect (refused when the URI serves another file)") String sha256;
         @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
@@ -96,7 +98,7 @@ public final class ModelCommand {
         }
 
         /** A file served elsewhere: read once for its digest and size (nothing kept), checked against --sha256 when given. */
-        static ObjectNode remoteArtifact(String uri, String format, String expected, java.util.function.Consumer<String> progress) {
+        static ObjectNode remoteArtifact(String uri, String format, String expected, Path tokenFile, java.util.function.Consumer<String> progress) {
             java.net.URI u;
             try {
                 u = new java.net.URI(uri);
@@ -107,9 +109,17 @@ public final class ModelCommand {
             if (!List.of("file", "http", "https").contains(scheme)) {
                 throw new CliException("--uri: https://, http:// or file:/, not " + u, 2);
             }
+            String token = null;
+            if (tokenFile != null) {
+                try {
+                    token = java.nio.file.Files.readString(tokenFile).strip();
+                } catch (java.io.IOException e) {
+                    throw new CliException("--uri-token-file: cannot read " + tokenFile + ": " + e.getMessage(), 2);
+                }
+            }
             progress.accept("reading " + uri + " for its SHA-256 …");
             io.clops.modelserver.Artifacts.Digest d;
-            try (java.io.InputStream in = io.clops.modelserver.Artifacts.open(u, null)) {
+            try (java.io.InputStream in = io.clops.modelserver.Artifacts.open(u, token)) {
                 d = io.clops.modelserver.Artifacts.digest(in);
             } catch (java.io.IOException e) {
                 throw new CliException("--uri " + uri + ": " + e.getMessage());
@@ -129,11 +139,14 @@ public final class ModelCommand {
             if (file != null && uri != null) {
                 throw new CliException("--file or --uri: one model file per version", 2);
             }
+            if (uriTokenFile != null && uri == null) {
+                throw new CliException("--uri-token-file goes with --uri", 2);
+            }
             if (sha256 != null && uri == null) {
                 throw new CliException("--sha256 goes with --uri (a --file's digest is computed as it is uploaded)", 2);
             }
             if (uri != null) {
-                body.set("artifact", remoteArtifact(uri, guessFormat(uri.replaceAll("[?#].*", "")), sha256, line -> Ui.progress(spec, line)));
+                body.set("artifact", remoteArtifact(uri, guessFormat(uri.replaceAll("[?#].*", "")), sha256, uriTokenFile, line -> Ui.progress(spec, line)));
             }
             if (file != null) {
                 String f = guessFormat(file.toString());

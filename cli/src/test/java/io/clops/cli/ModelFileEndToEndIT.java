@@ -110,8 +110,9 @@ class ModelFileEndToEndIT {
         assertThat(classes(ok("predict", "iris-onnx", "--async", "-d", KSERVE_IRIS, "-o", "json").json())).containsExactly("versicolor", "versicolor");
         assertThat(modelCommandLine("iris-onnx")).as("the runtime started as the spec asks").contains("--max-batch\u00008\u0000--max-delay-us\u00001000");
 
-        // a file served elsewhere (--uri, here the XGBoost file): registered with the digest the CLI reads, fetched once by the
-        // runtime into the store
+        // a file served elsewhere and private (--uri, here the XGBoost file behind a bearer token): registered with the
+        // digest the CLI reads with --uri-token-file, fetched once by the runtime into the store with the host's own
+        // credential from <home>/model-credentials/<host>
         Path xgbFile = Path.of("..", "examples", "target", "models", "iris-xgboost.json").toAbsolutePath().normalize();
         byte[] webBytes = Files.readAllBytes(xgbFile);
         String webSha = io.clops.artifacts.ArtifactStore.sha256(webBytes);
@@ -119,18 +120,31 @@ class ModelFileEndToEndIT {
         com.sun.net.httpserver.HttpServer web = com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
         web.createContext("/models/iris-xgboost.json", ex -> {
             webGets.incrementAndGet();
-            ex.sendResponseHeaders(200, webBytes.length);
-            ex.getResponseBody().write(webBytes);
+            if ("Bearer web-token".equals(ex.getRequestHeaders().getFirst("Authorization"))) {
+                ex.sendResponseHeaders(200, webBytes.length);
+                ex.getResponseBody().write(webBytes);
+            } else {
+                ex.sendResponseHeaders(401, -1);
+            }
             ex.close();
         });
+        Path tokenFile = home.resolve("web-token");
+        Files.writeString(tokenFile, "web-token\n");
         web.start();
         try {
             String url = "http://127.0.0.1:" + web.getAddress().getPort() + "/models/iris-xgboost.json";
+            CliRun noToken = CliRun.of(List.of("--server=" + platform.apiUrl(), "--project=files", "model", "register", "iris-web", "--uri", url));
+            assertThat(noToken.code()).isNotZero();
+            assertThat(noToken.err()).contains("HTTP 401").contains("no credential was sent for 127.0.0.1");
             CliRun wrong = CliRun.of(List.of("--server=" + platform.apiUrl(), "--project=files", "model", "register", "iris-web", "--uri", url,
-                    "--sha256", "0".repeat(64)));
+                    "--uri-token-file", tokenFile.toString(), "--sha256", "0".repeat(64)));
             assertThat(wrong.code()).isNotZero();
             assertThat(wrong.err()).contains("SHA-256 is " + webSha).contains("not the " + "0".repeat(64));
-            JsonNode wreg = ok("model", "register", "iris-web", "--uri", url, "--sha256", webSha, "--alias", "champion", "-o", "json").json();
+            JsonNode wreg = ok("model", "register", "iris-web", "--uri", url, "--uri-token-file", tokenFile.toString(), "--sha256", webSha,
+                    "--alias", "champion", "-o", "json").json();
+            assertThat(wreg.toString()).as("the token stays with the CLI and the host").doesNotContain("web-token");
+            Files.createDirectories(home.resolve("model-credentials"));
+            Files.writeString(home.resolve("model-credentials").resolve("127.0.0.1"), "web-token\n");
             assertThat(wreg.at("/version").asInt()).as("the refused try registered nothing").isEqualTo(1);
             assertThat(wreg.at("/artifact/uri").asText()).isEqualTo(url);
             Path wspec = home.resolve("iris-web.yaml");
@@ -138,7 +152,7 @@ class ModelFileEndToEndIT {
             int before = webGets.get();
             assertThat(ok("deploy", "-f", wspec.toString(), "--wait", "-o", "json").json().at("/status/phase").asText()).isEqualTo("Ready");
             assertThat(classes(ok("predict", "iris-web", "-d", KSERVE_IRIS, "-o", "json").json())).containsExactly("versicolor", "versicolor");
-            assertThat(webGets.get() - before).as("fetched by the runtime, once").isEqualTo(1);
+            assertThat(webGets.get() - before).as("fetched by the runtime, once, with the host's credential").isEqualTo(1);
             assertThat(home.resolve("artifacts").resolve("sha256").resolve(webSha)).as("into the store, by digest").exists();
             ok("undeploy", "iris-web");
         } finally {

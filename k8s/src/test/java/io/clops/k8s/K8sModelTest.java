@@ -252,6 +252,11 @@ class K8sModelTest {
         assertThat(pod.getInitContainers().get(0).getArgs()).containsSubsequence("--uri", "https://models.example/iris.onnx");
         assertThat(pod.getInitContainers().get(0).getArgs()).as("a pod's own cache goes with it: no limit to keep")
                 .containsSubsequence("--max-bytes", "0");
+        assertThat(pod.getInitContainers().get(0).getArgs()).as("another host gets its own credential, never the platform's token")
+                .containsSubsequence("--credentials-dir", "/var/run/clops/model-credentials").doesNotContain("--token-file");
+        assertThat(pod.getVolumes()).extracting(v -> v.getSecret() == null ? null : v.getSecret().getSecretName())
+                .contains("clops-model-credentials").doesNotContain("clops-model-fetch");
+        assertThat(pod.getVolumes().stream().filter(v -> v.getSecret() != null).findFirst().orElseThrow().getSecret().getOptional()).isTrue();
         var cache = pod.getVolumes().stream().filter(v -> v.getName().equals("model-cache")).findFirst().orElseThrow();
         assertThat(cache.getHostPath()).isNull();
         assertThat(cache.getEmptyDir()).isNotNull();

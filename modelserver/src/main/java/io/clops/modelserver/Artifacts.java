@@ -48,7 +48,9 @@ public final class Artifacts {
 
     /**
      * A model file's bytes from where it was registered: a {@code file:} path, or an {@code http(s):} URL (with a bearer
-     * token when given; an answer other than 200 is an error carrying the first words of its body).
+     * token when given; an answer other than 200 is an error carrying the first words of its body). Redirects are
+     * followed (up to {@value #MAX_REDIRECTS}), and the token goes only to the URL's own origin (scheme, host and port):
+     * a store that redirects to a CDN's signed URL must not hand the CDN its credential.
      */
     public static InputStream open(java.net.URI source, String token) throws IOException {
         String scheme = source.getScheme() == null ? "" : source.getScheme().toLowerCase(java.util.Locale.ROOT);
@@ -57,31 +59,81 @@ public final class Artifacts {
                 return Files.newInputStream(Path.of(source));
             }
             case "http", "https" -> {
-                java.net.http.HttpRequest.Builder r = java.net.http.HttpRequest.newBuilder(source).timeout(java.time.Duration.ofMinutes(30)).GET();
-                if (token != null && !token.isEmpty()) {
-                    r.header("Authorization", "Bearer " + token);
-                }
-                java.net.http.HttpResponse<InputStream> answer;
-                try {
-                    answer = HTTP.send(r.build(), java.net.http.HttpResponse.BodyHandlers.ofInputStream());
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new java.io.InterruptedIOException("fetching " + source + ": interrupted");
-                }
-                if (answer.statusCode() != 200) {
-                    try (InputStream in = answer.body()) {
-                        String why = new String(in.readNBytes(512), java.nio.charset.StandardCharsets.UTF_8);
-                        throw new IOException("fetching " + source + ": HTTP " + answer.statusCode() + (why.isBlank() ? "" : ": " + why.strip().replaceAll("\\s+", " ")));
+                java.net.URI at = source;
+                for (int hop = 0; ; hop++) {
+                    java.net.http.HttpRequest.Builder r = java.net.http.HttpRequest.newBuilder(at).timeout(java.time.Duration.ofMinutes(30)).GET();
+                    if (token != null && !token.isEmpty() && sameOrigin(source, at)) {
+                        r.header("Authorization", "Bearer " + token);
                     }
+                    java.net.http.HttpResponse<InputStream> answer;
+                    try {
+                        answer = HTTP.send(r.build(), java.net.http.HttpResponse.BodyHandlers.ofInputStream());
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new java.io.InterruptedIOException("fetching " + source + ": interrupted");
+                    }
+                    int status = answer.statusCode();
+                    java.util.Optional<String> location = answer.headers().firstValue("Location");
+                    if (REDIRECTS.contains(status) && location.isPresent()) {
+                        answer.body().close();
+                        if (hop == MAX_REDIRECTS) {
+                            throw new IOException("fetching " + source + ": more than " + MAX_REDIRECTS + " redirects");
+                        }
+                        java.net.URI next = at.resolve(location.get());
+                        String s = next.getScheme() == null ? "" : next.getScheme().toLowerCase(java.util.Locale.ROOT);
+                        if (!s.equals("https") && !s.equals("http")) {
+                            throw new IOException("fetching " + source + ": redirected to " + next + ", not an http(s) URL");
+                        }
+                        at = next;
+                        continue;
+                    }
+                    if (status != 200) {
+                        try (InputStream in = answer.body()) {
+                            String why = new String(in.readNBytes(512), java.nio.charset.StandardCharsets.UTF_8);
+                            String hint = (status == 401 || status == 403) && (token == null || token.isEmpty())
+                                    ? " (no credential was sent for " + source.getHost() + ": see docs/model-files.md, \"Files that need credentials\")" : "";
+                            throw new IOException("fetching " + source + (at.equals(source) ? "" : " (redirected to " + at.getHost() + ")") + ": HTTP "
+                                    + status + (why.isBlank() ? "" : ": " + why.strip().replaceAll("\\s+", " ")) + hint);
+                        }
+                    }
+                    return answer.body();
                 }
-                return answer.body();
             }
             default -> throw new IllegalArgumentException("model file source: a file:, http: or https: URI, not '" + source + "'");
         }
     }
 
+    static final int MAX_REDIRECTS = 5;
+    private static final java.util.Set<Integer> REDIRECTS = java.util.Set.of(301, 302, 303, 307, 308);
+
+    private static boolean sameOrigin(java.net.URI a, java.net.URI b) {
+        return a.getScheme().equalsIgnoreCase(b.getScheme()) && a.getHost() != null && a.getHost().equalsIgnoreCase(b.getHost())
+                && port(a) == port(b);
+    }
+
+    private static int port(java.net.URI u) {
+        return u.getPort() >= 0 ? u.getPort() : u.getScheme().equalsIgnoreCase("https") ? 443 : 80;
+    }
+
+    /**
+     * The bearer token for {@code source} in a directory of credentials, one file per host name ({@code <dir>/<host>},
+     * the token as its content: the shape of a Kubernetes Secret mounted as a volume); null when there is none.
+     */
+    public static String credentialFor(Path dir, java.net.URI source) throws IOException {
+        String host = source.getHost() == null ? "" : source.getHost().toLowerCase(java.util.Locale.ROOT);
+        if (dir == null || !host.matches("[a-z0-9]([a-z0-9.-]*[a-z0-9])?") || host.contains("..")) {
+            return null;
+        }
+        Path f = dir.resolve(host);
+        if (!Files.isRegularFile(f)) {
+            return null;
+        }
+        String token = Files.readString(f).strip();
+        return token.isEmpty() ? null : token;
+    }
+
     private static final java.net.http.HttpClient HTTP = java.net.http.HttpClient.newBuilder().connectTimeout(java.time.Duration.ofSeconds(10))
-            .followRedirects(java.net.http.HttpClient.Redirect.NORMAL).build();
+            .followRedirects(java.net.http.HttpClient.Redirect.NEVER).build();
 
     /**
      * Refuses {@code file} unless its SHA-256 is {@code expected} (64 hex digits, case ignored), naming both digests.

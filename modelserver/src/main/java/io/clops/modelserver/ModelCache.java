@@ -28,8 +28,9 @@ import java.util.Locale;
  *       that died are swept with them. A pod already serving a pruned file keeps serving it (it is loaded, and an
  *       open file outlives its name); one that starts later fetches it again.</li>
  * </ul>
- * Sources: {@code file:} URIs and {@code http(s):} URIs (with a bearer token when given: the platform's artifact
- * store answers {@code GET /api/v1/projects/{p}/artifacts/sha256/{hex}}).
+ * Sources: {@code file:} URIs and {@code http(s):} URIs, with a bearer token: the one given (the platform's artifact
+ * store, {@code GET /api/v1/projects/{p}/artifacts/sha256/{hex}}), else the source host's own from a directory of
+ * credentials ({@link Artifacts#credentialFor}); a token goes only to its URL's origin, never along a redirect.
  */
 public final class ModelCache {
     /** What {@link #ensure} did: the file's path, and whether this call fetched it. */
@@ -38,11 +39,21 @@ public final class ModelCache {
 
     private final Path root;
     private final String token;
+    private final Path credentials;
 
     /** @param token a bearer token for http(s) sources, or null */
     public ModelCache(Path root, String token) {
+        this(root, token, null);
+    }
+
+    /**
+     * @param token       the bearer token for every http(s) source (the platform's store), or null
+     * @param credentials a directory with a token per host name, for sources when {@code token} is null; or null
+     */
+    public ModelCache(Path root, String token, Path credentials) {
         this.root = root;
         this.token = token;
+        this.credentials = credentials;
     }
 
     /** Where a file of this digest lives in the cache (whether or not it is there yet). */
@@ -81,7 +92,7 @@ public final class ModelCache {
             }
             Path tmp = Files.createTempFile(target.getParent(), hex + ".", ".part");
             try {
-                try (InputStream in = Artifacts.open(source, token)) {
+                try (InputStream in = Artifacts.open(source, token != null ? token : Artifacts.credentialFor(credentials, source))) {
                     Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
                 }
                 Artifacts.verify(tmp, hex, "model file fetched from " + source, "refusing to cache or serve it");
@@ -194,7 +205,8 @@ public final class ModelCache {
     }
 
     /**
-     * The init step: {@code ModelCache --cache DIR --uri URI --sha256 HEX [--token-file F] [--max-bytes N]}; prints
+     * The init step: {@code ModelCache --cache DIR --uri URI --sha256 HEX [--token-file F | --credentials-dir D]
+     * [--max-bytes N]}; prints
      * where the file is and whether it was fetched, then prunes the cache to {@code N} bytes (0: no limit) and prints
      * what it removed; exit 3 on a digest mismatch (the message names both digests), 1 on any other failure.
      */
@@ -207,14 +219,14 @@ public final class ModelCache {
             a.put(args[i].substring(2), args[i + 1]);
         }
         if (!a.containsKey("cache") || !a.containsKey("uri") || !a.containsKey("sha256") || args.length % 2 != 0) {
-            System.err.println("usage: ModelCache --cache DIR --uri URI --sha256 HEX [--token-file FILE] [--max-bytes N]");
+            System.err.println("usage: ModelCache --cache DIR --uri URI --sha256 HEX [--token-file FILE | --credentials-dir DIR] [--max-bytes N]");
             System.exit(2);
         }
         String token = a.containsKey("token-file") && Files.exists(Path.of(a.get("token-file")))
                 ? Files.readString(Path.of(a.get("token-file"))).strip() : null;
         try {
             long maxBytes = maxBytes(a.getOrDefault("max-bytes", "0"));
-            ModelCache cache = new ModelCache(Path.of(a.get("cache")), token);
+            ModelCache cache = new ModelCache(Path.of(a.get("cache")), token, a.containsKey("credentials-dir") ? Path.of(a.get("credentials-dir")) : null);
             Entry e = cache.ensure(URI.create(a.get("uri")), a.get("sha256"));
             System.out.println((e.fetched() ? "fetched " : "cached ") + e.path());
             Pruned p = cache.prune(maxBytes, checked(a.get("sha256")));

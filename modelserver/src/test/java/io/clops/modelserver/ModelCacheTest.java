@@ -125,6 +125,51 @@ class ModelCacheTest {
     }
 
     @Test
+    void aPrivateHostsFileIsFetchedWithItsOwnCredentialWhichNeverFollowsARedirectToAnotherOrigin() throws Exception {
+        byte[] bytes = "a private model's bytes".getBytes(StandardCharsets.UTF_8);
+        String sha = Artifacts.sha256(model("private.onnx", "a private model's bytes"));
+        java.util.concurrent.atomic.AtomicReference<String> cdnSaw = new java.util.concurrent.atomic.AtomicReference<>("nothing yet");
+        HttpServer cdn = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        cdn.createContext("/signed/blob", ex -> {
+            cdnSaw.set(String.valueOf(ex.getRequestHeaders().getFirst("Authorization")));
+            ex.sendResponseHeaders(200, bytes.length);
+            ex.getResponseBody().write(bytes);
+            ex.close();
+        });
+        cdn.start();
+        HttpServer hub = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        hub.createContext("/acme/iris/private.onnx", ex -> {
+            if ("Bearer hub-token".equals(ex.getRequestHeaders().getFirst("Authorization"))) {
+                ex.getResponseHeaders().set("Location", "http://127.0.0.1:" + cdn.getAddress().getPort() + "/signed/blob?sig=abc");
+                ex.sendResponseHeaders(302, -1);
+            } else {
+                byte[] why = "{\"error\":\"this repository is private\"}".getBytes(StandardCharsets.UTF_8);
+                ex.sendResponseHeaders(401, why.length);
+                ex.getResponseBody().write(why);
+            }
+            ex.close();
+        });
+        hub.start();
+        try {
+            URI uri = URI.create("http://127.0.0.1:" + hub.getAddress().getPort() + "/acme/iris/private.onnx");
+            Path credentials = Files.createDirectories(dir.resolve("credentials"));
+            assertThatThrownBy(() -> new ModelCache(dir.resolve("cache"), null, credentials).ensure(uri, sha))
+                    .as("no credential kept for the host").hasMessageContaining("HTTP 401").hasMessageContaining("this repository is private")
+                    .hasMessageContaining("no credential was sent for 127.0.0.1");
+            assertThat(Files.exists(dir.resolve("cache/sha256/" + sha))).isFalse();
+
+            Files.writeString(credentials.resolve("127.0.0.1"), "hub-token\n"); // as a Secret's key mounts: one file per host
+            ModelCache.Entry e = new ModelCache(dir.resolve("cache"), null, credentials).ensure(uri, sha);
+            assertThat(e.fetched()).isTrue();
+            assertThat(Files.readAllBytes(e.path())).isEqualTo(bytes);
+            assertThat(cdnSaw.get()).as("the redirect's target (another origin: another port) got no credential").isEqualTo("null");
+        } finally {
+            hub.stop(0);
+            cdn.stop(0);
+        }
+    }
+
+    @Test
     void theInitStepsCommandLineExitsThreeOnAMismatch() throws Exception {
         Path source = model("iris.onnx", "the model's bytes");
         String wrong = "0".repeat(64);

@@ -295,6 +295,9 @@ public final class K8sModel {
     record ModelFile(String project, ModelVersion v, PlatformSettings.ModelFiles files) {
         static final String CACHE_MOUNT = "/var/cache/clops/models";
         static final String TOKEN_MOUNT = "/var/run/clops/model-fetch";
+        static final String CREDENTIALS_MOUNT = "/var/run/clops/model-credentials";
+        /** The project's Secret of tokens for hosts serving its model files: one key per host name (optional). */
+        static final String CREDENTIALS_SECRET = "clops-model-credentials";
         static final String JAVA = "java";
 
         String sha256() {
@@ -303,11 +306,11 @@ public final class K8sModel {
 
         /** Where the fetch step gets the file: the platform's store over HTTP, else the URI as registered. */
         String source() {
-            String uri = v.getArtifact().getUri();
-            if (uri.startsWith(io.clops.api.RegistryRequests.STORE_PREFIX)) {
-                return files.storeUrl() + "/api/v1/projects/" + project + "/artifacts/sha256/" + sha256();
-            }
-            return uri;
+            return inStore() ? files.storeUrl() + "/api/v1/projects/" + project + "/artifacts/sha256/" + sha256() : v.getArtifact().getUri();
+        }
+
+        boolean inStore() {
+            return v.getArtifact().getUri().startsWith(io.clops.api.RegistryRequests.STORE_PREFIX);
         }
 
         void serve(ContainerBuilder model, int port, io.clops.avro.Batching batching) {
@@ -320,14 +323,19 @@ public final class K8sModel {
         }
 
         Container fetchStep() {
+            // the platform's token goes to the platform's store only; any other host gets its own credential, if the
+            // project keeps one for it, and never the platform's
+            String credential = inStore() ? TOKEN_MOUNT : CREDENTIALS_MOUNT;
             return new ContainerBuilder().withName("fetch-model").withImage(files.image())
                     .withCommand(JAVA, "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", "lib/*", "io.clops.modelserver.ModelCache")
-                    .withArgs("--cache", CACHE_MOUNT, "--uri", source(), "--sha256", sha256(), "--token-file", TOKEN_MOUNT + "/token",
+                    .withArgs("--cache", CACHE_MOUNT, "--uri", source(), "--sha256", sha256(),
+                            inStore() ? "--token-file" : "--credentials-dir", inStore() ? TOKEN_MOUNT + "/token" : CREDENTIALS_MOUNT,
                             // a pod's own cache (emptyDir) goes with the pod: only a node's is bounded
                             "--max-bytes", Long.toString(files.nodeCacheDir() == null ? 0 : files.nodeCacheMaxBytes()))
                     .withTerminationMessagePolicy("FallbackToLogsOnError") // a refused digest shows in the pod's status
                     .addNewVolumeMount().withName("model-cache").withMountPath(CACHE_MOUNT).endVolumeMount()
-                    .addNewVolumeMount().withName("model-fetch-token").withMountPath(TOKEN_MOUNT).withReadOnly(true).endVolumeMount()
+                    .addNewVolumeMount().withName(inStore() ? "model-fetch-token" : "model-credentials").withMountPath(credential)
+                    .withReadOnly(true).endVolumeMount()
                     .withResources(new ResourceRequirementsBuilder()
                             .withRequests(Map.of("cpu", new Quantity("100m"), "memory", new Quantity("128Mi")))
                             .withLimits(Map.of("cpu", new Quantity("1"), "memory", new Quantity("256Mi"))).build())
@@ -339,8 +347,11 @@ public final class K8sModel {
             var cacheVolume = files.nodeCacheDir() == null
                     ? cache.withNewEmptyDir().endEmptyDir().build()
                     : cache.withNewHostPath().withPath(files.nodeCacheDir()).withType("DirectoryOrCreate").endHostPath().build();
-            var token = new io.fabric8.kubernetes.api.model.VolumeBuilder().withName("model-fetch-token")
-                    .withNewSecret().withSecretName(files.fetchSecret()).withOptional(true).endSecret().build();
+            var token = inStore()
+                    ? new io.fabric8.kubernetes.api.model.VolumeBuilder().withName("model-fetch-token")
+                            .withNewSecret().withSecretName(files.fetchSecret()).withOptional(true).endSecret().build()
+                    : new io.fabric8.kubernetes.api.model.VolumeBuilder().withName("model-credentials")
+                            .withNewSecret().withSecretName(CREDENTIALS_SECRET).withOptional(true).endSecret().build();
             return List.of(cacheVolume, token);
         }
     }

@@ -130,11 +130,15 @@ final class LocalDeployment {
      * digest); the runtime checks the registered SHA-256 before it
      * loads the file, and a mismatch ends the process with that reason (what the deployment's status then says).
      */
+    /** The directory of tokens for hosts serving model files, one file per host name, under the platform's home. */
+    public static final String CREDENTIALS = "model-credentials";
+
     static List<String> modelServer(ModelVersion v, io.clops.avro.Batching batching, LocalProcessRuntime.Settings settings) {
         io.clops.avro.Artifact a = v.getArtifact();
         java.nio.file.Path store = settings.home().resolve("artifacts");
         List<String> where = a.getUri().startsWith("http://") || a.getUri().startsWith("https://")
-                ? List.of("--uri", a.getUri(), "--cache", store.toString()) // fetched into the store by digest, once
+                // fetched into the store by digest, once; with the host's token from <home>/model-credentials/<host>, if any
+                ? List.of("--uri", a.getUri(), "--cache", store.toString(), "--credentials-dir", settings.home().resolve(CREDENTIALS).toString())
                 : List.of("--file", new io.clops.artifacts.ArtifactStore(store).resolve(a.getUri()).toString());
         List<String> cmd = new java.util.ArrayList<>(List.of(settings.javaBin(), "-Xmx256m", "-XX:+UseSerialGC", "-cp", settings.executorClasspath(),
                 io.clops.runtime.ModelRuntime.MAIN));
