@@ -217,7 +217,8 @@ class K8sModelTest {
         assertThat(fetch.getImage()).as("the platform's image carries the runtime").isEqualTo("clops/executor:0.1.0");
         assertThat(String.join(" ", fetch.getCommand()) + " " + String.join(" ", fetch.getArgs()))
                 .endsWith("io.clops.modelserver.ModelCache --cache /var/cache/clops/models --uri http://clops-api.clops-system.svc.cluster.local/api/v1/projects/demo/artifacts/sha256/"
-                        + SHA + " --sha256 " + SHA + " --token-file /var/run/clops/model-fetch/token --max-bytes " + (20L << 30));
+                        + SHA + " --sha256 " + SHA + " --token-file /var/run/clops/model-fetch/token --pod-token-file /var/run/clops/pod-token/token"
+                        + " --max-bytes " + (20L << 30));
         assertThat(fetch.getTerminationMessagePolicy()).isEqualTo("FallbackToLogsOnError");
 
         var cache = pod.getVolumes().stream().filter(v -> v.getName().equals("model-cache")).findFirst().orElseThrow();
@@ -226,6 +227,11 @@ class K8sModelTest {
         var token = pod.getVolumes().stream().filter(v -> v.getName().equals("model-fetch-token")).findFirst().orElseThrow();
         assertThat(token.getSecret().getSecretName()).isEqualTo("clops-model-fetch");
         assertThat(token.getSecret().getOptional()).isTrue();
+        var podToken = pod.getVolumes().stream().filter(v -> v.getName().equals("pod-token")).findFirst().orElseThrow()
+                .getProjected().getSources().get(0).getServiceAccountToken();
+        assertThat(podToken.getAudience()).as("a token for the platform's store only, which checks it with kube-apiserver").isEqualTo("clops");
+        assertThat(podToken.getExpirationSeconds()).isEqualTo(3600L);
+        assertThat(fetch.getVolumeMounts()).anySatisfy(m -> assertThat(m.getMountPath()).isEqualTo("/var/run/clops/pod-token"));
 
         var model = pod.getContainers().stream().filter(c -> c.getName().equals("model")).findFirst().orElseThrow();
         assertThat(model.getImage()).isEqualTo("clops/executor:0.1.0");
@@ -256,6 +262,7 @@ class K8sModelTest {
                 .containsSubsequence("--credentials-dir", "/var/run/clops/model-credentials").doesNotContain("--token-file");
         assertThat(pod.getVolumes()).extracting(v -> v.getSecret() == null ? null : v.getSecret().getSecretName())
                 .contains("clops-model-credentials").doesNotContain("clops-model-fetch");
+        assertThat(pod.getVolumes()).as("another host gets no token of the pod either").noneMatch(v -> v.getName().equals("pod-token"));
         assertThat(pod.getVolumes().stream().filter(v -> v.getSecret() != null).findFirst().orElseThrow().getSecret().getOptional()).isTrue();
         var cache = pod.getVolumes().stream().filter(v -> v.getName().equals("model-cache")).findFirst().orElseThrow();
         assertThat(cache.getHostPath()).isNull();

@@ -172,6 +172,27 @@ class ManifestsTest {
     }
 
     @Test
+    void theApiMayReviewPodTokensAndNothingElseAndIsToldTo() throws Exception {
+        List<HasMetadata> objects = all();
+        ClusterRole api = objects.stream().filter(o -> o instanceof ClusterRole && o.getMetadata().getName().equals("clops-api"))
+                .map(o -> (ClusterRole) o).findFirst().orElseThrow();
+        assertThat(allows(api, "authentication.k8s.io", "tokenreviews", "create", null)).isTrue();
+        assertThat(api.getRules()).as("nothing else").hasSize(1);
+        assertThat(api.getRules().get(0).getVerbs()).containsExactly("create");
+        var binding = objects.stream().filter(o -> o instanceof io.fabric8.kubernetes.api.model.rbac.ClusterRoleBinding && o.getMetadata().getName().equals("clops-api"))
+                .map(o -> (io.fabric8.kubernetes.api.model.rbac.ClusterRoleBinding) o).findFirst().orElseThrow();
+        assertThat(binding.getRoleRef().getName()).isEqualTo("clops-api");
+        String sa = deployment(objects, "clops-api").getSpec().getTemplate().getSpec().getServiceAccountName();
+        assertThat(binding.getSubjects()).anySatisfy(s -> assertThat(s.getName()).isEqualTo(sa));
+        var account = objects.stream().filter(o -> o instanceof io.fabric8.kubernetes.api.model.ServiceAccount && o.getMetadata().getName().equals(sa))
+                .map(o -> (io.fabric8.kubernetes.api.model.ServiceAccount) o).findFirst().orElseThrow();
+        assertThat(account.getAutomountServiceAccountToken()).as("its own token authorises its reviews").isNotEqualTo(Boolean.FALSE);
+        var config = objects.stream().filter(o -> o instanceof io.fabric8.kubernetes.api.model.ConfigMap && o.getMetadata().getName().equals("clops"))
+                .map(o -> (io.fabric8.kubernetes.api.model.ConfigMap) o).findFirst().orElseThrow();
+        assertThat(config.getData()).containsEntry("CLOPS_KUBERNETES_POD_TOKENS", "true");
+    }
+
+    @Test
     void everyApiReplicaServesTheSameModelFilesAndPodsFetchThemFromTheApisService() throws Exception {
         List<HasMetadata> objects = all();
         var api = deployment(objects, "clops-api").getSpec().getTemplate().getSpec();

@@ -185,6 +185,19 @@ public final class ModelCache {
         }
     }
 
+    /** The content of the first of these files that exists and is not empty; null when none. */
+    static String firstToken(String... files) throws IOException {
+        for (String f : files) {
+            if (f != null && Files.isRegularFile(Path.of(f))) {
+                String t = Files.readString(Path.of(f)).strip();
+                if (!t.isEmpty()) {
+                    return t;
+                }
+            }
+        }
+        return null;
+    }
+
     static long maxBytes(String value) {
         try {
             long n = Long.parseLong(value);
@@ -205,8 +218,8 @@ public final class ModelCache {
     }
 
     /**
-     * The init step: {@code ModelCache --cache DIR --uri URI --sha256 HEX [--token-file F | --credentials-dir D]
-     * [--max-bytes N]}; prints
+     * The init step: {@code ModelCache --cache DIR --uri URI --sha256 HEX [--token-file F [--pod-token-file P] |
+     * --credentials-dir D] [--max-bytes N]}; prints
      * where the file is and whether it was fetched, then prunes the cache to {@code N} bytes (0: no limit) and prints
      * what it removed; exit 3 on a digest mismatch (the message names both digests), 1 on any other failure.
      */
@@ -219,11 +232,12 @@ public final class ModelCache {
             a.put(args[i].substring(2), args[i + 1]);
         }
         if (!a.containsKey("cache") || !a.containsKey("uri") || !a.containsKey("sha256") || args.length % 2 != 0) {
-            System.err.println("usage: ModelCache --cache DIR --uri URI --sha256 HEX [--token-file FILE | --credentials-dir DIR] [--max-bytes N]");
+            System.err.println("usage: ModelCache --cache DIR --uri URI --sha256 HEX [--token-file FILE [--pod-token-file FILE] | --credentials-dir DIR] [--max-bytes N]");
             System.exit(2);
         }
-        String token = a.containsKey("token-file") && Files.exists(Path.of(a.get("token-file")))
-                ? Files.readString(Path.of(a.get("token-file"))).strip() : null;
+        // the platform's token when a Secret gives one, else the pod's own (a projected service-account token the store
+        // checks with kube-apiserver)
+        String token = firstToken(a.get("token-file"), a.get("pod-token-file"));
         try {
             long maxBytes = maxBytes(a.getOrDefault("max-bytes", "0"));
             ModelCache cache = new ModelCache(Path.of(a.get("cache")), token, a.containsKey("credentials-dir") ? Path.of(a.get("credentials-dir")) : null);

@@ -99,12 +99,14 @@ public final class Platform implements AutoCloseable {
         if (o.components().contains(Component.API)) {
             progress.accept("starting the API (command-api, registry-events)");
             int port = o.apiPort() == 0 ? FreePorts.pick() : o.apiPort();
-            ApplicationContext ctx = ApplicationContext.builder()
-                    .properties(Map.of("clops.kafka.bootstrap", bootstrap, "micronaut.server.port", port,
-                            "micronaut.server.host", o.apiHost(), "clops.auth.dir", o.home().resolve("auth").toString(),
-                            "clops.auth.required", o.authRequired(), "clops.kafka.acls", kafkaAcls(),
-                            "clops.artifacts.dir", o.home().resolve("artifacts").toString())) // model files: the local runtime reads the same
-                    .deduceEnvironment(false).start();
+            Map<String, Object> props = new java.util.HashMap<>(Map.of("clops.kafka.bootstrap", bootstrap, "micronaut.server.port", port,
+                    "micronaut.server.host", o.apiHost(), "clops.auth.dir", o.home().resolve("auth").toString(),
+                    "clops.auth.required", o.authRequired(), "clops.kafka.acls", kafkaAcls(),
+                    "clops.artifacts.dir", o.home().resolve("artifacts").toString())); // model files: the local runtime reads the same
+            if ("true".equals(System.getenv("CLOPS_KUBERNETES_POD_TOKENS"))) { // in a cluster: pods fetch model files with their own tokens
+                props.put("clops.kubernetes.pod-tokens", true);
+            }
+            ApplicationContext ctx = ApplicationContext.builder().properties(props).deduceEnvironment(false).start();
             started.push(ctx::close);
             ctx.getBean(EmbeddedServer.class).start();
             apiUrl = "http://" + ("0.0.0.0".equals(o.apiHost()) ? "127.0.0.1" : o.apiHost()) + ":" + port;

@@ -296,6 +296,8 @@ public final class K8sModel {
         static final String CACHE_MOUNT = "/var/cache/clops/models";
         static final String TOKEN_MOUNT = "/var/run/clops/model-fetch";
         static final String CREDENTIALS_MOUNT = "/var/run/clops/model-credentials";
+        /** The pod's own service-account token for the platform's audience: the store checks it with kube-apiserver. */
+        static final String POD_TOKEN_MOUNT = "/var/run/clops/pod-token";
         /** The project's Secret of tokens for hosts serving its model files: one key per host name (optional). */
         static final String CREDENTIALS_SECRET = "clops-model-credentials";
         static final String JAVA = "java";
@@ -328,18 +330,26 @@ public final class K8sModel {
             String credential = inStore() ? TOKEN_MOUNT : CREDENTIALS_MOUNT;
             return new ContainerBuilder().withName("fetch-model").withImage(files.image())
                     .withCommand(JAVA, "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", "lib/*", "io.clops.modelserver.ModelCache")
-                    .withArgs("--cache", CACHE_MOUNT, "--uri", source(), "--sha256", sha256(),
-                            inStore() ? "--token-file" : "--credentials-dir", inStore() ? TOKEN_MOUNT + "/token" : CREDENTIALS_MOUNT,
-                            // a pod's own cache (emptyDir) goes with the pod: only a node's is bounded
-                            "--max-bytes", Long.toString(files.nodeCacheDir() == null ? 0 : files.nodeCacheMaxBytes()))
+                    .withArgs(fetchArgs())
                     .withTerminationMessagePolicy("FallbackToLogsOnError") // a refused digest shows in the pod's status
                     .addNewVolumeMount().withName("model-cache").withMountPath(CACHE_MOUNT).endVolumeMount()
                     .addNewVolumeMount().withName(inStore() ? "model-fetch-token" : "model-credentials").withMountPath(credential)
                     .withReadOnly(true).endVolumeMount()
+                    .addAllToVolumeMounts(inStore() ? List.of(new io.fabric8.kubernetes.api.model.VolumeMountBuilder().withName("pod-token")
+                            .withMountPath(POD_TOKEN_MOUNT).withReadOnly(true).build()) : List.of())
                     .withResources(new ResourceRequirementsBuilder()
                             .withRequests(Map.of("cpu", new Quantity("100m"), "memory", new Quantity("128Mi")))
                             .withLimits(Map.of("cpu", new Quantity("1"), "memory", new Quantity("256Mi"))).build())
                     .build();
+        }
+
+        List<String> fetchArgs() {
+            List<String> args = new java.util.ArrayList<>(List.of("--cache", CACHE_MOUNT, "--uri", source(), "--sha256", sha256()));
+            args.addAll(inStore() ? List.of("--token-file", TOKEN_MOUNT + "/token", "--pod-token-file", POD_TOKEN_MOUNT + "/token")
+                    : List.of("--credentials-dir", CREDENTIALS_MOUNT));
+            // a pod's own cache (emptyDir) goes with the pod: only a node's is bounded
+            args.addAll(List.of("--max-bytes", Long.toString(files.nodeCacheDir() == null ? 0 : files.nodeCacheMaxBytes())));
+            return args;
         }
 
         List<io.fabric8.kubernetes.api.model.Volume> volumes() {
@@ -352,7 +362,14 @@ public final class K8sModel {
                             .withNewSecret().withSecretName(files.fetchSecret()).withOptional(true).endSecret().build()
                     : new io.fabric8.kubernetes.api.model.VolumeBuilder().withName("model-credentials")
                             .withNewSecret().withSecretName(CREDENTIALS_SECRET).withOptional(true).endSecret().build();
-            return List.of(cacheVolume, token);
+            if (!inStore()) {
+                return List.of(cacheVolume, token);
+            }
+            // kubelet-issued, for the platform's audience only, rotated: what the store's ReadAccess checks with kube-apiserver
+            var podToken = new io.fabric8.kubernetes.api.model.VolumeBuilder().withName("pod-token").withNewProjected()
+                    .addNewSource().withNewServiceAccountToken().withAudience("clops").withExpirationSeconds(3600L).withPath("token")
+                    .endServiceAccountToken().endSource().endProjected().build();
+            return List.of(cacheVolume, token, podToken);
         }
     }
 
