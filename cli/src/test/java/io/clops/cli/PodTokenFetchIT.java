@@ -64,6 +64,20 @@ class PodTokenFetchIT {
         return out.toString();
     }
 
+    /** A token shaped as the kubelet's (a JWT; the stand-in knows which ones it issued, as kube-apiserver checks signatures). */
+    static String jwt(String sub) {
+        java.util.Base64.Encoder b = java.util.Base64.getUrlEncoder().withoutPadding();
+        long exp = java.time.Instant.now().getEpochSecond() + 3600;
+        return b.encodeToString("{\"alg\":\"RS256\"}".getBytes(StandardCharsets.UTF_8)) + "."
+                + b.encodeToString(("{\"aud\":[\"clops\"],\"sub\":\"" + sub + "\",\"exp\":" + exp + ",\"jti\":\"" + java.util.UUID.randomUUID() + "\"}")
+                .getBytes(StandardCharsets.UTF_8)) + ".c2ln";
+    }
+
+    final String podOfFiles = jwt("system:serviceaccount:files:default");
+    final String podOfOther = jwt("system:serviceaccount:other:default");
+    final String wrongAudience = jwt("system:serviceaccount:files:default"); // kube-apiserver says: for another audience
+    final String unknown = jwt("system:serviceaccount:files:default"); // kube-apiserver says: not authenticated
+
     @Test
     void aPodOfTheProjectFetchesItsModelFileWithItsOwnTokenAndNothingElse() throws Exception {
         AtomicInteger reviews = new AtomicInteger();
@@ -71,7 +85,6 @@ class PodTokenFetchIT {
         kube.createContext("/apis/authentication.k8s.io/v1/tokenreviews", ex -> {
             reviews.incrementAndGet();
             JsonNode review = ApiClient.JSON.readTree(ex.getRequestBody().readAllBytes());
-            String status;
             if (!"Bearer the-api's-own-token".equals(ex.getRequestHeaders().getFirst("Authorization"))) {
                 ex.sendResponseHeaders(401, -1); // kube-apiserver asks who reviews, too
                 ex.close();
@@ -82,13 +95,10 @@ class PodTokenFetchIT {
                 ex.close();
                 return;
             }
-            String user = switch (review.at("/spec/token").asText()) {
-                case "pod-of-files", "pod-of-files-wrong-audience" -> "system:serviceaccount:files:default";
-                case "pod-of-other" -> "system:serviceaccount:other:default";
-                default -> null;
-            };
-            String audience = review.at("/spec/token").asText().endsWith("wrong-audience") ? "https://kubernetes.default.svc" : "clops";
-            status = user == null ? "{\"authenticated\":false,\"error\":\"invalid bearer token\"}"
+            String token = review.at("/spec/token").asText();
+            String user = token.equals(podOfFiles) || token.equals(wrongAudience) ? "system:serviceaccount:files:default" : null;
+            String audience = token.equals(wrongAudience) ? "https://kubernetes.default.svc" : "clops";
+            String status = user == null ? "{\"authenticated\":false,\"error\":\"invalid bearer token\"}"
                     : "{\"authenticated\":true,\"user\":{\"username\":\"" + user + "\",\"groups\":[\"system:serviceaccounts\"]},\"audiences\":[\"" + audience + "\"]}";
             byte[] body = ("{\"apiVersion\":\"authentication.k8s.io/v1\",\"kind\":\"TokenReview\",\"status\":" + status + "}").getBytes(StandardCharsets.UTF_8);
             ex.getResponseHeaders().set("Content-Type", "application/json");
@@ -114,29 +124,32 @@ class PodTokenFetchIT {
         URI file = URI.create(platform.apiUrl() + "/api/v1/projects/files/artifacts/sha256/" + sha);
 
         // the init step of a pod in the project's namespace, presenting its projected token
-        ModelCache.Entry fetched = new ModelCache(home.resolve("node"), "pod-of-files").ensure(file, sha);
+        ModelCache.Entry fetched = new ModelCache(home.resolve("node"), podOfFiles).ensure(file, sha);
         assertThat(fetched.fetched()).isTrue();
         assertThat(Files.size(fetched.path())).isEqualTo(Files.size(onnx));
         int afterFirst = reviews.get();
         assertThat(afterFirst).as("kube-apiserver was asked").isEqualTo(1);
-        assertThat(new ModelCache(home.resolve("node-2"), "pod-of-files").ensure(file, sha).fetched()).isTrue();
+        assertThat(new ModelCache(home.resolve("node-2"), podOfFiles).ensure(file, sha).fetched()).isTrue();
         assertThat(reviews.get()).as("the same token again within 30 s: its answer is kept").isEqualTo(afterFirst);
 
-        // a pod of another namespace, a token for another audience, a token kube-apiserver does not know: refused
-        for (String token : List.of("pod-of-other", "pod-of-files-wrong-audience", "made-up")) {
-            assertThatThrownBy(() -> new ModelCache(home.resolve("node-" + token), token).ensure(file, sha)).as(token)
-                    .hasMessageContaining("HTTP 401");
-            assertThat(home.resolve("node-" + token).resolve("sha256").resolve(sha)).as(token).doesNotExist();
+        // a pod of another namespace, a token for another audience, a token kube-apiserver does not know, a made-up one:
+        // refused; only the two that could be a pod's of "files" were worth asking kube-apiserver about
+        int node = 0;
+        for (String token : List.of(podOfOther, wrongAudience, unknown, "made-up")) {
+            Path cache = home.resolve("node-refused-" + node++);
+            assertThatThrownBy(() -> new ModelCache(cache, token).ensure(file, sha)).as(token).hasMessageContaining("HTTP 401");
+            assertThat(cache.resolve("sha256").resolve(sha)).as(token).doesNotExist();
         }
+        assertThat(reviews.get() - afterFirst).isEqualTo(2);
         // the pod's token reads model files, nothing else of the project
         for (String path : List.of("/api/v1/projects/files", "/api/v1/projects/files/deployments", "/api/v1/projects/files/models",
                 "/api/v1/projects/files/artifacts/uploads/some-id")) {
-            HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(platform.apiUrl() + path)).header("Authorization", "Bearer pod-of-files").build(),
+            HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(platform.apiUrl() + path)).header("Authorization", "Bearer " + podOfFiles).build(),
                     HttpResponse.BodyHandlers.ofString());
             assertThat(r.statusCode()).as(path + ": " + r.body()).isEqualTo(401);
         }
         HttpResponse<String> write = HTTP.send(HttpRequest.newBuilder(URI.create(platform.apiUrl() + "/api/v1/projects/files/artifacts?format=onnx"))
-                .header("Authorization", "Bearer pod-of-files").header("Content-Type", "application/octet-stream")
+                .header("Authorization", "Bearer " + podOfFiles).header("Content-Type", "application/octet-stream")
                 .POST(HttpRequest.BodyPublishers.ofByteArray(new byte[]{1, 2, 3})).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(write.statusCode()).as("nor writes: " + write.body()).isEqualTo(401);
     }

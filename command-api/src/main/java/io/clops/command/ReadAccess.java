@@ -74,7 +74,7 @@ public class ReadAccess {
             return false;
         }
         // a project's namespace is named as the project (the Kubernetes runtime's K8sNames.namespace)
-        return pods.namespaceOf(header.substring(7).strip()).map(ns -> ns.equals(file.group(1))).orElse(false);
+        return pods.vouchesFor(header.substring(7).strip(), file.group(1));
     }
 
     /** Whether {@code who} may read the project (any role; a service account only its own). */

@@ -33,10 +33,16 @@ import java.util.regex.Pattern;
  * kubelet rotates it), a token of one namespace's pods that reads that project's registered files and nothing else
  * ({@code ReadAccess}). Answers are kept {@value #KEEP_SECONDS} s per token (by its hash), so a burst of pods asks
  * kube-apiserver once per token.
+ * <p>Anyone can send a bearer token, so kube-apiserver is asked only about tokens that could be a pod's of the
+ * project asked for ({@link #plausible}: a JWT whose unverified claims name the audience, a service account of that
+ * namespace and a time not past), and at most {@value #REVIEWS_PER_SECOND} times a second (a burst of
+ * {@value #REVIEW_BURST}): a flood of made-up tokens is refused here, not forwarded.
  */
 public final class PodTokens {
     public static final String AUDIENCE = "clops";
     static final long KEEP_SECONDS = 30;
+    static final int REVIEWS_PER_SECOND = 20;
+    static final int REVIEW_BURST = 50;
     private static final Pattern SERVICE_ACCOUNT = Pattern.compile("^system:serviceaccount:([a-z0-9]([-a-z0-9]*[a-z0-9])?):[^:]+$");
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -45,6 +51,8 @@ public final class PodTokens {
     private final HttpClient http;
     private final Clock clock;
     private final Map<String, Answer> answers = new ConcurrentHashMap<>();
+    private double allowance = REVIEW_BURST;
+    private long allowanceAt;
 
     private record Answer(Optional<String> namespace, long until) {
     }
@@ -59,6 +67,7 @@ public final class PodTokens {
         this.reviews = apiServer.resolve("/apis/authentication.k8s.io/v1/tokenreviews");
         this.ownToken = ownToken;
         this.clock = clock;
+        this.allowanceAt = clock.millis();
         HttpClient.Builder b = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5));
         if (caFile != null) {
             b.sslContext(trusting(caFile));
@@ -79,13 +88,58 @@ public final class PodTokens {
                 sa.resolve("ca.crt"), Clock.systemUTC());
     }
 
+    /** Whether the pod's token presented for {@code namespace} is vouched for by kube-apiserver for {@value #AUDIENCE}. */
+    public boolean vouchesFor(String token, String namespace) {
+        return plausible(token, namespace, clock.instant().getEpochSecond()) && namespaceOf(token).map(namespace::equals).orElse(false);
+    }
+
+    /**
+     * Whether {@code token} could be the service-account token of a pod of {@code namespace} for {@value #AUDIENCE}, by
+     * its own unverified claims (a JWT: {@code aud} names it, {@code sub} is a service account of that namespace,
+     * {@code exp} not past): what is worth asking kube-apiserver about. Nothing here is trusted; kube-apiserver decides.
+     */
+    static boolean plausible(String token, String namespace, long nowSeconds) {
+        String[] parts = token.split("\\.", -1);
+        if (parts.length != 3 || token.length() > 8192 || parts[1].isEmpty()) {
+            return false;
+        }
+        try {
+            JsonNode claims = JSON.readTree(java.util.Base64.getUrlDecoder().decode(parts[1]));
+            JsonNode aud = claims.path("aud");
+            boolean forUs = aud.isTextual() ? AUDIENCE.equals(aud.asText()) : false;
+            for (JsonNode a : aud.isArray() ? aud : JSON.createArrayNode()) {
+                forUs |= AUDIENCE.equals(a.asText());
+            }
+            Matcher m = SERVICE_ACCOUNT.matcher(claims.path("sub").asText(""));
+            return forUs && m.matches() && m.group(1).equals(namespace) && claims.path("exp").canConvertToLong()
+                    && claims.path("exp").asLong() > nowSeconds;
+        } catch (IllegalArgumentException | IOException e) {
+            return false;
+        }
+    }
+
+    /** Takes one review from the budget ({@value #REVIEWS_PER_SECOND}/s, bursts of {@value #REVIEW_BURST}); false: none left. */
+    private synchronized boolean mayReview() {
+        long now = clock.millis();
+        allowance = Math.min(REVIEW_BURST, allowance + (now - allowanceAt) * REVIEWS_PER_SECOND / 1000.0);
+        allowanceAt = now;
+        if (allowance < 1) {
+            return false;
+        }
+        allowance -= 1;
+        return true;
+    }
+
     /** The namespace of the pod the token was issued to, when kube-apiserver vouches for it for {@value #AUDIENCE}. */
-    public Optional<String> namespaceOf(String token) {
+    Optional<String> namespaceOf(String token) {
         String key = hash(token);
         long now = clock.millis();
         Answer a = answers.get(key);
         if (a != null && a.until() > now) {
             return a.namespace();
+        }
+        if (!mayReview()) {
+            return Optional.empty(); // over budget: refused now, not remembered
         }
         Optional<String> ns = review(token);
         if (ns == null) {
