@@ -8,11 +8,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -34,10 +31,6 @@ import java.util.concurrent.Executors;
  * </pre>
  */
 public final class ModelServer implements AutoCloseable {
-    static {
-        System.setProperty("sun.net.httpserver.nodelay", "true"); // small answers must not wait for a delayed ACK
-    }
-
     private static final ObjectMapper JSON = JsonMapper.builder()
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS).enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
@@ -46,7 +39,11 @@ public final class ModelServer implements AutoCloseable {
     private final String name;
     private final String sha256;
     private final Model model;
-    private final HttpServer server;
+    private final String host;
+    private final int requestedPort;
+    private final io.netty.channel.EventLoopGroup loops;
+    private volatile java.util.concurrent.ExecutorService handlers;
+    private io.netty.channel.Channel channel;
     private volatile Batcher batcher; // null: each request runs alone
 
     /** Checks the file's digest, loads it as {@code format} (onnx or xgboost) and binds; {@link #start} serves. */
@@ -78,10 +75,24 @@ public final class ModelServer implements AutoCloseable {
         this.model = model;
         this.sha256 = sha256;
         this.name = name;
-        this.server = HttpServer.create(new InetSocketAddress(host, port), 128);
-        server.createContext("/", this::handle);
-        // two handler threads per core: one can run the model while another's answer is being written
-        server.setExecutor(Executors.newFixedThreadPool(Math.max(4, 2 * Runtime.getRuntime().availableProcessors())));
+        this.host = host;
+        this.requestedPort = port;
+        boolean epoll = io.netty.channel.epoll.Epoll.isAvailable();
+        // the event loops read and write; a request's model call runs on a handler thread (a model may take its time,
+        // and a batch waits for company), two per core: one can run the model while another's answer is written
+        this.loops = new io.netty.channel.MultiThreadIoEventLoopGroup(Runtime.getRuntime().availableProcessors(),
+                new io.netty.util.concurrent.DefaultThreadFactory("modelserver-io", false), // they keep the process serving
+                epoll ? io.netty.channel.epoll.EpollIoHandler.newFactory() : io.netty.channel.nio.NioIoHandler.newFactory());
+        this.handlers = Executors.newFixedThreadPool(Math.max(4, 2 * Runtime.getRuntime().availableProcessors()), daemon("modelserver-handler"));
+    }
+
+    private static java.util.concurrent.ThreadFactory daemon(String prefix) {
+        java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
+        return r -> {
+            Thread t = new Thread(r, prefix + "-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
     }
 
     /**
@@ -92,7 +103,9 @@ public final class ModelServer implements AutoCloseable {
         if (maxRows > 1 && Batcher.batchable(model)) {
             this.batcher = new Batcher(model, maxRows, maxDelayMicros);
             // a request waits for its batch on its handler thread: enough of them to fill a batch twice over
-            server.setExecutor(Executors.newFixedThreadPool(Math.max(4, 2 * maxRows)));
+            java.util.concurrent.ExecutorService old = handlers;
+            handlers = Executors.newFixedThreadPool(Math.max(4, 2 * maxRows), daemon("modelserver-handler"));
+            old.shutdown();
         } else if (maxRows > 1) {
             System.err.println("model '" + name + "' has a tensor without a batch dimension first: served unbatched");
         }
@@ -106,21 +119,127 @@ public final class ModelServer implements AutoCloseable {
     }
 
     public ModelServer start() {
-        server.start();
+        boolean epoll = io.netty.channel.epoll.Epoll.isAvailable();
+        channel = new io.netty.bootstrap.ServerBootstrap().group(loops)
+                .channel(epoll ? io.netty.channel.epoll.EpollServerSocketChannel.class : io.netty.channel.socket.nio.NioServerSocketChannel.class)
+                .option(io.netty.channel.ChannelOption.SO_BACKLOG, 1024)
+                .childOption(io.netty.channel.ChannelOption.TCP_NODELAY, true) // small answers must not wait for a delayed ACK
+                .childHandler(new io.netty.channel.ChannelInitializer<io.netty.channel.Channel>() {
+                    @Override
+                    protected void initChannel(io.netty.channel.Channel ch) {
+                        ch.pipeline().addLast(new io.netty.handler.codec.http.HttpServerCodec(4096, 16 * 1024, 64 * 1024))
+                                .addLast(new io.netty.handler.codec.http.HttpObjectAggregator((int) MAX_BODY, true))
+                                .addLast(new Connection());
+                    }
+                })
+                .bind(host, requestedPort).syncUninterruptibly().channel();
         return this;
     }
 
     public int port() {
-        return server.getAddress().getPort();
+        return ((InetSocketAddress) channel.localAddress()).getPort();
     }
 
     @Override
     public void close() {
-        server.stop(0);
+        if (channel != null) {
+            channel.close().syncUninterruptibly();
+        }
+        loops.shutdownGracefully(0, 2, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+        handlers.shutdownNow();
         if (batcher != null) {
             batcher.close();
         }
         model.close();
+    }
+
+    /** An answer: its status and JSON body. */
+    record Answer(int status, byte[] json) {
+        static Answer of(int status, JsonNode body) {
+            try {
+                return new Answer(status, JSON.writeValueAsBytes(body));
+            } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+    }
+
+    /**
+     * One client connection: requests are answered in the order they came (HTTP/1.1), one at a time; the model call
+     * runs on a handler thread, the answer is written back on the connection's event loop.
+     */
+    private final class Connection extends io.netty.channel.SimpleChannelInboundHandler<io.netty.handler.codec.http.FullHttpRequest> {
+        private final java.util.ArrayDeque<io.netty.handler.codec.http.FullHttpRequest> waiting = new java.util.ArrayDeque<>();
+        private boolean busy;
+
+        Connection() {
+            super(false); // released once answered
+        }
+
+        @Override
+        protected void channelRead0(io.netty.channel.ChannelHandlerContext ctx, io.netty.handler.codec.http.FullHttpRequest request) {
+            waiting.add(request);
+            next(ctx);
+        }
+
+        private void next(io.netty.channel.ChannelHandlerContext ctx) {
+            if (busy || waiting.isEmpty()) {
+                return;
+            }
+            io.netty.handler.codec.http.FullHttpRequest request = waiting.poll();
+            busy = true;
+            boolean keepAlive = io.netty.handler.codec.http.HttpUtil.isKeepAlive(request);
+            if (!request.decoderResult().isSuccess()) {
+                request.release();
+                write(ctx, Answer.of(400, error("not an HTTP/1.1 request: " + request.decoderResult().cause().getMessage())), false);
+                return;
+            }
+            String method = request.method().name();
+            String path = new io.netty.handler.codec.http.QueryStringDecoder(request.uri()).rawPath();
+            byte[] body = io.netty.buffer.ByteBufUtil.getBytes(request.content());
+            request.release();
+            try {
+                handlers.execute(() -> {
+                    Answer a;
+                    try {
+                        a = respond(method, path, body);
+                    } catch (RuntimeException e) {
+                        a = Answer.of(500, error("the model server failed: " + e));
+                    }
+                    Answer answer = a;
+                    ctx.executor().execute(() -> write(ctx, answer, keepAlive));
+                });
+            } catch (java.util.concurrent.RejectedExecutionException e) { // closing
+                write(ctx, Answer.of(503, error("the model server is stopping")), false);
+            }
+        }
+
+        private void write(io.netty.channel.ChannelHandlerContext ctx, Answer a, boolean keepAlive) {
+            var response = new io.netty.handler.codec.http.DefaultFullHttpResponse(io.netty.handler.codec.http.HttpVersion.HTTP_1_1,
+                    io.netty.handler.codec.http.HttpResponseStatus.valueOf(a.status()), io.netty.buffer.Unpooled.wrappedBuffer(a.json()));
+            response.headers().set(io.netty.handler.codec.http.HttpHeaderNames.CONTENT_TYPE, "application/json")
+                    .setInt(io.netty.handler.codec.http.HttpHeaderNames.CONTENT_LENGTH, a.json().length);
+            if (!keepAlive) {
+                response.headers().set(io.netty.handler.codec.http.HttpHeaderNames.CONNECTION, "close");
+                ctx.writeAndFlush(response).addListener(io.netty.channel.ChannelFutureListener.CLOSE);
+                return;
+            }
+            ctx.writeAndFlush(response, ctx.voidPromise());
+            busy = false;
+            next(ctx);
+        }
+
+        @Override
+        public void channelInactive(io.netty.channel.ChannelHandlerContext ctx) {
+            waiting.forEach(io.netty.util.ReferenceCounted::release);
+            waiting.clear();
+            ctx.fireChannelInactive();
+        }
+
+        @Override
+        public void exceptionCaught(io.netty.channel.ChannelHandlerContext ctx, Throwable cause) {
+            ctx.close(); // a connection reset by its client, say: nothing to answer
+        }
     }
 
     /** What the model declares, as OIP v2 metadata. */
@@ -144,38 +263,29 @@ public final class ModelServer implements AutoCloseable {
         return a;
     }
 
-    private void handle(HttpExchange ex) throws IOException {
-        try (ex) {
-            String path = ex.getRequestURI().getRawPath();
-            String method = ex.getRequestMethod();
-            String base = "/v2/models/" + name;
-            if (method.equals("GET") && (path.equals("/v2/health/live") || path.equals("/v2/health/ready") || path.equals(base + "/ready"))) {
-                send(ex, 200, JSON.createObjectNode().put("live", true));
-            } else if (method.equals("GET") && (path.equals(base) || path.equals("/v2/models/" + name + "/versions/1"))) {
-                send(ex, 200, metadata());
-            } else if (method.equals("POST") && path.equals(base + "/infer")) {
-                infer(ex);
-            } else {
-                send(ex, 404, error("no such endpoint: " + method + " " + path + " (this server serves model '" + name + "')"));
-            }
+    /** The answer to one request (a handler thread's work). */
+    Answer respond(String method, String path, byte[] body) {
+        String base = "/v2/models/" + name;
+        if (method.equals("GET") && (path.equals("/v2/health/live") || path.equals("/v2/health/ready") || path.equals(base + "/ready"))) {
+            return Answer.of(200, JSON.createObjectNode().put("live", true));
+        } else if (method.equals("GET") && (path.equals(base) || path.equals("/v2/models/" + name + "/versions/1"))) {
+            return Answer.of(200, metadata());
+        } else if (method.equals("POST") && path.equals(base + "/infer")) {
+            return infer(body);
         }
+        return Answer.of(404, error("no such endpoint: " + method + " " + path + " (this server serves model '" + name + "')"));
     }
 
-    private void infer(HttpExchange ex) throws IOException {
-        byte[] body;
-        try (InputStream in = ex.getRequestBody()) {
-            body = in.readNBytes((int) MAX_BODY + 1);
-        }
-        if (body.length > MAX_BODY) {
-            send(ex, 413, error("the request is larger than " + MAX_BODY + " bytes"));
-            return;
-        }
+    private Answer infer(byte[] body) {
         JsonNode request;
         try {
             request = JSON.readTree(body);
-        } catch (com.fasterxml.jackson.core.JacksonException e) {
-            send(ex, 400, error("the request is not one JSON document: " + e.getOriginalMessage()));
-            return;
+        } catch (IOException e) {
+            String why = e instanceof com.fasterxml.jackson.core.JacksonException j ? j.getOriginalMessage() : e.getMessage();
+            return Answer.of(400, error("the request is not one JSON document: " + why));
+        }
+        if (request == null) {
+            return Answer.of(400, error("the request is not one JSON document: it is empty"));
         }
         try {
             Batcher b = batcher;
@@ -186,11 +296,11 @@ public final class ModelServer implements AutoCloseable {
             }
             ArrayNode out = answer.putArray("outputs");
             result.forEach((n, t) -> out.add(output(n, t)));
-            send(ex, 200, answer);
+            return Answer.of(200, answer);
         } catch (Invalid e) {
-            send(ex, 400, error(e.getMessage()));
+            return Answer.of(400, error(e.getMessage()));
         } catch (Exception e) {
-            send(ex, 500, error("the model failed: " + e.getMessage()));
+            return Answer.of(500, error("the model failed: " + e.getMessage()));
         }
     }
 
@@ -316,13 +426,6 @@ public final class ModelServer implements AutoCloseable {
 
     private static ObjectNode error(String message) {
         return JSON.createObjectNode().put("error", message);
-    }
-
-    private static void send(HttpExchange ex, int status, JsonNode body) throws IOException {
-        byte[] b = JSON.writeValueAsBytes(body);
-        ex.getResponseHeaders().set("Content-Type", "application/json");
-        ex.sendResponseHeaders(status, b.length);
-        ex.getResponseBody().write(b);
     }
 
     public static void main(String[] args) throws Exception {

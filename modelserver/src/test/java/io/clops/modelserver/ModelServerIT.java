@@ -191,6 +191,28 @@ class ModelServerIT {
     }
 
     @Test
+    void asAProcessItServesUntilStopped() throws Exception {
+        int port;
+        try (var s = new java.net.ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp", System.getProperty("java.class.path"),
+                ModelServer.class.getName(), "--file", file.toString(), "--sha256", sha256, "--name", "iris", "--port", Integer.toString(port))
+                .redirectErrorStream(true).start();
+        try {
+            var out = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream()));
+            assertThat(out.readLine()).as("its first line").contains("serving").contains("on port " + port);
+            HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v2/models/iris/infer"))
+                    .POST(HttpRequest.BodyPublishers.ofString(KSERVE_IRIS)).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+            assertThat(p.isAlive()).as("still serving after its first answer").isTrue();
+        } finally {
+            p.destroy();
+            p.waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
     void aFileWithOneByteChangedIsRefusedBeforeItLoadsNamingBothDigests() throws Exception {
         byte[] bytes = Files.readAllBytes(file);
         bytes[bytes.length / 2] ^= 0x01;
