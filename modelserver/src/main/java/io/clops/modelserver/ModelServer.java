@@ -45,6 +45,11 @@ public final class ModelServer implements AutoCloseable {
     private volatile java.util.concurrent.ExecutorService handlers;
     private io.netty.channel.Channel channel;
     private volatile Batcher batcher; // null: each request runs alone
+    /**
+     * A connection with no request being answered that sends nothing for this long is closed: an idle keep-alive
+     * connection, or a head or body that stopped arriving (as the JDK's server did, 30 s).
+     */
+    private volatile long idleMillis = 30_000;
 
     /** Checks the file's digest, loads it as {@code format} (onnx or xgboost) and binds; {@link #start} serves. */
     public static ModelServer open(Path file, String sha256, String format, String name, String host, int port) throws Exception {
@@ -112,6 +117,12 @@ public final class ModelServer implements AutoCloseable {
         return this;
     }
 
+    /** Sets {@link #idleMillis} (before {@link #start}). */
+    ModelServer idleMillis(long millis) {
+        this.idleMillis = millis;
+        return this;
+    }
+
     /** Model runs and requests answered through the batcher (null without one). */
     long[] batchingCounts() {
         Batcher b = batcher;
@@ -127,7 +138,8 @@ public final class ModelServer implements AutoCloseable {
                 .childHandler(new io.netty.channel.ChannelInitializer<io.netty.channel.Channel>() {
                     @Override
                     protected void initChannel(io.netty.channel.Channel ch) {
-                        ch.pipeline().addLast(new io.netty.handler.codec.http.HttpServerCodec(4096, 16 * 1024, 64 * 1024))
+                        ch.pipeline().addLast(new io.netty.handler.timeout.IdleStateHandler(0, 0, idleMillis, java.util.concurrent.TimeUnit.MILLISECONDS))
+                                .addLast(new io.netty.handler.codec.http.HttpServerCodec(4096, 16 * 1024, 64 * 1024))
                                 .addLast(new io.netty.handler.codec.http.HttpObjectAggregator((int) MAX_BODY, true))
                                 .addLast(new Connection());
                     }
@@ -234,6 +246,16 @@ public final class ModelServer implements AutoCloseable {
             waiting.forEach(io.netty.util.ReferenceCounted::release);
             waiting.clear();
             ctx.fireChannelInactive();
+        }
+
+        @Override
+        public void userEventTriggered(io.netty.channel.ChannelHandlerContext ctx, Object event) {
+            // quiet both ways for idleMillis while nothing is being answered (a model may take its time: not then)
+            if (event instanceof io.netty.handler.timeout.IdleStateEvent && !busy) {
+                ctx.close();
+            } else {
+                ctx.fireUserEventTriggered(event);
+            }
         }
 
         @Override

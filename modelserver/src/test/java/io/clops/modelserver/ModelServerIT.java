@@ -9,6 +9,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -188,6 +190,27 @@ class ModelServerIT {
         }
         assertThatThrownBy(() -> ModelServer.open(file, sha256, "onnx", "iris", "127.0.0.1", 0, -1))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("--intra-op-threads");
+    }
+
+    @Test
+    void aConnectionThatStopsSendingMidHeadIsClosedAndAQuietOneBetweenRequestsToo() throws Exception {
+        try (ModelServer s = ModelServer.open(file, sha256, "onnx", "iris", "127.0.0.1", 0).idleMillis(500).start();
+             java.net.Socket dripping = new java.net.Socket("127.0.0.1", s.port());
+             java.net.Socket keptAlive = new java.net.Socket("127.0.0.1", s.port())) {
+            dripping.setSoTimeout(10_000);
+            keptAlive.setSoTimeout(10_000);
+            dripping.getOutputStream().write("POST /v2/models/iris/infer HTTP/1.1\r\nHost: x\r\nContent-Le".getBytes(StandardCharsets.US_ASCII));
+            byte[] body = KSERVE_IRIS.getBytes(StandardCharsets.UTF_8);
+            keptAlive.getOutputStream().write(("POST /v2/models/iris/infer HTTP/1.1\r\nHost: x\r\nContent-Length: " + body.length + "\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            keptAlive.getOutputStream().write(body);
+            String answer = new String(keptAlive.getInputStream().readNBytes(12), StandardCharsets.US_ASCII);
+            assertThat(answer).isEqualTo("HTTP/1.1 200");
+            long t0 = System.nanoTime();
+            assertThat(dripping.getInputStream().read()).as("closed, nothing answered").isEqualTo(-1);
+            keptAlive.getInputStream().readAllBytes(); // the rest of the answer, then the close
+            assertThat(Duration.ofNanos(System.nanoTime() - t0)).as("within a few idle periods, not the read timeout").isLessThan(Duration.ofSeconds(5));
+        }
     }
 
     @Test
