@@ -131,7 +131,7 @@ public final class ModelServer implements AutoCloseable {
 
     public ModelServer start() {
         boolean epoll = io.netty.channel.epoll.Epoll.isAvailable();
-        channel = new io.netty.bootstrap.ServerBootstrap().group(loops)
+        io.netty.channel.ChannelFuture bound = new io.netty.bootstrap.ServerBootstrap().group(loops)
                 .channel(epoll ? io.netty.channel.epoll.EpollServerSocketChannel.class : io.netty.channel.socket.nio.NioServerSocketChannel.class)
                 .option(io.netty.channel.ChannelOption.SO_BACKLOG, 1024)
                 .childOption(io.netty.channel.ChannelOption.TCP_NODELAY, true) // small answers must not wait for a delayed ACK
@@ -144,7 +144,13 @@ public final class ModelServer implements AutoCloseable {
                                 .addLast(new Connection());
                     }
                 })
-                .bind(host, requestedPort).syncUninterruptibly().channel();
+                .bind(host, requestedPort).awaitUninterruptibly();
+        if (!bound.isSuccess()) { // its threads must not keep a process alive that cannot serve
+            loops.shutdownGracefully(0, 0, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+            handlers.shutdownNow();
+            throw new IllegalStateException("cannot listen on " + host + ":" + requestedPort + ": " + bound.cause().getMessage(), bound.cause());
+        }
+        channel = bound.channel();
         return this;
     }
 

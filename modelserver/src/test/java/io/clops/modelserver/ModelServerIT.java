@@ -213,6 +213,24 @@ class ModelServerIT {
         }
     }
 
+    static long eventLoopThreads() {
+        return Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().startsWith("modelserver-io") && t.isAlive()).count();
+    }
+
+    @Test
+    void aPortInUseIsRefusedNamingItAndLeavesNoThreadBehind() throws Exception {
+        long before = eventLoopThreads();
+        try (var taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
+            ModelServer s = ModelServer.open(file, sha256, "onnx", "iris", "127.0.0.1", taken.getLocalPort());
+            assertThatThrownBy(s::start).hasMessageContaining("cannot listen on 127.0.0.1:" + taken.getLocalPort());
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (eventLoopThreads() > before && System.nanoTime() < deadline) {
+                Thread.onSpinWait(); // waiting for the state: the refused server's loops gone (they keep a process alive)
+            }
+            assertThat(eventLoopThreads()).as("the refused server's event loops ended").isEqualTo(before);
+        }
+    }
+
     @Test
     void asAProcessItServesUntilStopped() throws Exception {
         int port;
