@@ -71,37 +71,49 @@ public final class ModelCache {
         String hex = checked(sha256);
         Path target = pathOf(hex);
         Files.createDirectories(target.getParent());
-        // the file lock keeps other processes (pods) out; threads of this one queue on the path first (a JVM may not
-        // hold two locks on one file)
-        synchronized (LOCKS.computeIfAbsent(target.toAbsolutePath().normalize(), k -> new Object())) {
-            return ensureLocked(source, hex, target);
-        }
+        return underLock(hex, true, held -> ensureLocked(source, hex, target));
     }
 
     private static final java.util.concurrent.ConcurrentMap<Path, Object> LOCKS = new java.util.concurrent.ConcurrentHashMap<>();
 
+    private interface UnderLock<T> {
+        T run(boolean held) throws IOException;
+    }
+
+    /**
+     * Runs {@code work} under the digest's lock: the file lock ({@code <hex>.lock}) keeps other processes (pods) out;
+     * threads of this one queue on the path first (a JVM may not hold two locks on one file). {@code wait}: for a lock
+     * another process holds; else {@code work} runs at once, told whether it holds the lock.
+     */
+    private <T> T underLock(String hex, boolean wait, UnderLock<T> work) throws IOException {
+        Path target = pathOf(hex);
+        synchronized (LOCKS.computeIfAbsent(target.toAbsolutePath().normalize(), k -> new Object())) {
+            try (FileChannel lockFile = FileChannel.open(target.resolveSibling(hex + ".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+                 FileLock lock = wait ? lockFile.lock() : lockFile.tryLock()) {
+                return work.run(lock != null);
+            }
+        }
+    }
+
     private Entry ensureLocked(URI source, String hex, Path target) throws IOException {
-        try (FileChannel lockFile = FileChannel.open(target.resolveSibling(hex + ".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-             FileLock ignored = lockFile.lock()) {
-            if (Files.exists(target)) {
-                if (Artifacts.sha256(target).equals(hex)) {
-                    markUsed(target);
-                    return new Entry(target, false);
-                }
-                Files.delete(target); // changed on this node's disk since it was cached: fetch it again
+        if (Files.exists(target)) {
+            if (Artifacts.sha256(target).equals(hex)) {
+                markUsed(target);
+                return new Entry(target, false);
             }
-            Path tmp = Files.createTempFile(target.getParent(), hex + ".", ".part");
-            try {
-                try (InputStream in = Artifacts.open(source, token != null ? token : Artifacts.credentialFor(credentials, source))) {
-                    Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
-                }
-                Artifacts.verify(tmp, hex, "model file fetched from " + source, "refusing to cache or serve it");
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
-                target.toFile().setReadOnly();
-                return new Entry(target, true);
-            } finally {
-                Files.deleteIfExists(tmp);
+            Files.delete(target); // changed on this node's disk since it was cached: fetch it again
+        }
+        Path tmp = Files.createTempFile(target.getParent(), hex + ".", ".part");
+        try {
+            try (InputStream in = Artifacts.open(source, token != null ? token : Artifacts.credentialFor(credentials, source))) {
+                Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
             }
+            Artifacts.verify(tmp, hex, "model file fetched from " + source, "refusing to cache or serve it");
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+            target.toFile().setReadOnly();
+            return new Entry(target, true);
+        } finally {
+            Files.deleteIfExists(tmp);
         }
     }
 
@@ -148,7 +160,7 @@ public final class ModelCache {
         for (Path part : parts) { // a fetch that died: its digest's lock is free
             String hex = part.getFileName().toString().substring(0, 64);
             long size = Files.size(part);
-            if (!hex.equals(keep) && withLockIfFree(hex, () -> Files.deleteIfExists(part))) {
+            if (!hex.equals(keep) && withLockIfFree(hex, held -> Files.deleteIfExists(part))) {
                 freed += size;
             }
         }
@@ -161,7 +173,7 @@ public final class ModelCache {
             if (c.hex().equals(keep)) {
                 continue;
             }
-            if (withLockIfFree(c.hex(), () -> Files.deleteIfExists(c.path()))) {
+            if (withLockIfFree(c.hex(), held -> Files.deleteIfExists(c.path()))) {
                 total -= c.size();
                 freed += c.size();
                 removed.add(c.hex());
@@ -170,19 +182,9 @@ public final class ModelCache {
         return new Pruned(removed, freed);
     }
 
-    private interface Removal {
-        boolean run() throws IOException;
-    }
-
     /** Runs {@code removal} holding the digest's lock, if no other process holds it; false when it did not run or removed nothing. */
-    private boolean withLockIfFree(String hex, Removal removal) throws IOException {
-        Path target = pathOf(hex);
-        synchronized (LOCKS.computeIfAbsent(target.toAbsolutePath().normalize(), k -> new Object())) {
-            try (FileChannel lockFile = FileChannel.open(target.resolveSibling(hex + ".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-                 FileLock lock = lockFile.tryLock()) {
-                return lock != null && removal.run();
-            }
-        }
+    private boolean withLockIfFree(String hex, UnderLock<Boolean> removal) throws IOException {
+        return underLock(hex, false, held -> held && removal.run(true));
     }
 
     /** The content of the first of these files that exists and is not empty; null when none. */

@@ -42,6 +42,7 @@ public final class ModelServer implements AutoCloseable {
     private final String host;
     private final int requestedPort;
     private final io.netty.channel.EventLoopGroup loops;
+    private final boolean epoll = io.netty.channel.epoll.Epoll.isAvailable(); // else NIO
     private volatile java.util.concurrent.ExecutorService handlers;
     private io.netty.channel.Channel channel;
     private volatile Batcher batcher; // null: each request runs alone
@@ -82,7 +83,6 @@ public final class ModelServer implements AutoCloseable {
         this.name = name;
         this.host = host;
         this.requestedPort = port;
-        boolean epoll = io.netty.channel.epoll.Epoll.isAvailable();
         // the event loops read and write; a request's model call runs on a handler thread (a model may take its time,
         // and a batch waits for company), two per core: one can run the model while another's answer is written
         this.loops = new io.netty.channel.MultiThreadIoEventLoopGroup(Runtime.getRuntime().availableProcessors(),
@@ -130,7 +130,6 @@ public final class ModelServer implements AutoCloseable {
     }
 
     public ModelServer start() {
-        boolean epoll = io.netty.channel.epoll.Epoll.isAvailable();
         io.netty.channel.ChannelFuture bound = new io.netty.bootstrap.ServerBootstrap().group(loops)
                 .channel(epoll ? io.netty.channel.epoll.EpollServerSocketChannel.class : io.netty.channel.socket.nio.NioServerSocketChannel.class)
                 .option(io.netty.channel.ChannelOption.SO_BACKLOG, 1024)

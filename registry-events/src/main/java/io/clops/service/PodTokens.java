@@ -105,17 +105,25 @@ public final class PodTokens {
         }
         try {
             JsonNode claims = JSON.readTree(java.util.Base64.getUrlDecoder().decode(parts[1]));
-            JsonNode aud = claims.path("aud");
-            boolean forUs = aud.isTextual() ? AUDIENCE.equals(aud.asText()) : false;
-            for (JsonNode a : aud.isArray() ? aud : JSON.createArrayNode()) {
-                forUs |= AUDIENCE.equals(a.asText());
-            }
             Matcher m = SERVICE_ACCOUNT.matcher(claims.path("sub").asText(""));
-            return forUs && m.matches() && m.group(1).equals(namespace) && claims.path("exp").canConvertToLong()
+            return namesUs(claims.path("aud")) && m.matches() && m.group(1).equals(namespace) && claims.path("exp").canConvertToLong()
                     && claims.path("exp").asLong() > nowSeconds;
         } catch (IllegalArgumentException | IOException e) {
             return false;
         }
+    }
+
+    /** Whether an audience claim (one string, or a list as JWTs and TokenReviews carry it) names {@value #AUDIENCE}. */
+    private static boolean namesUs(JsonNode audiences) {
+        if (audiences.isTextual()) {
+            return AUDIENCE.equals(audiences.asText());
+        }
+        for (JsonNode a : audiences) { // not an array (missing, a number...): no elements
+            if (AUDIENCE.equals(a.asText())) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Takes one review from the budget ({@value #REVIEWS_PER_SECOND}/s, bursts of {@value #REVIEW_BURST}); false: none left. */
@@ -168,12 +176,8 @@ public final class PodTokens {
             if (!status.path("authenticated").asBoolean(false)) {
                 return Optional.empty();
             }
-            boolean forUs = false;
-            for (JsonNode aud : status.path("audiences")) {
-                forUs |= AUDIENCE.equals(aud.asText());
-            }
             Matcher m = SERVICE_ACCOUNT.matcher(status.path("user").path("username").asText(""));
-            return forUs && m.matches() ? Optional.of(m.group(1)) : Optional.empty();
+            return namesUs(status.path("audiences")) && m.matches() ? Optional.of(m.group(1)) : Optional.empty();
         } catch (IOException e) {
             return null; // not vouched for now; the pod's init step is retried by the kubelet
         } catch (InterruptedException e) {

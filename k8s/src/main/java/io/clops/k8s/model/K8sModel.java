@@ -325,22 +325,25 @@ public final class K8sModel {
         }
 
         Container fetchStep() {
-            // the platform's token goes to the platform's store only; any other host gets its own credential, if the
-            // project keeps one for it, and never the platform's
-            String credential = inStore() ? TOKEN_MOUNT : CREDENTIALS_MOUNT;
+            // the platform's token (and the pod's own) go to the platform's store only; any other host gets its own
+            // credential, if the project keeps one for it, and never the platform's
+            List<io.fabric8.kubernetes.api.model.VolumeMount> credentials = inStore()
+                    ? List.of(mount("model-fetch-token", TOKEN_MOUNT), mount("pod-token", POD_TOKEN_MOUNT))
+                    : List.of(mount("model-credentials", CREDENTIALS_MOUNT));
             return new ContainerBuilder().withName("fetch-model").withImage(files.image())
                     .withCommand(JAVA, "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", "lib/*", "io.clops.modelserver.ModelCache")
                     .withArgs(fetchArgs())
                     .withTerminationMessagePolicy("FallbackToLogsOnError") // a refused digest shows in the pod's status
                     .addNewVolumeMount().withName("model-cache").withMountPath(CACHE_MOUNT).endVolumeMount()
-                    .addNewVolumeMount().withName(inStore() ? "model-fetch-token" : "model-credentials").withMountPath(credential)
-                    .withReadOnly(true).endVolumeMount()
-                    .addAllToVolumeMounts(inStore() ? List.of(new io.fabric8.kubernetes.api.model.VolumeMountBuilder().withName("pod-token")
-                            .withMountPath(POD_TOKEN_MOUNT).withReadOnly(true).build()) : List.of())
+                    .addAllToVolumeMounts(credentials)
                     .withResources(new ResourceRequirementsBuilder()
                             .withRequests(Map.of("cpu", new Quantity("100m"), "memory", new Quantity("128Mi")))
                             .withLimits(Map.of("cpu", new Quantity("1"), "memory", new Quantity("256Mi"))).build())
                     .build();
+        }
+
+        private static io.fabric8.kubernetes.api.model.VolumeMount mount(String volume, String path) {
+            return new io.fabric8.kubernetes.api.model.VolumeMountBuilder().withName(volume).withMountPath(path).withReadOnly(true).build();
         }
 
         List<String> fetchArgs() {
