@@ -133,7 +133,13 @@ public final class ModelClient {
 
     public ByteBuf encode(ByteBufAllocator alloc, String method, String pathAndQuery, Http1.Head from,
                           Map<String, List<String>> headers, int bodyLength) {
-        ByteBuf out = alloc.ioBuffer(from == null ? 256 : from.length() + 96);
+        return encode(alloc, method, pathAndQuery, from, headers, bodyLength, 0);
+    }
+
+    /** The same, in a buffer with room for {@code extra} more bytes (a small body to follow the head in one write). */
+    public ByteBuf encode(ByteBufAllocator alloc, String method, String pathAndQuery, Http1.Head from,
+                          Map<String, List<String>> headers, int bodyLength, int extra) {
+        ByteBuf out = alloc.ioBuffer((from == null ? 256 : from.length() + 96) + extra);
         Http1.ascii(out, method);
         out.writeByte(' ');
         Http1.ascii(out, base.getRawPath());
@@ -244,8 +250,12 @@ public final class ModelClient {
     private void send(Channel ch, Outbound request, Exchange exchange, long startNanos, boolean reused) {
         Upstream u = ch.pipeline().get(Upstream.class);
         u.begin(request, exchange, startNanos, reused);
-        ch.write(request.head().retainedDuplicate(), ch.voidPromise());
-        ch.writeAndFlush(request.body().retainedDuplicate(), ch.voidPromise());
+        if (request.body().isReadable()) {
+            ch.write(request.head().retainedDuplicate(), ch.voidPromise());
+            ch.writeAndFlush(request.body().retainedDuplicate(), ch.voidPromise());
+        } else { // no body, or one already in the head's buffer (SyncServer: a small one goes out in the same write)
+            ch.writeAndFlush(request.head().retainedDuplicate(), ch.voidPromise());
+        }
         exchange.upstream(ch); // after the head: a streamed body's next bytes may go out from here on
     }
 

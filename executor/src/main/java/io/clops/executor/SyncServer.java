@@ -43,6 +43,8 @@ public final class SyncServer {
     private final Metrics metrics;
     private final Admission admission;
     private final ExecutorService blocking;
+    /** Bodies up to this size (request or answer) travel in one buffer with their head: one write instead of two. */
+    static final int ONE_WRITE = 8192;
     private static final byte[] LIVE = "{\"live\":true}".getBytes(StandardCharsets.UTF_8);
     private volatile AsyncFacade facade;
     /** Why the executor no longer works (its async worker stopped), or null: /v2/health/live says so. */
@@ -215,7 +217,17 @@ public final class SyncServer {
             if (dispatcher.hasShadow()) {
                 dispatcher.shadow("sync", requestId, loop, method, uri, h, body, logIt, logged, size);
             }
-            ByteBuf out = client.encode(ctx.alloc(), method, uri, h, Map.of(), size);
+            ByteBuf out;
+            ByteBuf upBody = body;
+            if (!streamed && size <= ONE_WRITE) {
+                // a small body goes in the head's buffer: one write to the model, not two
+                out = client.encode(ctx.alloc(), method, uri, h, Map.of(), size, size);
+                out.writeBytes(body);
+                body.release();
+                upBody = Unpooled.EMPTY_BUFFER;
+            } else {
+                out = client.encode(ctx.alloc(), method, uri, h, Map.of(), size);
+            }
             metrics.inFlight.incrementAndGet();
             Proxied exchange = new Proxied(route, requestId, start, keepAlive, logIt, logged, size);
             current = exchange;
@@ -225,7 +237,7 @@ public final class SyncServer {
                 exchange.uploaded = streamData;
                 ctx.channel().config().setAutoRead(false); // until the model's connection is up (Proxied.upstream)
             }
-            client.exchange(loop, new ModelClient.Outbound(out, body, method.equals("HEAD"), streamed), exchange);
+            client.exchange(loop, new ModelClient.Outbound(out, upBody, method.equals("HEAD"), streamed), exchange);
         }
 
         /** The first {@code max} data bytes of a chunked body's first part (for the request log). */
@@ -299,6 +311,8 @@ public final class SyncServer {
             private int status;
             private boolean over;
             private boolean gone;
+            /** The answer's head, held to go out with its small body in one write (head), or null. */
+            private ByteBuf waiting;
             /** Bytes of a streamed request body still to come from the client (Long.MAX_VALUE: chunked, until its end). */
             long bodyLeft;
             /** A streamed chunked body: its framing, checked as it passes, and its data bytes so far. */
@@ -403,8 +417,10 @@ public final class SyncServer {
                 if (gone) {
                     return;
                 }
-                // the model's head as it came, minus what described its connection, plus the route
-                ByteBuf out = ctx.alloc().ioBuffer(h.length() + 64);
+                // the model's head as it came, minus what described its connection, plus the route; a small body
+                // known by its length joins it in the same buffer (one write to the client: see body)
+                boolean joined = framing == ModelClient.Framing.LENGTH && h.contentLength <= ONE_WRITE;
+                ByteBuf out = ctx.alloc().ioBuffer(h.length() + 64 + (joined ? (int) h.contentLength : 0));
                 Http1.ascii(out, "HTTP/1.1 ");
                 out.writeBytes(h.buf, h.statusAt, 3);
                 out.writeByte(' ');
@@ -423,7 +439,11 @@ public final class SyncServer {
                     Http1.ascii(out, "Connection: close\r\n");
                 }
                 out.writeByte('\r').writeByte('\n');
-                ctx.write(out, ctx.voidPromise());
+                if (joined) {
+                    waiting = out;
+                } else {
+                    ctx.write(out, ctx.voidPromise());
+                }
             }
 
             @Override
@@ -439,7 +459,19 @@ public final class SyncServer {
                 }
                 if (gone) {
                     bytes.release();
+                    dropWaiting();
                 } else {
+                    ByteBuf head = waiting;
+                    if (head != null) {
+                        waiting = null;
+                        if (head.writableBytes() >= n) {
+                            head.writeBytes(bytes);
+                            bytes.release();
+                            bytes = head;
+                        } else {
+                            ctx.write(head, ctx.voidPromise());
+                        }
+                    }
                     ctx.writeAndFlush(bytes, ctx.voidPromise());
                     if (!last && !ctx.channel().isWritable()) {
                         clientWritable(false); // the client is slow: stop reading the model
@@ -453,6 +485,14 @@ public final class SyncServer {
                 }
             }
 
+            /** The head held for a body that did not come (the exchange failed or the client left): never sent. */
+            private void dropWaiting() {
+                if (waiting != null) {
+                    waiting.release();
+                    waiting = null;
+                }
+            }
+
             /** Keeps the answer's first bytes for the request log, up to its cap. */
             private void keep(ByteBuf b, int index, int length) {
                 Http1.copyInto(answer, b, index, length, dispatcher.logBytes());
@@ -460,6 +500,7 @@ public final class SyncServer {
 
             @Override
             public void failed(int status, String message, long modelNanos) {
+                dropWaiting();
                 byte[] body = ErrorBody.json(status, message);
                 answer = null;
                 over = true;
@@ -476,6 +517,7 @@ public final class SyncServer {
 
             @Override
             public void aborted(String message) {
+                dropWaiting();
                 end(gone ? goneStatus : 502, -1); // 499: the client left first (nginx's word for it)
                 if (!gone) {
                     closing = true;
@@ -518,6 +560,7 @@ public final class SyncServer {
             @Override
             public void clientGone() {
                 gone = true;
+                dropWaiting();
                 if (!over && upstream != null) {
                     upstream.close();
                 }
