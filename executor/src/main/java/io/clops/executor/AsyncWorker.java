@@ -347,7 +347,7 @@ public final class AsyncWorker implements Runnable, AutoCloseable {
         }
         String sticky = header(rec.headers(), H_ROUTE, null);
         return () -> {
-            metrics.inFlight.incrementAndGet();
+            metrics.inFlight.increment();
             CompletableFuture<Dispatcher.Answer> called;
             try {
                 called = dispatcher.dispatch(loop, "async", req.id(), "POST", req.path(), Map.of("Content-Type", List.of(req.contentType())),
@@ -357,7 +357,7 @@ public final class AsyncWorker implements Runnable, AutoCloseable {
             }
             called.whenComplete((a, e) -> {
                         inFlight.release();
-                        metrics.inFlight.decrementAndGet();
+                        metrics.inFlight.decrement();
                     })
                     .thenApply(a -> new Outgoing(req.response(replyTo, a.reply(), a.route().name().equals("-") ? null : a.route().name()),
                             batch, fallback(req, replyTo, a.reply())))

@@ -31,9 +31,10 @@ public final class ExecutorMain implements AutoCloseable {
     });
 
     public ExecutorMain(ExecutorConfig config) throws IOException {
-        java.util.Random random = new java.util.Random();
+        // one generator per thread: a shared java.util.Random is a compare-and-set on one seed from every event loop
+        java.util.function.DoubleSupplier random = () -> java.util.concurrent.ThreadLocalRandom.current().nextDouble();
         this.log = config.logRequests() && config.bootstrap() != null
-                ? new InferenceLog(config.bootstrap(), config.project(), config.deployment(), config.logSample(), config.logMaxBytes(), random::nextDouble,
+                ? new InferenceLog(config.bootstrap(), config.project(), config.deployment(), config.logSample(), config.logMaxBytes(), random,
                         metrics.logDropped)
                 : null;
         if (log != null) {
@@ -58,7 +59,7 @@ public final class ExecutorMain implements AutoCloseable {
         Admission admission = new Admission(who,
                 new RateLimiter(config.rateLimitRps(), System::nanoTime), config.rateLimitRps(),
                 ShapeValidator.fromJson(config.inputsJson(), config.maxBodyBytes()));
-        Dispatcher dispatcher = new Dispatcher(config, loops, new Router(config.routes(), random::nextDouble), admission, log, metrics);
+        Dispatcher dispatcher = new Dispatcher(config, loops, new Router(config.routes(), random), admission, log, metrics);
         this.sync = new SyncServer(config, loops, dispatcher, metrics).start();
         if (members != null) {
             sync.broken(members::broken); // liveness fails when tokens cannot be checked (and every token is refused)

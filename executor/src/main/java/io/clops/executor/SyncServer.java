@@ -228,7 +228,7 @@ public final class SyncServer {
             } else {
                 out = client.encode(ctx.alloc(), method, uri, h, Map.of(), size);
             }
-            metrics.inFlight.incrementAndGet();
+            metrics.inFlight.increment();
             Proxied exchange = new Proxied(route, requestId, start, keepAlive, logIt, logged, size);
             current = exchange;
             if (streamed) {
@@ -507,7 +507,7 @@ public final class SyncServer {
                 if (bodyLeft > 0) {
                     keepAlive = false; // the rest of the body is still on its way: this connection cannot go on
                 }
-                metrics.inFlight.decrementAndGet();
+                metrics.inFlight.decrement();
                 dispatcher.finish("sync", requestId, route, false, gone ? goneStatus : status, System.nanoTime() - start, modelNanos,
                         logIt, logged, requestBytes(), body, body.length);
                 if (!gone) {
@@ -527,7 +527,7 @@ public final class SyncServer {
 
             private void end(int recorded, long modelNanos) {
                 over = true;
-                metrics.inFlight.decrementAndGet();
+                metrics.inFlight.decrement();
                 byte[] body = answer == null ? null : answer.toByteArray();
                 dispatcher.finish("sync", requestId, route, false, recorded, System.nanoTime() - start, modelNanos, logIt, logged,
                         requestBytes(), body, answerBytes);
