@@ -33,7 +33,8 @@ public final class ModelCommand {
         @Option(names = "--file", description = "a model file clops serves itself (uploaded to the platform's store, named by its SHA-256)") Path file;
         @Option(names = "--format", description = "the file's format: onnx or xgboost (default: from its name, .onnx or .json/.ubj)") String format;
         @Option(names = "--uri", description = "a model file served elsewhere (https://…, http://… or file:/…), fetched where it is served; read once here for its SHA-256 and size") String uri;
-        @Option(names = "--uri-token-file", paramLabel = "FILE", description = "a bearer token for reading --uri here (sent to its host only, never to the platform); "
+        @Option(names = "--uri-token-file", paramLabel = "FILE", description = "a credential for reading --uri here: a bearer token, or a whole Authorization value such as 'Basic dXNlcjpwYXNz' "
+                + "(sent to its host only, never to the platform); "
                 + "where the file is served, the runtime uses the host's own credential (docs/model-files.md)") Path uriTokenFile;
         @Option(names = "--sha256", description = "with --uri: the SHA-256 you expect (refused when the URI serves another file)") String sha256;
         @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -123,6 +124,8 @@ public final class ModelCommand {
                 d = io.clops.modelserver.Artifacts.digest(in);
             } catch (java.io.IOException e) {
                 throw new CliException("--uri " + uri + ": " + e.getMessage());
+            } catch (IllegalArgumentException e) { // a credential that cannot be a header value
+                throw new CliException("--uri-token-file: " + e.getMessage(), 2);
             }
             if (expected != null && !expected.equalsIgnoreCase(d.sha256())) {
                 throw new CliException("--uri " + uri + " serves a file whose SHA-256 is " + d.sha256() + ", not the " + expected.toLowerCase() + " of --sha256");

@@ -136,6 +136,14 @@ class ModelFileEndToEndIT {
             CliRun noToken = CliRun.of(List.of("--server=" + platform.apiUrl(), "--project=files", "model", "register", "iris-web", "--uri", url));
             assertThat(noToken.code()).isNotZero();
             assertThat(noToken.err()).contains("HTTP 401").contains("no credential was sent for 127.0.0.1");
+            Path twoLines = home.resolve("two-lines");
+            Files.writeString(twoLines, "web-token\r\nX-Injected: yes\n");
+            int gets = webGets.get();
+            CliRun injected = CliRun.of(List.of("--server=" + platform.apiUrl(), "--project=files", "model", "register", "iris-web", "--uri", url,
+                    "--uri-token-file", twoLines.toString()));
+            assertThat(injected.code()).isEqualTo(2);
+            assertThat(injected.err()).contains("--uri-token-file: the credential for 127.0.0.1 contains a line break").doesNotContain("web-token");
+            assertThat(webGets.get()).as("refused before any request went out").isEqualTo(gets);
             CliRun wrong = CliRun.of(List.of("--server=" + platform.apiUrl(), "--project=files", "model", "register", "iris-web", "--uri", url,
                     "--uri-token-file", tokenFile.toString(), "--sha256", "0".repeat(64)));
             assertThat(wrong.code()).isNotZero();

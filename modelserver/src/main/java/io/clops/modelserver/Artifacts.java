@@ -47,8 +47,9 @@ public final class Artifacts {
     }
 
     /**
-     * A model file's bytes from where it was registered: a {@code file:} path, or an {@code http(s):} URL (with a bearer
-     * token when given; an answer other than 200 is an error carrying the first words of its body). Redirects are
+     * A model file's bytes from where it was registered: a {@code file:} path, or an {@code http(s):} URL (with a
+     * credential when given: see {@link #authorization}; an answer other than 200 is an error carrying the first words
+     * of its body). Redirects are
      * followed (up to {@value #MAX_REDIRECTS}), and the token goes only to the URL's own origin (scheme, host and port):
      * a store that redirects to a CDN's signed URL must not hand the CDN its credential.
      */
@@ -63,7 +64,7 @@ public final class Artifacts {
                 for (int hop = 0; ; hop++) {
                     java.net.http.HttpRequest.Builder r = java.net.http.HttpRequest.newBuilder(at).timeout(java.time.Duration.ofMinutes(30)).GET();
                     if (token != null && !token.isEmpty() && sameOrigin(source, at)) {
-                        r.header("Authorization", "Bearer " + token);
+                        r.header("Authorization", authorization(token, source));
                     }
                     java.net.http.HttpResponse<InputStream> answer;
                     try {
@@ -103,6 +104,27 @@ public final class Artifacts {
         }
     }
 
+    /** An authentication scheme (RFC 9110 §11.1: a token), a space, then what the scheme takes. */
+    private static final java.util.regex.Pattern SCHEME_AND_CREDENTIALS =
+            java.util.regex.Pattern.compile("[A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]* +[\\x21-\\x7e][\\x20-\\x7e]*");
+
+    /**
+     * The Authorization header for a credential: used as it is when it names its scheme ({@code Basic dXNlcjpwYXNz},
+     * {@code Bearer …}, {@code Token …}), else a bearer token. A credential with a line break, another control
+     * character or one outside printable ASCII is refused (it could add headers of its own, or not be a header value
+     * at all), naming the host, never the credential.
+     */
+    static String authorization(String credential, java.net.URI source) {
+        for (int i = 0; i < credential.length(); i++) {
+            char c = credential.charAt(i);
+            if (c < 0x20 || c > 0x7e) {
+                throw new IllegalArgumentException("the credential for " + source.getHost() + " contains a line break or a character"
+                        + " that is not printable ASCII: it must be one line, a token or '<scheme> <credentials>'");
+            }
+        }
+        return SCHEME_AND_CREDENTIALS.matcher(credential).matches() ? credential : "Bearer " + credential;
+    }
+
     static final int MAX_REDIRECTS = 5;
     private static final java.util.Set<Integer> REDIRECTS = java.util.Set.of(301, 302, 303, 307, 308);
 
@@ -116,8 +138,9 @@ public final class Artifacts {
     }
 
     /**
-     * The bearer token for {@code source} in a directory of credentials, one file per host name ({@code <dir>/<host>},
-     * the token as its content: the shape of a Kubernetes Secret mounted as a volume); null when there is none.
+     * The credential for {@code source} in a directory of credentials, one file per host name ({@code <dir>/<host>},
+     * the credential as its content: the shape of a Kubernetes Secret mounted as a volume): a bearer token, or a whole
+     * Authorization value such as {@code Basic dXNlcjpwYXNz} ({@link #authorization}); null when there is none.
      */
     public static String credentialFor(Path dir, java.net.URI source) throws IOException {
         String host = source.getHost() == null ? "" : source.getHost().toLowerCase(java.util.Locale.ROOT);

@@ -169,6 +169,48 @@ class ModelCacheTest {
         }
     }
 
+    /**
+     * An artifact server behind basic auth (Artifactory, Nexus): the host's credential file holds the whole
+     * Authorization value and goes as it is; a bare token goes as a bearer token; a credential that would add a header
+     * line of its own is refused naming the host, and neither the credential nor a request leaves the node.
+     */
+    @Test
+    void aCredentialThatNamesItsSchemeGoesAsItIsAndOneThatCouldAddHeadersIsRefused() throws Exception {
+        byte[] bytes = "an artifact server's model".getBytes(StandardCharsets.UTF_8);
+        String sha = Artifacts.sha256(model("basic.onnx", "an artifact server's model"));
+        List<String> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+        HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        server.createContext("/repo/basic.onnx", ex -> {
+            String auth = String.valueOf(ex.getRequestHeaders().getFirst("Authorization"));
+            seen.add(auth + (ex.getRequestHeaders().containsKey("X-Injected") ? " +X-Injected" : ""));
+            if (auth.equals("Basic Y2xvcHM6czNjcjN0") || auth.equals("Bearer plain-token")) {
+                ex.sendResponseHeaders(200, bytes.length);
+                ex.getResponseBody().write(bytes);
+            } else {
+                ex.sendResponseHeaders(401, -1);
+            }
+            ex.close();
+        });
+        server.start();
+        try {
+            URI uri = URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/repo/basic.onnx");
+            Path credentials = Files.createDirectories(dir.resolve("credentials"));
+            Files.writeString(credentials.resolve("127.0.0.1"), "Basic Y2xvcHM6czNjcjN0\n"); // clops:s3cr3t
+            assertThat(Files.readAllBytes(new ModelCache(dir.resolve("cache-basic"), null, credentials).ensure(uri, sha).path())).isEqualTo(bytes);
+            Files.writeString(credentials.resolve("127.0.0.1"), "plain-token\n");
+            assertThat(Files.readAllBytes(new ModelCache(dir.resolve("cache-bearer"), null, credentials).ensure(uri, sha).path())).isEqualTo(bytes);
+            assertThat(seen).containsExactly("Basic Y2xvcHM6czNjcjN0", "Bearer plain-token");
+
+            Files.writeString(credentials.resolve("127.0.0.1"), "hidden-7f3a\r\nX-Injected: yes\n");
+            assertThatThrownBy(() -> new ModelCache(dir.resolve("cache-bad"), null, credentials).ensure(uri, sha))
+                    .hasMessageContaining("the credential for 127.0.0.1 contains a line break").hasMessageNotContaining("hidden-7f3a");
+            assertThat(seen).as("no request went out with it").hasSize(2);
+            assertThat(Files.exists(dir.resolve("cache-bad/sha256/" + sha))).isFalse();
+        } finally {
+            server.stop(0);
+        }
+    }
+
     @Test
     void theInitStepsCommandLineExitsThreeOnAMismatch() throws Exception {
         Path source = model("iris.onnx", "the model's bytes");
