@@ -101,7 +101,10 @@ for model in noop iris; do
     printf '%-6s %-17s %9.0f %8.3f %8.3f %10.2f %10.2f %10.2f %12s %7s\n' "$model" "$label" "$rps" "$p50" "$p99" \
       "$(echo "$rps / $d_rps" | bc -l)" "$(echo "$p50 / $d_p50" | bc -l)" "$(echo "$p99 / $d_p99" | bc -l)" "$cpu_s" "$err"
   done
+  # each round's own ratio (the executor runs right after nginx in every round): the spread the median hides
+  paste "$W/executor" "$W/nginx" | awk '{printf "%s%.2f", (NR > 1 ? " " : ""), $1 / $6}' > "$W/ratios-$model"
 done
+printf 'executor ÷ nginx req/s in each round, in order: noop %s; iris %s\n' "$(cat "$W/ratios-noop")" "$(cat "$W/ratios-iris")"
 # Added latency without queueing: one connection, one request at a time (under load, p50 mostly measures queues,
 # and a proxy with more throughput sends more load to the model, whose queue then grows)
 printf '\nunloaded: wrk -t1 -c1 -d3s, median of %s interleaved rounds: p50 in ms, and what the proxy adds to direct\n' "$ROUNDS"
