@@ -58,6 +58,7 @@ public final class Main implements Runnable {
                 ? CliConfig.fallback(o.longestName().substring(2), System.getenv(), CliConfig.path()) : null);
         cl.setCaseInsensitiveEnumValuesAllowed(true);
         cl.setAllowSubcommandsAsOptionParameters(true); // -p demo: a project may be named like a command
+        cl.setExpandAtFiles(false); // @FILE is what -d reads (as curl does), not a file of arguments picocli splices in
         cl.setExecutionExceptionHandler((ex, line, parseResult) -> {
             if (ex instanceof CliException ce) {
                 line.getErr().println("error: " + ce.getMessage());

@@ -14,7 +14,7 @@ import java.util.concurrent.Callable;
 @Command(name = "predict", description = "Send an inference request (OIP v2 JSON) to a deployment, sync over HTTP or --async over Kafka.")
 public final class PredictCommand implements Callable<Integer> {
     @Parameters(index = "0", description = "deployment name") String name;
-    @Option(names = {"-d", "--data"}, required = true, description = "request body, OIP v2 JSON") String data;
+    @Option(names = {"-d", "--data"}, required = true, description = "request body, OIP v2 JSON; @FILE reads it from a file, @- from standard input (as curl does)") String data;
     @Option(names = "--async", description = "through the deployment's Kafka request/response topics") boolean async;
     @Option(names = "--model", description = "model name in the OIP path (default: the deployment's model)") String model;
     @Option(names = "--timeout", defaultValue = "30", description = "seconds (default ${DEFAULT-VALUE})") int timeout;
@@ -23,6 +23,7 @@ public final class PredictCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Main root = Ui.root(spec);
+        String data = body(this.data);
         Predictor p = new Predictor(root.api(), root.project);
         Predictor.Result r = async ? p.async(name, model, data, Duration.ofSeconds(timeout)) : p.sync(name, model, data);
         JsonNode shown = r.body();
@@ -38,5 +39,20 @@ public final class PredictCommand implements Callable<Integer> {
             Ui.progress(spec, (async ? "async" : "sync") + " answer in " + r.millis() + " ms, status " + r.status());
         }
         return r.status() >= 200 && r.status() < 300 ? 0 : 1;
+    }
+
+    /** {@code -d}'s value: the JSON itself, or {@code @FILE} / {@code @-} for a file's or standard input's (JSON never starts with '@'). */
+    static String body(String data) {
+        if (!data.startsWith("@")) {
+            return data;
+        }
+        String where = data.substring(1);
+        try {
+            return where.equals("-") ? new String(System.in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8)
+                    : java.nio.file.Files.readString(java.nio.file.Path.of(where));
+        } catch (java.io.IOException | java.nio.file.InvalidPathException e) {
+            throw new CliException("--data " + data + ": cannot read " + (where.equals("-") ? "standard input" : where) + ": "
+                    + (e instanceof java.nio.file.NoSuchFileException ? "no such file" : e.getMessage()), 2);
+        }
     }
 }

@@ -28,6 +28,27 @@ class CliParsingTest {
     }
 
     @Test
+    void predictDataFromAFileThatIsNotThereIsAUsageErrorNamingIt() {
+        StringWriter err = new StringWriter();
+        int code = Main.run(new PrintWriter(new StringWriter()), new PrintWriter(err, true),
+                "--server", "http://127.0.0.1:1", "predict", "iris", "-d", "@/nonexistent/request.json");
+        assertThat(code).as("refused before any call to the API").isEqualTo(2);
+        assertThat(err.toString()).contains("--data @/nonexistent/request.json: cannot read /nonexistent/request.json: no such file");
+    }
+
+    @Test
+    void predictDataAtDashIsStandardInputAndPlainJsonIsItself() {
+        java.io.InputStream stdin = System.in;
+        try {
+            System.setIn(new java.io.ByteArrayInputStream("{\"inputs\":[]}".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+            assertThat(PredictCommand.body("@-")).isEqualTo("{\"inputs\":[]}");
+        } finally {
+            System.setIn(stdin);
+        }
+        assertThat(PredictCommand.body("{\"inputs\":[]}")).isEqualTo("{\"inputs\":[]}");
+    }
+
+    @Test
     void anUnknownOutputFormatIsAUsageError() {
         StringWriter err = new StringWriter();
         int code = Main.run(new PrintWriter(new StringWriter()), new PrintWriter(err, true), "-o", "xml", "get", "deployments");

@@ -159,7 +159,9 @@ class ModelFileEndToEndIT {
             Files.writeString(wspec, "apiVersion: clops.io/v1\nkind: ModelDeployment\nmetadata: { name: iris-web }\nspec:\n  model: iris-web@champion\n");
             int before = webGets.get();
             assertThat(ok("deploy", "-f", wspec.toString(), "--wait", "-o", "json").json().at("/status/phase").asText()).isEqualTo("Ready");
-            assertThat(classes(ok("predict", "iris-web", "-d", KSERVE_IRIS, "-o", "json").json())).containsExactly("versicolor", "versicolor");
+            Path request = home.resolve("request.json"); // -d @FILE, as curl takes it
+            Files.writeString(request, KSERVE_IRIS);
+            assertThat(classes(ok("predict", "iris-web", "-d", "@" + request, "-o", "json").json())).containsExactly("versicolor", "versicolor");
             assertThat(webGets.get() - before).as("fetched by the runtime, once, with the host's credential").isEqualTo(1);
             assertThat(home.resolve("artifacts").resolve("sha256").resolve(webSha)).as("into the store, by digest").exists();
             ok("undeploy", "iris-web");
