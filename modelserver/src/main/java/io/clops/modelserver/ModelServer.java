@@ -88,16 +88,12 @@ public final class ModelServer implements AutoCloseable {
         this.loops = new io.netty.channel.MultiThreadIoEventLoopGroup(Runtime.getRuntime().availableProcessors(),
                 new io.netty.util.concurrent.DefaultThreadFactory("modelserver-io", false), // they keep the process serving
                 epoll ? io.netty.channel.epoll.EpollIoHandler.newFactory() : io.netty.channel.nio.NioIoHandler.newFactory());
-        this.handlers = Executors.newFixedThreadPool(Math.max(4, 2 * Runtime.getRuntime().availableProcessors()), daemon("modelserver-handler"));
+        this.handlers = Executors.newFixedThreadPool(Math.max(4, 2 * Runtime.getRuntime().availableProcessors()), handlerThreads());
     }
 
-    private static java.util.concurrent.ThreadFactory daemon(String prefix) {
-        java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
-        return r -> {
-            Thread t = new Thread(r, prefix + "-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        };
+    /** Handler threads are daemons: the event loops are what keeps a serving process alive. */
+    private static java.util.concurrent.ThreadFactory handlerThreads() {
+        return new io.netty.util.concurrent.DefaultThreadFactory("modelserver-handler", true);
     }
 
     /**
@@ -109,7 +105,7 @@ public final class ModelServer implements AutoCloseable {
             this.batcher = new Batcher(model, maxRows, maxDelayMicros);
             // a request waits for its batch on its handler thread: enough of them to fill a batch twice over
             java.util.concurrent.ExecutorService old = handlers;
-            handlers = Executors.newFixedThreadPool(Math.max(4, 2 * maxRows), daemon("modelserver-handler"));
+            handlers = Executors.newFixedThreadPool(Math.max(4, 2 * maxRows), handlerThreads());
             old.shutdown();
         } else if (maxRows > 1) {
             System.err.println("model '" + name + "' has a tensor without a batch dimension first: served unbatched");
@@ -295,7 +291,7 @@ public final class ModelServer implements AutoCloseable {
         String base = "/v2/models/" + name;
         if (method.equals("GET") && (path.equals("/v2/health/live") || path.equals("/v2/health/ready") || path.equals(base + "/ready"))) {
             return Answer.of(200, JSON.createObjectNode().put("live", true));
-        } else if (method.equals("GET") && (path.equals(base) || path.equals("/v2/models/" + name + "/versions/1"))) {
+        } else if (method.equals("GET") && (path.equals(base) || path.equals(base + "/versions/1"))) {
             return Answer.of(200, metadata());
         } else if (method.equals("POST") && path.equals(base + "/infer")) {
             return infer(body);

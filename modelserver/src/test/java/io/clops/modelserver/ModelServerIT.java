@@ -231,15 +231,23 @@ class ModelServerIT {
         }
     }
 
+    private static int freePort() throws java.io.IOException {
+        try (var s = new java.net.ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    /** The model server as a runtime starts it: its own process, serving {@code model} as iris (registered as {@link #sha256}). */
+    private static Process modelServerProcess(Path model, int port) throws java.io.IOException {
+        return new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp", System.getProperty("java.class.path"),
+                ModelServer.class.getName(), "--file", model.toString(), "--sha256", sha256, "--name", "iris", "--port", Integer.toString(port))
+                .redirectErrorStream(true).start();
+    }
+
     @Test
     void asAProcessItServesUntilStopped() throws Exception {
-        int port;
-        try (var s = new java.net.ServerSocket(0)) {
-            port = s.getLocalPort();
-        }
-        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp", System.getProperty("java.class.path"),
-                ModelServer.class.getName(), "--file", file.toString(), "--sha256", sha256, "--name", "iris", "--port", Integer.toString(port))
-                .redirectErrorStream(true).start();
+        int port = freePort();
+        Process p = modelServerProcess(file, port);
         try {
             var out = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream()));
             assertThat(out.readLine()).as("its first line").contains("serving").contains("on port " + port);
@@ -265,13 +273,8 @@ class ModelServerIT {
                 .hasMessageContaining("its SHA-256 is " + actual).hasMessageContaining("registered as " + sha256).hasMessageContaining("refusing to serve it");
 
         // as the process a runtime starts: it exits with the reason, and nothing listens
-        int port;
-        try (var s = new java.net.ServerSocket(0)) {
-            port = s.getLocalPort();
-        }
-        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp", System.getProperty("java.class.path"),
-                ModelServer.class.getName(), "--file", corrupted.toString(), "--sha256", sha256, "--name", "iris", "--port", Integer.toString(port))
-                .redirectErrorStream(true).start();
+        int port = freePort();
+        Process p = modelServerProcess(corrupted, port);
         assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
         String out = new String(p.getInputStream().readAllBytes());
         assertThat(p.exitValue()).as(out).isEqualTo(3);
