@@ -24,9 +24,10 @@ import java.util.Locale;
  *   <li><b>One fetch per digest on a node</b>, however many pods start at once: an exclusive file lock per digest
  *       ({@code <hex>.lock}); the others wait, then find the file.</li>
  *   <li><b>Bounded</b> ({@link #prune}): past a size limit the files used longest ago go first (each use marks its
- *       file), never the one just asked for and never one whose lock another process holds; parts left by a fetch
- *       that died are swept with them. A pod already serving a pruned file keeps serving it (it is loaded, and an
- *       open file outlives its name); one that starts later fetches it again.</li>
+ *       file), never the one just asked for, never one whose lock another process holds, and never one a running
+ *       model server serves ({@link #servedByThisProcess}: it holds a shared lock on {@code <hex>.use} while it runs,
+ *       which the kernel lets go when the process ends, however it ends); parts left by a fetch that died are swept
+ *       with them. A file pruned while no pod served it is fetched again by the next pod that needs it.</li>
  * </ul>
  * Sources: {@code file:} URIs and {@code http(s):} URIs, with a bearer token: the one given (the platform's artifact
  * store, {@code GET /api/v1/projects/{p}/artifacts/sha256/{hex}}), else the source host's own from a directory of
@@ -99,6 +100,7 @@ public final class ModelCache {
         if (Files.exists(target)) {
             if (Artifacts.sha256(target).equals(hex)) {
                 markUsed(target);
+                markable(target);
                 return new Entry(target, false);
             }
             Files.delete(target); // changed on this node's disk since it was cached: fetch it again
@@ -111,9 +113,89 @@ public final class ModelCache {
             Artifacts.verify(tmp, hex, "model file fetched from " + source, "refusing to cache or serve it");
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
             target.toFile().setReadOnly();
+            markable(target);
             return new Entry(target, true);
         } finally {
             Files.deleteIfExists(tmp);
+        }
+    }
+
+    /** The file a serving process holds a shared lock on while it serves {@code file} ({@link #servedByThisProcess}). */
+    private static Path useMark(Path file) {
+        return file.resolveSibling(file.getFileName() + ".use");
+    }
+
+    /**
+     * Makes sure {@code <hex>.use} exists beside a cached file: the serving container mounts the cache read-only, so it
+     * can lock that file but not create it.
+     */
+    private static void markable(Path file) {
+        try {
+            Files.createFile(useMark(file));
+        } catch (java.nio.file.FileAlreadyExistsException e) {
+            // made by an earlier pod
+        } catch (IOException e) {
+            // a cache directory this process may read but not write: its servers run unmarked (pruning may take the file)
+        }
+    }
+
+    /** The locks this process holds on what it serves, kept reachable for as long as it runs (a lost channel would let go). */
+    private static final java.util.List<FileLock> SERVING = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    /**
+     * Marks {@code file} as served by this process until it ends, if it is a cached file (named by its digest, with
+     * {@code <hex>.use} beside it): {@link #prune} on any process of the node then leaves it. A shared lock, so any
+     * number of servers can hold it; the kernel drops it when the process ends. Taken before the file is read, so a
+     * prune that got there first has removed it and loading fails plainly (the pod's status says so), never half-way.
+     *
+     * @return whether the file is now marked (false: not a cached file, or its mark cannot be locked; it is served all
+     *         the same, only not protected from pruning)
+     */
+    public static boolean servedByThisProcess(Path file) {
+        Path use = useMark(file);
+        if (!file.getFileName().toString().matches("[0-9a-f]{64}") || !Files.isRegularFile(use)) {
+            return false;
+        }
+        try {
+            FileChannel ch = FileChannel.open(use, StandardOpenOption.READ);
+            try {
+                SERVING.add(ch.lock(0, Long.MAX_VALUE, true));
+                return true;
+            } catch (IOException | java.nio.channels.OverlappingFileLockException e) {
+                ch.close();
+                return false;
+            }
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /**
+     * Runs {@code removal} unless a process serves the file ({@link #servedByThisProcess}): holding {@code <hex>.use}
+     * exclusively meanwhile, so no server can start on it half-way; the mark goes with the file.
+     */
+    private static boolean unlessServed(Path file, UnderLock<Boolean> removal) throws IOException {
+        Path use = useMark(file);
+        if (!Files.exists(use)) {
+            return removal.run(true);
+        }
+        FileChannel ch;
+        try {
+            ch = FileChannel.open(use, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        } catch (IOException e) {
+            return false; // cannot tell whether it is served: kept
+        }
+        try (ch; FileLock lock = ch.tryLock(0, Long.MAX_VALUE, false)) {
+            if (lock == null) {
+                return false; // a model server of another process serves it
+            }
+            boolean removed = removal.run(true);
+            if (removed) {
+                Files.deleteIfExists(use);
+            }
+            return removed;
+        } catch (java.nio.channels.OverlappingFileLockException e) {
+            return false; // this process serves it
         }
     }
 
@@ -133,7 +215,8 @@ public final class ModelCache {
     /**
      * Removes the files used longest ago until the cache holds at most {@code maxBytes} (0: no limit, nothing removed),
      * keeping {@code keep} (the digest just asked for) whatever its size; an entry another process holds the lock of
-     * (a fetch or a check in progress) is skipped, as is a part file whose fetch is still running.
+     * (a fetch or a check in progress) is skipped, as is one a running model server serves and a part file whose fetch
+     * is still running.
      */
     public Pruned prune(long maxBytes, String keep) throws IOException {
         Path dir = root.resolve("sha256");
@@ -173,7 +256,7 @@ public final class ModelCache {
             if (c.hex().equals(keep)) {
                 continue;
             }
-            if (withLockIfFree(c.hex(), held -> Files.deleteIfExists(c.path()))) {
+            if (withLockIfFree(c.hex(), held -> unlessServed(c.path(), h -> Files.deleteIfExists(c.path())))) {
                 total -= c.size();
                 freed += c.size();
                 removed.add(c.hex());

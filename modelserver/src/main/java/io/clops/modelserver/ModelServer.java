@@ -474,6 +474,7 @@ public final class ModelServer implements AutoCloseable {
                 System.out.println((e.fetched() ? "fetched " : "cached ") + a.get("uri") + " as " + e.path());
                 a.put("file", e.path().toString());
             }
+            ModelCache.servedByThisProcess(Path.of(a.get("file"))); // a node's cache keeps what runs (prune skips it)
             ModelServer s = open(Path.of(a.get("file")), a.get("sha256"), a.getOrDefault("format", "onnx"), a.getOrDefault("name", "model"),
                     a.getOrDefault("host", "127.0.0.1"), port, Integer.parseInt(a.getOrDefault("intra-op-threads", "1")))
                     .batching(Integer.parseInt(a.getOrDefault("max-batch", "1")), Long.parseLong(a.getOrDefault("max-delay-us", "2000"))).start();

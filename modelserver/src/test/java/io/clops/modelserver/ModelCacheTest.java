@@ -286,6 +286,17 @@ class ModelCacheTest {
     }
 
     @Test
+    void aFileThisProcessServesIsNotPrunedAndOneOutsideACacheIsNotMarked() throws Exception {
+        ModelCache node = new ModelCache(dir.resolve("cache"), null);
+        String served = cached(node, "a", "a".repeat(100), 30);
+        String other = cached(node, "b", "b".repeat(100), 20);
+        assertThat(ModelCache.servedByThisProcess(node.pathOf(served))).isTrue();
+        assertThat(ModelCache.servedByThisProcess(dir.resolve("a"))).as("not a cached file").isFalse();
+        assertThat(node.prune(1, "0".repeat(64)).digests()).as("used longest ago, but served").containsExactly(other);
+        assertThat(Files.exists(node.pathOf(served))).isTrue();
+    }
+
+    @Test
     void theInitStepRefusesALimitThatIsNotAByteCount() {
         assertThat(ModelCache.maxBytes("1073741824")).isEqualTo(1L << 30);
         assertThat(ModelCache.maxBytes("0")).isZero();

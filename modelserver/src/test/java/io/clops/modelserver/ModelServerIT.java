@@ -262,6 +262,39 @@ class ModelServerIT {
     }
 
     @Test
+    void aNodesCacheKeepsTheFileARunningServerServesAndLetsItGoWhenTheServerEnds() throws Exception {
+        Path cacheDir = Files.createTempDirectory("node-cache");
+        ModelCache node = new ModelCache(cacheDir, null);
+        Path served = node.ensure(file.toUri(), sha256).path();
+        Path unused = Files.createTempFile("other", ".onnx");
+        Files.writeString(unused, "another version's file, cached on this node and served by nobody");
+        String unusedSha = node.ensure(unused.toUri(), Artifacts.sha256(unused)).path().getFileName().toString();
+        // the served one was used longest ago: a prune by age alone would take it first
+        Files.setLastModifiedTime(served, java.nio.file.attribute.FileTime.from(java.time.Instant.now().minusSeconds(3600)));
+        String nothing = "0".repeat(64);
+
+        int port = freePort();
+        Process p = modelServerProcess(served, port);
+        try {
+            var out = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream()));
+            assertThat(out.readLine()).as("its first line").contains("serving").contains("on port " + port);
+            ModelCache.Pruned pruned = node.prune(1, nothing);
+            assertThat(pruned.digests()).as("the file a server of another process serves stays; the unused one goes").containsExactly(unusedSha);
+            assertThat(Files.exists(served)).isTrue();
+            assertThat(Files.exists(node.pathOf(unusedSha))).isFalse();
+            HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v2/models/iris/infer"))
+                    .POST(HttpRequest.BodyPublishers.ofString(KSERVE_IRIS)).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        } finally {
+            p.destroyForcibly(); // however it ends, the kernel lets its lock go
+            p.waitFor(10, TimeUnit.SECONDS);
+        }
+        assertThat(node.prune(1, nothing).digests()).as("served by nobody now").containsExactly(sha256);
+        assertThat(Files.exists(served)).isFalse();
+        assertThat(Files.exists(served.resolveSibling(sha256 + ".use"))).as("its mark went with it").isFalse();
+    }
+
+    @Test
     void aFileWithOneByteChangedIsRefusedBeforeItLoadsNamingBothDigests() throws Exception {
         byte[] bytes = Files.readAllBytes(file);
         bytes[bytes.length / 2] ^= 0x01;
