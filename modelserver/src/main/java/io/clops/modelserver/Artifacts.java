@@ -60,11 +60,18 @@ public final class Artifacts {
                 return Files.newInputStream(Path.of(source));
             }
             case "http", "https" -> {
+                boolean credential = token != null && !token.isEmpty();
+                SigV4.Key signing = credential && SigV4.names(token) ? SigV4.parse(printable(token, source), source.getHost()) : null;
                 java.net.URI at = source;
                 for (int hop = 0; ; hop++) {
                     java.net.http.HttpRequest.Builder r = java.net.http.HttpRequest.newBuilder(at).timeout(java.time.Duration.ofMinutes(30)).GET();
-                    if (token != null && !token.isEmpty() && sameOrigin(source, at)) {
-                        r.header("Authorization", authorization(token, source));
+                    if (credential && sameOrigin(source, at)) {
+                        if (signing != null) { // signed for this very request, as it goes
+                            SigV4.sign(signing, "GET", at, SigV4.hostHeader(at), java.time.Instant.now(), SigV4.UNSIGNED_PAYLOAD, java.util.Map.of())
+                                    .forEach(r::header);
+                        } else {
+                            r.header("Authorization", authorization(token, source));
+                        }
                     }
                     java.net.http.HttpResponse<InputStream> answer;
                     try {
@@ -110,11 +117,17 @@ public final class Artifacts {
 
     /**
      * The Authorization header for a credential: used as it is when it names its scheme ({@code Basic dXNlcjpwYXNz},
-     * {@code Bearer …}, {@code Token …}), else a bearer token. A credential with a line break, another control
+     * {@code Bearer …}, {@code Token …}), else a bearer token ({@code aws-sigv4 …} is not sent but signs each request:
+     * {@link SigV4}). A credential with a line break, another control
      * character or one outside printable ASCII is refused (it could add headers of its own, or not be a header value
      * at all), naming the host, never the credential.
      */
     static String authorization(String credential, java.net.URI source) {
+        return SCHEME_AND_CREDENTIALS.matcher(printable(credential, source)).matches() ? credential : "Bearer " + credential;
+    }
+
+    /** {@code credential}, unless it has a line break, another control character or one outside printable ASCII. */
+    private static String printable(String credential, java.net.URI source) {
         for (int i = 0; i < credential.length(); i++) {
             char c = credential.charAt(i);
             if (c < 0x20 || c > 0x7e) {
@@ -122,7 +135,7 @@ public final class Artifacts {
                         + " that is not printable ASCII: it must be one line, a token or '<scheme> <credentials>'");
             }
         }
-        return SCHEME_AND_CREDENTIALS.matcher(credential).matches() ? credential : "Bearer " + credential;
+        return credential;
     }
 
     static final int MAX_REDIRECTS = 5;

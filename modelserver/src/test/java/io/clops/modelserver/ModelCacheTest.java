@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -208,6 +209,65 @@ class ModelCacheTest {
             assertThat(Files.exists(dir.resolve("cache-bad/sha256/" + sha))).isFalse();
         } finally {
             server.stop(0);
+        }
+    }
+
+    /**
+     * A bucket of an S3-compatible store (path-style, as MinIO serves it), standing in for S3, which cannot run here:
+     * it checks each request's SigV4 signature the way S3 does (from the request as it arrived: its Host header, its
+     * time, its path) and answers S3's XML error otherwise. The host's credential names the key; the secret never
+     * travels.
+     */
+    @Test
+    void aFileInAnS3BucketIsFetchedWithRequestsSignedByTheHostsKey() throws Exception {
+        byte[] bytes = "a model in a bucket".getBytes(StandardCharsets.UTF_8);
+        String sha = Artifacts.sha256(model("bucket.onnx", "a model in a bucket"));
+        SigV4.Key bucketKey = SigV4.parse("aws-sigv4 eu-west-1 AKIACLOPSTEST s3-secret-5e1f", "store");
+        List<String> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+        HttpServer s3 = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        s3.createContext("/models-bucket/iris/model.onnx", ex -> {
+            var h = ex.getRequestHeaders();
+            String auth = String.valueOf(h.getFirst("Authorization"));
+            seen.add(h.entrySet().toString());
+            java.time.Instant at = java.time.LocalDateTime.parse(String.valueOf(h.getFirst("x-amz-date")),
+                    java.time.format.DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'")).toInstant(java.time.ZoneOffset.UTC);
+            boolean fresh = java.time.Duration.between(at, java.time.Instant.now()).abs().toMinutes() < 15; // S3's own window
+            String expected = !fresh ? "stale" : SigV4.sign(bucketKey, ex.getRequestMethod(), ex.getRequestURI(), h.getFirst("Host"), at,
+                    String.valueOf(h.getFirst("x-amz-content-sha256")), Map.of()).get("Authorization");
+            if (auth.equals(expected)) {
+                ex.sendResponseHeaders(200, bytes.length);
+                ex.getResponseBody().write(bytes);
+            } else {
+                byte[] why = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>SignatureDoesNotMatch</Code><Message>The request signature"
+                        + " we calculated does not match the signature you provided.</Message></Error>").getBytes(StandardCharsets.UTF_8);
+                ex.sendResponseHeaders(403, why.length);
+                ex.getResponseBody().write(why);
+            }
+            ex.close();
+        });
+        s3.start();
+        try {
+            URI uri = URI.create("http://127.0.0.1:" + s3.getAddress().getPort() + "/models-bucket/iris/model.onnx");
+            Path credentials = Files.createDirectories(dir.resolve("credentials"));
+            Files.writeString(credentials.resolve("127.0.0.1"), "aws-sigv4 eu-west-1 AKIACLOPSTEST s3-secret-5e1f\n");
+            ModelCache.Entry e = new ModelCache(dir.resolve("cache"), null, credentials).ensure(uri, sha);
+            assertThat(e.fetched()).isTrue();
+            assertThat(Files.readAllBytes(e.path())).isEqualTo(bytes);
+            assertThat(seen).hasSize(1);
+            assertThat(seen.get(0)).contains("AWS4-HMAC-SHA256 Credential=AKIACLOPSTEST/").contains("/eu-west-1/s3/aws4_request")
+                    .contains("UNSIGNED-PAYLOAD").doesNotContain("s3-secret-5e1f");
+
+            Files.writeString(credentials.resolve("127.0.0.1"), "aws-sigv4 eu-west-1 AKIACLOPSTEST a-wrong-secret\n");
+            assertThatThrownBy(() -> new ModelCache(dir.resolve("cache-wrong"), null, credentials).ensure(uri, sha))
+                    .hasMessageContaining("HTTP 403").hasMessageContaining("SignatureDoesNotMatch").hasMessageNotContaining("a-wrong-secret");
+            assertThat(Files.exists(dir.resolve("cache-wrong/sha256/" + sha))).isFalse();
+
+            Files.writeString(credentials.resolve("127.0.0.1"), "aws-sigv4 eu-west-1 AKIACLOPSTEST\n");
+            assertThatThrownBy(() -> new ModelCache(dir.resolve("cache-short"), null, credentials).ensure(uri, sha))
+                    .as("no request goes out with half a key").hasMessageContaining("the credential for 127.0.0.1 names aws-sigv4");
+            assertThat(seen).hasSize(2);
+        } finally {
+            s3.stop(0);
         }
     }
 
