@@ -42,9 +42,10 @@ final class SigV4 {
     private SigV4() {
     }
 
-    /** Whether a credential asks for SigV4 (it starts with {@value #SCHEME} and a space). */
+    /** Whether a credential asks for SigV4: it is {@value #SCHEME}, alone (refused by {@link #parse}) or followed by a space. */
     static boolean names(String credential) {
-        return credential.regionMatches(true, 0, SCHEME + " ", 0, SCHEME.length() + 1);
+        String c = credential.strip();
+        return c.equalsIgnoreCase(SCHEME) || c.regionMatches(true, 0, SCHEME + " ", 0, SCHEME.length() + 1);
     }
 
     /**

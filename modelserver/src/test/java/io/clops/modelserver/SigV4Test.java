@@ -54,6 +54,8 @@ class SigV4Test {
     void aMalformedCredentialIsRefusedNamingTheHostAndNeverTheSecret() {
         assertThat(SigV4.names("AWS-SIGV4 r a s")).isTrue();
         assertThat(SigV4.names("aws-sigv4x r a s")).isFalse();
+        assertThat(SigV4.names("aws-sigv4")).as("the scheme alone is a malformed key, not a bearer token").isTrue();
+        assertThatThrownBy(() -> SigV4.parse("aws-sigv4", "store.example")).hasMessageContaining("(0 values after the scheme)");
         assertThatThrownBy(() -> SigV4.parse("aws-sigv4 eu-west-1 AKIAONLY", "store.example"))
                 .hasMessageContaining("the credential for store.example").hasMessageContaining("<region> <access-key-id> <secret-access-key>");
         assertThatThrownBy(() -> SigV4.parse("aws-sigv4 EU_West AKIA sekrit-9f2", "store.example"))
