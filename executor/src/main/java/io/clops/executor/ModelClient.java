@@ -114,6 +114,7 @@ public final class ModelClient {
         this.sweepMs = Math.max(10, Math.min(250, timeoutMs / 10));
         this.bootstrap = new Bootstrap().channel(loops.socketChannel())
                 .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.ALLOCATOR, LoopBuffers.SHARED)
                 .option(ChannelOption.SO_KEEPALIVE, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, Math.min(timeoutMs, 2000))
                 .handler(new ChannelInitializer<Channel>() {
