@@ -171,13 +171,13 @@ public final class ModelCache {
     }
 
     /**
-     * Runs {@code removal} unless a process serves the file ({@link #servedByThisProcess}): holding {@code <hex>.use}
+     * Deletes a cached file unless a process serves it ({@link #servedByThisProcess}): holding {@code <hex>.use}
      * exclusively meanwhile, so no server can start on it half-way; the mark goes with the file.
      */
-    private static boolean unlessServed(Path file, UnderLock<Boolean> removal) throws IOException {
+    private static boolean deleteUnlessServed(Path file) throws IOException {
         Path use = useMark(file);
         if (!Files.exists(use)) {
-            return removal.run(true);
+            return Files.deleteIfExists(file);
         }
         FileChannel ch;
         try {
@@ -186,14 +186,11 @@ public final class ModelCache {
             return false; // cannot tell whether it is served: kept
         }
         try (ch; FileLock lock = ch.tryLock(0, Long.MAX_VALUE, false)) {
-            if (lock == null) {
-                return false; // a model server of another process serves it
+            if (lock == null || !Files.deleteIfExists(file)) {
+                return false; // a model server of another process serves it, or it is gone already
             }
-            boolean removed = removal.run(true);
-            if (removed) {
-                Files.deleteIfExists(use);
-            }
-            return removed;
+            Files.deleteIfExists(use);
+            return true;
         } catch (java.nio.channels.OverlappingFileLockException e) {
             return false; // this process serves it
         }
@@ -256,7 +253,7 @@ public final class ModelCache {
             if (c.hex().equals(keep)) {
                 continue;
             }
-            if (withLockIfFree(c.hex(), held -> unlessServed(c.path(), h -> Files.deleteIfExists(c.path())))) {
+            if (withLockIfFree(c.hex(), held -> deleteUnlessServed(c.path()))) {
                 total -= c.size();
                 freed += c.size();
                 removed.add(c.hex());
