@@ -190,6 +190,35 @@ class IsolationMatrixIT {
         assertThat(failures).as("cells that are not what the roles say").isEmpty();
         assertThat(wrongfulSuccesses).isZero();
         assertThat(wrongfulRefusals).isZero();
+
+        // every Kafka credential the matrix got for iso-a is on its audit trail (who, which principal; never a
+        // password), and nobody else's attempt is: a non-member was refused before anything entered the log
+        Await.until("the audit trail shows each member's Kafka credentials", Duration.ofSeconds(10), () -> {
+            try {
+                return kafkaCredentialsOnTheTrail(alice, "iso-a").keySet().containsAll(List.of("alice", "mia", "vic", "serviceaccount:iso-a:ci"));
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        java.util.Map<String, String> issued = kafkaCredentialsOnTheTrail(alice, "iso-a");
+        assertThat(issued).as("only members of iso-a, each for their own principal")
+                .containsOnlyKeys("alice", "mia", "vic", "serviceaccount:iso-a:ci")
+                .allSatisfy((actor, change) -> assertThat(change).isEqualTo("kafka principal iso-a." + actor + ": new password"));
+    }
+
+    /** Actor → the change line of each accepted issue-kafka-credentials record of the project (the last one each). */
+    java.util.Map<String, String> kafkaCredentialsOnTheTrail(String token, String project) throws Exception {
+        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(platform.apiUrl() + "/api/v1/audit?project=" + project + "&limit=1000"))
+                .header("Authorization", "Bearer " + token).GET().build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        java.util.Map<String, String> out = new java.util.TreeMap<>();
+        for (JsonNode item : ApiClient.JSON.readTree(r.body()).get("items")) {
+            if (item.get("action").asText().equals("issue-kafka-credentials") && item.get("accepted").asBoolean()) {
+                assertThat(item.get("changes")).hasSize(1);
+                out.put(item.get("actor").asText(), item.get("changes").get(0).asText());
+            }
+        }
+        return out;
     }
 
     /** One caller's try at one action; {@code tag} keeps each caller's objects apart. */

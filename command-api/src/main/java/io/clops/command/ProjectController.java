@@ -133,10 +133,12 @@ public class ProjectController {
      * The caller's own Kafka credentials in this project (a member in any role: async predictions, a pipeline's intake
      * records): principal {@code <project>.<user>}, a new password each call (the previous one stops working), allowed
      * only the project's topics ({@code clops.infer.<project>.*}) and writing the intake. 404 where the platform's
-     * Kafka does not enforce ACLs.
+     * Kafka does not enforce ACLs. The issuance is a command in the log first (who, when, which principal; never the
+     * password), so the audit trail shows who could read a project's predictions since when; the password is set only
+     * once the fold accepted it.
      */
     @Post(uri = "/{project}/kafka-credentials", produces = "application/json")
-    public HttpResponse<String> kafkaCredentials(HttpRequest<?> request, String project) {
+    public HttpResponse<String> kafkaCredentials(HttpRequest<?> request, String project) throws InterruptedException {
         if (!kafka.enabled()) {
             return Http.error(HttpStatus.NOT_FOUND, "this platform's Kafka does not enforce ACLs (clops.kafka.acls): any client reaches every topic");
         }
@@ -151,8 +153,13 @@ public class ProjectController {
         if (!p.get().getMembers().containsKey(who.name())) {
             return Http.error(HttpStatus.FORBIDDEN, "user '" + who.name() + "' has no role in project '" + project + "'");
         }
+        Verdict v = submit(request, Requests.issueKafkaCredentials(project, who.name()));
+        if (v.pending() || !v.accepted()) {
+            return answer(v, project, HttpStatus.OK);
+        }
         io.clops.kafka.KafkaAccess.Credentials c = kafka.issue(project, who.name());
         Map<String, Object> out = new LinkedHashMap<>();
+        out.put("commandId", v.commandId());
         out.put("project", project);
         out.put("bootstrap", kafka.bootstrap());
         out.put("securityProtocol", "SASL_PLAINTEXT");

@@ -57,6 +57,9 @@ public class ProjectRoles implements Authorization {
                 || r instanceof Request.SetQuota || r instanceof Request.CreateServiceAccount || r instanceof Request.RemoveServiceAccount) {
             return ProjectRole.admin;
         }
+        if (r instanceof Request.IssueKafkaCredentials) {
+            return ProjectRole.viewer; // a member's own, for the topics any role may use (async predictions)
+        }
         return ProjectRole.modeler;
     }
 
@@ -78,6 +81,9 @@ public class ProjectRoles implements Authorization {
         }
         if (r instanceof Request.CreateServiceAccount || r instanceof Request.RemoveServiceAccount) {
             return "managing service accounts";
+        }
+        if (r instanceof Request.IssueKafkaCredentials) {
+            return "issuing Kafka credentials";
         }
         return "changing the registry";
     }

@@ -208,6 +208,10 @@ public final class CommandGateway implements AutoCloseable {
         if (r instanceof Request.RemoveServiceAccount a) {
             return command(a.project(), who, commandId, requestId, timeMs, io.clops.avro.RemoveServiceAccount.newBuilder().setName(a.name()).build());
         }
+        if (r instanceof Request.IssueKafkaCredentials k) {
+            return command(k.project(), who, commandId, requestId, timeMs, io.clops.avro.IssueKafkaCredentials.newBuilder().setUser(k.user())
+                    .setPrincipal(io.clops.kafka.KafkaAccess.principal(k.project(), k.user())).build());
+        }
         if (r instanceof Request.SetQuota q) {
             return command(q.project(), who, commandId, requestId, timeMs, SetQuota.newBuilder().setQuota(q.quota()).build());
         }

@@ -57,4 +57,11 @@ public sealed interface Request {
 
     record RemoveServiceAccount(String project, String name) implements Request {
     }
+
+    /**
+     * A member's own Kafka credentials in the project, set anew: in the log before they exist (who, when, which
+     * principal; never the password), issued by the API once the fold accepts.
+     */
+    record IssueKafkaCredentials(String project, String user) implements Request {
+    }
 }

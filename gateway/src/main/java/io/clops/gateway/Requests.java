@@ -154,6 +154,13 @@ public final class Requests {
         return new Request.RemoveServiceAccount(project, name);
     }
 
+    public static Request.IssueKafkaCredentials issueKafkaCredentials(String project, String user) {
+        List<FieldError> errors = new ArrayList<>();
+        Names.checkProject("project", project, errors);
+        throwIfAny("invalid Kafka credentials request", errors);
+        return new Request.IssueKafkaCredentials(project, user);
+    }
+
     public static Request.Undeploy undeploy(String project, String name) {
         List<FieldError> errors = new ArrayList<>();
         Names.checkProject("project", project, errors);

@@ -100,6 +100,9 @@ public final class AuditTrail {
                 diff(label, before.apply(o.target(), o.key()), o.value(), changes);
             }
         }
+        if (verdict.getAccepted() && event instanceof CommandEnvelope c && c.getPayload() instanceof io.clops.avro.IssueKafkaCredentials k) {
+            changes.add("kafka principal " + k.getPrincipal() + ": new password"); // outside the project's state: Kafka's
+        }
         if (changes.size() > MAX_CHANGES) {
             int more = changes.size() - MAX_CHANGES;
             changes = new ArrayList<>(changes.subList(0, MAX_CHANGES));

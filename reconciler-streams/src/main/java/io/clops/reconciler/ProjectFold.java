@@ -128,6 +128,8 @@ public final class ProjectFold {
             verdict = createServiceAccount(cmd, project.get(), create, out);
         } else if (cmd.getPayload() instanceof RemoveServiceAccount remove) {
             verdict = removeServiceAccount(cmd, project.get(), remove, out);
+        } else if (cmd.getPayload() instanceof io.clops.avro.IssueKafkaCredentials issue) {
+            verdict = issueKafkaCredentials(cmd, project.get(), issue);
         } else {
             verdict = refused(base(cmd).setDeployment(""), "unknown command type " + cmd.getPayload().getClass().getSimpleName());
         }
@@ -299,6 +301,22 @@ public final class ProjectFold {
         next.getMembers().remove(io.clops.api.Names.serviceAccount(p.getName(), remove.getName()));
         out.add(new Output(Target.PROJECTS, p.getName(), next));
         return v.setAccepted(true).setGeneration(next.getGeneration()).build();
+    }
+
+    /**
+     * A member's own Kafka credentials: accepted for a member of the project asking for their own; nothing in the
+     * project changes (the API sets the password once accepted, and the audit record says which principal).
+     */
+    private static CommandResult issueKafkaCredentials(CommandEnvelope cmd, Project p, io.clops.avro.IssueKafkaCredentials issue) {
+        CommandResult.Builder v = base(cmd);
+        if (!issue.getUser().equals(cmd.getActor())) {
+            return refused(v, "Kafka credentials are issued to the member who asks for them: '" + cmd.getActor()
+                    + "' asked for '" + issue.getUser() + "'");
+        }
+        if (!p.getMembers().containsKey(issue.getUser())) {
+            return refused(v, "user '" + issue.getUser() + "' has no role in project '" + p.getName() + "'");
+        }
+        return v.setAccepted(true).setGeneration(p.getGeneration()).build();
     }
 
     private static Quotas.Usage usage(State s, String project) {

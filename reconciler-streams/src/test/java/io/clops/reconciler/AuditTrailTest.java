@@ -77,4 +77,22 @@ class AuditTrailTest {
         AuditRecord edited = AuditRecord.newBuilder(trail.get(2)).setActor("mallory").build();
         assertThat(AuditTrail.intact(edited)).isFalse();
     }
+
+    @Test
+    void kafkaCredentialsIssuedAreOnTheTrailWithTheirPrincipalAndNeverAPassword() {
+        fold(Fixtures.createProject("c0", "demo"));
+        CommandEnvelope mine = CommandEnvelope.newBuilder().setId("k1").setProject("demo").setActor("alice").setTimeMs(5000)
+                .setPayload(io.clops.avro.IssueKafkaCredentials.newBuilder().setUser("alice").setPrincipal("demo.alice").build()).build();
+        AuditRecord issued = fold(mine);
+        assertThat(issued.getAction()).isEqualTo("issue-kafka-credentials");
+        assertThat(issued.getActor()).isEqualTo("alice");
+        assertThat(issued.getAccepted()).isTrue();
+        assertThat(issued.getChanges()).containsExactly("kafka principal demo.alice: new password");
+        AuditRecord outsider = fold(CommandEnvelope.newBuilder(mine).setId("k2").setActor("mallory")
+                .setPayload(io.clops.avro.IssueKafkaCredentials.newBuilder().setUser("mallory").setPrincipal("demo.mallory").build()).build());
+        assertThat(outsider.getAccepted()).isFalse();
+        assertThat(outsider.getReason()).isEqualTo("user 'mallory' has no role in project 'demo'");
+        assertThat(outsider.getChanges()).as("refused: nothing issued").isEmpty();
+        assertThat(trail).allMatch(AuditTrail::intact);
+    }
 }

@@ -230,4 +230,25 @@ class ProjectsFoldTest {
         assertThat(command(cmd("team-a", io.clops.avro.RemoveServiceAccount.newBuilder().setName("nightly").build())).getReason())
                 .isEqualTo("service account 'nightly' does not exist in project 'team-a'");
     }
+
+    @Test
+    void kafkaCredentialsAreAcceptedForAMemberAskingForTheirOwnAndChangeNothingInTheProject() {
+        Project before = state.project("team-a").orElseThrow();
+        List<ProjectFold.Output> out = state.apply(ProjectFold.onCommand(state, cmd("team-a", issue("alice"))));
+        CommandResult mine = ProjectFoldTest.verdict(out);
+        assertThat(mine.getAccepted()).isTrue();
+        assertThat(mine.getGeneration()).as("the project's generation, unchanged").isEqualTo(before.getGeneration());
+        assertThat(out).extracting(ProjectFold.Output::target).as("a verdict, no state").contains(ProjectFold.Target.COMMAND_RESULTS)
+                .doesNotContain(ProjectFold.Target.PROJECTS, ProjectFold.Target.DESIRED, ProjectFold.Target.MODELS);
+        assertThat(state.project("team-a").orElseThrow()).isEqualTo(before);
+        assertThat(command(cmd("team-a", issue("bob"))).getReason())
+                .isEqualTo("Kafka credentials are issued to the member who asks for them: 'alice' asked for 'bob'");
+        CommandEnvelope outsider = CommandEnvelope.newBuilder(cmd("team-a", issue("mallory"))).setActor("mallory").build();
+        assertThat(command(outsider).getReason()).isEqualTo("user 'mallory' has no role in project 'team-a'");
+        assertThat(command(cmd("team-b", issue("alice"))).getReason()).startsWith("project 'team-b' does not exist");
+    }
+
+    static io.clops.avro.IssueKafkaCredentials issue(String user) {
+        return io.clops.avro.IssueKafkaCredentials.newBuilder().setUser(user).setPrincipal("team-a." + user).build();
+    }
 }
