@@ -62,6 +62,9 @@ public final class Predictor {
         }
         ApiClient.Answer c = api.send("POST", "/api/v1/projects/" + project + "/kafka-credentials", null);
         ModelCommand.fail(c);
+        if (!c.body().hasNonNull("password")) { // 202: the issuance is in the log, not decided yet; nothing was issued
+            throw new CliException("no Kafka credentials yet for project " + project + " (the platform has not decided the request): try again");
+        }
         return new java.util.HashMap<String, Object>(io.clops.kafka.KafkaAccess.client(c.body().path("username").asText(), c.body().path("password").asText()));
     }
 

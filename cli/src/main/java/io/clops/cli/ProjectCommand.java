@@ -274,6 +274,9 @@ public final class ProjectCommand {
             Main root = Ui.root(spec);
             ApiClient.Answer a = root.api().send("POST", "/api/v1/projects/" + root.project + "/kafka-credentials", null);
             ModelCommand.fail(a);
+            if (!a.body().hasNonNull("password")) { // 202: in the log, not decided yet; nothing was issued
+                throw new CliException("no Kafka credentials yet for project " + root.project + " (the platform has not decided the request): try again");
+            }
             if (root.output != Output.Format.table) {
                 Output.print(spec.commandLine().getOut(), root.output, a.body(), List.of());
             } else {
