@@ -53,19 +53,16 @@ public final class Predictor {
     }
 
     /**
-     * Where the platform's Kafka enforces ACLs: the caller's own SASL credentials in the project, fresh from the API
-     * (each call sets a new password for this member's Kafka principal); nothing otherwise.
+     * Where the platform's Kafka enforces ACLs: the caller's own SASL credentials in the project, issued by the API
+     * (each issuance sets a new password for this member's Kafka principal and is a command in the project's log).
      */
-    static java.util.Map<String, Object> kafkaClient(ApiClient api, String project, JsonNode info) {
-        if (!info.has("kafkaSecurity")) {
-            return java.util.Map.of();
-        }
+    static KafkaCredentialsCache.Credentials issue(ApiClient api, String project) {
         ApiClient.Answer c = api.send("POST", "/api/v1/projects/" + project + "/kafka-credentials", null);
         ModelCommand.fail(c);
         if (!c.body().hasNonNull("password")) { // 202: the issuance is in the log, not decided yet; nothing was issued
             throw new CliException("no Kafka credentials yet for project " + project + " (the platform has not decided the request): try again");
         }
-        return new java.util.HashMap<String, Object>(io.clops.kafka.KafkaAccess.client(c.body().path("username").asText(), c.body().path("password").asText()));
+        return new KafkaCredentialsCache.Credentials(c.body().path("username").asText(), c.body().path("password").asText());
     }
 
     public Result async(String name, String model, String body, Duration timeout) {
@@ -76,7 +73,26 @@ public final class Predictor {
         parse(body);
         JsonNode info = api.get("/api/v1/info").body();
         String bootstrap = info.path("kafkaBootstrap").asText();
-        java.util.Map<String, Object> security = kafkaClient(api, project, info);
+        if (!info.has("kafkaSecurity")) {
+            return async(bootstrap, java.util.Map.of(), name, model, body, timeout);
+        }
+        // the credentials issued before, while Kafka takes them: one issuance (one command in the log) per caller, not per prediction
+        KafkaCredentialsCache cache = KafkaCredentialsCache.beside(CliConfig.path());
+        String key = KafkaCredentialsCache.key(api.server(), project, api.token());
+        KafkaCredentialsCache.Credentials kept = cache.get(key);
+        if (kept != null) {
+            try {
+                return async(bootstrap, io.clops.kafka.KafkaAccess.client(kept.username(), kept.password()), name, model, body, timeout);
+            } catch (org.apache.kafka.common.errors.AuthenticationException refused) {
+                cache.remove(key); // a newer issuance changed the password: ask for another
+            }
+        }
+        KafkaCredentialsCache.Credentials fresh = issue(api, project);
+        cache.put(key, fresh);
+        return async(bootstrap, io.clops.kafka.KafkaAccess.client(fresh.username(), fresh.password()), name, model, body, timeout);
+    }
+
+    private Result async(String bootstrap, java.util.Map<String, String> security, String name, String model, String body, Duration timeout) {
         String requests = Topics.inferRequests(project, name).name();
         String responses = Topics.inferResponses(project, name).name();
         String id = UUID.randomUUID().toString();

@@ -88,6 +88,9 @@ class IsolationMatrixIT {
     }
 
     record Run(int code, String out, String err) {
+        JsonNode outJson() throws java.io.IOException {
+            return ApiClient.JSON.readTree(out);
+        }
     }
 
     Run clops(String token, String... args) {
@@ -204,6 +207,69 @@ class IsolationMatrixIT {
         assertThat(issued).as("only members of iso-a, each for their own principal")
                 .containsOnlyKeys("alice", "mia", "vic", "serviceaccount:iso-a:ci")
                 .allSatisfy((actor, change) -> assertThat(change).isEqualTo("kafka principal iso-a." + actor + ": new password"));
+
+        theCliKeepsItsKafkaCredentialsSoPredictionsDoNotFillTheTrail(callers.get(1).token());
+    }
+
+    /**
+     * {@code clops predict --async} keeps the credentials it was issued (beside its config, in a home of the test's
+     * own): two predictions put one issuance in the log, not two; after someone asks for new credentials (the kept
+     * password stops working) the next prediction is issued new ones and is answered. Counted between issuances whose
+     * command ids the test knows, so a record still on its way cannot be missed.
+     */
+    void theCliKeepsItsKafkaCredentialsSoPredictionsDoNotFillTheTrail(String mia) throws Exception {
+        String userHome = System.getProperty("user.home");
+        System.setProperty("user.home", home.resolve("cli-home").toString());
+        try {
+            String a = marker(mia);
+            for (int i = 0; i < 2; i++) {
+                assertThat(Predictor.labels(ok(mia, "predict", "iris", "--async", "-d", DemoCommand.REQUEST, "-o", "json").outJson()))
+                        .containsExactly("setosa", "versicolor", "virginica");
+            }
+            String b = marker(mia); // a new password: the one the CLI kept stops working
+            assertThat(Predictor.labels(ok(mia, "predict", "iris", "--async", "-d", DemoCommand.REQUEST, "-o", "json").outJson()))
+                    .as("the kept password refused, new credentials issued and used").containsExactly("setosa", "versicolor", "virginica");
+            String c = marker(mia);
+            List<String> ids = new ArrayList<>();
+            Await.until("the trail reaches the last issuance", Duration.ofSeconds(10), () -> {
+                try {
+                    ids.clear();
+                    ids.addAll(issuedBy(alice(), "mia"));
+                    return ids.contains(c);
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            assertThat(ids.indexOf(b) - ids.indexOf(a) - 1).as("issuances for two predictions").isEqualTo(1);
+            assertThat(ids.indexOf(c) - ids.indexOf(b) - 1).as("issuances for a prediction after the password changed").isEqualTo(1);
+        } finally {
+            System.setProperty("user.home", userHome);
+        }
+    }
+
+    String aliceToken;
+
+    String alice() throws Exception {
+        return aliceToken != null ? aliceToken : (aliceToken = login("alice"));
+    }
+
+    /** Asks for new Kafka credentials; the command's id. */
+    String marker(String token) throws Exception {
+        return ApiClient.JSON.readTree(ok(token, "project", "kafka-credentials", "-o", "json").out()).get("commandId").asText();
+    }
+
+    /** The event ids of the accepted issue-kafka-credentials records of {@code actor} in iso-a, oldest first. */
+    List<String> issuedBy(String token, String actor) throws Exception {
+        HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(platform.apiUrl() + "/api/v1/audit?project=iso-a&actor=" + actor + "&limit=1000"))
+                .header("Authorization", "Bearer " + token).GET().build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(200);
+        List<String> out = new ArrayList<>();
+        for (JsonNode item : ApiClient.JSON.readTree(r.body()).get("items")) {
+            if (item.get("action").asText().equals("issue-kafka-credentials") && item.get("accepted").asBoolean()) {
+                out.add(item.get("eventId").asText());
+            }
+        }
+        return out;
     }
 
     /** Actor → the change line of each accepted issue-kafka-credentials record of the project (the last one each). */
