@@ -153,6 +153,9 @@ public class ProjectController {
         if (!p.get().getMembers().containsKey(who.name())) {
             return Http.error(HttpStatus.FORBIDDEN, "user '" + who.name() + "' has no role in project '" + project + "'");
         }
+        // a repeat with the same Idempotency-Key (a retry whose answer was lost) appends nothing and gets the first
+        // verdict; the first password was shown once and is not kept, so it gets a new one for the same principal: the
+        // first record stands for it (same member, same principal, from the same time on)
         Verdict v = submit(request, Requests.issueKafkaCredentials(project, who.name()));
         if (v.pending() || !v.accepted()) {
             return answer(v, project, HttpStatus.OK);
