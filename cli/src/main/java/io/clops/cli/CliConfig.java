@@ -50,16 +50,24 @@ public final class CliConfig {
         }
     }
 
+    /** Replaces the file at once (no half-written file), readable by its owner only: it may keep a token or a password. */
     public static void write(Path file, ObjectNode config) {
         try {
             if (file.getParent() != null) {
                 Files.createDirectories(file.getParent());
             }
             Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+            Files.deleteIfExists(tmp);
+            try {
+                Files.createFile(tmp, java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                        java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
+            } catch (UnsupportedOperationException notPosix) {
+                Files.createFile(tmp);
+            }
             Files.writeString(tmp, YAML.writeValueAsString(config));
             Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
-            throw new CliException("cannot write the config file " + file + ": " + e.getMessage());
+            throw new CliException("cannot write " + file + ": " + e.getMessage());
         }
     }
 

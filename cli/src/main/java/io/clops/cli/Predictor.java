@@ -56,13 +56,13 @@ public final class Predictor {
      * Where the platform's Kafka enforces ACLs: the caller's own SASL credentials in the project, issued by the API
      * (each issuance sets a new password for this member's Kafka principal and is a command in the project's log).
      */
-    static KafkaCredentialsCache.Credentials issue(ApiClient api, String project) {
+    static JsonNode issued(ApiClient api, String project) {
         ApiClient.Answer c = api.send("POST", "/api/v1/projects/" + project + "/kafka-credentials", null);
         ModelCommand.fail(c);
         if (!c.body().hasNonNull("password")) { // 202: the issuance is in the log, not decided yet; nothing was issued
             throw new CliException("no Kafka credentials yet for project " + project + " (the platform has not decided the request): try again");
         }
-        return new KafkaCredentialsCache.Credentials(c.body().path("username").asText(), c.body().path("password").asText());
+        return c.body();
     }
 
     public Result async(String name, String model, String body, Duration timeout) {
@@ -87,7 +87,8 @@ public final class Predictor {
                 cache.remove(key); // a newer issuance changed the password: ask for another
             }
         }
-        KafkaCredentialsCache.Credentials fresh = issue(api, project);
+        JsonNode issued = issued(api, project);
+        KafkaCredentialsCache.Credentials fresh = new KafkaCredentialsCache.Credentials(issued.path("username").asText(), issued.path("password").asText());
         cache.put(key, fresh);
         return async(bootstrap, io.clops.kafka.KafkaAccess.client(fresh.username(), fresh.password()), name, model, body, timeout);
     }

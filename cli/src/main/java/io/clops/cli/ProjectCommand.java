@@ -272,16 +272,11 @@ public final class ProjectCommand {
         @Override
         public Integer call() {
             Main root = Ui.root(spec);
-            ApiClient.Answer a = root.api().send("POST", "/api/v1/projects/" + root.project + "/kafka-credentials", null);
-            ModelCommand.fail(a);
-            if (!a.body().hasNonNull("password")) { // 202: in the log, not decided yet; nothing was issued
-                throw new CliException("no Kafka credentials yet for project " + root.project + " (the platform has not decided the request): try again");
-            }
+            JsonNode b = Predictor.issued(root.api(), root.project);
             if (root.output != Output.Format.table) {
-                Output.print(spec.commandLine().getOut(), root.output, a.body(), List.of());
+                Output.print(spec.commandLine().getOut(), root.output, b, List.of());
             } else {
                 var out = spec.commandLine().getOut();
-                var b = a.body();
                 out.printf("Kafka %s as %s (%s %s); %s%n", b.path("bootstrap").asText(), b.path("username").asText(),
                         b.path("securityProtocol").asText(), b.path("saslMechanism").asText(), b.path("topics").asText());
                 out.println("password (shown once): " + b.path("password").asText());

@@ -80,6 +80,8 @@ class LoginIT {
         assertThat(login.code()).as(login.err()).isZero();
         assertThat(login.out()).startsWith("logged in to " + platform.apiUrl() + " as gina");
         assertThat(Files.readString(userHome.resolve(".clops/config.yaml"))).contains("token: \"clops1.");
+        assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(userHome.resolve(".clops/config.yaml"))))
+                .as("the kept token is its owner's only").isEqualTo("rw-------");
 
         Run me = clops("whoami");
         assertThat(me.code()).as(me.err()).isZero();
