@@ -20,7 +20,7 @@ import java.util.concurrent.Callable;
 @Command(name = "audit", description = {"Who did what and when: every command, registry and project event with its actor, verdict and change.",
         "The project's records (-p), or with --all every project you have a role in; oldest first. -o jsonl streams one JSON",
         "document per record (what a SIEM or Elasticsearch ingests)."},
-        subcommands = {AuditCommand.Verify.class, AuditCommand.Export.class})
+        subcommands = {AuditCommand.Verify.class, AuditCommand.Export.class, AuditCommand.Logins.class})
 public final class AuditCommand implements Callable<Integer> {
     @Option(names = "--all", description = "every project you have a role in, not only -p's") boolean all;
     @Option(names = "--deployment", description = "only events that named or changed this deployment") String deployment;
@@ -119,6 +119,36 @@ public final class AuditCommand implements Callable<Integer> {
                     new Output.Column("INTACT", n -> n.path("intact").asBoolean() ? "yes" : "NO"), Output.col("RECORDS", "/records"),
                     Output.col("EVENTS", "/events"), Output.col("NOT YET AUDITED", "/unaudited"), Output.col("FIRST BROKEN LINK", "/broken")));
             return result.path("intact").asBoolean() ? 0 : 1;
+        }
+    }
+
+    @Command(name = "logins", description = {"Logins from the log: each session token issued (its id, expiry and state: active, revoked or expired) and",
+            "each refused attempt, with the method (password, github) and the address; oldest first, the latest --limit. Where",
+            "the platform requires tokens you read your own only."})
+    static final class Logins implements Callable<Integer> {
+        @Option(names = "--user", description = "whose logins (where tokens are required: only yours, the default)") String user;
+        @Option(names = "--since", description = "from this moment: 2026-12-01T14:03:00Z, 2026-12-01T14:03 (UTC), 2026-12-01, or epoch ms") String since;
+        @Option(names = "--until", description = "up to this moment (inclusive)") String until;
+        @Option(names = "--limit", defaultValue = "100", description = "the latest this many (default ${DEFAULT-VALUE}, at most 1000)") int limit;
+        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            Main root = Ui.root(spec);
+            StringBuilder q = new StringBuilder();
+            param(q, "user", user);
+            param(q, "since", since);
+            param(q, "until", until);
+            ApiClient.Answer a = root.api().get("/api/v1/logins?limit=" + limit + q);
+            ModelCommand.fail(a);
+            Output.print(spec.commandLine().getOut(), root.output, a.body(), List.of(Output.col("TIME", "/@timestamp"),
+                    Output.col("USER", "/user"), Output.col("METHOD", "/method"), Output.col("OUTCOME", "/outcome"),
+                    Output.col("ADDRESS", "/address"), Output.col("TOKEN", "/tokenId"), Output.col("EXPIRES", "/expires"),
+                    Output.col("STATE", "/state")));
+            if (a.body().path("truncated").asBoolean() && root.output == Output.Format.table) {
+                spec.commandLine().getErr().println("(older logins matched too: --since, --until or a larger --limit show them)");
+            }
+            return 0;
         }
     }
 

@@ -91,6 +91,13 @@ class LoginIT {
         Run after = clops("whoami");
         assertThat(after.code()).isEqualTo(CliException.REFUSED);
         assertThat(after.err()).contains("no token");
+
+        Run logins = clops("audit", "logins", "--user", "gina");
+        assertThat(logins.code()).as(logins.err()).isZero();
+        assertThat(logins.out()).startsWith("TIME").containsPattern("gina\\s+password\\s+refused\\s+127\\.0\\.0\\.1")
+                .containsPattern("gina\\s+password\\s+issued\\s+127\\.0\\.0\\.1\\s+[0-9a-f]{32}\\s+\\S+\\s+revoked");
+        Run json = clops("audit", "logins", "--user", "gina", "-o", "json");
+        assertThat(json.out()).contains("\"outcome\" : \"refused\"").contains("\"state\" : \"revoked\"").doesNotContain("\"password\" :");
     }
 
     @Test

@@ -6,6 +6,8 @@ import io.clops.auth.LoginGuard;
 import io.clops.auth.TokenReviewer;
 import io.clops.auth.Tokens;
 import io.clops.auth.Users;
+import io.clops.avro.LoginEvent;
+import io.clops.avro.LoginMethod;
 import io.clops.avro.Project;
 import io.clops.service.Http;
 import io.clops.service.Refusal;
@@ -49,9 +51,10 @@ public class AuthController {
 
     private final io.clops.service.Callers callers;
     private final io.clops.service.Revocations revocations;
+    private final Logins logins;
 
     public AuthController(ProjectViews projects, Tokens tokens, io.clops.service.Callers callers,
-                          io.clops.service.Revocations revocations, io.clops.service.AuthBeans.AuthHome home,
+                          io.clops.service.Revocations revocations, Logins logins, io.clops.service.AuthBeans.AuthHome home,
                           @Value("${clops.auth.session-ttl:12h}") Duration ttl,
                           @Value("${clops.auth.github.api-url:https://api.github.com}") String githubApi,
                           @Value("${clops.auth.github.orgs:}") String githubOrgs) throws IOException {
@@ -61,6 +64,7 @@ public class AuthController {
         this.tokens = tokens;
         this.callers = callers;
         this.revocations = revocations;
+        this.logins = logins;
         this.usersFile = home.usersFile();
         this.guard = new LoginGuard(5, 20, Duration.ofMinutes(1), Clock.systemUTC());
         this.projects = projects;
@@ -91,13 +95,21 @@ public class AuthController {
         }
         if (Users.read(usersFile).authenticate(user, password).isEmpty()) {
             guard.failed(user, address);
+            logins.refused(LoginMethod.password, user, address);
             return Http.error(HttpStatus.UNAUTHORIZED, "wrong user or password");
         }
-        String token = tokens.issue(user, ttl, Tokens.Kind.session, null);
+        return session(LoginMethod.password, user, address);
+    }
+
+    /** A session token for {@code user}, given only once the log took the record of its issue (else 503, no token). */
+    private HttpResponse<String> session(LoginMethod method, String user, String address) {
+        String id = tokens.newId();
+        long expiresMs = logins.now() + ttl.toMillis();
+        logins.issued(method, user, id, expiresMs, address);
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("user", user);
-        out.put("token", token);
-        out.put("expires", Instant.now().plus(ttl).toString());
+        out.put("token", tokens.issue(user, id, expiresMs, Tokens.Kind.session, null));
+        out.put("expires", Instant.ofEpochMilli(expiresMs).toString());
         return Http.json(HttpStatus.OK, out);
     }
 
@@ -131,13 +143,65 @@ public class AuthController {
         }
         if (user.isEmpty()) {
             guard.failed("github@" + address, address);
+            logins.refused(LoginMethod.github, "github:?", address);
             return Http.error(HttpStatus.UNAUTHORIZED, "GitHub does not know this token, or its user is in none of the platform's organisations");
         }
-        String token = tokens.issue(user.get(), ttl, Tokens.Kind.session, null);
+        return session(LoginMethod.github, user.get(), address);
+    }
+
+    /**
+     * Logins from the log ({@code clops.logins}), oldest first: the latest {@code limit} (default 100, at most 1000)
+     * from {@code since} to {@code until}. Where tokens are required a user reads their own only; each issued token is
+     * {@code active}, {@code revoked} or {@code expired}.
+     */
+    @Get(uri = "/logins", produces = "application/json")
+    public HttpResponse<String> logins(HttpRequest<?> request, @io.micronaut.core.annotation.Nullable @io.micronaut.http.annotation.QueryValue String user,
+                                       @io.micronaut.core.annotation.Nullable @io.micronaut.http.annotation.QueryValue String since,
+                                       @io.micronaut.core.annotation.Nullable @io.micronaut.http.annotation.QueryValue String until,
+                                       @io.micronaut.core.annotation.Nullable @io.micronaut.http.annotation.QueryValue String limit) {
+        String whose = user;
+        if (callers.required()) {
+            String caller = callers.claims(request).subject();
+            if (whose != null && !whose.equals(caller)) {
+                return Http.error(HttpStatus.FORBIDDEN, "you may read your own logins only (you are '" + caller + "', not '" + whose + "')");
+            }
+            whose = caller;
+        }
+        Long sinceMs;
+        Long untilMs;
+        int n;
+        try {
+            sinceMs = AuditController.time(since, "since");
+            untilMs = AuditController.time(until, "until");
+            n = limit == null ? AuditController.DEFAULT_LIMIT : Integer.parseInt(limit);
+            if (n < 1 || n > AuditController.MAX_LIMIT) {
+                throw new NumberFormatException();
+            }
+        } catch (NumberFormatException e) {
+            return Http.error(HttpStatus.BAD_REQUEST, "limit: a whole number between 1 and " + AuditController.MAX_LIMIT + ", not '" + limit + "'");
+        } catch (IllegalArgumentException e) {
+            return Http.error(HttpStatus.BAD_REQUEST, e.getMessage());
+        }
+        Logins.Page page = logins.list(whose, sinceMs, untilMs, n);
+        long now = logins.now();
+        List<Map<String, Object>> items = new ArrayList<>();
+        for (LoginEvent e : page.items()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("@timestamp", Instant.ofEpochMilli(e.getTimeMs()).toString());
+            m.put("user", e.getUser());
+            m.put("method", e.getMethod().name());
+            m.put("outcome", e.getOutcome().name());
+            m.put("address", e.getAddress());
+            if (e.getTokenId() != null) {
+                m.put("tokenId", e.getTokenId());
+                m.put("expires", Instant.ofEpochMilli(e.getExpiresMs()).toString());
+                m.put("state", revocations.revoked(e.getTokenId()) ? "revoked" : e.getExpiresMs() <= now ? "expired" : "active");
+            }
+            items.add(m);
+        }
         Map<String, Object> out = new LinkedHashMap<>();
-        out.put("user", user.get());
-        out.put("token", token);
-        out.put("expires", Instant.now().plus(ttl).toString());
+        out.put("items", items);
+        out.put("truncated", page.truncated());
         return Http.json(HttpStatus.OK, out);
     }
 

@@ -71,6 +71,10 @@ class GitHubLoginIT {
         assertThat(token).startsWith("clops1.").doesNotContain("ghp_octocat");
         HttpResponse<String> me = AuthIT.send(server, "GET", "/api/v1/whoami", null, token);
         assertThat(json(me).get("user").asText()).isEqualTo("github:octocat");
+        JsonNode logins = json(AuthIT.send(server, "GET", "/api/v1/logins?user=github:octocat", null, token)).get("items");
+        assertThat(logins).as("the login is in the log").isNotEmpty();
+        JsonNode last = logins.get(logins.size() - 1);
+        assertThat(last.get("method").asText() + " " + last.get("outcome").asText() + " " + last.get("state").asText()).isEqualTo("github issued active");
     }
 
     @Test
@@ -80,6 +84,12 @@ class GitHubLoginIT {
         assertThat(json(outsider).get("error").asText())
                 .isEqualTo("GitHub does not know this token, or its user is in none of the platform's organisations");
         assertThat(AuthIT.send(server, "POST", "/api/v1/login/github", "{\"token\":\"ghp_nobody\"}", null).statusCode()).isEqualTo(401);
+        JsonNode refused = json(AuthIT.send(server, "GET", "/api/v1/logins?user=github:?", null, null)).get("items");
+        assertThat(refused).as("refused GitHub logins are in the log, under github:?").hasSizeGreaterThanOrEqualTo(2)
+                .allSatisfy(i -> assertThat(i.get("method").asText() + " " + i.get("outcome").asText()).isEqualTo("github refused"));
+        assertThat(io.clops.testing.TopicProbe.readAll(KafkaExtension.bootstrapServers(), io.clops.kafka.Topics.LOGINS.name(),
+                new org.apache.kafka.common.serialization.StringDeserializer(), new org.apache.kafka.common.serialization.ByteArrayDeserializer()))
+                .as("no GitHub token in the log").allSatisfy(r -> assertThat(new String(r.value(), StandardCharsets.ISO_8859_1)).doesNotContain("ghp_"));
         HttpResponse<String> missing = AuthIT.send(server, "POST", "/api/v1/login/github", "{\"tokn\":\"x\"}", null);
         assertThat(missing.statusCode()).isEqualTo(400);
         assertThat(json(missing).get("fields").findValuesAsText("field")).containsExactly("token");

@@ -6,6 +6,7 @@ import io.clops.avro.CommandResult;
 import io.clops.avro.DeploymentStatus;
 import io.clops.avro.DesiredDeployment;
 import io.clops.avro.InferenceEnvelope;
+import io.clops.avro.LoginEvent;
 import io.clops.avro.ModelState;
 import io.clops.avro.Project;
 import io.clops.avro.Revocation;
@@ -50,6 +51,12 @@ public final class Topics {
      */
     public static final Topic<String, AuditRecord> AUDIT = new Topic<>(
             new TopicSpec("clops.audit", PARTITIONS, "delete", TopicSpec.FOREVER), KEY, AvroSerde.of(AuditRecord.class));
+    /**
+     * Every login the API checked (key user, partitioned by it): issued session tokens by id and expiry, refused
+     * attempts, with the method and the address. Kept forever like the log: who could act since when.
+     */
+    public static final Topic<String, LoginEvent> LOGINS = new Topic<>(
+            new TopicSpec("clops.logins", PARTITIONS, "delete", TopicSpec.FOREVER), KEY, AvroSerde.of(LoginEvent.class));
     public static final Topic<String, ClusterEvent> CLUSTER = new Topic<>(
             new TopicSpec("clops.cluster", PARTITIONS, "compact", 0), KEY, AvroSerde.of(ClusterEvent.class));
     public static final Topic<String, CommandResult> COMMAND_RESULTS = new Topic<>(
@@ -65,7 +72,7 @@ public final class Topics {
 
     /** Every fixed topic, created at start-up. */
     public static final List<TopicSpec> ALL = List.of(COMMANDS.spec(), REGISTRY.spec(), CLUSTER.spec(),
-            COMMAND_RESULTS.spec(), DESIRED.spec(), STATUS.spec(), SCHEMAS.spec(), DEADLETTER.spec(), INTAKE.spec(), MODELS.spec(), PROJECTS.spec(), REVOCATIONS.spec(), AUDIT.spec());
+            COMMAND_RESULTS.spec(), DESIRED.spec(), STATUS.spec(), SCHEMAS.spec(), DEADLETTER.spec(), INTAKE.spec(), MODELS.spec(), PROJECTS.spec(), REVOCATIONS.spec(), AUDIT.spec(), LOGINS.spec());
 
     /** Async inference request topic of one deployment: keyed by request id, OIP v2 JSON or an Avro envelope. */
     public static Topic<String, byte[]> inferRequests(String project, String deployment) {

@@ -6,6 +6,7 @@ import io.clops.avro.CommandResult;
 import io.clops.avro.DeploymentStatus;
 import io.clops.avro.DesiredDeployment;
 import io.clops.avro.InferenceEnvelope;
+import io.clops.avro.LoginEvent;
 import io.clops.avro.ObservedState;
 import io.clops.avro.ModelState;
 import io.clops.avro.Project;
@@ -44,7 +45,7 @@ public final class SchemaCatalog implements SchemaStore {
             ClusterEvent.getClassSchema(), DesiredDeployment.getClassSchema(), DeploymentStatus.getClassSchema(),
             InferenceEnvelope.getClassSchema(), ObservedState.getClassSchema(), ModelState.getClassSchema(),
             SeenCommand.getClassSchema(), Project.getClassSchema(), Revocation.getClassSchema(),
-            AuditRecord.getClassSchema());
+            AuditRecord.getClassSchema(), LoginEvent.getClassSchema());
 
     private static final SchemaCatalog GLOBAL = new SchemaCatalog();
 

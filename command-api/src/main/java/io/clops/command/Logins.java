@@ -1,0 +1,118 @@
+package io.clops.command;
+
+import io.clops.avro.LoginEvent;
+import io.clops.avro.LoginMethod;
+import io.clops.avro.LoginOutcome;
+import io.clops.gateway.LogUnavailable;
+import io.clops.kafka.KafkaConfigs;
+import io.clops.kafka.Topics;
+import io.clops.reconciler.LogSource;
+import io.micronaut.context.annotation.Bean;
+import io.micronaut.context.annotation.Value;
+import jakarta.inject.Singleton;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.Iterator;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * Logins in the log ({@code clops.logins}, key user): a session token is given only once the log took the record of
+ * its issue (its id and expiry, the method, the address; never the token, never a password), and every refused login
+ * the API checked is recorded too. Read back per user ({@code GET /api/v1/logins}, {@code clops audit logins}).
+ */
+@Singleton
+@Bean(preDestroy = "close")
+public class Logins implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Logins.class);
+    private final String bootstrap;
+    private final KafkaProducer<String, LoginEvent> producer;
+    private final Clock clock;
+
+    public Logins(@Value("${clops.kafka.bootstrap}") String bootstrap) {
+        this.bootstrap = bootstrap;
+        this.clock = Clock.systemUTC();
+        this.producer = new KafkaProducer<>(KafkaConfigs.producer(bootstrap, "clops-logins"),
+                Topics.LOGINS.keySerde().serializer(), Topics.LOGINS.valueSerde().serializer());
+    }
+
+    /** Records a token about to be issued; throws {@link LogUnavailable} when the log did not take it (then issue nothing). */
+    public void issued(LoginMethod method, String user, String tokenId, long expiresMs, String address) {
+        LoginEvent e = event(method, LoginOutcome.issued, user, address).setTokenId(tokenId).setExpiresMs(expiresMs).build();
+        try {
+            producer.send(new ProducerRecord<>(Topics.LOGINS.name(), user, e)).get(15, TimeUnit.SECONDS);
+        } catch (InterruptedException ie) {
+            Thread.currentThread().interrupt();
+            throw new LogUnavailable("interrupted while recording the login; no token was issued: try again", ie);
+        } catch (ExecutionException | TimeoutException ex) {
+            throw new LogUnavailable("the log did not take the login; no token was issued: try again", ex);
+        }
+    }
+
+    /** Records a refused login; the refusal stands whatever the log answers (a record the log did not take is logged here). */
+    public void refused(LoginMethod method, String user, String address) {
+        producer.send(new ProducerRecord<>(Topics.LOGINS.name(), user, event(method, LoginOutcome.refused, user, address).build()),
+                (meta, error) -> {
+                    if (error != null) {
+                        LOG.warn("a refused {} login of '{}' from {} is not in the log: {}", method, user, address, error.toString());
+                    }
+                });
+    }
+
+    private LoginEvent.Builder event(LoginMethod method, LoginOutcome outcome, String user, String address) {
+        return LoginEvent.newBuilder().setUser(user).setMethod(method).setOutcome(outcome).setAddress(address).setTimeMs(clock.millis());
+    }
+
+    /** The logins asked for, oldest first: the latest {@code limit} of them, and whether older ones matched too. */
+    public record Page(List<LoginEvent> items, boolean truncated) {
+    }
+
+    /**
+     * The logins of {@code user} (null: everyone's) from {@code sinceMs} to {@code untilMs} (inclusive; null: open).
+     * One user's are read from their partition only.
+     */
+    public Page list(String user, Long sinceMs, Long untilMs, int limit) {
+        List<LoginEvent> all = new ArrayList<>();
+        try (LogSource log = LogSource.kafka(bootstrap)) {
+            for (int p = 0; p < log.partitions(); p++) {
+                if (user != null && p != Topics.partitionFor(user, log.partitions())) {
+                    continue;
+                }
+                for (Iterator<LogSource.Raw> it = log.read(Topics.LOGINS.name(), p); it.hasNext(); ) {
+                    LogSource.Raw raw = it.next();
+                    LoginEvent e;
+                    try {
+                        e = Topics.LOGINS.valueSerde().deserializer().deserialize(raw.topic(), raw.value());
+                    } catch (RuntimeException unreadable) {
+                        LOG.warn("{} is not a login record: {}", raw.where(), unreadable.toString());
+                        continue;
+                    }
+                    if ((user == null || user.equals(e.getUser())) && (sinceMs == null || e.getTimeMs() >= sinceMs)
+                            && (untilMs == null || e.getTimeMs() <= untilMs)) {
+                        all.add(e);
+                    }
+                }
+            }
+        }
+        all.sort(Comparator.comparingLong(LoginEvent::getTimeMs));
+        return new Page(new ArrayList<>(all.subList(Math.max(0, all.size() - limit), all.size())), all.size() > limit);
+    }
+
+    public long now() {
+        return clock.millis();
+    }
+
+    @Override
+    public void close() {
+        producer.close(Duration.ofSeconds(2));
+    }
+}
