@@ -152,7 +152,7 @@ public final class AuditCommand implements Callable<Integer> {
         }
     }
 
-    @Command(name = "export", description = {"Copy the log (commands, registry, audit trail: every record, bytes and all) to a file, one JSON line",
+    @Command(name = "export", description = {"Copy the log (commands, registry, audit trail, logins: every record, bytes and all) to a file, one JSON line",
             "per record, for clops audit verify --file and for keeping. Reads Kafka directly (an operator's tool): --bootstrap, and",
             "the CLOPS_KAFKA_CLIENT_* settings of the environment for a secured cluster."})
     static final class Export implements Callable<Integer> {

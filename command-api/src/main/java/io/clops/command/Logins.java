@@ -37,23 +37,31 @@ public class Logins implements AutoCloseable {
     private final String bootstrap;
     private final KafkaProducer<String, LoginEvent> producer;
     private final Clock clock;
+    private final long appendTimeoutMs;
 
-    public Logins(@Value("${clops.kafka.bootstrap}") String bootstrap) {
+    /** @param appendTimeoutMs how long a login waits for the log, metadata and acks included (the commands' setting) */
+    public Logins(@Value("${clops.kafka.bootstrap}") String bootstrap, @Value("${clops.command.append-timeout-ms:15000}") long appendTimeoutMs) {
         this.bootstrap = bootstrap;
         this.clock = Clock.systemUTC();
-        this.producer = new KafkaProducer<>(KafkaConfigs.producer(bootstrap, "clops-logins"),
-                Topics.LOGINS.keySerde().serializer(), Topics.LOGINS.valueSerde().serializer());
+        this.appendTimeoutMs = appendTimeoutMs;
+        java.util.Map<String, Object> config = KafkaConfigs.producer(bootstrap, "clops-logins");
+        int timeout = (int) appendTimeoutMs;
+        config.put(org.apache.kafka.clients.producer.ProducerConfig.MAX_BLOCK_MS_CONFIG, timeout);
+        config.put(org.apache.kafka.clients.producer.ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, Math.min(15_000, timeout / 2));
+        config.put(org.apache.kafka.clients.producer.ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, timeout);
+        config.putAll(KafkaConfigs.fromEnvironment());
+        this.producer = new KafkaProducer<>(config, Topics.LOGINS.keySerde().serializer(), Topics.LOGINS.valueSerde().serializer());
     }
 
     /** Records a token about to be issued; throws {@link LogUnavailable} when the log did not take it (then issue nothing). */
     public void issued(LoginMethod method, String user, String tokenId, long expiresMs, String address) {
         LoginEvent e = event(method, LoginOutcome.issued, user, address).setTokenId(tokenId).setExpiresMs(expiresMs).build();
         try {
-            producer.send(new ProducerRecord<>(Topics.LOGINS.name(), user, e)).get(15, TimeUnit.SECONDS);
+            producer.send(new ProducerRecord<>(Topics.LOGINS.name(), user, e)).get(appendTimeoutMs + 1000, TimeUnit.MILLISECONDS);
         } catch (InterruptedException ie) {
             Thread.currentThread().interrupt();
             throw new LogUnavailable("interrupted while recording the login; no token was issued: try again", ie);
-        } catch (ExecutionException | TimeoutException ex) {
+        } catch (ExecutionException | TimeoutException | org.apache.kafka.common.KafkaException ex) {
             throw new LogUnavailable("the log did not take the login; no token was issued: try again", ex);
         }
     }

@@ -66,10 +66,18 @@ class BrokerRestartIT {
     }
 
     Answer send(HttpClient http, String method, String path, String body, String key) throws Exception {
+        return send(http, method, path, body, key, null);
+    }
+
+    Answer send(HttpClient http, String method, String path, String body, String key, String token) throws Exception {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(server.getURL() + path)).timeout(Duration.ofSeconds(60))
-                .method(method, HttpRequest.BodyPublishers.ofString(body)).header("Content-Type", "application/json");
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
+                .header("Content-Type", "application/json");
         if (key != null) {
             b.header("Idempotency-Key", key);
+        }
+        if (token != null) {
+            b.header("Authorization", "Bearer " + token);
         }
         HttpResponse<String> r = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
         return new Answer(r.statusCode(), JSON.readTree(r.body()));
@@ -85,11 +93,16 @@ class BrokerRestartIT {
         String bootstrap = broker.bootstrapServers();
         TopicAdmin.ensure(bootstrap, Topics.ALL);
         reconciler = Reconciler.start(bootstrap, home.resolve("streams"), Duration.ofSeconds(60));
+        io.clops.auth.Users.put(home.resolve("auth/users"), "rita", "rita's long password");
         server = ApplicationContext.run(EmbeddedServer.class, Map.of("clops.kafka.bootstrap", bootstrap,
                 "micronaut.server.port", -1, "micronaut.server.host", "127.0.0.1", "clops.command.wait-ms", 5000,
-                "clops.command.append-timeout-ms", 2000,
+                "clops.command.append-timeout-ms", 2000, "clops.auth.dir", home.resolve("auth").toString(),
                 "clops.intake.enabled", false));
         HttpClient http = HttpClient.newHttpClient();
+        String login = "{\"user\":\"rita\",\"password\":\"rita's long password\"}";
+        Answer before = send(http, "POST", "/api/v1/login", login, null);
+        assertThat(before.status()).as(before.body().toString()).isEqualTo(200);
+        String ritasToken = before.body().get("token").asText();
         assertThat(send(http, "POST", "/api/v1/projects", "{\"name\":\"restart\"}", "project").status()).isEqualTo(201);
         assertThat(send(http, "POST", "/api/v1/projects/restart/models/iris/versions", "{\"command\":[\"serve\"]}", "model").status())
                 .isEqualTo(201);
@@ -130,8 +143,27 @@ class BrokerRestartIT {
             assertThat(client).isNotCompletedExceptionally();
             sleepQuietly(10);
         }
+        // a login while the log is away gets no token (a session is given only once its issue is in the log), and a
+        // logout is refused rather than half done: the token stays valid, as the answer says
+        long t0 = System.nanoTime();
+        Answer away = send(http, "POST", "/api/v1/login", login, null);
+        assertThat(away.status()).as(away.body().toString()).isEqualTo(503);
+        assertThat(away.body().toString()).contains("no token was issued").doesNotContain("clops1.");
+        Answer logout = send(http, "POST", "/api/v1/logout", "", null, ritasToken);
+        assertThat(logout.status()).as(logout.body().toString()).isEqualTo(503);
+        assertThat(logout.body().get("error").asText()).contains("the token is still valid");
+        System.out.printf("BrokerRestartIT: without the broker, a login and a logout were refused in %d ms%n", (System.nanoTime() - t0) / 1_000_000);
         broker = EmbeddedKafkaBroker.start(home.resolve("kafka"), 0);
         client.get(5, TimeUnit.MINUTES);
+        Answer back = send(http, "POST", "/api/v1/login", login, null);
+        assertThat(back.status()).as(back.body().toString()).isEqualTo(200);
+        List<io.clops.avro.LoginEvent> ritas = TopicProbe.readAll(broker.bootstrapServers(), Topics.LOGINS.name(),
+                        Topics.LOGINS.keySerde().deserializer(), Topics.LOGINS.valueSerde().deserializer()).stream()
+                .map(ConsumerRecord::value).filter(e -> e.getUser().equals("rita")).toList();
+        assertThat(ritas).as("only the logins that got a token are in the log").hasSize(2)
+                .allSatisfy(e -> assertThat(e.getOutcome()).isEqualTo(io.clops.avro.LoginOutcome.issued));
+        Answer me = send(http, "GET", "/api/v1/whoami", null, null, ritasToken);
+        assertThat(me.status()).as("the logout that failed revoked nothing: " + me.body()).isEqualTo(200);
 
         assertThat(atStop).as("the client was still sending when the broker stopped").isLessThan(N);
         assertThat(retries.get()).as("some requests had to be retried").isPositive();

@@ -28,13 +28,13 @@ import java.util.Map;
 import java.util.NoSuchElementException;
 
 /**
- * The log's records as they are stored, bytes and all: the commands, the registry and the audit trail, partition by
+ * The log's records as they are stored, bytes and all: the commands, the registry, the audit trail and the logins, partition by
  * partition in offset order. From Kafka, or from a copy written to a file ({@link #export}: one JSON line per record,
  * the value in base64), so that an auditor can keep the log and check it away from the cluster.
  */
 public interface LogSource extends AutoCloseable {
-    /** The topics a copy holds: what replay and verification read. */
-    List<String> TOPICS = List.of(Topics.COMMANDS.name(), Topics.REGISTRY.name(), Topics.AUDIT.name());
+    /** The topics a copy holds: what replay and verification read, and the logins (who could act since when). */
+    List<String> TOPICS = List.of(Topics.COMMANDS.name(), Topics.REGISTRY.name(), Topics.AUDIT.name(), Topics.LOGINS.name());
 
     /** One stored record. */
     record Raw(String topic, int partition, long offset, long timestampMs, String key, byte[] value) {

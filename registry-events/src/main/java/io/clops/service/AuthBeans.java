@@ -32,7 +32,8 @@ public class AuthBeans {
 
     @io.micronaut.context.annotation.Context
     @io.micronaut.context.annotation.Bean(preDestroy = "close")
-    Revocations revocations(@Value("${clops.kafka.bootstrap}") String bootstrap) throws InterruptedException {
-        return new Revocations(bootstrap, Clock.systemUTC());
+    Revocations revocations(@Value("${clops.kafka.bootstrap}") String bootstrap,
+                            @Value("${clops.command.append-timeout-ms:15000}") long appendTimeoutMs) throws InterruptedException {
+        return new Revocations(bootstrap, Clock.systemUTC(), java.time.Duration.ofMillis(appendTimeoutMs));
     }
 }

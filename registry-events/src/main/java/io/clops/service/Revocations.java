@@ -29,15 +29,23 @@ public final class Revocations implements AutoCloseable {
     private final KafkaProducer<String, Revocation> producer;
     private final Set<String> here = ConcurrentHashMap.newKeySet();
     private final Clock clock;
+    private final Duration appendTimeout;
 
-    public Revocations(String bootstrap, Clock clock) throws InterruptedException {
+    /** @param appendTimeout how long a revocation waits for the log, metadata and acks included (the commands' setting) */
+    public Revocations(String bootstrap, Clock clock, Duration appendTimeout) throws InterruptedException {
         this.clock = clock;
+        this.appendTimeout = appendTimeout;
         this.view = new CompactedView<>(bootstrap, Topics.REVOCATIONS).start();
         if (!view.awaitCaughtUp(Duration.ofSeconds(60))) {
             throw new IllegalStateException("could not read clops.revocations within 60 s");
         }
-        this.producer = new KafkaProducer<>(KafkaConfigs.producer(bootstrap, "clops-revocations"),
-                Topics.REVOCATIONS.keySerde().serializer(), Topics.REVOCATIONS.valueSerde().serializer());
+        java.util.Map<String, Object> config = KafkaConfigs.producer(bootstrap, "clops-revocations");
+        int timeout = (int) appendTimeout.toMillis();
+        config.put(org.apache.kafka.clients.producer.ProducerConfig.MAX_BLOCK_MS_CONFIG, timeout); // not 60 s in send() without the broker
+        config.put(org.apache.kafka.clients.producer.ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, Math.min(15_000, timeout / 2));
+        config.put(org.apache.kafka.clients.producer.ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, timeout);
+        config.putAll(KafkaConfigs.fromEnvironment());
+        this.producer = new KafkaProducer<>(config, Topics.REVOCATIONS.keySerde().serializer(), Topics.REVOCATIONS.valueSerde().serializer());
     }
 
     /** Whether the token was revoked; every token counts as revoked once this door stopped following the log (fail closed). */
@@ -55,11 +63,11 @@ public final class Revocations implements AutoCloseable {
         Revocation r = Revocation.newBuilder().setTokenId(token.id()).setSubject(token.subject()).setExpiresMs(token.expiresMs())
                 .setRevokedBy(by).setReason(reason).setTimeMs(clock.millis()).build();
         try {
-            producer.send(new ProducerRecord<>(Topics.REVOCATIONS.name(), token.id(), r)).get(15, TimeUnit.SECONDS);
+            producer.send(new ProducerRecord<>(Topics.REVOCATIONS.name(), token.id(), r)).get(appendTimeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while revoking", e);
-        } catch (ExecutionException | TimeoutException e) {
+        } catch (ExecutionException | TimeoutException | org.apache.kafka.common.KafkaException e) {
             throw new io.clops.gateway.LogUnavailable("the log did not take the revocation; the token is still valid: try again", e);
         }
         here.add(token.id());
