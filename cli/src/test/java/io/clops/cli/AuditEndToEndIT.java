@@ -168,6 +168,8 @@ class AuditEndToEndIT {
         ok("audit", "export", copy.toString(), "--bootstrap", platform.bootstrap());
         assertThat(ok("audit", "verify", "--file", copy.toString(), "-o", "json").json().path("intact").asBoolean()).isTrue();
         List<String> lines = Files.readAllLines(copy);
+        assertThat(lines.stream().filter(l -> l.contains("\"topic\":\"clops.logins\"") && l.contains("\"key\":\"oscar\"")))
+                .as("the copy keeps the logins too").isNotEmpty();
         int i = 0;
         while (!lines.get(i).contains("\"topic\":\"clops.registry\"")) {
             i++;
