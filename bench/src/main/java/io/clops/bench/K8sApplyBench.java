@@ -298,17 +298,20 @@ public final class K8sApplyBench {
                 List<TopicPartition> parts = consumer.partitionsFor(topic).stream().map(p -> new TopicPartition(p.topic(), p.partition())).toList();
                 consumer.assign(parts);
                 consumer.seekToBeginning(parts);
-                while (!Thread.currentThread().isInterrupted()) {
-                    for (var rec : consumer.poll(Duration.ofMillis(100))) {
-                        long now = System.nanoTime();
-                        String key = rec.value() == null ? null : seen.apply(rec.key(), rec.value());
-                        if (key != null) {
-                            when.putIfAbsent(key, now);
+                try {
+                    while (!Thread.currentThread().isInterrupted()) {
+                        for (var rec : consumer.poll(Duration.ofMillis(100))) {
+                            long now = System.nanoTime();
+                            String key = rec.value() == null ? null : seen.apply(rec.key(), rec.value());
+                            if (key != null) {
+                                when.putIfAbsent(key, now);
+                            }
                         }
                     }
+                } catch (org.apache.kafka.common.errors.InterruptException e) {
+                    // done: asked to stop while polling
                 }
-            } catch (org.apache.kafka.common.errors.InterruptException e) {
-                // done
+                Thread.interrupted(); // the stop was asked for: close the consumer without its own InterruptException
             }
         }, clientId);
         t.setDaemon(true);
