@@ -7,8 +7,8 @@ final class LocalAdmin {
 
     /**
      * One machine: the first start creates a local admin (the operating-system user, with a random password kept
-     * owner-only in {@code <home>/auth/initial-password}) and logs the CLI in as them; later starts keep the users
-     * file and log the CLI in again if it has no token.
+     * owner-only in {@code <home>/auth/initial-password}) and logs the CLI in as them through the API (the login is in
+     * the log like any other); later starts keep the users file and log the CLI in again if it has no token.
      */
     static String ensure(java.nio.file.Path home, String apiUrl) {
         try {
@@ -32,15 +32,30 @@ final class LocalAdmin {
             }
             com.fasterxml.jackson.databind.node.ObjectNode kept = CliConfig.read(CliConfig.path());
             if (!kept.hasNonNull("token") || !apiUrl.equals(kept.path("server").asText())) {
-                io.clops.auth.Tokens tokens = new io.clops.auth.Tokens(io.clops.auth.Tokens.keyIn(auth), java.time.Clock.systemUTC());
-                kept.put("token", tokens.issue(user, java.time.Duration.ofHours(12), io.clops.auth.Tokens.Kind.session, null));
-                kept.put("server", apiUrl);
-                CliConfig.write(CliConfig.path(), kept);
-                note += "; the CLI is logged in (" + CliConfig.path() + ")";
+                note += login(apiUrl, user, auth.resolve("initial-password"), kept);
             }
             return user + " (local admin" + note + ")";
         } catch (java.io.IOException e) {
             throw new CliException("cannot set up the local admin in " + home.resolve("auth") + ": " + e.getMessage());
+        }    }
+
+    /**
+     * Logs the CLI in through the API like {@code clops login} (so the token's issue is in the log, clops.logins),
+     * with the password in {@code initialPassword}; says what it did, or how to log in when it could not.
+     */
+    private static String login(String apiUrl, String user, java.nio.file.Path initialPassword,
+                                com.fasterxml.jackson.databind.node.ObjectNode kept) throws java.io.IOException {
+        if (!java.nio.file.Files.exists(initialPassword)) {
+            return "; log the CLI in with clops login -u " + user;
         }
+        ApiClient.Answer a = new ApiClient(apiUrl).send("POST", apiUrl + "/api/v1/login", ApiClient.JSON.createObjectNode().put("user", user)
+                .put("password", java.nio.file.Files.readString(initialPassword).strip()), java.util.Map.of("Idempotency-Key", "login"));
+        if (a.status() != 200) {
+            return "; the CLI could not log in (" + a.body().path("error").asText("HTTP " + a.status()) + "): clops login -u " + user;
+        }
+        kept.put("token", a.body().get("token").asText());
+        kept.put("server", apiUrl);
+        CliConfig.write(CliConfig.path(), kept);
+        return "; the CLI is logged in (" + CliConfig.path() + ")";
     }
 }

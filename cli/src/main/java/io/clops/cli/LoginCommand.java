@@ -53,7 +53,7 @@ public final class LoginCommand implements Callable<Integer> {
     /** Sends the login, keeps the token it answers in the config file, says who. */
     private int keep(Main root, String method, String path, ObjectNode body) throws Exception {
         ApiClient.Answer a = new ApiClient(root.server).send(method, root.server + path, body,
-                java.util.Map.of("Idempotency-Key", "login")); // a login appends nothing: sent once
+                java.util.Map.of("Idempotency-Key", "login")); // sent once: a 503 issued no token, the user may try again
         ModelCommand.fail(a);
         ObjectNode kept = CliConfig.read(CliConfig.path());
         kept.put("token", a.body().get("token").asText());

@@ -101,8 +101,9 @@ class LoginIT {
     }
 
     @Test
-    void upsLocalAdminHasARandomPasswordKeptOwnerOnlyAndTheCliIsLoggedIn() throws Exception {
-        String said = LocalAdmin.ensure(home, "http://127.0.0.1:9");
+    void upsLocalAdminHasARandomPasswordKeptOwnerOnlyAndTheCliIsLoggedInThroughTheApi() throws Exception {
+        platform = Platform.start(new Platform.Options(home, 0, 0, null).withAuthRequired(true), line -> { });
+        String said = LocalAdmin.ensure(home, platform.apiUrl());
         String user = System.getProperty("user.name");
         assertThat(said).startsWith(user + " (local admin; its password is in " + home.resolve("auth/initial-password"));
         String password = Files.readString(home.resolve("auth/initial-password")).strip();
@@ -115,9 +116,12 @@ class LoginIT {
         String token = CliConfig.token(java.util.Map.of(), CliConfig.path());
         Tokens.Claims c = new Tokens(Tokens.keyIn(home.resolve("auth")), java.time.Clock.systemUTC()).verify(token);
         assertThat(c.subject()).isEqualTo(user);
-        assertThat(CliConfig.read(CliConfig.path()).get("server").asText()).isEqualTo("http://127.0.0.1:9");
+        assertThat(CliConfig.read(CliConfig.path()).get("server").asText()).isEqualTo(platform.apiUrl());
+        Run logins = clops("audit", "logins", "-o", "json");
+        assertThat(logins.code()).as(logins.err()).isZero();
+        assertThat(logins.out()).as("the local admin's token was issued through the log").contains("\"tokenId\" : \"" + c.id() + "\"");
 
-        String again = LocalAdmin.ensure(home, "http://127.0.0.1:9");
+        String again = LocalAdmin.ensure(home, platform.apiUrl());
         assertThat(again).as("a second start keeps the users and the token").isEqualTo(user + " (local admin)");
         assertThat(Users.read(home.resolve("auth/users")).authenticate(user, password)).contains(user);
     }
