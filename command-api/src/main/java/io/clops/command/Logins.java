@@ -44,13 +44,8 @@ public class Logins implements AutoCloseable {
         this.bootstrap = bootstrap;
         this.clock = Clock.systemUTC();
         this.appendTimeoutMs = appendTimeoutMs;
-        java.util.Map<String, Object> config = KafkaConfigs.producer(bootstrap, "clops-logins");
-        int timeout = (int) appendTimeoutMs;
-        config.put(org.apache.kafka.clients.producer.ProducerConfig.MAX_BLOCK_MS_CONFIG, timeout);
-        config.put(org.apache.kafka.clients.producer.ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, Math.min(15_000, timeout / 2));
-        config.put(org.apache.kafka.clients.producer.ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, timeout);
-        config.putAll(KafkaConfigs.fromEnvironment());
-        this.producer = new KafkaProducer<>(config, Topics.LOGINS.keySerde().serializer(), Topics.LOGINS.valueSerde().serializer());
+        this.producer = new KafkaProducer<>(KafkaConfigs.producer(bootstrap, "clops-logins", Duration.ofMillis(appendTimeoutMs)),
+                Topics.LOGINS.keySerde().serializer(), Topics.LOGINS.valueSerde().serializer());
     }
 
     /** Records a token about to be issued; throws {@link LogUnavailable} when the log did not take it (then issue nothing). */

@@ -35,11 +35,7 @@ final class LogWriter implements AutoCloseable {
      * @param appendTimeout how long an append may take, waiting for metadata and acks included, before it fails
      */
     LogWriter(String bootstrap, String clientId, String transactionalId, Duration appendTimeout) {
-        Map<String, Object> config = KafkaConfigs.producer(bootstrap, clientId);
-        int timeout = (int) appendTimeout.toMillis();
-        config.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, timeout);
-        config.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, Math.min(15_000, timeout / 2));
-        config.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, timeout);
+        Map<String, Object> config = KafkaConfigs.producer(bootstrap, clientId, appendTimeout);
         if (transactionalId != null) {
             config.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
             // a transaction begun right after a commit can find the coordinator still writing the last one's markers

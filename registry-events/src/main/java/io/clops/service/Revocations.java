@@ -39,13 +39,8 @@ public final class Revocations implements AutoCloseable {
         if (!view.awaitCaughtUp(Duration.ofSeconds(60))) {
             throw new IllegalStateException("could not read clops.revocations within 60 s");
         }
-        java.util.Map<String, Object> config = KafkaConfigs.producer(bootstrap, "clops-revocations");
-        int timeout = (int) appendTimeout.toMillis();
-        config.put(org.apache.kafka.clients.producer.ProducerConfig.MAX_BLOCK_MS_CONFIG, timeout); // not 60 s in send() without the broker
-        config.put(org.apache.kafka.clients.producer.ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, Math.min(15_000, timeout / 2));
-        config.put(org.apache.kafka.clients.producer.ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, timeout);
-        config.putAll(KafkaConfigs.fromEnvironment());
-        this.producer = new KafkaProducer<>(config, Topics.REVOCATIONS.keySerde().serializer(), Topics.REVOCATIONS.valueSerde().serializer());
+        this.producer = new KafkaProducer<>(KafkaConfigs.producer(bootstrap, "clops-revocations", appendTimeout),
+                Topics.REVOCATIONS.keySerde().serializer(), Topics.REVOCATIONS.valueSerde().serializer());
     }
 
     /** Whether the token was revoked; every token counts as revoked once this door stopped following the log (fail closed). */

@@ -77,6 +77,20 @@ public final class KafkaConfigs {
         return withEnvironment(m);
     }
 
+    /**
+     * A producer whose every append ends within {@code appendTimeout}, waiting for metadata and acks included (a send
+     * to a broker that is away fails then, instead of blocking for max.block.ms' 60 s); the environment's settings
+     * still win.
+     */
+    public static Map<String, Object> producer(String bootstrap, String clientId, java.time.Duration appendTimeout) {
+        Map<String, Object> m = producer(bootstrap, clientId);
+        int timeout = (int) appendTimeout.toMillis();
+        m.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, timeout);
+        m.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, Math.min(15_000, timeout / 2));
+        m.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, timeout);
+        return withEnvironment(m);
+    }
+
     /** A consumer without a group: the caller assigns partitions itself. */
     public static Map<String, Object> reader(String bootstrap, String clientId) {
         Map<String, Object> m = new HashMap<>();

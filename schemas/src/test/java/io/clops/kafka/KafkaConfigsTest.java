@@ -45,4 +45,17 @@ class KafkaConfigsTest {
         }
         assertThat(KafkaConfigs.producer("k:9092", "p")).containsEntry("delivery.timeout.ms", 30_000);
     }
+
+    @Test
+    void aProducerWithAnAppendTimeoutEndsEveryAppendWithinItAndTheEnvironmentStillWins() {
+        assertThat(KafkaConfigs.producer("k:9092", "p", java.time.Duration.ofSeconds(2))).containsEntry("max.block.ms", 2000)
+                .containsEntry("request.timeout.ms", 1000).containsEntry("delivery.timeout.ms", 2000).containsEntry("acks", "all");
+        assertThat(KafkaConfigs.producer("k:9092", "p", java.time.Duration.ofMinutes(1))).containsEntry("request.timeout.ms", 15_000);
+        System.setProperty("clops.kafka.client.max.block.ms", "500");
+        try {
+            assertThat(KafkaConfigs.producer("k:9092", "p", java.time.Duration.ofSeconds(2))).containsEntry("max.block.ms", "500");
+        } finally {
+            System.clearProperty("clops.kafka.client.max.block.ms");
+        }
+    }
 }
