@@ -45,9 +45,11 @@ public final class AuthFixture {
         Project p = Project.newBuilder().setName("bench").setMembers(new java.util.HashMap<>(Map.of("bench-user", ProjectRole.viewer)))
                 .setQuota(ProjectQuota.newBuilder().build()).setGeneration(1).setCreatedBy("bench").setCreatedMs(0).setCommandId("bench")
                 .setActor("bench").setTimeMs(0).build();
-        try (var producer = new KafkaProducer<>(KafkaConfigs.producer(bootstrap, "auth-fixture"), Topics.PROJECTS.keySerde().serializer(),
-                Topics.PROJECTS.valueSerde().serializer())) {
-            producer.send(new ProducerRecord<>(Topics.PROJECTS.name(), "bench", p)).get();
+        var members = Topics.projectMembers("bench"); // where the project's worker would publish it for its executors
+        TopicAdmin.ensure(bootstrap, java.util.List.of(members.spec()));
+        try (var producer = new KafkaProducer<>(KafkaConfigs.producer(bootstrap, "auth-fixture"), members.keySerde().serializer(),
+                members.valueSerde().serializer())) {
+            producer.send(new ProducerRecord<>(members.name(), "bench", p)).get();
         }
         String token = tokens.issue("bench-user", Duration.ofHours(2), Tokens.Kind.session, null);
         String key = Base64.getEncoder().encodeToString(tokens.publicKey().getEncoded());

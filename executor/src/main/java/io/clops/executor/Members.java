@@ -23,7 +23,8 @@ import java.util.function.Predicate;
  * Who may predict on this deployment, the same rule sync and async: a token the platform signed, unexpired, not
  * revoked, whose user is a member of the deployment's project in any role (viewer and up: a service account is a
  * member of its own project); or anyone, when the deployment's {@code spec.access} is public. The members and the
- * revocations are the log's ({@code clops.projects}, {@code clops.revocations}), followed live: a member removed or a
+ * revocations are the log's ({@code clops.members.<project>}, the project's record its worker publishes from clops.projects, and
+ * {@code clops.revocations}), followed live: a member removed or a
  * token revoked is refused as soon as this executor has read the record (the platform's revocation bound).
  * <p>
  * A signature check costs tens of microseconds, more than proxying a small request: a token verified once is kept
@@ -65,7 +66,7 @@ final class Members implements TokenCheck, AutoCloseable {
     /** The platform's check for {@code project}: follows the log at {@code bootstrap}; returns once it has read it. */
     static Members follow(ExecutorContract.Auth auth, String project, String bootstrap, Clock clock) throws InterruptedException {
         PublicKey key = publicKey(auth.publicKey());
-        CompactedView<Project> members = new CompactedView<>(bootstrap, Topics.PROJECTS).start();
+        CompactedView<Project> members = new CompactedView<>(bootstrap, Topics.projectMembers(project)).start();
         CompactedView<Revocation> revocations = new CompactedView<>(bootstrap, Topics.REVOCATIONS).start();
         Runnable views = () -> {
             members.close();
@@ -73,7 +74,7 @@ final class Members implements TokenCheck, AutoCloseable {
         };
         try {
             if (!members.awaitCaughtUp(Duration.ofSeconds(60)) || !revocations.awaitCaughtUp(Duration.ofSeconds(60))) {
-                throw new IllegalStateException("could not read clops.projects and clops.revocations at " + bootstrap + " within 60 s");
+                throw new IllegalStateException("could not read " + Topics.projectMembers(project).name() + " and clops.revocations at " + bootstrap + " within 60 s");
             }
         } catch (InterruptedException | RuntimeException e) {
             views.run();

@@ -64,7 +64,7 @@ class IdentityIT {
     static void start() throws Exception {
         bootstrap = KafkaExtension.bootstrapServers();
         SchemaTopic.connect(bootstrap);
-        TopicAdmin.ensure(bootstrap, List.of(Topics.PROJECTS.spec(), Topics.REVOCATIONS.spec()));
+        TopicAdmin.ensure(bootstrap, List.of(Topics.REVOCATIONS.spec()));
         model = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 64);
         model.createContext("/", ex -> {
             try (ex) {
@@ -88,12 +88,15 @@ class IdentityIT {
         raw.close();
     }
 
+    /** The project's record where its worker publishes it for the project's executors (clops.members.<project>). */
     static void project(String name, Map<String, ProjectRole> members) throws Exception {
         Project p = Project.newBuilder().setName(name).setMembers(new HashMap<>(members)).setQuota(ProjectQuota.newBuilder().build())
                 .setGeneration(1).setCreatedBy("admin").setCreatedMs(0).setCommandId("c-" + name).setActor("admin").setTimeMs(0).build();
-        try (var p2 = new KafkaProducer<>(KafkaConfigs.producer(bootstrap, "identity-it-projects"), Topics.PROJECTS.keySerde().serializer(),
-                Topics.PROJECTS.valueSerde().serializer())) {
-            p2.send(new ProducerRecord<>(Topics.PROJECTS.name(), name, p)).get();
+        var topic = Topics.projectMembers(name);
+        TopicAdmin.ensure(bootstrap, List.of(topic.spec()));
+        try (var p2 = new KafkaProducer<>(KafkaConfigs.producer(bootstrap, "identity-it-projects"), topic.keySerde().serializer(),
+                topic.valueSerde().serializer())) {
+            p2.send(new ProducerRecord<>(topic.name(), name, p)).get();
         }
     }
 

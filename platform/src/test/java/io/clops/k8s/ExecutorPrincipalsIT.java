@@ -82,6 +82,7 @@ class ExecutorPrincipalsIT {
         try (Admin admin = Admin.create(platform(KafkaConfigs.admin(broker.bootstrapServers())))) {
             List<TopicSpec> topics = new ArrayList<>(Topics.ALL);
             topics.add(Topics.inferRequests("rival", "iris").spec());
+            topics.add(Topics.projectMembers("rival").spec());
             TopicAdmin.ensure(admin, topics);
         }
         try (var p = new KafkaProducer<>(platform(KafkaConfigs.producer(broker.bootstrapServers(), "it")), new StringSerializer(), new StringSerializer())) {
@@ -117,10 +118,15 @@ class ExecutorPrincipalsIT {
                 .setActor("alice").setTimeMs(0).build();
     }
 
+    /** The project's record where its worker publishes it for the project's executors (clops.members.<project>). */
     static void publish(Project p) throws Exception {
+        var topic = Topics.projectMembers(p.getName());
+        try (var admin = org.apache.kafka.clients.admin.Admin.create(platform(KafkaConfigs.admin(broker.bootstrapServers())))) {
+            TopicAdmin.ensure(admin, List.of(topic.spec()));
+        }
         try (var producer = new KafkaProducer<>(platform(KafkaConfigs.producer(broker.bootstrapServers(), "it-projects")),
-                Topics.PROJECTS.keySerde().serializer(), Topics.PROJECTS.valueSerde().serializer())) {
-            producer.send(new ProducerRecord<>(Topics.PROJECTS.name(), p.getName(), p)).get();
+                topic.keySerde().serializer(), topic.valueSerde().serializer())) {
+            producer.send(new ProducerRecord<>(topic.name(), p.getName(), p)).get();
         }
     }
 
@@ -213,8 +219,12 @@ class ExecutorPrincipalsIT {
             assertThatThrownBy(() -> firstValue(as(env, KafkaConfigs.reader(bootstrap, "thief")), Topics.inferenceLog("acme").name()))
                     .as("its own inference log (executors write it; members read it with their own credentials)")
                     .isInstanceOf(TopicAuthorizationException.class);
+            assertThatThrownBy(() -> firstValue(as(env, KafkaConfigs.reader(bootstrap, "thief")), Topics.PROJECTS.name()))
+                    .as("every project's members and quotas").isInstanceOf(TopicAuthorizationException.class);
+            assertThatThrownBy(() -> firstValue(as(env, KafkaConfigs.reader(bootstrap, "thief")), Topics.projectMembers("rival").name()))
+                    .as("another project's members").isInstanceOf(TopicAuthorizationException.class);
             for (String t : List.of(Topics.COMMANDS.name(), Topics.REGISTRY.name(), Topics.INTAKE.name(), Topics.PROJECTS.name(),
-                    Topics.REVOCATIONS.name(), Topics.SCHEMAS.name())) {
+                    Topics.projectMembers("acme").name(), Topics.REVOCATIONS.name(), Topics.SCHEMAS.name())) {
                 assertThatThrownBy(() -> write(as(env, KafkaConfigs.producer(bootstrap, "thief")), t)).as("writing " + t)
                         .isInstanceOf(TopicAuthorizationException.class);
             }

@@ -28,7 +28,7 @@ public record ExecutorContract(int port, String host, List<Route> routes, Route 
 
     /**
      * Tokens on every request: the executor checks each against the platform's public key, the revocations and its
-     * project's members ({@code clops.projects}, {@code clops.revocations}: it needs {@code bootstrap}).
+     * project's members ({@code clops.members.<project>}, {@code clops.revocations}: it needs {@code bootstrap}).
      *
      * @param publicKey the platform's Ed25519 verifying key, base64 X.509 ({@code CLOPS_AUTH_PUBLIC_KEY})
      * @param access    members (any role of the project) or public (anyone, no token) ({@code CLOPS_ACCESS}: spec.access)

@@ -87,6 +87,7 @@ public final class ReconcileWorker implements AutoCloseable {
     private final OwnedView<DesiredDeployment> ownedDesired;
     /** clops.projects, every partition (small): a project key is the project's name, a deployment's is project/name. */
     private final CompactedView<Project> projects;
+    private final ProjectMembers members;
     private final Set<String> projectsApplied = java.util.concurrent.ConcurrentHashMap.newKeySet();
     /** Keys to apply, in the order they became due, with when (System.nanoTime) each may be tried. */
     private final Map<String, Long> due = new LinkedHashMap<>();
@@ -107,6 +108,7 @@ public final class ReconcileWorker implements AutoCloseable {
         this.status = status;
         this.settings = settings;
         this.projects = new CompactedView<>(bootstrap, Topics.PROJECTS);
+        this.members = new ProjectMembers(bootstrap);
         projects.onChange((name, p) -> {
             if (ownsProject(name)) {
                 changed(name);
@@ -303,8 +305,10 @@ public final class ReconcileWorker implements AutoCloseable {
         try {
             if (p.isPresent()) {
                 runtime.applyProject(p.get());
+                members.publish(p.get()); // for the project's executors, before any of its deployments is applied
             } else {
                 runtime.deleteProject(name);
+                members.remove(name);
             }
             projectsApplied.add(name);
             succeeded(name);
@@ -366,5 +370,6 @@ public final class ReconcileWorker implements AutoCloseable {
             desired.close();
         }
         projects.close();
+        members.close();
     }
 }

@@ -119,8 +119,8 @@ public final class KafkaAccess {
     /**
      * A project's executors' ACLs: its deployments' topics (read, write, describe, create: an executor creates its
      * request and answer topics), its executors' consumer groups ({@code clops.executor.<project>.}), its inference
-     * log (write, describe, create: no read), and read of what every executor follows: the projects (its members and
-     * roles), the revocations and the schema catalog. Not the commands, the registry, the intake nor another project's
+     * log (write, describe, create: no read), and read of what every executor follows: its own project's members and
+     * roles ({@code clops.members.<project>}, not clops.projects), the revocations and the schema catalog. Not the commands, the registry, the intake nor another project's
      * topics.
      */
     public static List<AclBinding> executorBindings(String project) {
@@ -136,7 +136,7 @@ public final class KafkaAccess {
         for (AclOperation op : List.of(AclOperation.WRITE, AclOperation.DESCRIBE, AclOperation.CREATE)) {
             out.add(new AclBinding(log, new AccessControlEntry(user, "*", op, AclPermissionType.ALLOW)));
         }
-        for (String followed : List.of(Topics.PROJECTS.name(), Topics.REVOCATIONS.name(), Topics.SCHEMAS.name())) {
+        for (String followed : List.of(Topics.projectMembers(project).name(), Topics.REVOCATIONS.name(), Topics.SCHEMAS.name())) {
             ResourcePattern t = new ResourcePattern(ResourceType.TOPIC, followed, PatternType.LITERAL);
             for (AclOperation op : List.of(AclOperation.READ, AclOperation.DESCRIBE)) {
                 out.add(new AclBinding(t, new AccessControlEntry(user, "*", op, AclPermissionType.ALLOW)));

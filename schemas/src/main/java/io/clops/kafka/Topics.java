@@ -94,6 +94,15 @@ public final class Topics {
         return new Topic<>(new TopicSpec("clops.inference-log." + project, PARTITIONS, "delete", TopicSpec.DAYS_7), KEY, Serdes.ByteArray());
     }
 
+    /**
+     * One project's record (members, roles, quota) for its executors: key the project, one record, a tombstone once
+     * the project is deleted. The worker that owns the project publishes it from clops.projects, so that a project's
+     * executors follow their own project's members and read no other project's ({@link KafkaAccess}).
+     */
+    public static Topic<String, Project> projectMembers(String project) {
+        return new Topic<>(new TopicSpec("clops.members." + project, 1, "compact", 0), KEY, PROJECTS.valueSerde());
+    }
+
     /** Envelope serde for async inference topics (values are bytes: JSON or this envelope). */
     public static final AvroSerde<InferenceEnvelope> INFERENCE_ENVELOPE = AvroSerde.of(InferenceEnvelope.class);
 

@@ -1,0 +1,82 @@
+package io.clops.runtime;
+
+import io.clops.avro.Project;
+import io.clops.kafka.KafkaConfigs;
+import io.clops.kafka.TopicAdmin;
+import io.clops.kafka.Topics;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * Publishes each project's record to its own topic ({@link Topics#projectMembers}) for the project's executors, which
+ * check tokens against their project's members: with their own Kafka credentials they read that topic and not
+ * clops.projects, where every project's members and quotas are. The worker that owns a project publishes it after
+ * applying it, and a tombstone once it is deleted; a record already published by this worker is not sent again.
+ */
+final class ProjectMembers implements AutoCloseable {
+    private final Admin admin;
+    private final KafkaProducer<String, Project> producer;
+    private final Map<String, Project> published = new ConcurrentHashMap<>();
+
+    ProjectMembers(String bootstrap) {
+        this.admin = Admin.create(KafkaConfigs.admin(bootstrap));
+        this.producer = new KafkaProducer<>(KafkaConfigs.producer(bootstrap, "clops-project-members", Duration.ofSeconds(15)),
+                Topics.PROJECTS.keySerde().serializer(), Topics.PROJECTS.valueSerde().serializer());
+    }
+
+    /** Makes the project's topic hold {@code project}; throws when Kafka did not take it (the worker tries again). */
+    void publish(Project project) {
+        if (Objects.equals(published.get(project.getName()), project)) {
+            return;
+        }
+        var topic = Topics.projectMembers(project.getName());
+        TopicAdmin.ensure(admin, List.of(topic.spec()));
+        send(topic.name(), project.getName(), project);
+        published.put(project.getName(), project);
+    }
+
+    /** The project was deleted: its topic's record becomes a tombstone (executors then refuse every token). */
+    void remove(String name) {
+        var topic = Topics.projectMembers(name);
+        try {
+            if (!admin.listTopics().names().get(30, TimeUnit.SECONDS).contains(topic.name())) {
+                published.remove(name);
+                return; // never published (a project deleted long ago, met again in clops.projects): nothing to end
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while listing topics", e);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("cannot list Kafka's topics: " + e.getMessage(), e);
+        }
+        send(topic.name(), name, null);
+        published.remove(name);
+    }
+
+    private void send(String topic, String key, Project value) {
+        try {
+            producer.send(new ProducerRecord<>(topic, key, value)).get(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while publishing " + topic, e);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("could not publish " + topic + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void close() {
+        producer.close(Duration.ofSeconds(2));
+        admin.close(Duration.ofSeconds(2));
+    }
+}
