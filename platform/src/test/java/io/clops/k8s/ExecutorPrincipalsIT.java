@@ -153,6 +153,13 @@ class ExecutorPrincipalsIT {
         ExecutorPrincipals principals = ExecutorPrincipals.kafka(platform(KafkaConfigs.admin(bootstrap)), "a key of at least sixteen bytes".getBytes());
         Project acme = project("acme", 1, Map.of("ada", ProjectRole.viewer));
         publish(acme);
+        // as an earlier version granted it (every project's members and quotas): a grant leaves exactly today's ACLs
+        try (Admin admin = Admin.create(platform(KafkaConfigs.admin(bootstrap)))) {
+            admin.createAcls(List.of(new org.apache.kafka.common.acl.AclBinding(new org.apache.kafka.common.resource.ResourcePattern(
+                    org.apache.kafka.common.resource.ResourceType.TOPIC, Topics.PROJECTS.name(), org.apache.kafka.common.resource.PatternType.LITERAL),
+                    new org.apache.kafka.common.acl.AccessControlEntry("User:" + KafkaAccess.executorPrincipal("acme"), "*",
+                            org.apache.kafka.common.acl.AclOperation.READ, org.apache.kafka.common.acl.AclPermissionType.ALLOW)))).all().get();
+        }
         try (ObservationWriter status = new ObservationWriter(KafkaExtension.bootstrapServers(), "principals-it");
              KubernetesRuntime runtime = new KubernetesRuntime(client, PlatformSettings.defaults("clops/executor:test", bootstrap)
                      .withKafkaClient(platformClient), status, Clock.systemUTC(), principals)) {

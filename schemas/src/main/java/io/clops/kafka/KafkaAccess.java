@@ -159,6 +159,14 @@ public final class KafkaAccess {
         await(admin.alterUserScramCredentials(List.of(new UserScramCredentialUpsertion(user,
                 new ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, ITERATIONS), password))).all(), "set the SCRAM credential of " + user);
         await(admin.createAcls(bindings).all(), "grant the ACLs of " + user);
+        // exactly these: an ACL an earlier version granted and this one does not (an executor's read of every project's
+        // clops.projects, say) goes, so a cluster that upgrades does not keep what a new cluster would never grant
+        var held = await(admin.describeAcls(new AclBindingFilter(ResourcePatternFilter.ANY,
+                new AccessControlEntryFilter("User:" + user, null, AclOperation.ANY, AclPermissionType.ANY))).values(), "list the ACLs of " + user);
+        List<AclBindingFilter> stale = held.stream().filter(b -> !bindings.contains(b)).map(AclBinding::toFilter).toList();
+        if (!stale.isEmpty()) {
+            await(admin.deleteAcls(stale).all(), "remove the ACLs " + user + " no longer has");
+        }
         return new Credentials(user, password);
     }
 
