@@ -113,6 +113,14 @@ class AuthIT {
         assertThat(json(send("GET", "/api/v1/whoami", null, token)).get("error").asText()).isEqualTo("the token was revoked");
         assertThat(json(send("POST", "/api/v1/tokenreviews", review, null)).at("/status/error").asText()).isEqualTo("the token was revoked");
         assertThat(send("GET", "/api/v1/whoami", null, other).statusCode()).as("her other session stays").isEqualTo(200);
+        // every project's executors read clops.revocations: it names no one (whose it was is on clops.logins by token id)
+        String id = server.getApplicationContext().getBean(AuthController.class).tokens().check(token).orElseThrow().id();
+        var revoked = io.clops.testing.TopicProbe.readAll(bootstrap, io.clops.kafka.Topics.REVOCATIONS.name(),
+                        io.clops.kafka.Topics.REVOCATIONS.keySerde().deserializer(), io.clops.kafka.Topics.REVOCATIONS.valueSerde().deserializer())
+                .stream().filter(r -> r.key().equals(id)).map(org.apache.kafka.clients.consumer.ConsumerRecord::value).toList();
+        assertThat(revoked).hasSize(1);
+        assertThat(revoked.get(0).getSubject() + revoked.get(0).getRevokedBy()).isEmpty();
+        assertThat(revoked.get(0).getReason()).isEqualTo("logout");
     }
 
     @Test

@@ -23,6 +23,7 @@ import java.util.concurrent.TimeoutException;
  * to). The door that revokes refuses the token at once.
  */
 public final class Revocations implements AutoCloseable {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Revocations.class);
     /** The revocation bound the platform promises: every door refuses a revoked token within it. */
     public static final Duration BOUND = Tokens.REVOCATION_BOUND;
     private final CompactedView<Revocation> view;
@@ -53,10 +54,18 @@ public final class Revocations implements AutoCloseable {
         return view.stopped();
     }
 
-    /** Revokes the token everywhere (this door at once); throws when the log did not take it. */
+    /**
+     * Revokes the token everywhere (this door at once); throws when the log did not take it.
+     *
+     * @param by     who revoked it: in this process's log only, never on the topic (see below)
+     * @param reason a fixed word or phrase ("logout", "service account removed"), never a name
+     */
     public void revoke(Tokens.Claims token, String by, String reason) {
-        Revocation r = Revocation.newBuilder().setTokenId(token.id()).setSubject(token.subject()).setExpiresMs(token.expiresMs())
-                .setRevokedBy(by).setReason(reason).setTimeMs(clock.millis()).build();
+        // no names: every project's executors read this topic, and whose token it was and who revoked it are elsewhere
+        // for those who may read them (a session's on clops.logins by token id, a service account's removal in its
+        // project's audit trail); the reason is one of a few fixed words
+        Revocation r = Revocation.newBuilder().setTokenId(token.id()).setSubject("").setExpiresMs(token.expiresMs())
+                .setRevokedBy("").setReason(reason).setTimeMs(clock.millis()).build();
         try {
             producer.send(new ProducerRecord<>(Topics.REVOCATIONS.name(), token.id(), r)).get(appendTimeout.toMillis() + 1000, TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
@@ -66,6 +75,7 @@ public final class Revocations implements AutoCloseable {
             throw new io.clops.gateway.LogUnavailable("the log did not take the revocation; the token is still valid: try again", e);
         }
         here.add(token.id());
+        LOG.info("token {} of {} revoked by {}: {}", token.id(), token.subject(), by, reason);
     }
 
     @Override
