@@ -5,12 +5,9 @@ import io.clops.avro.Project;
 import io.clops.avro.ProjectQuota;
 import io.clops.avro.ProjectRole;
 import io.clops.broker.EmbeddedKafkaBroker;
-import io.clops.kafka.KafkaConfigs;
 import io.clops.kafka.TopicAdmin;
 import io.clops.kafka.Topics;
 import io.clops.schemas.SchemaTopic;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -45,11 +42,8 @@ public final class AuthFixture {
         Project p = Project.newBuilder().setName("bench").setMembers(new java.util.HashMap<>(Map.of("bench-user", ProjectRole.viewer)))
                 .setQuota(ProjectQuota.newBuilder().build()).setGeneration(1).setCreatedBy("bench").setCreatedMs(0).setCommandId("bench")
                 .setActor("bench").setTimeMs(0).build();
-        var members = Topics.projectMembers("bench"); // where the project's worker would publish it for its executors
-        TopicAdmin.ensure(bootstrap, java.util.List.of(members.spec()));
-        try (var producer = new KafkaProducer<>(KafkaConfigs.producer(bootstrap, "auth-fixture"), members.keySerde().serializer(),
-                members.valueSerde().serializer())) {
-            producer.send(new ProducerRecord<>(members.name(), "bench", p)).get();
+        try (var members = new io.clops.runtime.ProjectMembers(bootstrap)) { // as the project's worker publishes it for its executors
+            members.publish(p);
         }
         String token = tokens.issue("bench-user", Duration.ofHours(2), Tokens.Kind.session, null);
         String key = Base64.getEncoder().encodeToString(tokens.publicKey().getEncoded());

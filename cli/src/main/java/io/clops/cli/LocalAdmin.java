@@ -32,7 +32,7 @@ final class LocalAdmin {
             }
             com.fasterxml.jackson.databind.node.ObjectNode kept = CliConfig.read(CliConfig.path());
             if (!kept.hasNonNull("token") || !apiUrl.equals(kept.path("server").asText())) {
-                note += login(apiUrl, user, auth.resolve("initial-password"), kept);
+                note += login(apiUrl, user, auth.resolve("initial-password"));
             }
             return user + " (local admin" + note + ")";
         } catch (java.io.IOException e) {
@@ -43,19 +43,13 @@ final class LocalAdmin {
      * Logs the CLI in through the API like {@code clops login} (so the token's issue is in the log, clops.logins),
      * with the password in {@code initialPassword}; says what it did, or how to log in when it could not.
      */
-    private static String login(String apiUrl, String user, java.nio.file.Path initialPassword,
-                                com.fasterxml.jackson.databind.node.ObjectNode kept) throws java.io.IOException {
+    private static String login(String apiUrl, String user, java.nio.file.Path initialPassword) throws java.io.IOException {
         if (!java.nio.file.Files.exists(initialPassword)) {
             return "; log the CLI in with clops login -u " + user;
         }
-        ApiClient.Answer a = new ApiClient(apiUrl).send("POST", apiUrl + "/api/v1/login", ApiClient.JSON.createObjectNode().put("user", user)
-                .put("password", java.nio.file.Files.readString(initialPassword).strip()), java.util.Map.of("Idempotency-Key", "login"));
-        if (a.status() != 200) {
-            return "; the CLI could not log in (" + a.body().path("error").asText("HTTP " + a.status()) + "): clops login -u " + user;
-        }
-        kept.put("token", a.body().get("token").asText());
-        kept.put("server", apiUrl);
-        CliConfig.write(CliConfig.path(), kept);
-        return "; the CLI is logged in (" + CliConfig.path() + ")";
+        ApiClient.Answer a = LoginCommand.login(apiUrl, "/api/v1/login", ApiClient.JSON.createObjectNode().put("user", user)
+                .put("password", java.nio.file.Files.readString(initialPassword).strip()));
+        return a.status() == 200 ? "; the CLI is logged in (" + CliConfig.path() + ")"
+                : "; the CLI could not log in (" + a.body().path("error").asText("HTTP " + a.status()) + "): clops login -u " + user;
     }
 }

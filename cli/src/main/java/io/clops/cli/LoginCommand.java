@@ -32,7 +32,7 @@ public final class LoginCommand implements Callable<Integer> {
             if (gh == null || gh.isBlank()) {
                 throw new CliException("no GitHub token: set GITHUB_TOKEN or pipe one in (gh auth token | clops login --github)", CliException.USAGE);
             }
-            return keep(root, "POST", "/api/v1/login/github", ApiClient.JSON.createObjectNode().put("token", gh.strip()));
+            return keep(root, "/api/v1/login/github", ApiClient.JSON.createObjectNode().put("token", gh.strip()));
         }
         String name = user != null ? user : System.getProperty("user.name");
         String password;
@@ -47,22 +47,33 @@ public final class LoginCommand implements Callable<Integer> {
         if (password == null || password.isEmpty()) {
             throw new CliException("no password given", CliException.USAGE);
         }
-        return keep(root, "POST", "/api/v1/login", ApiClient.JSON.createObjectNode().put("user", name).put("password", password));
+        return keep(root, "/api/v1/login", ApiClient.JSON.createObjectNode().put("user", name).put("password", password));
     }
 
     /** Sends the login, keeps the token it answers in the config file, says who. */
-    private int keep(Main root, String method, String path, ObjectNode body) throws Exception {
-        ApiClient.Answer a = new ApiClient(root.server).send(method, root.server + path, body,
-                java.util.Map.of("Idempotency-Key", "login")); // sent once: a 503 issued no token, the user may try again
+    private int keep(Main root, String path, ObjectNode body) {
+        ApiClient.Answer a = login(root.server, path, body);
         ModelCommand.fail(a);
-        ObjectNode kept = CliConfig.read(CliConfig.path());
-        kept.put("token", a.body().get("token").asText());
-        kept.put("server", root.server);
-        CliConfig.write(CliConfig.path(), kept);
         spec.commandLine().getOut().printf("logged in to %s as %s (until %s); token kept in %s%n", root.server, a.body().path("user").asText(),
                 a.body().path("expires").asText(), CliConfig.path());
         spec.commandLine().getOut().flush();
         return 0;
+    }
+
+    /**
+     * POSTs a login to {@code server} and, when it answers a token, keeps it with the server in the config file (as
+     * {@code clops login} and {@code clops up}'s local admin do). Sent once: a 503 issued no token, the user may try
+     * again.
+     */
+    static ApiClient.Answer login(String server, String path, ObjectNode body) {
+        ApiClient.Answer a = new ApiClient(server).send("POST", server + path, body, java.util.Map.of("Idempotency-Key", "login"));
+        if (a.status() == 200) {
+            ObjectNode kept = CliConfig.read(CliConfig.path());
+            kept.put("token", a.body().get("token").asText());
+            kept.put("server", server);
+            CliConfig.write(CliConfig.path(), kept);
+        }
+        return a;
     }
 
     @Command(name = "logout", description = "Revoke the token the CLI keeps (on every door, within the revocation bound) and forget it.")

@@ -72,12 +72,7 @@ public class AuditController {
         int n;
         try {
             filter = new AuditLog.Filter(project, deployment, model, actor, time(since, "since"), time(until, "until"));
-            n = limit == null ? DEFAULT_LIMIT : Integer.parseInt(limit);
-            if (n < 1 || n > MAX_LIMIT) {
-                throw new IllegalArgumentException("limit: between 1 and " + MAX_LIMIT + ", not " + limit);
-            }
-        } catch (NumberFormatException e) {
-            return Http.error(HttpStatus.BAD_REQUEST, "limit: a whole number between 1 and " + MAX_LIMIT + ", not '" + limit + "'");
+            n = limit(limit);
         } catch (IllegalArgumentException e) {
             return Http.error(HttpStatus.BAD_REQUEST, e.getMessage());
         }
@@ -209,6 +204,22 @@ public class AuditController {
             items.add(m);
         }
         return Http.json(HttpStatus.OK, Map.of("items", items));
+    }
+
+    /** A page size as the API takes it: a whole number from 1 to {@link #MAX_LIMIT}; null is {@link #DEFAULT_LIMIT}. */
+    static int limit(String value) {
+        if (value == null) {
+            return DEFAULT_LIMIT;
+        }
+        try {
+            int n = Integer.parseInt(value);
+            if (n >= 1 && n <= MAX_LIMIT) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // said below
+        }
+        throw new IllegalArgumentException("limit: a whole number between 1 and " + MAX_LIMIT + ", not '" + value + "'");
     }
 
     /**

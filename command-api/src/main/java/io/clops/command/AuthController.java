@@ -173,12 +173,7 @@ public class AuthController {
         try {
             sinceMs = AuditController.time(since, "since");
             untilMs = AuditController.time(until, "until");
-            n = limit == null ? AuditController.DEFAULT_LIMIT : Integer.parseInt(limit);
-            if (n < 1 || n > AuditController.MAX_LIMIT) {
-                throw new NumberFormatException();
-            }
-        } catch (NumberFormatException e) {
-            return Http.error(HttpStatus.BAD_REQUEST, "limit: a whole number between 1 and " + AuditController.MAX_LIMIT + ", not '" + limit + "'");
+            n = AuditController.limit(limit);
         } catch (IllegalArgumentException e) {
             return Http.error(HttpStatus.BAD_REQUEST, e.getMessage());
         }

@@ -86,8 +86,9 @@ public class Logins implements AutoCloseable {
     public Page list(String user, Long sinceMs, Long untilMs, int limit) {
         List<LoginEvent> all = new ArrayList<>();
         try (LogSource log = LogSource.kafka(bootstrap)) {
-            for (int p = 0; p < log.partitions(); p++) {
-                if (user != null && p != Topics.partitionFor(user, log.partitions())) {
+            int partitions = log.partitions(Topics.LOGINS.name());
+            for (int p = 0; p < partitions; p++) {
+                if (user != null && p != Topics.partitionFor(user, partitions)) {
                     continue;
                 }
                 for (Iterator<LogSource.Raw> it = log.read(Topics.LOGINS.name(), p); it.hasNext(); ) {

@@ -88,15 +88,12 @@ class IdentityIT {
         raw.close();
     }
 
-    /** The project's record where its worker publishes it for the project's executors (clops.members.<project>). */
-    static void project(String name, Map<String, ProjectRole> members) throws Exception {
+    /** The project's record where its worker publishes it for the project's executors (clops.members.<project>), as the worker does. */
+    static void project(String name, Map<String, ProjectRole> members) {
         Project p = Project.newBuilder().setName(name).setMembers(new HashMap<>(members)).setQuota(ProjectQuota.newBuilder().build())
                 .setGeneration(1).setCreatedBy("admin").setCreatedMs(0).setCommandId("c-" + name).setActor("admin").setTimeMs(0).build();
-        var topic = Topics.projectMembers(name);
-        TopicAdmin.ensure(bootstrap, List.of(topic.spec()));
-        try (var p2 = new KafkaProducer<>(KafkaConfigs.producer(bootstrap, "identity-it-projects"), topic.keySerde().serializer(),
-                topic.valueSerde().serializer())) {
-            p2.send(new ProducerRecord<>(topic.name(), name, p)).get();
+        try (var publisher = new io.clops.runtime.ProjectMembers(bootstrap)) {
+            publisher.publish(p);
         }
     }
 

@@ -46,6 +46,11 @@ public interface LogSource extends AutoCloseable {
     /** How many partitions the commands (and so the registry and the audit trail) have. */
     int partitions();
 
+    /** How many partitions {@code topic} has (the logins are partitioned by user, on a topic of their own). */
+    default int partitions(String topic) {
+        return partitions();
+    }
+
     /** The partition's records from its start to where it ended when this source was opened. */
     Iterator<Raw> read(String topic, int partition);
 
@@ -98,7 +103,7 @@ public interface LogSource extends AutoCloseable {
         long n = 0;
         try (BufferedWriter w = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
             for (String topic : TOPICS) {
-                for (int p = 0; p < source.partitions(); p++) {
+                for (int p = 0; p < source.partitions(topic); p++) {
                     for (Iterator<Raw> it = source.read(topic, p); it.hasNext(); ) {
                         Raw r = it.next();
                         ObjectNode line = json.createObjectNode();
@@ -118,14 +123,18 @@ public interface LogSource extends AutoCloseable {
     final class Kafka implements LogSource {
         private final String bootstrap;
         private final int partitions;
+        private final Map<String, Integer> partitionsOf = new HashMap<>();
         private final List<KafkaConsumer<String, byte[]>> open = new ArrayList<>();
 
         Kafka(String bootstrap) {
             this.bootstrap = bootstrap;
             try (var c = new KafkaConsumer<>(KafkaConfigs.reader(bootstrap, "log-source"), new org.apache.kafka.common.serialization.StringDeserializer(),
                     new ByteArrayDeserializer())) {
-                int p = c.partitionsFor(Topics.COMMANDS.name(), Duration.ofSeconds(30)).size();
-                int r = c.partitionsFor(Topics.REGISTRY.name(), Duration.ofSeconds(30)).size();
+                for (String topic : TOPICS) { // a topic a platform does not have yet (the logins, on an older one): none
+                    partitionsOf.put(topic, c.partitionsFor(topic, Duration.ofSeconds(30)).size());
+                }
+                int p = partitionsOf.get(Topics.COMMANDS.name());
+                int r = partitionsOf.get(Topics.REGISTRY.name());
                 if (p != r) {
                     throw new IllegalStateException("clops.commands has " + p + " partitions and clops.registry " + r
                             + ": they must be co-partitioned (the same number) for the fold");
@@ -137,6 +146,11 @@ public interface LogSource extends AutoCloseable {
         @Override
         public int partitions() {
             return partitions;
+        }
+
+        @Override
+        public int partitions(String topic) {
+            return partitionsOf.getOrDefault(topic, partitions);
         }
 
         @Override

@@ -23,19 +23,19 @@ import java.util.concurrent.TimeoutException;
  * clops.projects, where every project's members and quotas are. The worker that owns a project publishes it after
  * applying it, and a tombstone once it is deleted; a record already published by this worker is not sent again.
  */
-final class ProjectMembers implements AutoCloseable {
+public final class ProjectMembers implements AutoCloseable {
     private final Admin admin;
     private final KafkaProducer<String, Project> producer;
     private final Map<String, Project> published = new ConcurrentHashMap<>();
 
-    ProjectMembers(String bootstrap) {
+    public ProjectMembers(String bootstrap) {
         this.admin = Admin.create(KafkaConfigs.admin(bootstrap));
         this.producer = new KafkaProducer<>(KafkaConfigs.producer(bootstrap, "clops-project-members", Duration.ofSeconds(15)),
                 Topics.PROJECTS.keySerde().serializer(), Topics.PROJECTS.valueSerde().serializer());
     }
 
     /** Makes the project's topic hold {@code project}; throws when Kafka did not take it (the worker tries again). */
-    void publish(Project project) {
+    public void publish(Project project) {
         if (Objects.equals(published.get(project.getName()), project)) {
             return;
         }
