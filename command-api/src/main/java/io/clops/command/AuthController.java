@@ -52,12 +52,15 @@ public class AuthController {
     private final io.clops.service.Callers callers;
     private final io.clops.service.Revocations revocations;
     private final Logins logins;
+    private final io.clops.service.ClientAddress clients;
 
     public AuthController(ProjectViews projects, Tokens tokens, io.clops.service.Callers callers,
                           io.clops.service.Revocations revocations, Logins logins, io.clops.service.AuthBeans.AuthHome home,
                           @Value("${clops.auth.session-ttl:12h}") Duration ttl,
                           @Value("${clops.auth.github.api-url:https://api.github.com}") String githubApi,
-                          @Value("${clops.auth.github.orgs:}") String githubOrgs) throws IOException {
+                          @Value("${clops.auth.github.orgs:}") String githubOrgs,
+                          io.clops.service.ClientAddress clients) throws IOException {
+        this.clients = clients;
         this.github = new io.clops.auth.GitHubIdentity(java.net.URI.create(githubApi),
                 java.util.Arrays.stream(githubOrgs.split(",")).map(String::strip).filter(o -> !o.isEmpty()).collect(java.util.stream.Collectors.toSet()),
                 Duration.ofSeconds(10));
@@ -87,7 +90,7 @@ public class AuthController {
         if (!errors.isEmpty()) {
             throw new Refusal(HttpStatus.BAD_REQUEST, "invalid login", errors);
         }
-        String address = request.getRemoteAddress().getAddress().getHostAddress();
+        String address = clients.of(request);
         Duration wait = guard.wait(user, address);
         if (!wait.isZero()) {
             return Http.error(HttpStatus.TOO_MANY_REQUESTS, "too many failed logins: try again in " + Math.max(1, wait.toSeconds()) + " s")
@@ -129,7 +132,7 @@ public class AuthController {
         if (!github.enabled()) {
             return Http.error(HttpStatus.NOT_FOUND, "GitHub login is off on this platform (clops.auth.github.orgs names no organisation)");
         }
-        String address = request.getRemoteAddress().getAddress().getHostAddress();
+        String address = clients.of(request);
         Duration wait = guard.wait("github@" + address, address);
         if (!wait.isZero()) {
             return Http.error(HttpStatus.TOO_MANY_REQUESTS, "too many failed logins: try again in " + Math.max(1, wait.toSeconds()) + " s")

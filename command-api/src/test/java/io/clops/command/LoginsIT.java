@@ -29,6 +29,7 @@ import java.util.Map;
 
 import static io.clops.command.CommandApiIT.json;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * Logins are in the log (clops.logins): every token issued by its id and expiry, every refused attempt, with the
@@ -123,5 +124,55 @@ class LoginsIT {
             assertThat(bytes).doesNotContain("uma's long password").doesNotContain("a guess of hers")
                     .doesNotContain(first.substring(first.lastIndexOf('.') + 1)).doesNotContain(second.substring(second.lastIndexOf('.') + 1));
         }
+    }
+
+    static HttpResponse<String> login(EmbeddedServer to, String user, String password, String forwardedFor) throws Exception {
+        return CommandApiIT.HTTP.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(to.getURL() + "/api/v1/login"))
+                .timeout(Duration.ofSeconds(30)).header("Content-Type", "application/json").header("X-Forwarded-For", forwardedFor)
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{\"user\":\"" + user + "\",\"password\":\"" + password + "\"}"))
+                .build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    static String lastAddress(String token) throws Exception {
+        JsonNode items = json(get("/api/v1/logins?limit=1", token)).get("items");
+        return items.get(0).get("address").asText();
+    }
+
+    /**
+     * The address a login is recorded and limited under: the socket's peer, whatever X-Forwarded-For a client writes;
+     * behind the platform's own proxy (clops.http.trusted-proxies) the address that proxy saw, never one the client
+     * wrote, and one client's failures lock out that client, not everyone behind the same proxy.
+     */
+    @Test
+    void theAddressIsTheClientsOwnBehindATrustedProxyAndNeverOneTheClientWrote() throws Exception {
+        Users.put(auth.resolve("users"), "logins-xena", "xena's long password");
+        HttpResponse<String> spoofed = login(server, "logins-xena", "xena's long password", "198.51.100.66");
+        assertThat(spoofed.statusCode()).as(spoofed.body()).isEqualTo(200);
+        assertThat(lastAddress(json(spoofed).get("token").asText())).as("no trusted proxies: the header is the client's word").isEqualTo("127.0.0.1");
+
+        EmbeddedServer proxied = ApplicationContext.run(EmbeddedServer.class, Map.of("clops.kafka.bootstrap", bootstrap, "micronaut.server.port", -1,
+                "micronaut.server.host", "127.0.0.1", "clops.auth.dir", auth.toString(), "clops.auth.required", true,
+                "clops.intake.enabled", false, "clops.http.trusted-proxies", "127.0.0.1/32, ::1"));
+        try {
+            // the client wrote 10.20.30.40; the proxy (this test, at 127.0.0.1) appended the address it saw
+            HttpResponse<String> behind = login(proxied, "logins-xena", "xena's long password", "10.20.30.40, 198.51.100.7");
+            assertThat(behind.statusCode()).as(behind.body()).isEqualTo(200);
+            assertThat(lastAddress(json(behind).get("token").asText())).isEqualTo("198.51.100.7");
+
+            for (int i = 0; i < 20; i++) { // the per-address limit, each under another name (the per-user one is 5)
+                assertThat(login(proxied, "logins-nobody-" + i, "a wrong password", "198.51.100.66").statusCode()).isEqualTo(401);
+            }
+            HttpResponse<String> locked = login(proxied, "logins-xena", "xena's long password", "198.51.100.66");
+            assertThat(locked.statusCode()).as(locked.body()).isEqualTo(429);
+            assertThat(locked.headers().firstValue("Retry-After")).isPresent();
+            HttpResponse<String> neighbour = login(proxied, "logins-xena", "xena's long password", "198.51.100.67");
+            assertThat(neighbour.statusCode()).as("another client behind the same proxy: " + neighbour.body()).isEqualTo(200);
+        } finally {
+            proxied.getApplicationContext().close();
+        }
+        assertThatThrownBy(() -> ApplicationContext.run(EmbeddedServer.class, Map.of("clops.kafka.bootstrap", bootstrap, "micronaut.server.port", -1,
+                "micronaut.server.host", "127.0.0.1", "clops.auth.dir", auth.toString(), "clops.intake.enabled", false,
+                "clops.http.trusted-proxies", "ingress.local")))
+                .as("a bad setting stops the start").hasStackTraceContaining("clops.http.trusted-proxies: 'ingress.local' is not an IP address");
     }
 }

@@ -30,6 +30,13 @@ public class AuthBeans {
         return new Tokens(Tokens.keyIn(home.dir()), Clock.systemUTC());
     }
 
+    /** Whose address a request comes from ({@code clops.http.trusted-proxies}); read at start, so a bad value stops it. */
+    @Singleton
+    @io.micronaut.context.annotation.Context
+    ClientAddress clientAddress(@Value("${clops.http.trusted-proxies:}") String trustedProxies) {
+        return ClientAddress.trusting(trustedProxies, "clops.http.trusted-proxies");
+    }
+
     @io.micronaut.context.annotation.Context
     @io.micronaut.context.annotation.Bean(preDestroy = "close")
     Revocations revocations(@Value("${clops.kafka.bootstrap}") String bootstrap,
