@@ -105,6 +105,11 @@ public final class Users implements IdentityProvider {
         return ok && hash != null ? Optional.of(user) : Optional.empty();
     }
 
+    /** Is {@code user} a name in the file? (Says nothing to a caller: for what the platform records of a refusal.) */
+    public boolean knows(String user) {
+        return user != null && hashes.containsKey(user);
+    }
+
     public boolean isEmpty() {
         return hashes.isEmpty();
     }

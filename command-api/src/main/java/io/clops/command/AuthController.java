@@ -96,9 +96,11 @@ public class AuthController {
             return Http.error(HttpStatus.TOO_MANY_REQUESTS, "too many failed logins: try again in " + Math.max(1, wait.toSeconds()) + " s")
                     .header("Retry-After", Long.toString(Math.max(1, wait.toSeconds())));
         }
-        if (Users.read(usersFile).authenticate(user, password).isEmpty()) {
+        Users users = Users.read(usersFile);
+        if (users.authenticate(user, password).isEmpty()) {
             guard.failed(user, address);
-            logins.refused(LoginMethod.password, user, address);
+            // under the name only when it is a user's: a password typed into the name field must not be kept forever
+            logins.refused(LoginMethod.password, users.knows(user) ? user : Logins.UNKNOWN_USER, address);
             return Http.error(HttpStatus.UNAUTHORIZED, "wrong user or password");
         }
         return session(LoginMethod.password, user, address);

@@ -61,6 +61,9 @@ public class Logins implements AutoCloseable {
         }
     }
 
+    /** What a refused login is recorded under when the name given is no user's (it may be anything, a password too). */
+    public static final String UNKNOWN_USER = "?";
+
     /** Records a refused login; the refusal stands whatever the log answers (a record the log did not take is logged here). */
     public void refused(LoginMethod method, String user, String address) {
         producer.send(new ProducerRecord<>(Topics.LOGINS.name(), user, event(method, LoginOutcome.refused, user, address).build()),

@@ -69,6 +69,12 @@ class LoginsIT {
     void everyLoginIsInTheLogAndAUserReadsTheirOwnWithEachTokensState() throws Exception {
         HttpResponse<String> wrong = AuthIT.send(server, "POST", "/api/v1/login", "{\"user\":\"logins-uma\",\"password\":\"a guess of hers\"}", null);
         assertThat(wrong.statusCode()).isEqualTo(401);
+        // the password typed into the name field (and the name into the password's): refused, and recorded under
+        // "?", not under what was typed
+        long unknownBefore = unknownUserRecordsFromHere();
+        HttpResponse<String> swapped = AuthIT.send(server, "POST", "/api/v1/login", "{\"user\":\"uma's long password\",\"password\":\"logins-uma\"}", null);
+        assertThat(swapped.statusCode()).isEqualTo(401);
+        io.clops.testing.Await.until("the refusal of a name no user has is recorded", () -> unknownUserRecordsFromHere() > unknownBefore);
         String first = AuthIT.login(server, "logins-uma", "uma's long password");
         String second = AuthIT.login(server, "logins-uma", "uma's long password");
         String vics = AuthIT.login(server, "logins-vic", "vic's long password");
@@ -119,11 +125,18 @@ class LoginsIT {
         List<ConsumerRecord<String, byte[]>> raw = TopicProbe.readAll(bootstrap, Topics.LOGINS.name(), new StringDeserializer(), new ByteArrayDeserializer());
         List<ConsumerRecord<String, byte[]>> hers = raw.stream().filter(r -> "logins-uma".equals(r.key())).toList();
         assertThat(hers).hasSize(3);
+        assertThat(raw).noneMatch(r -> r.key().contains("long password"));
         for (ConsumerRecord<String, byte[]> r : raw) {
             String bytes = new String(r.value(), StandardCharsets.ISO_8859_1);
             assertThat(bytes).doesNotContain("uma's long password").doesNotContain("a guess of hers")
                     .doesNotContain(first.substring(first.lastIndexOf('.') + 1)).doesNotContain(second.substring(second.lastIndexOf('.') + 1));
         }
+    }
+
+    /** Records of refused logins under "?" (a name no user has) from this test's own address. */
+    static long unknownUserRecordsFromHere() {
+        return TopicProbe.readAll(bootstrap, Topics.LOGINS.name(), new StringDeserializer(), new ByteArrayDeserializer()).stream()
+                .filter(r -> r.key().equals("?") && new String(r.value(), StandardCharsets.ISO_8859_1).contains("127.0.0.1")).count();
     }
 
     static HttpResponse<String> login(EmbeddedServer to, String user, String password, String forwardedFor) throws Exception {
