@@ -152,6 +152,32 @@ class HostileInputIT {
         return TopicProbe.endOffsetSum(bootstrap, Topics.COMMANDS.name()) + TopicProbe.endOffsetSum(bootstrap, Topics.REGISTRY.name());
     }
 
+    /**
+     * Query parameters where they decide the answer: a typo is not dropped (the answer would silently cover
+     * everything), a repeat is not read as its first value; endpoints that take none ignore a query string (as
+     * kube-apiserver's {@code ?timeout=} on a webhook call needs).
+     */
+    @Test
+    void aQueryParameterAnEndpointDoesNotTakeOrOneGivenTwiceIsRefusedNamingIt() throws Exception {
+        Answer typo = request("GET", "/api/v1/audit?project=hostile&sinse=2026-01-01T00:00:00Z", null, new byte[0]);
+        assertRefused(typo, 400, "query sinse");
+        assertThat(typo.raw()).contains("since").contains("actor");
+        Answer twice = request("GET", "/api/v1/audit?project=hostile&actor=a&actor=b", null, new byte[0]);
+        assertRefused(twice, 400, "query actor");
+        assertThat(twice.raw()).contains("more than once");
+        assertRefused(request("GET", "/api/v1/logins?limit=1&limit=1000", null, new byte[0]), 400, "query limit");
+        assertRefused(request("GET", "/api/v1/replay?at=2026-01-01T00:00:00Z&projct=hostile", null, new byte[0]), 400, "query projct");
+        assertRefused(request("GET", "/api/v1/deployments?project=hostile&project=other", null, new byte[0]), 400, "query project");
+
+        assertThat(request("GET", "/api/v1/audit?project=hostile&limit=5", null, new byte[0]).status()).isEqualTo(200);
+        assertThat(request("GET", "/api/v1/deployments?project=hostile", null, new byte[0]).status()).isEqualTo(200);
+        assertThat(request("GET", "/api/v1/projects/hostile?verbose=1", null, new byte[0]).status()).as("takes none: ignored").isEqualTo(200);
+        Answer review = request("POST", "/api/v1/tokenreviews?timeout=10s", "application/json",
+                "{\"apiVersion\":\"authentication.k8s.io/v1\",\"kind\":\"TokenReview\",\"spec\":{\"token\":\"not-a-token\"}}".getBytes(StandardCharsets.UTF_8));
+        assertThat(review.status()).as(review.raw()).isEqualTo(200);
+        assertThat(review.body().at("/status/authenticated").asBoolean()).isFalse();
+    }
+
     @Test
     void jsonBeyondTheParsersLimitsIs400NamingTheBody() throws Exception {
         long before = logEnd();
