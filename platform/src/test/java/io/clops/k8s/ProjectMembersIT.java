@@ -29,14 +29,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * The worker that owns a project publishes its record to {@code clops.members.<project>} for the project's executors
- * (which read that topic with their own credentials, never clops.projects): after the runtime applied the project,
- * again when its members change, a tombstone once it is deleted. The runtime here records what it is asked (either
- * runtime would do; the publishing is the worker's).
+ * (which read that topic with their own credentials, never clops.projects): before the runtime applies the project,
+ * again when its members change, a tombstone once it is deleted; a member removed while the runtime cannot apply the
+ * project (a 403 from kube-apiserver, retried with back-off) is refused by the executors all the same. The runtime here
+ * records what it is asked and fails when told to (either runtime would do; the publishing is the worker's).
  */
 @ExtendWith(KafkaExtension.class)
 class ProjectMembersIT {
     static final class Recording implements DeploymentRuntime {
         final List<String> calls = new CopyOnWriteArrayList<>();
+        volatile boolean refusing;
 
         @Override
         public String name() {
@@ -53,7 +55,12 @@ class ProjectMembersIT {
 
         @Override
         public void applyProject(Project project) {
-            calls.add("apply " + project.getName() + " " + new java.util.TreeMap<>(project.getMembers()));
+            String call = "apply " + project.getName() + " " + new java.util.TreeMap<>(project.getMembers());
+            if (refusing) {
+                calls.add("refused " + call);
+                throw new io.clops.runtime.ApplyFailed("rolebindings is forbidden (a stand-in for kube-apiserver's 403)", null);
+            }
+            calls.add(call);
         }
 
         @Override
@@ -85,19 +92,28 @@ class ProjectMembersIT {
         try (var producer = new KafkaProducer<>(KafkaConfigs.producer(bootstrap, "members-it"), Topics.PROJECTS.keySerde().serializer(),
                 Topics.PROJECTS.valueSerde().serializer());
              ObservationWriter status = new ObservationWriter(bootstrap, "members-it");
-             ReconcileWorker worker = new ReconcileWorker(bootstrap, runtime, status).start()) {
+             ReconcileWorker worker = new ReconcileWorker(bootstrap, runtime, status, null,
+                     ReconcileWorker.Settings.defaults().withRetry(Duration.ofMillis(100), Duration.ofMillis(400))).start()) {
             producer.send(new ProducerRecord<>(Topics.PROJECTS.name(), "pm-a", project("pm-a", 1, Map.of("ada", ProjectRole.admin, "bob", ProjectRole.viewer)))).get();
             Await.until("pm-a's members are published", Duration.ofSeconds(30), () -> {
                 var r = lastOrNull(bootstrap, "pm-a");
                 return r != null && r.value() != null && r.value().getMembers().keySet().equals(java.util.Set.of("ada", "bob"));
             });
-            assertThat(runtime.calls).as("applied before it was published").contains("apply pm-a {ada=admin, bob=viewer}");
+            Await.until("pm-a is applied", Duration.ofSeconds(30), () -> runtime.calls.contains("apply pm-a {ada=admin, bob=viewer}"));
 
+            // the cluster refuses the project's objects from now on; bob is removed all the same where it counts
+            runtime.refusing = true;
             producer.send(new ProducerRecord<>(Topics.PROJECTS.name(), "pm-a", project("pm-a", 2, Map.of("ada", ProjectRole.admin)))).get();
             Await.until("bob's removal is published", Duration.ofSeconds(30), () -> {
                 var r = lastOrNull(bootstrap, "pm-a");
                 return r != null && r.value() != null && r.value().getMembers().keySet().equals(java.util.Set.of("ada"));
             });
+            Await.until("the apply is retried", Duration.ofSeconds(30),
+                    () -> runtime.calls.stream().filter("refused apply pm-a {ada=admin}"::equals).count() >= 2);
+            assertThat(runtime.calls).as("not applied while refused").doesNotContain("apply pm-a {ada=admin}");
+            runtime.refusing = false;
+            Await.until("the retry applies pm-a once the cluster allows it", Duration.ofSeconds(30),
+                    () -> runtime.calls.contains("apply pm-a {ada=admin}"));
 
             producer.send(new ProducerRecord<>(Topics.PROJECTS.name(), "pm-a", null)).get();
             Await.until("the deleted project's record is a tombstone", Duration.ofSeconds(30), () -> {
@@ -106,7 +122,8 @@ class ProjectMembersIT {
             });
             assertThat(runtime.calls).contains("delete pm-a");
             assertThat(published(bootstrap, "pm-a")).extracting(r -> r.value() == null ? "tombstone" : "generation " + r.value().getGeneration())
-                    .as("each change once, in order").containsExactly("generation 1", "generation 2", "tombstone");
+                    .as("each change once, in order, however often the runtime's part was retried")
+                    .containsExactly("generation 1", "generation 2", "tombstone");
         }
     }
 

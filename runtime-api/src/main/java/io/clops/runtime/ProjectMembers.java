@@ -20,13 +20,15 @@ import java.util.concurrent.TimeoutException;
 /**
  * Publishes each project's record to its own topic ({@link Topics#projectMembers}) for the project's executors, which
  * check tokens against their project's members: with their own Kafka credentials they read that topic and not
- * clops.projects, where every project's members and quotas are. The worker that owns a project publishes it after
- * applying it, and a tombstone once it is deleted; a record already published by this worker is not sent again.
+ * clops.projects, where every project's members and quotas are. The worker that owns a project publishes it before
+ * the runtime applies it (so a removal holds while an apply fails), and a tombstone once it is deleted; a record (or a
+ * tombstone) already published by this worker is not sent again when the runtime's part is retried.
  */
 public final class ProjectMembers implements AutoCloseable {
     private final Admin admin;
     private final KafkaProducer<String, Project> producer;
     private final Map<String, Project> published = new ConcurrentHashMap<>();
+    private final java.util.Set<String> ended = ConcurrentHashMap.newKeySet();
 
     public ProjectMembers(String bootstrap) {
         this.admin = Admin.create(KafkaConfigs.admin(bootstrap));
@@ -43,10 +45,14 @@ public final class ProjectMembers implements AutoCloseable {
         TopicAdmin.ensure(admin, List.of(topic.spec()));
         send(topic.name(), project.getName(), project);
         published.put(project.getName(), project);
+        ended.remove(project.getName());
     }
 
     /** The project was deleted: its topic's record becomes a tombstone (executors then refuse every token). */
     void remove(String name) {
+        if (ended.contains(name)) {
+            return;
+        }
         var topic = Topics.projectMembers(name);
         try {
             if (!admin.listTopics().names().get(30, TimeUnit.SECONDS).contains(topic.name())) {
@@ -61,6 +67,7 @@ public final class ProjectMembers implements AutoCloseable {
         }
         send(topic.name(), name, null);
         published.remove(name);
+        ended.add(name);
     }
 
     private void send(String topic, String key, Project value) {

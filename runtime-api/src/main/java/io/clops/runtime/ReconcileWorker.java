@@ -303,12 +303,15 @@ public final class ReconcileWorker implements AutoCloseable {
         }
         Optional<Project> p = projects.get(name);
         try {
+            // who may call the project's executors follows the log, not the cluster: published before the runtime
+            // applies the project, so a member removed is refused even while that apply fails and is retried (and
+            // before any of the project's deployments is applied)
             if (p.isPresent()) {
+                members.publish(p.get());
                 runtime.applyProject(p.get());
-                members.publish(p.get()); // for the project's executors, before any of its deployments is applied
             } else {
-                runtime.deleteProject(name);
                 members.remove(name);
+                runtime.deleteProject(name);
             }
             projectsApplied.add(name);
             succeeded(name);
