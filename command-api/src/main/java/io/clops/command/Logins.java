@@ -96,6 +96,9 @@ public class Logins implements AutoCloseable {
                 }
                 for (Iterator<LogSource.Raw> it = log.read(Topics.LOGINS.name(), p); it.hasNext(); ) {
                     LogSource.Raw raw = it.next();
+                    if (user != null && !user.equals(raw.key()) || raw.value() == null) {
+                        continue; // another user's, hashed to the same partition: not decoded
+                    }
                     LoginEvent e;
                     try {
                         e = Topics.LOGINS.valueSerde().deserializer().deserialize(raw.topic(), raw.value());
