@@ -124,9 +124,9 @@ public final class AuditCommand implements Callable<Integer> {
 
     @Command(name = "logins", description = {"Logins from the log: each session token issued (its id, expiry and state: active, revoked or expired) and",
             "each refused attempt, with the method (password, github) and the address; oldest first, the latest --limit. Where",
-            "the platform requires tokens you read your own only."})
+            "the platform requires tokens you read your own only; its auditors (clops.auth.auditors) anyone's, everyone's without --user."})
     static final class Logins implements Callable<Integer> {
-        @Option(names = "--user", description = "whose logins (where tokens are required: only yours, the default)") String user;
+        @Option(names = "--user", description = "whose logins (where tokens are required: only yours, the default; an auditor's: anyone's, everyone's without it)") String user;
         @Option(names = "--since", description = "from this moment: 2026-12-01T14:03:00Z, 2026-12-01T14:03 (UTC), 2026-12-01, or epoch ms") String since;
         @Option(names = "--until", description = "up to this moment (inclusive)") String until;
         @Option(names = "--limit", defaultValue = "100", description = "the latest this many (default ${DEFAULT-VALUE}, at most 1000)") int limit;

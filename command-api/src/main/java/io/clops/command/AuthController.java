@@ -166,11 +166,14 @@ public class AuthController {
                                        @io.micronaut.core.annotation.Nullable @io.micronaut.http.annotation.QueryValue String limit) {
         String whose = user;
         if (callers.required()) {
-            String caller = callers.claims(request).subject();
-            if (whose != null && !whose.equals(caller)) {
-                return Http.error(HttpStatus.FORBIDDEN, "you may read your own logins only (you are '" + caller + "', not '" + whose + "')");
+            io.clops.gateway.Principal caller = callers.of(request);
+            if (!callers.auditor(caller)) {
+                if (whose != null && !whose.equals(caller.name())) {
+                    return Http.error(HttpStatus.FORBIDDEN, "you may read your own logins only (you are '" + caller.name() + "', not '" + whose
+                            + "'; the platform's auditors, clops.auth.auditors, read everyone's)");
+                }
+                whose = caller.name();
             }
-            whose = caller;
         }
         Long sinceMs;
         Long untilMs;
@@ -234,6 +237,7 @@ public class AuthController {
             }
         }
         out.put("projects", roles);
+        out.put("auditor", callers.auditor(callers.of(request)));
         return Http.json(HttpStatus.OK, out);
     }
 

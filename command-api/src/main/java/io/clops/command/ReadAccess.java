@@ -77,10 +77,13 @@ public class ReadAccess {
         return pods.vouchesFor(header.substring(7).strip(), file.group(1));
     }
 
-    /** Whether {@code who} may read the project (any role; a service account only its own). */
+    /** Whether {@code who} may read the project (any role, or a platform auditor; a service account only its own). */
     boolean memberOf(Principal who, String project) {
         if (who.onlyProject() != null && !who.onlyProject().equals(project)) {
             return false;
+        }
+        if (callers.auditor(who)) {
+            return true;
         }
         return projects.get(project).map(Project::getMembers).map(m -> m.containsKey(who.name())).orElse(false);
     }

@@ -38,21 +38,24 @@ class RolesIT {
     static String modeler;
     static String viewer;
     static String stranger;
+    static String auditor;
 
     @BeforeAll
     static void start() throws Exception {
         bootstrap = KafkaExtension.bootstrapServers();
         reconciler = Reconciler.start(bootstrap, Files.createTempDirectory("clops-streams"), Duration.ofSeconds(60));
         Path auth = Files.createTempDirectory("clops-auth");
-        for (String u : List.of("ida", "jon", "kim", "lee")) {
+        for (String u : List.of("ida", "jon", "kim", "lee", "mia")) {
             Users.put(auth.resolve("users"), u, u + "'s long password");
         }
         server = ApplicationContext.run(EmbeddedServer.class, Map.of("clops.kafka.bootstrap", bootstrap, "micronaut.server.port", -1,
-                "micronaut.server.host", "127.0.0.1", "clops.auth.dir", auth.toString(), "clops.auth.required", true));
+                "micronaut.server.host", "127.0.0.1", "clops.auth.dir", auth.toString(), "clops.auth.required", true,
+                "clops.auth.auditors", "mia, nobody-else"));
         admin = AuthIT.login(server, "ida", "ida's long password");
         modeler = AuthIT.login(server, "jon", "jon's long password");
         viewer = AuthIT.login(server, "kim", "kim's long password");
         stranger = AuthIT.login(server, "lee", "lee's long password");
+        auditor = AuthIT.login(server, "mia", "mia's long password");
         assertThat(AuthIT.send(server, "POST", "/api/v1/projects", "{\"name\":\"roles-a\"}", admin).statusCode()).isEqualTo(201);
         assertThat(AuthIT.send(server, "PUT", "/api/v1/projects/roles-a/members/jon", "{\"role\":\"modeler\"}", admin).statusCode()).isEqualTo(200);
         assertThat(AuthIT.send(server, "PUT", "/api/v1/projects/roles-a/members/kim", "{\"role\":\"viewer\"}", admin).statusCode()).isEqualTo(200);
@@ -219,5 +222,41 @@ class RolesIT {
         assertThat(json(AuthIT.send(server, "GET", "/api/v1/deployments", null, RolesIT.stranger)).get("items").findValuesAsText("project"))
                 .doesNotContain("roles-a");
         assertThat(AuthIT.send(server, "GET", "/api/v1/openapi.json", null, null).statusCode()).as("how one finds the way in").isEqualTo(200);
+    }
+
+    /**
+     * A platform auditor (clops.auth.auditors) is no project's member: reads what a viewer reads in every project (the
+     * trail, the project, its deployments, the lists) and every user's logins, and is refused every write. A user who
+     * is not one still reads only their own.
+     */
+    @Test
+    void thePlatformsAuditorReadsEveryProjectAndEveryLoginAndWritesNothing() throws Exception {
+        HttpResponse<String> trail = AuthIT.send(server, "GET", "/api/v1/audit?project=roles-a", null, auditor);
+        assertThat(trail.statusCode()).as(trail.body()).isEqualTo(200);
+        assertThat(json(trail).get("items").findValuesAsText("action")).contains("create-project", "set-member");
+        assertThat(AuthIT.send(server, "GET", "/api/v1/audit?project=roles-a", null, stranger).statusCode()).isEqualTo(403);
+        assertThat(AuthIT.send(server, "GET", "/api/v1/projects/roles-a", null, auditor).statusCode()).isEqualTo(200);
+        assertThat(AuthIT.send(server, "GET", "/api/v1/projects/roles-a/deployments", null, auditor).statusCode()).isEqualTo(200);
+        assertThat(json(AuthIT.send(server, "GET", "/api/v1/projects", null, auditor)).get("items").findValuesAsText("name")).contains("roles-a");
+        assertThat(json(AuthIT.send(server, "GET", "/api/v1/projects", null, stranger)).get("items").findValuesAsText("name")).doesNotContain("roles-a");
+
+        HttpResponse<String> idas = AuthIT.send(server, "GET", "/api/v1/logins?user=ida", null, auditor);
+        assertThat(idas.statusCode()).as(idas.body()).isEqualTo(200);
+        assertThat(json(idas).get("items").findValuesAsText("user")).isNotEmpty().containsOnly("ida");
+        assertThat(json(AuthIT.send(server, "GET", "/api/v1/logins", null, auditor)).get("items").findValuesAsText("user"))
+                .as("everyone's").contains("ida", "jon", "mia");
+        HttpResponse<String> notHers = AuthIT.send(server, "GET", "/api/v1/logins?user=ida", null, stranger);
+        assertThat(notHers.statusCode()).isEqualTo(403);
+        assertThat(json(notHers).get("error").asText()).contains("clops.auth.auditors");
+        assertThat(json(AuthIT.send(server, "GET", "/api/v1/whoami", null, auditor)).get("auditor").asBoolean()).isTrue();
+        assertThat(json(AuthIT.send(server, "GET", "/api/v1/whoami", null, admin)).get("auditor").asBoolean()).isFalse();
+
+        long before = logSize();
+        HttpResponse<String> deploy = AuthIT.send(server, "POST", "/api/v1/projects/roles-a/deployments",
+                "{\"metadata\":{\"name\":\"by-the-auditor\"},\"spec\":{\"model\":\"iris\"}}", auditor);
+        assertThat(deploy.statusCode()).as(deploy.body()).isEqualTo(403);
+        assertThat(AuthIT.send(server, "PUT", "/api/v1/projects/roles-a/members/mia", "{\"role\":\"admin\"}", auditor).statusCode()).isEqualTo(403);
+        assertThat(AuthIT.send(server, "DELETE", "/api/v1/projects/roles-a", null, auditor).statusCode()).isEqualTo(403);
+        assertThat(logSize()).as("nothing appended").isEqualTo(before);
     }
 }

@@ -19,13 +19,25 @@ public class Callers {
     private final boolean required;
     private final Tokens tokens;
     private final Revocations revocations;
+    private final java.util.Set<String> auditors;
 
     public Callers(@Value("${clops.gateway.local-user:}") String user, @Value("${clops.auth.required:false}") boolean required,
-                   Tokens tokens, Revocations revocations) {
+                   Tokens tokens, Revocations revocations, @Value("${clops.auth.auditors:}") String auditors) {
         this.local = new Principal(user == null || user.isBlank() ? System.getProperty("user.name", "clops") : user);
         this.required = required;
         this.tokens = tokens;
         this.revocations = revocations;
+        this.auditors = java.util.Arrays.stream(auditors == null ? new String[0] : auditors.split(","))
+                .map(String::strip).filter(s -> !s.isEmpty()).collect(java.util.stream.Collectors.toUnmodifiableSet());
+    }
+
+    /**
+     * Is {@code who} one of the platform's auditors ({@code clops.auth.auditors}: user names)? An auditor reads what a
+     * viewer reads, in every project (the audit trail, deployments, the registry, replay), and every user's logins;
+     * writes nothing and predicts nothing it is not a member for. A service account is never one.
+     */
+    public boolean auditor(Principal who) {
+        return who.onlyProject() == null && auditors.contains(who.name());
     }
 
     public Principal of(HttpRequest<?> request) {
