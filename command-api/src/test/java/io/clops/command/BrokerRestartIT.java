@@ -48,9 +48,14 @@ class BrokerRestartIT {
     EmbeddedKafkaBroker broker;
     Reconciler reconciler;
     EmbeddedServer server;
+    /** A stand-in for GitHub's API (GitHub cannot be reached from here): ghp_octocat is octocat's, a member of clops-ml. */
+    com.sun.net.httpserver.HttpServer github;
 
     @AfterEach
     void stop() {
+        if (github != null) {
+            github.stop(0);
+        }
         if (server != null) {
             server.getApplicationContext().close();
         }
@@ -94,10 +99,22 @@ class BrokerRestartIT {
         TopicAdmin.ensure(bootstrap, Topics.ALL);
         reconciler = Reconciler.start(bootstrap, home.resolve("streams"), Duration.ofSeconds(60));
         io.clops.auth.Users.put(home.resolve("auth/users"), "rita", "rita's long password");
+        github = com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 16);
+        github.createContext("/", ex -> {
+            try (ex) {
+                boolean known = "Bearer ghp_octocat".equals(ex.getRequestHeaders().getFirst("Authorization"));
+                byte[] b = (!known ? "{\"message\":\"Bad credentials\"}" : ex.getRequestURI().getPath().equals("/user")
+                        ? "{\"login\":\"octocat\"}" : "[{\"login\":\"clops-ml\"}]").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                ex.sendResponseHeaders(known ? 200 : 401, b.length);
+                ex.getResponseBody().write(b);
+            }
+        });
+        github.start();
         server = ApplicationContext.run(EmbeddedServer.class, Map.of("clops.kafka.bootstrap", bootstrap,
                 "micronaut.server.port", -1, "micronaut.server.host", "127.0.0.1", "clops.command.wait-ms", 5000,
                 "clops.command.append-timeout-ms", 2000, "clops.auth.dir", home.resolve("auth").toString(),
-                "clops.intake.enabled", false));
+                "clops.intake.enabled", false, "clops.auth.github.api-url", "http://127.0.0.1:" + github.getAddress().getPort(),
+                "clops.auth.github.orgs", "clops-ml"));
         HttpClient http = HttpClient.newHttpClient();
         String login = "{\"user\":\"rita\",\"password\":\"rita's long password\"}";
         Answer before = send(http, "POST", "/api/v1/login", login, null);
@@ -149,10 +166,13 @@ class BrokerRestartIT {
         Answer away = send(http, "POST", "/api/v1/login", login, null);
         assertThat(away.status()).as(away.body().toString()).isEqualTo(503);
         assertThat(away.body().toString()).contains("no token was issued").doesNotContain("clops1.");
+        Answer awayGitHub = send(http, "POST", "/api/v1/login/github", "{\"token\":\"ghp_octocat\"}", null);
+        assertThat(awayGitHub.status()).as("GitHub vouched, the log is away: " + awayGitHub.body()).isEqualTo(503);
+        assertThat(awayGitHub.body().toString()).contains("no token was issued").doesNotContain("clops1.");
         Answer logout = send(http, "POST", "/api/v1/logout", "", null, ritasToken);
         assertThat(logout.status()).as(logout.body().toString()).isEqualTo(503);
         assertThat(logout.body().get("error").asText()).contains("the token is still valid");
-        System.out.printf("BrokerRestartIT: without the broker, a login and a logout were refused in %d ms%n", (System.nanoTime() - t0) / 1_000_000);
+        System.out.printf("BrokerRestartIT: without the broker, two logins and a logout were refused in %d ms%n", (System.nanoTime() - t0) / 1_000_000);
         broker = EmbeddedKafkaBroker.start(home.resolve("kafka"), 0);
         client.get(5, TimeUnit.MINUTES);
         Answer back = send(http, "POST", "/api/v1/login", login, null);
@@ -162,6 +182,14 @@ class BrokerRestartIT {
                 .map(ConsumerRecord::value).filter(e -> e.getUser().equals("rita")).toList();
         assertThat(ritas).as("only the logins that got a token are in the log").hasSize(2)
                 .allSatisfy(e -> assertThat(e.getOutcome()).isEqualTo(io.clops.avro.LoginOutcome.issued));
+        Answer backGitHub = send(http, "POST", "/api/v1/login/github", "{\"token\":\"ghp_octocat\"}", null);
+        assertThat(backGitHub.status()).as(backGitHub.body().toString()).isEqualTo(200);
+        List<io.clops.avro.LoginEvent> octocats = TopicProbe.readAll(broker.bootstrapServers(), Topics.LOGINS.name(),
+                        Topics.LOGINS.keySerde().deserializer(), Topics.LOGINS.valueSerde().deserializer()).stream()
+                .map(ConsumerRecord::value).filter(e -> e.getUser().equals("github:octocat")).toList();
+        assertThat(octocats).as("the GitHub login that got no token is not in the log; the one after is").hasSize(1)
+                .allSatisfy(e -> assertThat(e.getTokenId()).isEqualTo(new io.clops.auth.Tokens(io.clops.auth.Tokens.keyIn(home.resolve("auth")),
+                        java.time.Clock.systemUTC()).check(backGitHub.body().get("token").asText()).orElseThrow().id()));
         Answer me = send(http, "GET", "/api/v1/whoami", null, null, ritasToken);
         assertThat(me.status()).as("the logout that failed revoked nothing: " + me.body()).isEqualTo(200);
 
