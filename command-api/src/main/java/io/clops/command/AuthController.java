@@ -268,9 +268,15 @@ public class AuthController {
         }
     }
 
-    /** The user's {@code clops:<project>:<role>} groups, as the fold decided the projects. */
+    /**
+     * The user's {@code clops:<project>:<role>} groups, as the fold decided the projects, and {@code clops:auditors}
+     * for the platform's auditors (bound as viewers in every project's namespace).
+     */
     List<String> groups(String user) {
         List<String> out = new ArrayList<>();
+        if (!user.startsWith("serviceaccount:") && callers.auditor(new io.clops.gateway.Principal(user))) {
+            out.add(io.clops.service.Callers.AUDITORS_GROUP);
+        }
         for (Project p : projects.list()) {
             var role = p.getMembers().get(user);
             if (role != null) {

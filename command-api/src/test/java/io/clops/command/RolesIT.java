@@ -250,6 +250,11 @@ class RolesIT {
         assertThat(json(notHers).get("error").asText()).contains("clops.auth.auditors");
         assertThat(json(AuthIT.send(server, "GET", "/api/v1/whoami", null, auditor)).get("auditor").asBoolean()).isTrue();
         assertThat(json(AuthIT.send(server, "GET", "/api/v1/whoami", null, admin)).get("auditor").asBoolean()).isFalse();
+        String review = "{\"apiVersion\":\"authentication.k8s.io/v1\",\"kind\":\"TokenReview\",\"spec\":{\"token\":\"%s\"}}";
+        assertThat(json(AuthIT.send(server, "POST", "/api/v1/tokenreviews", review.formatted(auditor), null)).at("/status/user/groups"))
+                .as("kube-apiserver knows her as an auditor (a viewer in every project's namespace)").extracting(JsonNode::asText).contains("clops:auditors");
+        assertThat(json(AuthIT.send(server, "POST", "/api/v1/tokenreviews", review.formatted(admin), null)).at("/status/user/groups"))
+                .extracting(JsonNode::asText).contains("clops:roles-a:admin").doesNotContain("clops:auditors");
 
         long before = logSize();
         HttpResponse<String> deploy = AuthIT.send(server, "POST", "/api/v1/projects/roles-a/deployments",
@@ -258,5 +263,10 @@ class RolesIT {
         assertThat(AuthIT.send(server, "PUT", "/api/v1/projects/roles-a/members/mia", "{\"role\":\"admin\"}", auditor).statusCode()).isEqualTo(403);
         assertThat(AuthIT.send(server, "DELETE", "/api/v1/projects/roles-a", null, auditor).statusCode()).isEqualTo(403);
         assertThat(logSize()).as("nothing appended").isEqualTo(before);
+
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> ApplicationContext.run(EmbeddedServer.class, Map.of("clops.kafka.bootstrap", bootstrap,
+                        "micronaut.server.port", -1, "micronaut.server.host", "127.0.0.1", "clops.intake.enabled", false,
+                        "clops.auth.auditors", "mia, serviceaccount:roles-a:bot")))
+                .as("a service account named an auditor stops the start").hasStackTraceContaining("'serviceaccount:roles-a:bot' is a service account");
     }
 }

@@ -145,6 +145,10 @@ class K8sModelTest {
         List<RoleBinding> rbs = objs.stream().filter(o -> o instanceof RoleBinding).map(o -> (RoleBinding) o).toList();
         assertThat(rbs.get(2).getRoleRef().getName()).isEqualTo("clops-admin");
         assertThat(rbs.get(2).getSubjects()).extracting("name").containsExactly("clops:demo:admin", "alice");
+        assertThat(rbs.get(0).getRoleRef().getName()).isEqualTo("clops-viewer");
+        assertThat(rbs.get(0).getSubjects()).as("the platform's auditors read every project as its viewers do")
+                .extracting("kind", "name").containsExactly(org.assertj.core.groups.Tuple.tuple("Group", "clops:demo:viewer"),
+                        org.assertj.core.groups.Tuple.tuple("Group", "clops:auditors"));
     }
 
     /**

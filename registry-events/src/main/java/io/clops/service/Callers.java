@@ -14,6 +14,7 @@ import jakarta.inject.Singleton;
  * What a client claims (an {@code X-Clops-Actor} header, say) is ignored: the log records who the platform knows.
  */
 @Singleton
+@io.micronaut.context.annotation.Context // read at start: a bad clops.auth.auditors stops it
 public class Callers {
     private final Principal local;
     private final boolean required;
@@ -29,6 +30,11 @@ public class Callers {
         this.revocations = revocations;
         this.auditors = java.util.Arrays.stream(auditors == null ? new String[0] : auditors.split(","))
                 .map(String::strip).filter(s -> !s.isEmpty()).collect(java.util.stream.Collectors.toUnmodifiableSet());
+        for (String a : this.auditors) {
+            if (a.startsWith("serviceaccount:")) {
+                throw new IllegalArgumentException("clops.auth.auditors: '" + a + "' is a service account; auditors are users");
+            }
+        }
     }
 
     /**
@@ -39,6 +45,9 @@ public class Callers {
     public boolean auditor(Principal who) {
         return who.onlyProject() == null && auditors.contains(who.name());
     }
+
+    /** The group kube-apiserver knows the platform's auditors by (TokenReview; bound as viewers in project namespaces). */
+    public static final String AUDITORS_GROUP = "clops:auditors";
 
     public Principal of(HttpRequest<?> request) {
         if (request.getHeaders().get("Authorization") == null && !required) {
