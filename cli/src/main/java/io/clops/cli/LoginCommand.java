@@ -114,8 +114,9 @@ public final class LoginCommand implements Callable<Integer> {
                 Output.print(spec.commandLine().getOut(), root.output, a.body(), List.of());
                 return 0;
             }
-            spec.commandLine().getOut().printf("%s (%s token, until %s)%n", a.body().path("user").asText(),
-                    a.body().path("tokenKind").asText(), a.body().path("expires").asText());
+            spec.commandLine().getOut().printf("%s (%s token, until %s)%s%n", a.body().path("user").asText(),
+                    a.body().path("tokenKind").asText(), a.body().path("expires").asText(),
+                    a.body().path("auditor").asBoolean() ? "; the platform's auditor: reads every project and everyone's logins" : "");
             Output.table(spec.commandLine().getOut(), a.body().path("projects"),
                     List.of(Output.col("PROJECT", "/project"), Output.col("ROLE", "/role")));
             spec.commandLine().getOut().flush();
