@@ -94,7 +94,11 @@ public class Logins implements AutoCloseable {
                 if (user != null && p != Topics.partitionFor(user, partitions)) {
                     continue;
                 }
-                for (Iterator<LogSource.Raw> it = log.read(Topics.LOGINS.name(), p); it.hasNext(); ) {
+                // a login's time is taken just before its record is sent, and stamped at the send: a record stamped
+                // before since (less the slack of a clock stepped back) holds nothing since asks for
+                Iterator<LogSource.Raw> records = sinceMs == null ? log.read(Topics.LOGINS.name(), p)
+                        : log.read(Topics.LOGINS.name(), p, sinceMs - AuditLog.CLOCK_SLACK_MS);
+                for (Iterator<LogSource.Raw> it = records; it.hasNext(); ) {
                     LogSource.Raw raw = it.next();
                     if (user != null && !user.equals(raw.key()) || raw.value() == null) {
                         continue; // another user's, hashed to the same partition: not decoded

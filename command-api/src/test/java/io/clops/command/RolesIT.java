@@ -234,6 +234,18 @@ class RolesIT {
         HttpResponse<String> trail = AuthIT.send(server, "GET", "/api/v1/audit?project=roles-a", null, auditor);
         assertThat(trail.statusCode()).as(trail.body()).isEqualTo(200);
         assertThat(json(trail).get("items").findValuesAsText("action")).contains("create-project", "set-member");
+        // page by page (each page read from where the last one ended): the same records, once each, in order
+        List<String> paged = new java.util.ArrayList<>();
+        String after = null;
+        do {
+            JsonNode page = json(AuthIT.send(server, "GET", "/api/v1/audit?project=roles-a&limit=2" + (after == null ? "" : "&after=" + after), null, auditor));
+            page.get("items").forEach(r -> paged.add(r.get("seq").asText() + " " + r.get("action").asText()));
+            after = page.path("next").isTextual() ? page.get("next").asText() : null;
+        } while (after != null);
+        List<String> whole = new java.util.ArrayList<>();
+        json(trail).get("items").forEach(r -> whole.add(r.get("seq").asText() + " " + r.get("action").asText()));
+        assertThat(whole).hasSizeGreaterThan(2);
+        assertThat(paged).isEqualTo(whole);
         assertThat(AuthIT.send(server, "GET", "/api/v1/audit?project=roles-a", null, stranger).statusCode()).isEqualTo(403);
         assertThat(AuthIT.send(server, "GET", "/api/v1/projects/roles-a", null, auditor).statusCode()).isEqualTo(200);
         assertThat(AuthIT.send(server, "GET", "/api/v1/projects/roles-a/deployments", null, auditor).statusCode()).isEqualTo(200);

@@ -54,6 +54,15 @@ public interface LogSource extends AutoCloseable {
     /** The partition's records from its start to where it ended when this source was opened. */
     Iterator<Raw> read(String topic, int partition);
 
+    /**
+     * The same from a moment on: every record stamped at or after {@code fromMs}, and perhaps some before (from Kafka:
+     * from the first offset stamped at or after it, {@code offsetsForTimes}), so a reader that wants the records of an
+     * hour does not read the years before. The caller still filters by its own times.
+     */
+    default Iterator<Raw> read(String topic, int partition, long fromMs) {
+        return read(topic, partition);
+    }
+
     @Override
     default void close() {
     }
@@ -78,6 +87,11 @@ public interface LogSource extends AutoCloseable {
             @Override
             public Iterator<Raw> read(String topic, int partition) {
                 return partition == only ? source.read(topic, partition) : java.util.Collections.emptyIterator();
+            }
+
+            @Override
+            public Iterator<Raw> read(String topic, int partition, long fromMs) {
+                return partition == only ? source.read(topic, partition, fromMs) : java.util.Collections.emptyIterator();
             }
 
             @Override
@@ -155,6 +169,15 @@ public interface LogSource extends AutoCloseable {
 
         @Override
         public Iterator<Raw> read(String topic, int partition) {
+            return read(topic, partition, null);
+        }
+
+        @Override
+        public Iterator<Raw> read(String topic, int partition, long fromMs) {
+            return read(topic, partition, Long.valueOf(fromMs));
+        }
+
+        private Iterator<Raw> read(String topic, int partition, Long fromMs) {
             Map<String, Object> settings = KafkaConfigs.reader(bootstrap, "log-" + topic + "-" + partition);
             settings.put("max.poll.records", 5000);
             settings.put("fetch.min.bytes", 1 << 20);
@@ -165,8 +188,13 @@ public interface LogSource extends AutoCloseable {
             open.add(consumer);
             TopicPartition tp = new TopicPartition(topic, partition);
             consumer.assign(List.of(tp));
-            consumer.seekToBeginning(List.of(tp));
             long end = consumer.endOffsets(List.of(tp), Duration.ofSeconds(30)).get(tp);
+            if (fromMs == null) {
+                consumer.seekToBeginning(List.of(tp));
+            } else {
+                var at = consumer.offsetsForTimes(Map.of(tp, Math.max(0, fromMs)), Duration.ofSeconds(30)).get(tp);
+                consumer.seek(tp, at == null ? end : Math.min(at.offset(), end)); // null: nothing stamped that late
+            }
             return new Iterator<>() {
                 private final ArrayDeque<Raw> buffer = new ArrayDeque<>();
                 private long position = consumer.position(tp, Duration.ofSeconds(30));
@@ -253,6 +281,11 @@ public interface LogSource extends AutoCloseable {
         @Override
         public Iterator<Raw> read(String topic, int partition) {
             return byPartition.getOrDefault(topic + "/" + partition, List.of()).iterator();
+        }
+
+        @Override
+        public Iterator<Raw> read(String topic, int partition, long fromMs) {
+            return byPartition.getOrDefault(topic + "/" + partition, List.<Raw>of()).stream().filter(r -> r.timestampMs() >= fromMs).iterator();
         }
     }
 }

@@ -87,6 +87,39 @@ class AuditIT {
         return out;
     }
 
+    static List<String> keysFrom(LogSource log, long fromMs) {
+        List<String> keys = new ArrayList<>();
+        for (var it = log.read(Topics.LOGINS.name(), 0, fromMs); it.hasNext(); ) {
+            String k = it.next().key();
+            if (k != null && k.startsWith("logsource-")) {
+                keys.add(k);
+            }
+        }
+        return keys;
+    }
+
+    /** A reader of an hour does not read the years before: from Kafka (offsetsForTimes) and from a copy alike. */
+    @Test
+    void aReadFromAMomentStartsAtTheFirstRecordStampedThenAndMissesNoneAfter() throws Exception {
+        try (var producer = new KafkaProducer<>(KafkaConfigs.producer(bootstrap, "log-source-it"), new StringSerializer(), new ByteArraySerializer())) {
+            for (String k : List.of("a", "b", "c")) {
+                long stamp = 1_000L * (1 + "abc".indexOf(k)); // 1970: before anything else on the partition
+                producer.send(new ProducerRecord<>(Topics.LOGINS.name(), 0, stamp, "logsource-" + k, new byte[]{1})).get();
+            }
+        }
+        Path copy = Files.createTempFile("clops-log-copy", ".jsonl");
+        try (LogSource log = LogSource.kafka(bootstrap)) {
+            assertThat(keysFrom(log, 0)).containsExactly("logsource-a", "logsource-b", "logsource-c");
+            assertThat(keysFrom(log, 2_000)).containsExactly("logsource-b", "logsource-c");
+            assertThat(keysFrom(log, 2_001)).containsExactly("logsource-c");
+            assertThat(keysFrom(log, 3_001)).isEmpty();
+            LogSource.export(log, copy);
+        }
+        LogSource file = LogSource.file(copy);
+        assertThat(keysFrom(file, 2_000)).containsExactly("logsource-b", "logsource-c");
+        assertThat(keysFrom(file, 3_001)).isEmpty();
+    }
+
     @Test
     void aReplayFromKafkaInTheTrailsOrderRebuildsTheLiveDesiredTable() {
         Map<String, DesiredDeployment> live = liveDesired();
