@@ -61,6 +61,13 @@ public class AuditLog {
     static final long CLOCK_SLACK_MS = 60_000;
 
     public Page page(Filter filter, Predicate<String> visible, String after, int limit) {
+        try (LogSource log = source(filter.project())) {
+            return page(log, filter, visible, after, limit);
+        }
+    }
+
+    /** The same over {@code log}: each partition read from the page's moment on, and only until the page is full. */
+    static Page page(LogSource log, Filter filter, Predicate<String> visible, String after, int limit) {
         java.util.Comparator<AuditRecord> order = java.util.Comparator.comparingLong(AuditRecord::getTimeMs)
                 .thenComparing(AuditRecord::getProject).thenComparingLong(AuditRecord::getSeq);
         AuditRecord cursor = after == null ? null : Cursors.decode(after);
@@ -72,24 +79,25 @@ public class AuditLog {
         if (cursor != null) {
             from = from == null ? cursor.getTimeMs() : Math.max(from, cursor.getTimeMs());
         }
-        try (LogSource log = source(filter.project())) {
-            for (int p = 0; p < log.partitions(); p++) {
-                Iterator<LogSource.Raw> records = from == null ? log.read(Topics.AUDIT.name(), p) : log.read(Topics.AUDIT.name(), p, from - CLOCK_SLACK_MS);
-                for (Iterator<LogSource.Raw> it = records; it.hasNext(); ) {
-                    LogSource.Raw raw = it.next();
-                    AuditRecord r;
-                    try {
-                        r = Topics.AUDIT.valueSerde().deserializer().deserialize(raw.topic(), raw.value());
-                    } catch (RuntimeException unreadable) {
-                        continue; // audit verify names it
-                    }
-                    if (!filter.test(r) || !visible.test(r.getProject()) || cursor != null && order.compare(r, cursor) <= 0) {
-                        continue;
-                    }
-                    earliest.add(r);
-                    if (earliest.size() > limit + 1) {
-                        earliest.poll();
-                    }
+        for (int p = 0; p < log.partitions(); p++) {
+            Iterator<LogSource.Raw> records = from == null ? log.read(Topics.AUDIT.name(), p) : log.read(Topics.AUDIT.name(), p, from - CLOCK_SLACK_MS);
+            for (Iterator<LogSource.Raw> it = records; it.hasNext(); ) {
+                LogSource.Raw raw = it.next();
+                AuditRecord r;
+                try {
+                    r = Topics.AUDIT.valueSerde().deserializer().deserialize(raw.topic(), raw.value());
+                } catch (RuntimeException unreadable) {
+                    continue; // audit verify names it
+                }
+                if (earliest.size() > limit && r.getTimeMs() > earliest.peek().getTimeMs() + CLOCK_SLACK_MS) {
+                    break; // the page is full and a partition's trail is in time order (within the slack): the rest is later
+                }
+                if (!filter.test(r) || !visible.test(r.getProject()) || cursor != null && order.compare(r, cursor) <= 0) {
+                    continue;
+                }
+                earliest.add(r);
+                if (earliest.size() > limit + 1) {
+                    earliest.poll();
                 }
             }
         }
