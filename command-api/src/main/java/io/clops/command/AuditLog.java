@@ -57,9 +57,6 @@ public class AuditLog {
      * The records {@code filter} and {@code visible} let through, oldest first, after the cursor {@code after} (from
      * an earlier page), at most {@code limit}.
      */
-    /** How far a record's own stamp may trail the time it holds (clocks stepped back): read that much earlier. */
-    static final long CLOCK_SLACK_MS = 60_000;
-
     public Page page(Filter filter, Predicate<String> visible, String after, int limit) {
         try (LogSource log = source(filter.project())) {
             return page(log, filter, visible, after, limit);
@@ -72,16 +69,14 @@ public class AuditLog {
                 .thenComparing(AuditRecord::getProject).thenComparingLong(AuditRecord::getSeq);
         AuditRecord cursor = after == null ? null : Cursors.decode(after);
         PriorityQueue<AuditRecord> earliest = new PriorityQueue<>(order.reversed()); // the limit+1 earliest, the latest on top
-        // a record's time is its event's stamp, and its own stamp is that or later (the topology forwards the event's;
-        // a topic stamped by the broker stamps later): nothing from before this moment can pass, so it is not read,
-        // and a page after a cursor starts where the last one ended instead of at the log's start
+        // nothing from before this moment can pass, so it is not read, and a page after a cursor starts where the last
+        // one ended instead of at the log's start
         Long from = filter.sinceMs();
         if (cursor != null) {
             from = from == null ? cursor.getTimeMs() : Math.max(from, cursor.getTimeMs());
         }
         for (int p = 0; p < log.partitions(); p++) {
-            Iterator<LogSource.Raw> records = from == null ? log.read(Topics.AUDIT.name(), p) : log.read(Topics.AUDIT.name(), p, from - CLOCK_SLACK_MS);
-            for (Iterator<LogSource.Raw> it = records; it.hasNext(); ) {
+            for (Iterator<LogSource.Raw> it = log.readSince(Topics.AUDIT.name(), p, from); it.hasNext(); ) {
                 LogSource.Raw raw = it.next();
                 AuditRecord r;
                 try {
@@ -89,7 +84,7 @@ public class AuditLog {
                 } catch (RuntimeException unreadable) {
                     continue; // audit verify names it
                 }
-                if (earliest.size() > limit && r.getTimeMs() > earliest.peek().getTimeMs() + CLOCK_SLACK_MS) {
+                if (earliest.size() > limit && r.getTimeMs() > earliest.peek().getTimeMs() + LogSource.CLOCK_SLACK_MS) {
                     break; // the page is full and a partition's trail is in time order (within the slack): the rest is later
                 }
                 if (!filter.test(r) || !visible.test(r.getProject()) || cursor != null && order.compare(r, cursor) <= 0) {

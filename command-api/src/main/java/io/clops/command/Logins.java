@@ -94,11 +94,7 @@ public class Logins implements AutoCloseable {
                 if (user != null && p != Topics.partitionFor(user, partitions)) {
                     continue;
                 }
-                // a login's time is taken just before its record is sent, and stamped at the send: a record stamped
-                // before since (less the slack of a clock stepped back) holds nothing since asks for
-                Iterator<LogSource.Raw> records = sinceMs == null ? log.read(Topics.LOGINS.name(), p)
-                        : log.read(Topics.LOGINS.name(), p, sinceMs - AuditLog.CLOCK_SLACK_MS);
-                for (Iterator<LogSource.Raw> it = records; it.hasNext(); ) {
+                for (Iterator<LogSource.Raw> it = log.readSince(Topics.LOGINS.name(), p, sinceMs); it.hasNext(); ) {
                     LogSource.Raw raw = it.next();
                     if (user != null && !user.equals(raw.key()) || raw.value() == null) {
                         continue; // another user's, hashed to the same partition: not decoded
@@ -110,7 +106,7 @@ public class Logins implements AutoCloseable {
                         LOG.warn("{} is not a login record: {}", raw.where(), unreadable.toString());
                         continue;
                     }
-                    if ((user == null || user.equals(e.getUser())) && (sinceMs == null || e.getTimeMs() >= sinceMs)
+                    if ((sinceMs == null || e.getTimeMs() >= sinceMs)
                             && (untilMs == null || e.getTimeMs() <= untilMs)) {
                         all.add(e);
                     }

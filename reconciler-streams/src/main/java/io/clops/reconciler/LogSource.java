@@ -63,6 +63,18 @@ public interface LogSource extends AutoCloseable {
         return read(topic, partition);
     }
 
+    /** How far a record's own stamp may trail the time it holds (a clock stepped back): read that much earlier. */
+    long CLOCK_SLACK_MS = 60_000;
+
+    /**
+     * The records that may hold times at or after {@code sinceMs} (null: every record), for records whose stamp is
+     * never earlier than the time they hold, within {@link #CLOCK_SLACK_MS}: the audit trail (the topology forwards
+     * each event's stamp; a broker that stamps appends stamps later) and the logins (stamped at their send).
+     */
+    default Iterator<Raw> readSince(String topic, int partition, Long sinceMs) {
+        return sinceMs == null ? read(topic, partition) : read(topic, partition, sinceMs - CLOCK_SLACK_MS);
+    }
+
     @Override
     default void close() {
     }

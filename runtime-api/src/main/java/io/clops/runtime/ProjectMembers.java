@@ -27,8 +27,8 @@ import java.util.concurrent.TimeoutException;
 public final class ProjectMembers implements AutoCloseable {
     private final Admin admin;
     private final KafkaProducer<String, Project> producer;
-    private final Map<String, Project> published = new ConcurrentHashMap<>();
-    private final java.util.Set<String> ended = ConcurrentHashMap.newKeySet();
+    /** What this worker last made each project's topic hold: the record, or empty for the tombstone. */
+    private final Map<String, java.util.Optional<Project>> last = new ConcurrentHashMap<>();
 
     public ProjectMembers(String bootstrap) {
         this.admin = Admin.create(KafkaConfigs.admin(bootstrap));
@@ -38,25 +38,24 @@ public final class ProjectMembers implements AutoCloseable {
 
     /** Makes the project's topic hold {@code project}; throws when Kafka did not take it (the worker tries again). */
     public void publish(Project project) {
-        if (Objects.equals(published.get(project.getName()), project)) {
+        if (Objects.equals(last.get(project.getName()), java.util.Optional.of(project))) {
             return;
         }
         var topic = Topics.projectMembers(project.getName());
         TopicAdmin.ensure(admin, List.of(topic.spec()));
         send(topic.name(), project.getName(), project);
-        published.put(project.getName(), project);
-        ended.remove(project.getName());
+        last.put(project.getName(), java.util.Optional.of(project));
     }
 
     /** The project was deleted: its topic's record becomes a tombstone (executors then refuse every token). */
     void remove(String name) {
-        if (ended.contains(name)) {
+        if (java.util.Optional.empty().equals(last.get(name))) {
             return;
         }
         var topic = Topics.projectMembers(name);
         try {
             if (!admin.listTopics().names().get(30, TimeUnit.SECONDS).contains(topic.name())) {
-                published.remove(name);
+                last.put(name, java.util.Optional.empty());
                 return; // never published (a project deleted long ago, met again in clops.projects): nothing to end
             }
         } catch (InterruptedException e) {
@@ -66,8 +65,7 @@ public final class ProjectMembers implements AutoCloseable {
             throw new IllegalStateException("cannot list Kafka's topics: " + e.getMessage(), e);
         }
         send(topic.name(), name, null);
-        published.remove(name);
-        ended.add(name);
+        last.put(name, java.util.Optional.empty());
     }
 
     private void send(String topic, String key, Project value) {
