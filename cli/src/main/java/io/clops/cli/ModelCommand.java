@@ -21,7 +21,7 @@ public final class ModelCommand {
     @Command(name = "register", description = "Register a new version of a model (command after --, --example iris, or a model file: --file).")
     static final class Register implements Callable<Integer> {
         @Parameters(index = "0", description = "model name") String name;
-        @Parameters(index = "1..*", arity = "0..*", description = "command and arguments; ${PORT} is the port to listen on") List<String> command = new ArrayList<>();
+        @Parameters(index = "1..*", arity = "0..*", description = "command and arguments; $${PORT} is the port to listen on") List<String> command = new ArrayList<>();
         @Option(names = "--version", description = "version number (default: next)") Integer version;
         @Option(names = "--image", description = "container image, for the Kubernetes runtime") String image;
         @Option(names = "--port", description = "port the model listens on in its container") Integer port;

@@ -68,6 +68,11 @@ public final class UpCommand implements Callable<Integer> {
         if (admin != null) {
             out.println("  You:    " + admin);
         }
+        if (!noAuth && runtime.equals("local")) { // a version's command runs here as this process's user
+            String host = System.getenv("CLOPS_AUTH_HOST_USERS");
+            out.println("  Host:   " + (host == null || host.isBlank() ? "only you (the local admin)" : host.strip())
+                    + " may register versions that run a command or read a file: path on this machine (CLOPS_AUTH_HOST_USERS)");
+        }
         out.println("Try: ./clops get deployments    (Ctrl-C to stop)");
         out.flush();
         stopped.await();

@@ -77,7 +77,7 @@ class AuditEndToEndIT {
         for (String u : List.of("alice", "mia", "oscar")) {
             io.clops.auth.Users.put(home.resolve("auth/users"), u, u + "'s password");
         }
-        platform = Platform.start(new Platform.Options(home, 0, 0, null).withAuthRequired(true), line -> { });
+        platform = Platform.start(new Platform.Options(home, 0, 0, null).withAuthRequired(true).withHostUsers("mia"), line -> { });
         String alice = login("alice");
         String mia = login("mia");
         token = alice;

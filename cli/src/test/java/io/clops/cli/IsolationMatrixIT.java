@@ -53,11 +53,14 @@ class IsolationMatrixIT {
     static final String REQUEST = DemoCommand.REQUEST;
     static final Pattern AUTH_REFUSAL = Pattern.compile("(?i)no token|not a clops token|signature is not the platform's|was revoked|expired"
             + "|has no role in project|is a viewer|is a modeler|needs (viewer|modeler|admin)|only, not|creates no project"
-            + "|Not authorized to access topics");
+            + "|Not authorized to access topics|is not one of clops.auth.host-users");
 
-    enum Action { deploy, undeploy, register, upload, upload_parts, download, alias, predict_sync, predict_async, intake, members, quota, serviceaccount }
+    enum Action { deploy, undeploy, register, register_command, upload, upload_parts, download, alias, predict_sync, predict_async, intake, members, quota, serviceaccount }
 
-    /** What each role may do in a project; outsiders nothing. */
+    /**
+     * What each role may do in a project; outsiders nothing. A version with a command of its own runs on this
+     * machine with the platform's rights: only alice, the one user clops.auth.host-users names here, registers one.
+     */
     static final Set<Action> VIEWER = Set.of(Action.download, Action.predict_sync, Action.predict_async);
     static final Set<Action> MODELER = Set.of(Action.deploy, Action.undeploy, Action.register, Action.upload, Action.upload_parts, Action.download, Action.alias,
             Action.predict_sync, Action.predict_async, Action.intake);
@@ -131,7 +134,7 @@ class IsolationMatrixIT {
         for (String u : List.of("alice", "mia", "vic", "oscar")) {
             Users.put(home.resolve("auth/users"), u, u + "'s password");
         }
-        platform = Platform.start(new Platform.Options(home, 0, 0, null).withAuthRequired(true), line -> { });
+        platform = Platform.start(new Platform.Options(home, 0, 0, null).withAuthRequired(true).withHostUsers("alice"), line -> { });
         String alice = login("alice");
         String oscar = login("oscar");
         ok(alice, "project", "create", "iso-a");
@@ -307,7 +310,8 @@ class IsolationMatrixIT {
         return switch (a) {
             case deploy -> cli(c.token(), "deploy", "-f", spec("d-" + tag).toString());
             case undeploy -> cli(c.token(), "undeploy", "d-" + tag); // the deployment its own deploy made, when allowed
-            case register -> cli(c.token(), "model", "register", "m-" + tag, "--example", "iris");
+            case register -> cli(c.token(), "model", "register", "m-" + tag, "--image", "registry.example/m:1");
+            case register_command -> cli(c.token(), "model", "register", "c-" + tag, "--example", "iris");
             case upload -> cli(c.token(), "model", "register", "f-" + tag, "--file", onnx().toString());
             case upload_parts -> uploadInParts(c.token());
             case download -> download(c.token());

@@ -142,4 +142,36 @@ class LoginIT {
         Run members = clops("-p", "secured", "project", "member", "list");
         assertThat(members.out()).containsPattern("hana\\s+admin");
     }
+
+    /**
+     * clops up's default: the local admin, who runs the platform, is the one user trusted with this machine. Anyone
+     * else, even a project's admin, cannot register a version whose command the local runtime would start here with
+     * the platform's rights (it could read the signing key below and mint anyone's token); they register model files.
+     */
+    @Test
+    void onAPlatformOfItsOwnOnlyTheLocalAdminRegistersACommandThatRunsOnThisMachine() throws Exception {
+        platform = Platform.start(new Platform.Options(home, 0, 0, null).withAuthRequired(true), line -> { });
+        LocalAdmin.ensure(home, platform.apiUrl()); // the first start's users file: the local admin, and the CLI logged in as them
+        Users.put(home.resolve("auth/users"), "mal", "mal's long password");
+        Run created = clops("project", "create", "host-a");
+        assertThat(created.code()).as(created.err()).isZero();
+        Run member = clops("-p", "host-a", "project", "member", "add", "mal", "--role", "admin");
+        assertThat(member.code()).as(member.err()).isZero();
+        Run byAdmin = clops("-p", "host-a", "model", "register", "iris", "--example", "iris");
+        assertThat(byAdmin.code()).as(byAdmin.err()).isZero();
+
+        System.setIn(new ByteArrayInputStream("mal's long password\n".getBytes(StandardCharsets.UTF_8)));
+        assertThat(clops("login", "-u", "mal", "--password-stdin").code()).isZero();
+        Run steal = clops("-p", "host-a", "model", "register", "pwn", "--", "sh", "-c", "cat " + home.resolve("auth/signing-key.pk8"));
+        assertThat(steal.code()).isEqualTo(CliException.REFUSED);
+        assertThat(steal.err()).contains("command: a version's own command runs on the platform's machine with the platform's own rights,"
+                + " and user 'mal' is not one of clops.auth.host-users");
+        assertThat(clops("-p", "host-a", "model", "register", "iris", "--example", "iris").code()).isEqualTo(CliException.REFUSED);
+        Run file = clops("-p", "host-a", "model", "register", "iris", "--file",
+                Path.of("..", "examples", "target", "models", "iris.onnx").toAbsolutePath().normalize().toString());
+        assertThat(file.code()).as("a model file is served by clops's own runtime: " + file.err()).isZero();
+        Run models = clops("-p", "host-a", "get", "models", "-o", "json");
+        assertThat(models.out()).as("the refused versions were never registered").doesNotContain("pwn")
+                .contains("\"latest\" : 2");
+    }
 }

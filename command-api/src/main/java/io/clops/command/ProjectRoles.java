@@ -5,6 +5,7 @@ import io.clops.avro.ProjectRole;
 import io.clops.gateway.Authorization;
 import io.clops.gateway.Principal;
 import io.clops.gateway.Request;
+import io.clops.service.Callers;
 import io.micronaut.context.annotation.Value;
 import jakarta.inject.Singleton;
 
@@ -14,16 +15,20 @@ import java.util.Optional;
  * Who may make which write, from the projects' members as the fold decided them: a viewer only reads and predicts;
  * a modeler also deploys, undeploys and registers; an admin also manages members, quota and deletes the project.
  * Any authenticated user may create a project (and is its first admin). A service account acts only in its project.
+ * A version that would run on the platform's own machine (a command of its own, a {@code file:} model file) is
+ * registered only by the users {@code clops.auth.host-users} names ({@link Callers#hostUser}), whatever their role.
  * Enforced when {@code clops.auth.required}; until then every principal may do everything (docs/security.md).
  */
 @Singleton
 public class ProjectRoles implements Authorization {
     private final ProjectViews projects;
     private final boolean required;
+    private final Callers callers;
 
-    public ProjectRoles(ProjectViews projects, @Value("${clops.auth.required:false}") boolean required) {
+    public ProjectRoles(ProjectViews projects, @Value("${clops.auth.required:false}") boolean required, Callers callers) {
         this.projects = projects;
         this.required = required;
+        this.callers = callers;
     }
 
     @Override
@@ -48,7 +53,26 @@ public class ProjectRoles implements Authorization {
             return Optional.of("user '" + who.name() + "' is " + article(has) + " of project '" + project + "'; "
                     + what(request) + " needs " + needed.name() + (needed == ProjectRole.admin ? "" : " or admin"));
         }
+        if (request instanceof Request.RegisterVersion r && !callers.hostUser(who)) {
+            String field = hostAccess(r.version());
+            if (field != null) {
+                return Optional.of(field + ": " + (field.equals("command") ? "a version's own command runs" : "a file: path is read")
+                        + " on the platform's machine with the platform's own rights, and user '" + who.name() + "' is not one of"
+                        + " clops.auth.host-users; register the model file instead (--file, or an http(s) --uri): clops's own runtime serves it");
+            }
+        }
         return Optional.empty();
+    }
+
+    /**
+     * The field by which a version would run on the platform's machine with its rights (the local runtime starts a
+     * version's command there; its runtime reads a {@code file:} path there); null when it does not.
+     */
+    static String hostAccess(io.clops.avro.ModelVersion v) {
+        if (!v.getCommand().isEmpty()) {
+            return "command";
+        }
+        return v.getArtifact() != null && v.getArtifact().getUri().startsWith("file:") ? "artifact.uri" : null;
     }
 
     /** The least role a write needs (roles are ordered viewer < modeler < admin). */

@@ -23,6 +23,7 @@ import java.util.Map;
 
 import static io.clops.command.CommandApiIT.json;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /**
  * With {@code clops.auth.required}: every write of the HTTP API needs a valid token, and the writer's role in the
@@ -50,7 +51,7 @@ class RolesIT {
         }
         server = ApplicationContext.run(EmbeddedServer.class, Map.of("clops.kafka.bootstrap", bootstrap, "micronaut.server.port", -1,
                 "micronaut.server.host", "127.0.0.1", "clops.auth.dir", auth.toString(), "clops.auth.required", true,
-                "clops.auth.auditors", "mia, nobody-else"));
+                "clops.auth.auditors", "mia, nobody-else", "clops.auth.host-users", "ida"));
         admin = AuthIT.login(server, "ida", "ida's long password");
         modeler = AuthIT.login(server, "jon", "jon's long password");
         viewer = AuthIT.login(server, "kim", "kim's long password");
@@ -151,7 +152,7 @@ class RolesIT {
         }
         assertThat(logSize()).as("refused writes append nothing").isEqualTo(before);
 
-        HttpResponse<String> registered = AuthIT.send(server, "POST", "/api/v1/projects/roles-a/models/iris/versions", "{\"command\":[\"serve\"]}", modeler);
+        HttpResponse<String> registered = AuthIT.send(server, "POST", "/api/v1/projects/roles-a/models/iris/versions", "{\"image\":\"registry.example/iris:1\"}", modeler);
         assertThat(registered.statusCode()).as(registered.body()).isEqualTo(201);
         java.net.http.HttpRequest claim = java.net.http.HttpRequest.newBuilder(java.net.URI.create(server.getURL() + "/api/v1/projects/roles-a/deployments"))
                 .header("Content-Type", "application/json").header("Authorization", "Bearer " + modeler).header("X-Clops-Actor", "ida")
@@ -166,6 +167,42 @@ class RolesIT {
         assertThat(AuthIT.send(server, "PUT", "/api/v1/projects/roles-a/quota", "{\"cpu\":\"4\"}", admin).statusCode()).isEqualTo(200);
         JsonNode me = json(AuthIT.send(server, "GET", "/api/v1/whoami", null, viewer));
         assertThat(me.get("projects").toString()).isEqualTo("[{\"project\":\"roles-a\",\"role\":\"viewer\"}]");
+    }
+
+    /**
+     * A version with a command of its own, or a model file at a file: path, runs on the platform's machine with the
+     * platform's rights under the local runtime (the command could read the signing key and mint any token): only the
+     * users clops.auth.host-users names register one, whatever their role, by HTTP or by the intake; others still
+     * register images and model files.
+     */
+    @Test
+    void onlyTheHostUsersRegisterAVersionThatRunsOnThePlatformsMachine() throws Exception {
+        String command = "{\"command\":[\"sh\",\"-c\",\"cat ~/.clops/auth/signing-key.pk8\"]}";
+        String fileUri = "{\"artifact\":{\"uri\":\"file:/etc/shadow\",\"sha256\":\"" + "ab".repeat(32) + "\",\"size\":1,\"format\":\"onnx\"}}";
+        String path = "/api/v1/projects/roles-a/models/host/versions";
+        long before = logSize();
+        HttpResponse<String> byCommand = AuthIT.send(server, "POST", path, command, modeler);
+        assertThat(byCommand.statusCode()).as(byCommand.body()).isEqualTo(403);
+        assertThat(json(byCommand).get("error").asText()).isEqualTo("command: a version's own command runs on the platform's machine with the"
+                + " platform's own rights, and user 'jon' is not one of clops.auth.host-users; register the model file instead (--file, or an"
+                + " http(s) --uri): clops's own runtime serves it");
+        HttpResponse<String> byFile = AuthIT.send(server, "POST", path, fileUri, modeler);
+        assertThat(byFile.statusCode()).as(byFile.body()).isEqualTo(403);
+        assertThat(json(byFile).get("error").asText()).startsWith("artifact.uri: a file: path is read on the platform's machine");
+        var intake = viaIntake(modeler, "{\"action\":\"register\",\"project\":\"roles-a\",\"model\":\"host\",\"version\":" + command + "}");
+        assertThat(intake.getCode()).isEqualTo("forbidden");
+        assertThat(intake.getReason()).startsWith("forbidden (nothing was changed): command: a version's own command runs on the platform's machine");
+        assertThat(logSize()).as("refused registrations append nothing").isEqualTo(before);
+
+        HttpResponse<String> image = AuthIT.send(server, "POST", path, "{\"image\":\"registry.example/host:1\"}", modeler);
+        assertThat(image.statusCode()).as("an image runs in a cluster, not here: " + image.body()).isEqualTo(201);
+        HttpResponse<String> byHostUser = AuthIT.send(server, "POST", path, command, admin);
+        assertThat(byHostUser.statusCode()).as("ida is one of clops.auth.host-users: " + byHostUser.body()).isEqualTo(201);
+        assertThat(json(byHostUser).get("command").toString()).contains("signing-key.pk8");
+
+        assertThatThrownBy(() -> ApplicationContext.run(EmbeddedServer.class, Map.of("clops.kafka.bootstrap", bootstrap, "micronaut.server.port", -1,
+                "micronaut.server.host", "127.0.0.1", "clops.auth.required", true, "clops.auth.host-users", "ida, a*")))
+                .as("a malformed setting stops the API at start, naming it").hasStackTraceContaining("clops.auth.host-users: 'a*'");
     }
 
     @Test

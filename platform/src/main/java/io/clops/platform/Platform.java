@@ -40,14 +40,28 @@ public final class Platform implements AutoCloseable {
      * @param authRequired every request to the API needs a token and the role its project grants (clops up: yes;
      *                     the embedded platform of tests and the demo: no, requests act for the local user)
      */
+    /**
+     * @param hostUsers who may register versions that run on this machine with its user's rights (a command, a
+     *                  {@code file:} model file): {@code clops.auth.host-users}; null: {@code CLOPS_AUTH_HOST_USERS}, else
+     *                  the local admin alone on the local runtime and everyone on Kubernetes (commands run in pods there)
+     */
     public record Options(Path home, String apiHost, int apiPort, int kafkaPort, String externalBootstrap,
-                          java.util.Set<Component> components, String runtime, String executorImage, boolean authRequired) {
+                          java.util.Set<Component> components, String runtime, String executorImage, boolean authRequired, String hostUsers) {
         public Options(Path home, int apiPort, int kafkaPort, String externalBootstrap) {
-            this(home, "127.0.0.1", apiPort, kafkaPort, externalBootstrap, java.util.EnumSet.allOf(Component.class), "local", null, false);
+            this(home, "127.0.0.1", apiPort, kafkaPort, externalBootstrap, java.util.EnumSet.allOf(Component.class), "local", null, false, null);
+        }
+
+        public Options(Path home, String apiHost, int apiPort, int kafkaPort, String externalBootstrap,
+                       java.util.Set<Component> components, String runtime, String executorImage, boolean authRequired) {
+            this(home, apiHost, apiPort, kafkaPort, externalBootstrap, components, runtime, executorImage, authRequired, null);
         }
 
         public Options withAuthRequired(boolean required) {
-            return new Options(home, apiHost, apiPort, kafkaPort, externalBootstrap, components, runtime, executorImage, required);
+            return new Options(home, apiHost, apiPort, kafkaPort, externalBootstrap, components, runtime, executorImage, required, hostUsers);
+        }
+
+        public Options withHostUsers(String users) {
+            return new Options(home, apiHost, apiPort, kafkaPort, externalBootstrap, components, runtime, executorImage, authRequired, users);
         }
     }
 
@@ -103,6 +117,11 @@ public final class Platform implements AutoCloseable {
                     "micronaut.server.host", o.apiHost(), "clops.auth.dir", o.home().resolve("auth").toString(),
                     "clops.auth.required", o.authRequired(), "clops.kafka.acls", kafkaAcls(),
                     "clops.artifacts.dir", o.home().resolve("artifacts").toString())); // model files: the local runtime reads the same
+            if (o.hostUsers() != null) {
+                props.put("clops.auth.host-users", o.hostUsers());
+            } else if ("kubernetes".equals(o.runtime()) && System.getenv("CLOPS_AUTH_HOST_USERS") == null) {
+                props.put("clops.auth.host-users", "*"); // a version's command runs in its project's pods, not here
+            }
             if ("true".equals(System.getenv("CLOPS_KUBERNETES_POD_TOKENS"))) { // in a cluster: pods fetch model files with their own tokens
                 props.put("clops.kubernetes.pod-tokens", true);
             }

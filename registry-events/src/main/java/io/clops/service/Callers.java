@@ -14,27 +14,54 @@ import jakarta.inject.Singleton;
  * What a client claims (an {@code X-Clops-Actor} header, say) is ignored: the log records who the platform knows.
  */
 @Singleton
-@io.micronaut.context.annotation.Context // read at start: a bad clops.auth.auditors stops it
+@io.micronaut.context.annotation.Context // read at start: a bad clops.auth.auditors or clops.auth.host-users stops it
 public class Callers {
+    /** In {@code clops.auth.host-users}: every principal (a machine whose every user is trusted with it, or Kubernetes). */
+    public static final String EVERYONE = "*";
+
     private final Principal local;
     private final boolean required;
     private final Tokens tokens;
     private final Revocations revocations;
     private final java.util.Set<String> auditors;
+    private final java.util.Set<String> hostUsers;
 
     public Callers(@Value("${clops.gateway.local-user:}") String user, @Value("${clops.auth.required:false}") boolean required,
-                   Tokens tokens, Revocations revocations, @Value("${clops.auth.auditors:}") String auditors) {
+                   Tokens tokens, Revocations revocations, @Value("${clops.auth.auditors:}") String auditors,
+                   @Value("${clops.auth.host-users:}") String hostUsers) {
         this.local = new Principal(user == null || user.isBlank() ? System.getProperty("user.name", "clops") : user);
         this.required = required;
         this.tokens = tokens;
         this.revocations = revocations;
-        this.auditors = java.util.Arrays.stream(auditors == null ? new String[0] : auditors.split(","))
-                .map(String::strip).filter(s -> !s.isEmpty()).collect(java.util.stream.Collectors.toUnmodifiableSet());
+        this.auditors = names(auditors);
         for (String a : this.auditors) {
             if (a.startsWith("serviceaccount:")) {
                 throw new IllegalArgumentException("clops.auth.auditors: '" + a + "' is a service account; auditors are users");
             }
         }
+        java.util.Set<String> host = names(hostUsers);
+        for (String h : host) {
+            if (h.contains(EVERYONE) && !h.equals(EVERYONE) || h.chars().anyMatch(c -> c <= 0x20 || c == 0x7f)) {
+                throw new IllegalArgumentException("clops.auth.host-users: '" + h + "' is neither a user name nor " + EVERYONE + " (everyone)");
+            }
+        }
+        this.hostUsers = host.isEmpty() ? java.util.Set.of(local.name()) : host;
+    }
+
+    private static java.util.Set<String> names(String list) {
+        return java.util.Arrays.stream(list == null ? new String[0] : list.split(","))
+                .map(String::strip).filter(s -> !s.isEmpty()).collect(java.util.stream.Collectors.toUnmodifiableSet());
+    }
+
+    /**
+     * May {@code who} register a model version the local runtime runs on the platform's own machine, with the
+     * platform's operating-system user and everything it can read (the signing key, the broker's passwords): one with
+     * a command of its own, or a model file at a {@code file:} path? Only the users {@code clops.auth.host-users} names
+     * (by default the local admin, who runs the platform; {@value #EVERYONE}: everyone, as on Kubernetes, where a
+     * version's command runs in its project's own pods).
+     */
+    public boolean hostUser(Principal who) {
+        return hostUsers.contains(EVERYONE) || hostUsers.contains(who.name());
     }
 
     /**
