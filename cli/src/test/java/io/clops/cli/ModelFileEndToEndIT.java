@@ -38,7 +38,11 @@ class ModelFileEndToEndIT {
     }
 
     CliRun ok(String... args) {
-        List<String> all = new ArrayList<>(List.of("--server=" + platform.apiUrl(), "--project=files"));
+        return okIn("files", args);
+    }
+
+    CliRun okIn(String project, String... args) {
+        List<String> all = new ArrayList<>(List.of("--server=" + platform.apiUrl(), "--project=" + project));
         all.addAll(List.of(args));
         CliRun r = CliRun.of(all);
         assertThat(r.code()).as(String.join(" ", args) + "\n" + r.err() + r.out()).isZero();
@@ -112,7 +116,7 @@ class ModelFileEndToEndIT {
 
         // a file served elsewhere and private (--uri, here the XGBoost file behind a bearer token): registered with the
         // digest the CLI reads with --uri-token-file, fetched once by the runtime into the store with the host's own
-        // credential from <home>/model-credentials/<host>
+        // credential from <home>/model-credentials/<project>/<host>, which fetches for that project only
         Path xgbFile = Path.of("..", "examples", "target", "models", "iris-xgboost.json").toAbsolutePath().normalize();
         byte[] webBytes = Files.readAllBytes(xgbFile);
         String webSha = io.clops.artifacts.ArtifactStore.sha256(webBytes);
@@ -151,8 +155,26 @@ class ModelFileEndToEndIT {
             JsonNode wreg = ok("model", "register", "iris-web", "--uri", url, "--uri-token-file", tokenFile.toString(), "--sha256", webSha,
                     "--alias", "champion", "-o", "json").json();
             assertThat(wreg.toString()).as("the token stays with the CLI and the host").doesNotContain("web-token");
-            Files.createDirectories(home.resolve("model-credentials"));
-            Files.writeString(home.resolve("model-credentials").resolve("127.0.0.1"), "web-token\n");
+            Files.createDirectories(home.resolve("model-credentials/files"));
+            Files.writeString(home.resolve("model-credentials/files/127.0.0.1"), "web-token\n");
+            // another project that knows the URL and even the digest gets nothing with files' credential
+            ok("project", "create", "neighbour");
+            assertThat(api.send("POST", "/api/v1/projects/neighbour/models/iris-web/versions", ApiClient.JSON.readTree("{\"artifact\":{\"uri\":\""
+                    + url + "\",\"sha256\":\"" + webSha + "\",\"size\":" + webBytes.length + ",\"format\":\"xgboost\"}}")).status()).isEqualTo(201);
+            Path other = home.resolve("neighbour.yaml");
+            Files.writeString(other, "apiVersion: clops.io/v1\nkind: ModelDeployment\nmetadata: { name: iris-web }\nspec:\n  model: iris-web:1\n");
+            int beforeOther = webGets.get();
+            okIn("neighbour", "deploy", "-f", other.toString());
+            String[] reason = {""};
+            Await.until("neighbour's deployment fails for want of a credential", java.time.Duration.ofSeconds(60), () -> {
+                JsonNode d = okIn("neighbour", "get", "deployment", "iris-web", "-o", "json").json();
+                reason[0] = d.at("/status/reason").asText();
+                return d.at("/status/phase").asText().equals("Failed");
+            });
+            assertThat(reason[0]).contains("HTTP 401").contains("no credential was sent for 127.0.0.1");
+            assertThat(webGets.get()).as("it asked, without files' token").isGreaterThan(beforeOther);
+            assertThat(home.resolve("artifacts").resolve("sha256").resolve(webSha)).as("nothing fetched into the store").doesNotExist();
+            okIn("neighbour", "undeploy", "iris-web");
             assertThat(wreg.at("/version").asInt()).as("the refused try registered nothing").isEqualTo(1);
             assertThat(wreg.at("/artifact/uri").asText()).isEqualTo(url);
             Path wspec = home.resolve("iris-web.yaml");

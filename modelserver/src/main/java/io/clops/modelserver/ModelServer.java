@@ -484,6 +484,10 @@ public final class ModelServer implements AutoCloseable {
         } catch (Artifacts.DigestMismatch e) {
             System.err.println(e.getMessage());
             System.exit(3); // the process's exit reason is what the deployment's status shows
+        } catch (IOException e) { // a fetch refused (401, 404), a file that cannot be read: its reason, not a stack frame, last
+            e.printStackTrace();
+            System.err.println(e.getMessage() != null ? e.getMessage() : e.toString());
+            System.exit(3);
         }
     }
 }

@@ -150,6 +150,8 @@ public final class Platform implements AutoCloseable {
                 started.push(new io.clops.k8s.crd.CrdBridge(client, gateway, bootstrap));
             } else {
                 progress.accept("starting the local worker");
+                oldCredentials(o.home()).forEach(host -> progress.accept("model-credentials/" + host + " is not read: each project has its own now;"
+                        + " move it to model-credentials/<project>/" + host + " for the projects that may use it"));
                 LocalProcessRuntime runtime = new LocalProcessRuntime(LocalProcessRuntime.Settings.defaults(o.home(), bootstrap)
                         .withAuthPublicKey(executorKey(o)).withKafkaClient(io.clops.kafka.KafkaConfigs.fromEnvironment()),
                         status, Clock.systemUTC());
@@ -166,6 +168,19 @@ public final class Platform implements AutoCloseable {
      * of their own, its password derived under {@code CLOPS_EXECUTOR_KAFKA_KEY} or, without it, under a hash of the
      * worker's own Kafka login (every worker has the same); null: executors use the platform's Kafka settings.
      */
+    /** Host credentials for model files where every project's fetch used them, before each project had its own. */
+    static java.util.List<String> oldCredentials(Path home) {
+        Path dir = home.resolve(LocalProcessRuntime.MODEL_CREDENTIALS);
+        if (!java.nio.file.Files.isDirectory(dir)) {
+            return java.util.List.of();
+        }
+        try (var files = java.nio.file.Files.list(dir)) {
+            return files.filter(java.nio.file.Files::isRegularFile).map(f -> f.getFileName().toString()).sorted().toList();
+        } catch (java.io.IOException e) {
+            return java.util.List.of();
+        }
+    }
+
     /** Whether the platform's Kafka enforces ACLs: the embedded broker with SASL, or {@code CLOPS_KAFKA_ACLS=true}. */
     private boolean kafkaAcls() {
         return !kafkaClient.isEmpty() || "true".equalsIgnoreCase(System.getenv("CLOPS_KAFKA_ACLS"));

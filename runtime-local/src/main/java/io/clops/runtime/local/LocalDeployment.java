@@ -58,7 +58,7 @@ final class LocalDeployment {
             Path log = settings.logs().resolve(base + "." + route + ".model.log");
             ManagedProcess.ensureLog(log);
             List<String> cmd = new ArrayList<>();
-            for (String part : v.getCommand().isEmpty() && v.getArtifact() != null ? modelServer(v, desired.getSpec().getBatching(), settings) : v.getCommand()) {
+            for (String part : v.getCommand().isEmpty() && v.getArtifact() != null ? modelServer(desired.getProject(), v, desired.getSpec().getBatching(), settings) : v.getCommand()) {
                 cmd.add(part.replace("${PORT}", Integer.toString(port)));
             }
             if (!cmd.isEmpty() && cmd.get(0).equals("java")) {
@@ -130,15 +130,14 @@ final class LocalDeployment {
      * digest); the runtime checks the registered SHA-256 before it
      * loads the file, and a mismatch ends the process with that reason (what the deployment's status then says).
      */
-    /** The directory of tokens for hosts serving model files, one file per host name, under the platform's home. */
-    public static final String CREDENTIALS = "model-credentials";
 
-    static List<String> modelServer(ModelVersion v, io.clops.avro.Batching batching, LocalProcessRuntime.Settings settings) {
+    static List<String> modelServer(String project, ModelVersion v, io.clops.avro.Batching batching, LocalProcessRuntime.Settings settings) {
         io.clops.avro.Artifact a = v.getArtifact();
         java.nio.file.Path store = settings.home().resolve("artifacts");
         List<String> where = a.getUri().startsWith("http://") || a.getUri().startsWith("https://")
-                // fetched into the store by digest, once; with the host's token from <home>/model-credentials/<host>, if any
-                ? List.of("--uri", a.getUri(), "--cache", store.toString(), "--credentials-dir", settings.home().resolve(CREDENTIALS).toString())
+                // fetched into the store by digest, once; with the host's token from <home>/model-credentials/<project>/<host>,
+                // if the project has one: one project's credential never fetches for another (as its Secret on Kubernetes)
+                ? List.of("--uri", a.getUri(), "--cache", store.toString(), "--credentials-dir", LocalProcessRuntime.modelCredentials(settings.home(), project).toString())
                 : List.of("--file", new io.clops.artifacts.ArtifactStore(store).resolve(a.getUri()).toString());
         List<String> cmd = new java.util.ArrayList<>(List.of(settings.javaBin(), "-Xmx256m", "-XX:+UseSerialGC", "-cp", settings.executorClasspath(),
                 io.clops.runtime.ModelRuntime.MAIN));

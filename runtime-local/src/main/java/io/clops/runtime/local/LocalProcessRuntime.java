@@ -26,6 +26,17 @@ import java.util.concurrent.TimeUnit;
  * delete stops them. Processes left behind by a platform that was killed are stopped at start-up (pid files).
  */
 public final class LocalProcessRuntime implements DeploymentRuntime {
+    /** Under the platform's home: a directory per project of tokens for hosts serving model files, one file per host name. */
+    public static final String MODEL_CREDENTIALS = "model-credentials";
+
+    /**
+     * Where a project's credentials for hosts serving model files are: {@code <home>/model-credentials/<project>/<host>}.
+     * One project's credential never fetches for another, as each project's Secret on Kubernetes.
+     */
+    public static java.nio.file.Path modelCredentials(java.nio.file.Path home, String project) {
+        return home.resolve(MODEL_CREDENTIALS).resolve(project);
+    }
+
     private static final Logger LOG = LoggerFactory.getLogger(LocalProcessRuntime.class);
 
     /** How to start things on this machine. */
