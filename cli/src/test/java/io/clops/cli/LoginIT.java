@@ -174,4 +174,36 @@ class LoginIT {
         assertThat(models.out()).as("the refused versions were never registered").doesNotContain("pwn")
                 .contains("\"latest\" : 2");
     }
+
+    /**
+     * The runtime's side of the same rule: a command registered while its author was trusted with this machine is not
+     * started once they are not (clops.auth.host-users changed), whoever deploys it; the deployment says why.
+     */
+    @Test
+    void aCommandWhoseAuthorIsNoLongerTrustedWithThisMachineIsNotStarted() throws Exception {
+        platform = Platform.start(new Platform.Options(home, 0, 0, null).withAuthRequired(true).withHostUsers("mal"), line -> { });
+        LocalAdmin.ensure(home, platform.apiUrl());
+        Users.put(home.resolve("auth/users"), "mal", "mal's long password");
+        assertThat(clops("project", "create", "host-b").code()).isZero();
+        assertThat(clops("-p", "host-b", "project", "member", "add", "mal", "--role", "modeler").code()).isZero();
+        System.setIn(new ByteArrayInputStream("mal's long password\n".getBytes(StandardCharsets.UTF_8)));
+        assertThat(clops("login", "-u", "mal", "--password-stdin").code()).isZero();
+        Path ran = home.resolve("it-ran");
+        Run registered = clops("-p", "host-b", "model", "register", "pwn", "--protocol", "raw", "--", "sh", "-c", "touch " + ran + "; exec sleep 600");
+        assertThat(registered.code()).as("mal is trusted with the machine for now: " + registered.err()).isZero();
+        platform.close();
+
+        platform = Platform.start(new Platform.Options(home, 0, 0, null).withAuthRequired(true), line -> { }); // the local admin alone now
+        Path spec = home.resolve("pwn.yaml");
+        Files.writeString(spec, "metadata: { name: pwn }\nspec: { model: pwn:1, protocol: raw, mode: sync }\n");
+        Run deployed = clops("-p", "host-b", "deploy", "-f", spec.toString());
+        assertThat(deployed.code()).as(deployed.err()).isZero();
+        String[] reason = {""};
+        io.clops.testing.Await.until("the worker refuses to start pwn:1", java.time.Duration.ofSeconds(30), () -> {
+            reason[0] = clops("-p", "host-b", "get", "deployment", "pwn", "-o", "json").out();
+            return reason[0].contains("not one of clops.auth.host-users");
+        });
+        assertThat(reason[0]).contains("pwn:1 would run on this machine with the platform's rights (its command), and it was registered by 'mal'");
+        assertThat(ran).as("the command was never started").doesNotExist();
+    }
 }

@@ -54,7 +54,7 @@ public class ProjectRoles implements Authorization {
                     + what(request) + " needs " + needed.name() + (needed == ProjectRole.admin ? "" : " or admin"));
         }
         if (request instanceof Request.RegisterVersion r && !callers.hostUser(who)) {
-            String field = hostAccess(r.version());
+            String field = io.clops.api.HostUsers.hostAccess(r.version());
             if (field != null) {
                 return Optional.of(field + ": " + (field.equals("command") ? "a version's own command runs" : "a file: path is read")
                         + " on the platform's machine with the platform's own rights, and user '" + who.name() + "' is not one of"
@@ -62,17 +62,6 @@ public class ProjectRoles implements Authorization {
             }
         }
         return Optional.empty();
-    }
-
-    /**
-     * The field by which a version would run on the platform's machine with its rights (the local runtime starts a
-     * version's command there; its runtime reads a {@code file:} path there); null when it does not.
-     */
-    static String hostAccess(io.clops.avro.ModelVersion v) {
-        if (!v.getCommand().isEmpty()) {
-            return "command";
-        }
-        return v.getArtifact() != null && v.getArtifact().getUri().startsWith("file:") ? "artifact.uri" : null;
     }
 
     /** The least role a write needs (roles are ordered viewer < modeler < admin). */

@@ -153,7 +153,8 @@ public final class Platform implements AutoCloseable {
                 oldCredentials(o.home()).forEach(host -> progress.accept("model-credentials/" + host + " is not read: each project has its own now;"
                         + " move it to model-credentials/<project>/" + host + " for the projects that may use it"));
                 LocalProcessRuntime runtime = new LocalProcessRuntime(LocalProcessRuntime.Settings.defaults(o.home(), bootstrap)
-                        .withAuthPublicKey(executorKey(o)).withKafkaClient(io.clops.kafka.KafkaConfigs.fromEnvironment()),
+                        .withAuthPublicKey(executorKey(o)).withKafkaClient(io.clops.kafka.KafkaConfigs.fromEnvironment())
+                        .withHostUsers(o.authRequired() ? hostUsers(o) : null),
                         status, Clock.systemUTC());
                 started.push(runtime);
                 started.push(new ReconcileWorker(bootstrap, runtime, status).start());
@@ -168,6 +169,13 @@ public final class Platform implements AutoCloseable {
      * of their own, its password derived under {@code CLOPS_EXECUTOR_KAFKA_KEY} or, without it, under a hash of the
      * worker's own Kafka login (every worker has the same); null: executors use the platform's Kafka settings.
      */
+    /** clops.auth.host-users as the API reads it: the option, else the environment, else the local user alone. */
+    static io.clops.api.HostUsers hostUsers(Options o) {
+        String local = System.getenv("CLOPS_GATEWAY_LOCAL_USER");
+        return io.clops.api.HostUsers.parse(o.hostUsers() != null ? o.hostUsers() : System.getenv("CLOPS_AUTH_HOST_USERS"),
+                local == null || local.isBlank() ? System.getProperty("user.name", "clops") : local);
+    }
+
     /** Host credentials for model files where every project's fetch used them, before each project had its own. */
     static java.util.List<String> oldCredentials(Path home) {
         Path dir = home.resolve(LocalProcessRuntime.MODEL_CREDENTIALS);

@@ -29,7 +29,8 @@ public record ModelRef(String model, String alias, Integer version) {
     public sealed interface Resolution permits Found, Missing {
     }
 
-    public record Found(ModelVersion version) implements Resolution {
+    /** @param registeredBy who registered the version */
+    public record Found(ModelVersion version, String registeredBy) implements Resolution {
     }
 
     public record Missing(String reason) implements Resolution {
@@ -51,7 +52,7 @@ public record ModelRef(String model, String alias, Integer version) {
             return usable(m, version);
         }
         return m.getVersions().stream().filter(e -> !e.getArchived()).reduce((a, b) -> b)
-                .<Resolution>map(e -> new Found(e.getVersion()))
+                .<Resolution>map(e -> new Found(e.getVersion(), e.getRegisteredBy()))
                 .orElseGet(() -> new Missing("every version of model '" + model + "' is archived"));
     }
 
@@ -63,7 +64,7 @@ public record ModelRef(String model, String alias, Integer version) {
         if (e.get().getArchived()) {
             return new Missing("version " + v + " of model '" + model + "' is archived");
         }
-        return new Found(e.get().getVersion());
+        return new Found(e.get().getVersion(), e.get().getRegisteredBy());
     }
 
     /** The entry of version {@code v}, archived or not. */

@@ -491,7 +491,8 @@ public final class ProjectFold {
             if (res instanceof ModelRef.Missing missing) {
                 return new Resolved(null, null, null, field + ": " + missing.reason());
             }
-            routes.add(ResolvedRoute.newBuilder().setRef(t.getModel()).setVersion(((ModelRef.Found) res).version())
+            ModelRef.Found found = (ModelRef.Found) res;
+            routes.add(ResolvedRoute.newBuilder().setRef(t.getModel()).setVersion(found.version()).setRegisteredBy(found.registeredBy())
                     .setWeight(t.getWeight()).build());
         }
         ResolvedRoute shadow = null;
@@ -500,7 +501,9 @@ public final class ProjectFold {
             if (res instanceof ModelRef.Missing missing) {
                 return new Resolved(null, null, null, "spec.shadow: " + missing.reason());
             }
-            shadow = ResolvedRoute.newBuilder().setRef(spec.getShadow()).setVersion(((ModelRef.Found) res).version()).setWeight(0).build();
+            ModelRef.Found found = (ModelRef.Found) res;
+            shadow = ResolvedRoute.newBuilder().setRef(spec.getShadow()).setVersion(found.version()).setRegisteredBy(found.registeredBy())
+                    .setWeight(0).build();
         }
         return new Resolved(routes, shadow, versions(routes, shadow), null);
     }

@@ -16,15 +16,12 @@ import jakarta.inject.Singleton;
 @Singleton
 @io.micronaut.context.annotation.Context // read at start: a bad clops.auth.auditors or clops.auth.host-users stops it
 public class Callers {
-    /** In {@code clops.auth.host-users}: every principal (a machine whose every user is trusted with it, or Kubernetes). */
-    public static final String EVERYONE = "*";
-
     private final Principal local;
     private final boolean required;
     private final Tokens tokens;
     private final Revocations revocations;
     private final java.util.Set<String> auditors;
-    private final java.util.Set<String> hostUsers;
+    private final io.clops.api.HostUsers hostUsers;
 
     public Callers(@Value("${clops.gateway.local-user:}") String user, @Value("${clops.auth.required:false}") boolean required,
                    Tokens tokens, Revocations revocations, @Value("${clops.auth.auditors:}") String auditors,
@@ -39,13 +36,7 @@ public class Callers {
                 throw new IllegalArgumentException("clops.auth.auditors: '" + a + "' is a service account; auditors are users");
             }
         }
-        java.util.Set<String> host = names(hostUsers);
-        for (String h : host) {
-            if (h.contains(EVERYONE) && !h.equals(EVERYONE) || h.chars().anyMatch(c -> c <= 0x20 || c == 0x7f)) {
-                throw new IllegalArgumentException("clops.auth.host-users: '" + h + "' is neither a user name nor " + EVERYONE + " (everyone)");
-            }
-        }
-        this.hostUsers = host.isEmpty() ? java.util.Set.of(local.name()) : host;
+        this.hostUsers = io.clops.api.HostUsers.parse(hostUsers, local.name());
     }
 
     private static java.util.Set<String> names(String list) {
@@ -54,14 +45,12 @@ public class Callers {
     }
 
     /**
-     * May {@code who} register a model version the local runtime runs on the platform's own machine, with the
-     * platform's operating-system user and everything it can read (the signing key, the broker's passwords): one with
-     * a command of its own, or a model file at a {@code file:} path? Only the users {@code clops.auth.host-users} names
-     * (by default the local admin, who runs the platform; {@value #EVERYONE}: everyone, as on Kubernetes, where a
-     * version's command runs in its project's own pods).
+     * May {@code who} register a model version that would run on the platform's own machine with its rights (a
+     * command of its own, a {@code file:} model file)? Only the users {@code clops.auth.host-users} names
+     * ({@link io.clops.api.HostUsers}: by default the local admin, who runs the platform).
      */
     public boolean hostUser(Principal who) {
-        return hostUsers.contains(EVERYONE) || hostUsers.contains(who.name());
+        return hostUsers.admits(who.name());
     }
 
     /**

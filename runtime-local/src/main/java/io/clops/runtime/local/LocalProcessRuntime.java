@@ -40,24 +40,32 @@ public final class LocalProcessRuntime implements DeploymentRuntime {
     private static final Logger LOG = LoggerFactory.getLogger(LocalProcessRuntime.class);
 
     /** How to start things on this machine. */
-    /** @param authPublicKey the platform's token key (base64 X.509): executors check tokens; null: anyone may call */
+    /**
+     * @param authPublicKey the platform's token key (base64 X.509): executors check tokens; null: anyone may call
+     * @param hostUsers     whose versions may run here with the platform's rights (a command, a file: model file); null:
+     *                      anyone's (a platform without tokens, where every request acts for the local user)
+     */
     public record Settings(Path home, String bootstrap, String javaBin, String executorClasspath, Path executorCds, String authPublicKey,
-                           Map<String, String> kafkaClient) {
+                           Map<String, String> kafkaClient, io.clops.api.HostUsers hostUsers) {
         public static Settings defaults(Path home, String bootstrap) {
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
             String cds = System.getProperty("clops.executor.cds");
             return new Settings(home, bootstrap, java,
                     System.getProperty("clops.executor.classpath", System.getProperty("java.class.path")),
-                    cds == null ? null : Path.of(cds), null, Map.of());
+                    cds == null ? null : Path.of(cds), null, Map.of(), null);
         }
 
         public Settings withAuthPublicKey(String key) {
-            return new Settings(home, bootstrap, javaBin, executorClasspath, executorCds, key, kafkaClient);
+            return new Settings(home, bootstrap, javaBin, executorClasspath, executorCds, key, kafkaClient, hostUsers);
         }
 
         /** Kafka client settings the executors get (CLOPS_KAFKA_CLIENT_*): the platform's SASL credentials. Models never do. */
         public Settings withKafkaClient(Map<String, String> settings) {
-            return new Settings(home, bootstrap, javaBin, executorClasspath, executorCds, authPublicKey, Map.copyOf(settings));
+            return new Settings(home, bootstrap, javaBin, executorClasspath, executorCds, authPublicKey, Map.copyOf(settings), hostUsers);
+        }
+
+        public Settings withHostUsers(io.clops.api.HostUsers users) {
+            return new Settings(home, bootstrap, javaBin, executorClasspath, executorCds, authPublicKey, kafkaClient, users);
         }
 
         Path logs() {
@@ -107,6 +115,7 @@ public final class LocalProcessRuntime implements DeploymentRuntime {
 
     @Override
     public synchronized void apply(DesiredDeployment desired) {
+        refuseUntrusted(desired); // before anything changes: what runs now keeps running
         String key = Topics.deploymentKey(desired.getProject(), desired.getName());
         LocalDeployment current = deployments.get(key);
         if (current != null && current.generation() == desired.getGeneration()) {
@@ -125,6 +134,31 @@ public final class LocalProcessRuntime implements DeploymentRuntime {
         next.start();
         LOG.info("deployment {} generation {}: starting {}", key, desired.getGeneration(),
                 desired.getRoutes().get(0).getRef());
+    }
+
+    /**
+     * A version that would run here with the platform's rights (its own command, a file: model file) runs only if one
+     * of the host users registered it: the gateway refuses anyone else's registration, and this holds for versions
+     * registered before that check or by a user no longer trusted (clops.auth.host-users changed).
+     */
+    private void refuseUntrusted(DesiredDeployment desired) {
+        if (settings.hostUsers() == null) {
+            return;
+        }
+        List<io.clops.avro.ResolvedRoute> all = new java.util.ArrayList<>(desired.getRoutes());
+        if (desired.getShadow() != null) {
+            all.add(desired.getShadow());
+        }
+        for (io.clops.avro.ResolvedRoute r : all) {
+            String field = io.clops.api.HostUsers.hostAccess(r.getVersion());
+            if (field != null && !settings.hostUsers().admits(r.getRegisteredBy())) {
+                String v = r.getVersion().getModel() + ":" + r.getVersion().getVersion();
+                throw new io.clops.runtime.ApplyFailed(v + " would run on this machine with the platform's rights (its " + field + "), and "
+                        + (r.getRegisteredBy() == null ? "who registered it is not known here (deploy it again to resolve it anew)"
+                        : "it was registered by '" + r.getRegisteredBy() + "', who is not one of " + io.clops.api.HostUsers.SETTING)
+                        + ": not started", null);
+            }
+        }
     }
 
     @Override
