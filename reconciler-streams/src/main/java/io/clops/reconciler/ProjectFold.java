@@ -160,7 +160,9 @@ public final class ProjectFold {
             }
         }
         if (existing.isPresent() && existing.get().getSpec().equals(deploy.getSpec())
-                && resolvedVersions(existing.get()).equals(resolved.versions())) {
+                && resolvedVersions(existing.get()).equals(resolved.versions())
+                // and resolved alike: a generation resolved before routes carried who registered each version rolls
+                && existing.get().getRoutes().equals(resolved.routes()) && java.util.Objects.equals(existing.get().getShadow(), resolved.shadow())) {
             return v.setAccepted(true).setReason("unchanged").setGeneration(existing.get().getGeneration()).build();
         }
         long generation = existing.map(d -> d.getGeneration() + 1).orElse(1L);

@@ -101,6 +101,32 @@ class ProjectFoldTest {
         assertThat(registry(alias("d", "p", "iris", "champion", 1)).getReason()).isEqualTo("unchanged");
     }
 
+    /**
+     * Each resolved route says who registered its version (a runtime that would run it on the platform's own machine
+     * trusts that user with it); a generation resolved before routes said so rolls on the same deploy, once.
+     */
+    @Test
+    void routesCarryWhoRegisteredEachVersionAndAGenerationResolvedWithoutItRollsOnTheSameDeploy() {
+        registry(registered("r1", "p", unnumbered("iris")));
+        registry(registered("r2", "p", unnumbered("shadowed")));
+        DeploymentSpec s = DeploymentSpec.newBuilder(spec("iris")).setShadow("shadowed").build();
+        assertThat(command(deploy("c1", "p", "web", s)).getGeneration()).isEqualTo(1);
+        DesiredDeployment d = desired("p", "web");
+        assertThat(d.getRoutes().get(0).getRegisteredBy()).isEqualTo("bob");
+        assertThat(d.getShadow().getRegisteredBy()).isEqualTo("bob");
+
+        DesiredDeployment old = DesiredDeployment.newBuilder(d)
+                .setRoutes(d.getRoutes().stream().map(r -> io.clops.avro.ResolvedRoute.newBuilder(r).setRegisteredBy(null).build()).toList())
+                .setShadow(io.clops.avro.ResolvedRoute.newBuilder(d.getShadow()).setRegisteredBy(null).build()).build();
+        state.apply(List.of(new ProjectFold.Output(ProjectFold.Target.DESIRED, io.clops.kafka.Topics.deploymentKey("p", "web"), old)));
+        CommandResult again = command(deploy("c2", "p", "web", s));
+        assertThat(again.getReason()).as("resolved anew").isNotEqualTo("unchanged");
+        assertThat(again.getGeneration()).isEqualTo(2);
+        assertThat(desired("p", "web").getRoutes().get(0).getRegisteredBy()).isEqualTo("bob");
+        assertThat(desired("p", "web").getShadow().getRegisteredBy()).isEqualTo("bob");
+        assertThat(command(deploy("c3", "p", "web", s)).getReason()).isEqualTo("unchanged");
+    }
+
     @Test
     void deployResolvesReferencesAndBumpsGenerationsOnlyWhenSomethingChanges() {
         registry(registered("r1", "p", unnumbered("iris")));
