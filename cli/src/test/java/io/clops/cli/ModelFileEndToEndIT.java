@@ -218,6 +218,16 @@ class ModelFileEndToEndIT {
         var elsewhere = get.apply("/api/v1/projects/elsewhere/artifacts/sha256/" + sha);
         assertThat(elsewhere.statusCode()).as("a digest registered in another project only").isEqualTo(404);
         assertThat(new String(elsewhere.body(), java.nio.charset.StandardCharsets.UTF_8)).contains("no model file " + sha + " is registered in project 'elsewhere'");
+        // nor may another project register it by its digest: the file was uploaded to files, not there
+        String byDigest = "{\"artifact\":{\"uri\":\"clops:artifacts/sha256/" + sha + "\",\"sha256\":\"" + sha + "\",\"size\":"
+                + Files.size(onnx) + ",\"format\":\"onnx\"}}";
+        ApiClient.Answer borrowed = api.send("POST", "/api/v1/projects/elsewhere/models/borrowed/versions", ApiClient.JSON.readTree(byDigest));
+        assertThat(borrowed.status()).as(borrowed.body().toString()).isEqualTo(403);
+        assertThat(borrowed.body().get("error").asText()).contains("artifact.uri: no model file " + sha + " was uploaded to project 'elsewhere'");
+        assertThat(get.apply("/api/v1/projects/elsewhere/artifacts/sha256/" + sha).statusCode()).as("still not there").isEqualTo(404);
+        JsonNode own = okIn("elsewhere", "model", "register", "borrowed", "--file", onnx.toString(), "-o", "json").json();
+        assertThat(own.at("/artifact/sha256").asText()).as("uploaded there, the same file: one copy in the store").isEqualTo(sha);
+        assertThat(get.apply("/api/v1/projects/elsewhere/artifacts/sha256/" + sha).statusCode()).isEqualTo(200);
         var malformed = get.apply("/api/v1/projects/files/artifacts/sha256/" + sha.toUpperCase());
         assertThat(malformed.statusCode()).isEqualTo(400);
         assertThat(ApiClient.JSON.readTree(malformed.body()).at("/fields/0/field").asText()).isEqualTo("sha256");

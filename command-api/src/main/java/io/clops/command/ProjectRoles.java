@@ -25,17 +25,23 @@ public class ProjectRoles implements Authorization {
     private final boolean required;
     private final Callers callers;
 
-    public ProjectRoles(ProjectViews projects, @Value("${clops.auth.required:false}") boolean required, Callers callers) {
+    private final io.clops.artifacts.ArtifactStore store;
+
+    public ProjectRoles(ProjectViews projects, @Value("${clops.auth.required:false}") boolean required, Callers callers,
+                        @Value("${clops.artifacts.dir:}") String artifactsDir) {
         this.projects = projects;
         this.required = required;
         this.callers = callers;
+        this.store = artifactsDir == null || artifactsDir.isBlank() ? null : new io.clops.artifacts.ArtifactStore(java.nio.file.Path.of(artifactsDir));
     }
 
     @Override
     public Optional<String> refuse(Principal who, Request request) {
-        if (!required) {
-            return Optional.empty();
-        }
+        Optional<String> byRole = required ? byRole(who, request) : Optional.empty();
+        return byRole.isPresent() ? byRole : unlinkedFile(request); // a stranger learns nothing of the project's files
+    }
+
+    private Optional<String> byRole(Principal who, Request request) {
         String project = request.project();
         if (who.onlyProject() != null && !who.onlyProject().equals(project)) {
             return Optional.of(who.name() + "'s token is for project '" + who.onlyProject() + "' only, not '" + project + "'");
@@ -62,6 +68,22 @@ public class ProjectRoles implements Authorization {
             }
         }
         return Optional.empty();
+    }
+
+    /**
+     * A version may name a file in the platform's store only if it was uploaded to the version's project
+     * ({@link io.clops.artifacts.ArtifactStore#linked}): the store is shared by every project, and a digest someone
+     * learned (a former member, a log line) must not reach another project's file. With or without tokens.
+     */
+    private Optional<String> unlinkedFile(Request request) {
+        if (store == null || !(request instanceof Request.RegisterVersion r) || r.version().getArtifact() == null
+                || !r.version().getArtifact().getUri().startsWith(io.clops.api.RegistryRequests.STORE_PREFIX)) {
+            return Optional.empty();
+        }
+        String sha = r.version().getArtifact().getSha256();
+        return store.linked(r.project(), sha) ? Optional.empty()
+                : Optional.of("artifact.uri: no model file " + sha + " was uploaded to project '" + r.project() + "'; upload it there"
+                + " (clops model register --file): knowing a file's digest is not having it");
     }
 
     /** The least role a write needs (roles are ordered viewer < modeler < admin). */

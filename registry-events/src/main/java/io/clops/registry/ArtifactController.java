@@ -140,7 +140,8 @@ public class ArtifactController {
             return refused.get();
         }
         try {
-            return Http.json(HttpStatus.CREATED, artifactJson(uploads.complete(project, who.name(), id, format, sha256)));
+            Artifact done = uploads.complete(project, who.name(), id, format, sha256);
+            return link(project, done).orElseGet(() -> Http.json(HttpStatus.CREATED, artifactJson(done)));
         } catch (io.clops.artifacts.ArtifactUploads.Refused r) {
             return uploadRefused(r);
         } catch (IOException e) {
@@ -225,6 +226,19 @@ public class ArtifactController {
         } catch (IOException e) {
             return Http.error(HttpStatus.INTERNAL_SERVER_ERROR, "cannot store the model file: " + e.getMessage());
         }
-        return Http.json(HttpStatus.CREATED, artifactJson(a));
+        Optional<HttpResponse<String>> unlinked = link(project, a);
+        return unlinked.orElseGet(() -> Http.json(HttpStatus.CREATED, artifactJson(a)));
+    }
+
+    /** The project's versions may name the file now ({@link ArtifactStore#link}); an answer when that failed. */
+    private Optional<HttpResponse<String>> link(String project, Artifact a) {
+        try {
+            store.link(project, a.getSha256());
+            return Optional.empty();
+        } catch (IllegalArgumentException e) {
+            return Optional.of(Http.refused(HttpStatus.BAD_REQUEST, "the request is invalid", List.of(new io.clops.api.FieldError("project", e.getMessage()))));
+        } catch (IOException e) {
+            return Optional.of(Http.error(HttpStatus.INTERNAL_SERVER_ERROR, "cannot store the model file: " + e.getMessage()));
+        }
     }
 }

@@ -83,6 +83,36 @@ public final class ArtifactStore {
         return Artifact.newBuilder().setUri(RegistryRequests.STORE_PREFIX + sha).setSha256(sha).setSize(size).setFormat(format).build();
     }
 
+    /**
+     * Records that {@code project} holds the stored file {@code sha256}: it was uploaded there. Only then may the
+     * project's versions name it ({@link #linked}): a file is content-addressed, but knowing its digest is not having
+     * read it, and a digest travels further than the file (a log line, a former member's notes). Idempotent.
+     */
+    public void link(String project, String sha256) throws IOException {
+        Path mark = mark(project, sha256);
+        Files.createDirectories(mark.getParent());
+        if (!Files.exists(mark)) {
+            try {
+                Files.createFile(mark);
+            } catch (java.nio.file.FileAlreadyExistsException raced) {
+                // another upload of the same file to the same project got there first
+            }
+        }
+    }
+
+    /** Was the stored file {@code sha256} uploaded to {@code project} ({@link #link})? */
+    public boolean linked(String project, String sha256) {
+        return Files.exists(mark(project, sha256)) && Files.isRegularFile(path(sha256));
+    }
+
+    private Path mark(String project, String sha256) {
+        if (project == null || !project.matches("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")) {
+            throw new IllegalArgumentException("not a project name: " + project);
+        }
+        path(sha256); // checks the digest's form
+        return root.resolve("projects").resolve(project).resolve(sha256);
+    }
+
     /** Where a stored file is (it may be missing), or a {@code file:} URI's path. */
     public Path resolve(String uri) {
         if (uri.startsWith(RegistryRequests.STORE_PREFIX)) {
