@@ -54,6 +54,21 @@ public final class Artifacts {
      * a store that redirects to a CDN's signed URL must not hand the CDN its credential.
      */
     public static InputStream open(java.net.URI source, String token) throws IOException {
+        return open(source, token, false);
+    }
+
+    /**
+     * Whether {@code source} answers this credential (null: none) with the file: its first byte asked for
+     * ({@code Range: bytes=0-0}; a host that ignores ranges sends the whole, of which one byte is read), redirects
+     * and origins as {@link #open}. An {@link IOException} saying why when it does not (401, 403, 404).
+     */
+    public static void probe(java.net.URI source, String token) throws IOException {
+        try (InputStream in = open(source, token, true)) {
+            in.read();
+        }
+    }
+
+    private static InputStream open(java.net.URI source, String token, boolean firstByte) throws IOException {
         String scheme = source.getScheme() == null ? "" : source.getScheme().toLowerCase(java.util.Locale.ROOT);
         switch (scheme) {
             case "file" -> {
@@ -65,6 +80,9 @@ public final class Artifacts {
                 java.net.URI at = source;
                 for (int hop = 0; ; hop++) {
                     java.net.http.HttpRequest.Builder r = java.net.http.HttpRequest.newBuilder(at).timeout(java.time.Duration.ofMinutes(30)).GET();
+                    if (firstByte) {
+                        r.header("Range", "bytes=0-0");
+                    }
                     if (credential && sameOrigin(source, at)) {
                         if (signing != null) { // signed for this very request, as it goes
                             SigV4.sign(signing, "GET", at, SigV4.hostHeader(at), java.time.Instant.now(), SigV4.UNSIGNED_PAYLOAD, java.util.Map.of())
@@ -95,7 +113,7 @@ public final class Artifacts {
                         at = next;
                         continue;
                     }
-                    if (status != 200) {
+                    if (status != 200 && !(firstByte && status == 206)) {
                         try (InputStream in = answer.body()) {
                             String why = new String(in.readNBytes(512), java.nio.charset.StandardCharsets.UTF_8);
                             String hint = (status == 401 || status == 403) && (token == null || token.isEmpty())

@@ -41,6 +41,7 @@ public final class ModelCache {
     private final Path root;
     private final String token;
     private final Path credentials;
+    private final String project;
 
     /** @param token a bearer token for http(s) sources, or null */
     public ModelCache(Path root, String token) {
@@ -52,9 +53,25 @@ public final class ModelCache {
      * @param credentials a directory with a token per host name, for sources when {@code token} is null; or null
      */
     public ModelCache(Path root, String token, Path credentials) {
+        this(root, token, credentials, null);
+    }
+
+    /**
+     * @param project the project whose pod (or process) asks, when the cache is shared by several: a file another
+     *                project fetched from an http(s) host is given to this one only once its own credential has opened
+     *                the source ({@link Artifacts#probe}, once per project and file, remembered as
+     *                {@code <root>/proven/<project>/<hex>}); a digest learned elsewhere opens nothing. Null: no check
+     *                (a cache of one project's). Files from the platform's store ({@code token} given) need no proof:
+     *                only the project they were uploaded to may register them.
+     */
+    public ModelCache(Path root, String token, Path credentials, String project) {
+        if (project != null && !project.matches("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")) {
+            throw new IllegalArgumentException("--project: a project's name, not '" + project + "'");
+        }
         this.root = root;
         this.token = token;
         this.credentials = credentials;
+        this.project = project;
     }
 
     /** Where a file of this digest lives in the cache (whether or not it is there yet). */
@@ -99,6 +116,7 @@ public final class ModelCache {
     private Entry ensureLocked(URI source, String hex, Path target) throws IOException {
         if (Files.exists(target)) {
             if (Artifacts.sha256(target).equals(hex)) {
+                proveAccess(source, hex);
                 markUsed(target);
                 markable(target);
                 return new Entry(target, false);
@@ -114,9 +132,44 @@ public final class ModelCache {
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
             target.toFile().setReadOnly();
             markable(target);
+            proven(hex);
             return new Entry(target, true);
         } finally {
             Files.deleteIfExists(tmp);
+        }
+    }
+
+    /** Whether this cache must see the asking project open {@code source} itself before it hands over a cached copy. */
+    private boolean needsProof(URI source) {
+        String scheme = source.getScheme() == null ? "" : source.getScheme().toLowerCase(Locale.ROOT);
+        return project != null && token == null && (scheme.equals("http") || scheme.equals("https"));
+    }
+
+    private Path proofOf(String hex) {
+        return root.resolve("proven").resolve(project).resolve(hex);
+    }
+
+    /** A file on this node that another project fetched: this project's own credential must open its source, once. */
+    private void proveAccess(URI source, String hex) throws IOException {
+        if (!needsProof(source) || Files.exists(proofOf(hex))) {
+            return;
+        }
+        try {
+            Artifacts.probe(source, Artifacts.credentialFor(credentials, source));
+        } catch (IOException e) {
+            throw new IOException("project '" + project + "' may not have " + source + " (another project's fetch left it on this node, and"
+                    + " this project's own credential must open it first): " + e.getMessage(), e);
+        }
+        proven(hex);
+    }
+
+    private void proven(String hex) throws IOException {
+        if (project != null) {
+            Path mark = proofOf(hex);
+            Files.createDirectories(mark.getParent());
+            if (!Files.exists(mark)) {
+                Files.writeString(mark, "");
+            }
         }
     }
 
@@ -314,7 +367,8 @@ public final class ModelCache {
             a.put(args[i].substring(2), args[i + 1]);
         }
         if (!a.containsKey("cache") || !a.containsKey("uri") || !a.containsKey("sha256") || args.length % 2 != 0) {
-            System.err.println("usage: ModelCache --cache DIR --uri URI --sha256 HEX [--token-file FILE [--pod-token-file FILE] | --credentials-dir DIR] [--max-bytes N]");
+            System.err.println("usage: ModelCache --cache DIR --uri URI --sha256 HEX [--token-file FILE [--pod-token-file FILE] | --credentials-dir DIR]"
+                    + " [--project P] [--max-bytes N]");
             System.exit(2);
         }
         // the platform's token when a Secret gives one, else the pod's own (a projected service-account token the store
@@ -322,7 +376,8 @@ public final class ModelCache {
         String token = firstToken(a.get("token-file"), a.get("pod-token-file"));
         try {
             long maxBytes = maxBytes(a.getOrDefault("max-bytes", "0"));
-            ModelCache cache = new ModelCache(Path.of(a.get("cache")), token, a.containsKey("credentials-dir") ? Path.of(a.get("credentials-dir")) : null);
+            ModelCache cache = new ModelCache(Path.of(a.get("cache")), token, a.containsKey("credentials-dir") ? Path.of(a.get("credentials-dir")) : null,
+                    a.get("project"));
             Entry e = cache.ensure(URI.create(a.get("uri")), a.get("sha256"));
             System.out.println((e.fetched() ? "fetched " : "cached ") + e.path());
             Pruned p = cache.prune(maxBytes, checked(a.get("sha256")));

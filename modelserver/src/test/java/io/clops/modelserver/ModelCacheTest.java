@@ -171,6 +171,62 @@ class ModelCacheTest {
     }
 
     /**
+     * A node's cache is shared by every project's pods: a private file one project fetched with its credential is
+     * handed to another project only once that project's own credential opens the source (its first byte asked
+     * for, not the whole), and then without asking again. A digest learned elsewhere opens nothing.
+     */
+    @Test
+    void aFileAnotherProjectFetchedIsHandedOverOnlyOnceThisProjectsOwnCredentialOpensItsSource() throws Exception {
+        byte[] bytes = "team b's private model".getBytes(StandardCharsets.UTF_8);
+        String sha = Artifacts.sha256(model("b.onnx", "team b's private model"));
+        java.util.List<String> asked = new java.util.concurrent.CopyOnWriteArrayList<>();
+        HttpServer hub = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        hub.createContext("/team-b/model.onnx", ex -> {
+            String auth = String.valueOf(ex.getRequestHeaders().getFirst("Authorization"));
+            String range = ex.getRequestHeaders().getFirst("Range");
+            asked.add(auth + " " + range);
+            if (!auth.equals("Bearer b-token") && !auth.equals("Bearer a-granted")) {
+                ex.sendResponseHeaders(403, -1);
+            } else if ("bytes=0-0".equals(range)) {
+                ex.getResponseHeaders().set("Content-Range", "bytes 0-0/" + bytes.length);
+                ex.sendResponseHeaders(206, 1);
+                ex.getResponseBody().write(bytes, 0, 1);
+            } else {
+                ex.sendResponseHeaders(200, bytes.length);
+                ex.getResponseBody().write(bytes);
+            }
+            ex.close();
+        });
+        hub.start();
+        try {
+            URI uri = URI.create("http://127.0.0.1:" + hub.getAddress().getPort() + "/team-b/model.onnx");
+            Path bCreds = Files.createDirectories(dir.resolve("b-credentials"));
+            Files.writeString(bCreds.resolve("127.0.0.1"), "b-token\n");
+            Path aCreds = Files.createDirectories(dir.resolve("a-credentials"));
+            assertThat(new ModelCache(dir.resolve("cache"), null, bCreds, "team-b").ensure(uri, sha).fetched()).isTrue();
+            assertThat(asked).containsExactly("Bearer b-token null");
+
+            assertThatThrownBy(() -> new ModelCache(dir.resolve("cache"), null, aCreds, "team-a").ensure(uri, sha))
+                    .as("team a knows the URL and the digest, not the credential").hasMessageContaining("project 'team-a' may not have " + uri)
+                    .hasMessageContaining("HTTP 403");
+            assertThat(asked).as("asked for the first byte, without a credential").endsWith("null bytes=0-0");
+
+            assertThat(new ModelCache(dir.resolve("cache"), null, bCreds, "team-b").ensure(uri, sha).fetched()).isFalse();
+            int before = asked.size();
+            Files.writeString(aCreds.resolve("127.0.0.1"), "a-granted\n"); // the hub lets team a read it now
+            ModelCache.Entry a = new ModelCache(dir.resolve("cache"), null, aCreds, "team-a").ensure(uri, sha);
+            assertThat(a.fetched()).as("the node's copy, not a second download").isFalse();
+            assertThat(Files.readAllBytes(a.path())).isEqualTo(bytes);
+            assertThat(asked.subList(before, asked.size())).as("team b fetched it: it asks nothing; team a proves it once")
+                    .containsExactly("Bearer a-granted bytes=0-0");
+            new ModelCache(dir.resolve("cache"), null, aCreds, "team-a").ensure(uri, sha);
+            assertThat(asked).as("proven once, remembered").hasSize(before + 1);
+        } finally {
+            hub.stop(0);
+        }
+    }
+
+    /**
      * An artifact server behind basic auth (Artifactory, Nexus): the host's credential file holds the whole
      * Authorization value and goes as it is; a bare token goes as a bearer token; a credential that would add a header
      * line of its own is refused naming the host, and neither the credential nor a request leaves the node.

@@ -353,7 +353,8 @@ public final class K8sModel {
         List<String> fetchArgs() {
             List<String> args = new java.util.ArrayList<>(List.of("--cache", CACHE_MOUNT, "--uri", source(), "--sha256", sha256()));
             args.addAll(inStore() ? List.of("--token-file", TOKEN_MOUNT + "/token", "--pod-token-file", POD_TOKEN_MOUNT + "/token")
-                    : List.of("--credentials-dir", CREDENTIALS_MOUNT));
+                    // a file another project's pod left on the node is handed over once this project's credential opens its source
+                    : List.of("--credentials-dir", CREDENTIALS_MOUNT, "--project", project));
             // a pod's own cache (emptyDir) goes with the pod: only a node's is bounded
             args.addAll(List.of("--max-bytes", Long.toString(files.nodeCacheDir() == null ? 0 : files.nodeCacheMaxBytes())));
             return args;

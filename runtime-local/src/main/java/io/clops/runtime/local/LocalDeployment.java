@@ -137,7 +137,8 @@ final class LocalDeployment {
         List<String> where = a.getUri().startsWith("http://") || a.getUri().startsWith("https://")
                 // fetched into the store by digest, once; with the host's token from <home>/model-credentials/<project>/<host>,
                 // if the project has one: one project's credential never fetches for another (as its Secret on Kubernetes)
-                ? List.of("--uri", a.getUri(), "--cache", store.toString(), "--credentials-dir", LocalProcessRuntime.modelCredentials(settings.home(), project).toString())
+                ? List.of("--uri", a.getUri(), "--cache", store.toString(), "--credentials-dir", LocalProcessRuntime.modelCredentials(settings.home(), project).toString(),
+                        "--project", project) // a file another project fetched is served only once this one's credential opens it
                 : List.of("--file", new io.clops.artifacts.ArtifactStore(store).resolve(a.getUri()).toString());
         List<String> cmd = new java.util.ArrayList<>(List.of(settings.javaBin(), "-Xmx256m", "-XX:+UseSerialGC", "-cp", settings.executorClasspath(),
                 io.clops.runtime.ModelRuntime.MAIN));
