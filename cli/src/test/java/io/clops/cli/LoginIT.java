@@ -173,6 +173,36 @@ class LoginIT {
         Run models = clops("-p", "host-a", "get", "models", "-o", "json");
         assertThat(models.out()).as("the refused versions were never registered").doesNotContain("pwn")
                 .contains("\"latest\" : 2");
+
+        // a URL is fetched from this machine: mal's may not reach what only the machine reaches (here, localhost)
+        byte[] onnx = Files.readAllBytes(Path.of("..", "examples", "target", "models", "iris.onnx").toAbsolutePath().normalize());
+        java.util.concurrent.atomic.AtomicInteger gets = new java.util.concurrent.atomic.AtomicInteger();
+        com.sun.net.httpserver.HttpServer web = com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+        web.createContext("/iris.onnx", ex -> {
+            gets.incrementAndGet();
+            ex.sendResponseHeaders(200, onnx.length);
+            ex.getResponseBody().write(onnx);
+            ex.close();
+        });
+        web.start();
+        try {
+            String url = "http://127.0.0.1:" + web.getAddress().getPort() + "/iris.onnx";
+            Run byUrl = clops("-p", "host-a", "model", "register", "local-web", "--uri", url);
+            assertThat(byUrl.code()).as("registering it is not fetching it: " + byUrl.err()).isZero();
+            int readByCli = gets.get();
+            Path spec = home.resolve("local-web.yaml");
+            Files.writeString(spec, "metadata: { name: local-web }\nspec: { model: local-web:1, mode: sync }\n");
+            assertThat(clops("-p", "host-a", "deploy", "-f", spec.toString()).code()).isZero();
+            String[] status = {""};
+            io.clops.testing.Await.until("the runtime refuses to fetch from localhost for mal", java.time.Duration.ofSeconds(60), () -> {
+                status[0] = clops("-p", "host-a", "get", "deployment", "local-web", "-o", "json").out();
+                return status[0].contains("Failed");
+            });
+            assertThat(status[0]).contains("refused, 127.0.0.1 is 127.0.0.1, an address of the platform's machine or a private network");
+            assertThat(gets.get()).as("nothing asked by the runtime").isEqualTo(readByCli);
+        } finally {
+            web.stop(0);
+        }
     }
 
     /**

@@ -54,7 +54,38 @@ public final class Artifacts {
      * a store that redirects to a CDN's signed URL must not hand the CDN its credential.
      */
     public static InputStream open(java.net.URI source, String token) throws IOException {
-        return open(source, token, false);
+        return open(source, token, false, false);
+    }
+
+    /** {@link #open}; {@code publicOnly}: refusing hosts on this machine's own or private networks ({@link #refusePrivate}). */
+    public static InputStream open(java.net.URI source, String token, boolean publicOnly) throws IOException {
+        return open(source, token, false, publicOnly);
+    }
+
+    /**
+     * Refuses {@code at} when its host is, or resolves to, an address of this machine or of a private network:
+     * loopback, link-local (cloud metadata services), site-local and unique-local, carrier-grade NAT, unspecified,
+     * multicast. What a process fetches for a user not trusted with the machine must not reach what only the machine
+     * can (a name that resolves differently a moment later is not caught: the check is at resolution).
+     */
+    static void refusePrivate(java.net.URI source, java.net.URI at) throws IOException {
+        java.net.InetAddress[] all;
+        try {
+            all = java.net.InetAddress.getAllByName(at.getHost());
+        } catch (java.net.UnknownHostException e) {
+            throw new IOException("fetching " + source + ": no such host " + at.getHost());
+        }
+        for (java.net.InetAddress a : all) {
+            byte[] b = a.getAddress();
+            boolean privateV4 = b.length == 4 && (b[0] == 0 || (b[0] & 0xff) == 100 && (b[1] & 0xc0) == 64); // 0/8, 100.64/10
+            boolean uniqueLocalV6 = b.length == 16 && (b[0] & 0xfe) == 0xfc; // fc00::/7
+            if (a.isLoopbackAddress() || a.isLinkLocalAddress() || a.isSiteLocalAddress() || a.isAnyLocalAddress() || a.isMulticastAddress()
+                    || privateV4 || uniqueLocalV6) {
+                throw new IOException("fetching " + source + (at.equals(source) ? "" : " (redirected to " + at + ")") + ": refused, "
+                        + at.getHost() + " is " + a.getHostAddress() + ", an address of the platform's machine or a private network;"
+                        + " only versions registered by clops.auth.host-users fetch from there");
+            }
+        }
     }
 
     /**
@@ -62,13 +93,13 @@ public final class Artifacts {
      * ({@code Range: bytes=0-0}; a host that ignores ranges sends the whole, of which one byte is read), redirects
      * and origins as {@link #open}. An {@link IOException} saying why when it does not (401, 403, 404).
      */
-    public static void probe(java.net.URI source, String token) throws IOException {
-        try (InputStream in = open(source, token, true)) {
+    public static void probe(java.net.URI source, String token, boolean publicOnly) throws IOException {
+        try (InputStream in = open(source, token, true, publicOnly)) {
             in.read();
         }
     }
 
-    private static InputStream open(java.net.URI source, String token, boolean firstByte) throws IOException {
+    private static InputStream open(java.net.URI source, String token, boolean firstByte, boolean publicOnly) throws IOException {
         String scheme = source.getScheme() == null ? "" : source.getScheme().toLowerCase(java.util.Locale.ROOT);
         switch (scheme) {
             case "file" -> {
@@ -79,6 +110,9 @@ public final class Artifacts {
                 SigV4.Key signing = credential && SigV4.names(token) ? SigV4.parse(printable(token, source), source.getHost()) : null;
                 java.net.URI at = source;
                 for (int hop = 0; ; hop++) {
+                    if (publicOnly) {
+                        refusePrivate(source, at); // every hop: a public host may redirect inwards
+                    }
                     java.net.http.HttpRequest.Builder r = java.net.http.HttpRequest.newBuilder(at).timeout(java.time.Duration.ofMinutes(30)).GET();
                     if (firstByte) {
                         r.header("Range", "bytes=0-0");

@@ -42,6 +42,7 @@ public final class ModelCache {
     private final String token;
     private final Path credentials;
     private final String project;
+    private final boolean publicOnly;
 
     /** @param token a bearer token for http(s) sources, or null */
     public ModelCache(Path root, String token) {
@@ -65,6 +66,10 @@ public final class ModelCache {
      *                only the project they were uploaded to may register them.
      */
     public ModelCache(Path root, String token, Path credentials, String project) {
+        this(root, token, credentials, project, false);
+    }
+
+    private ModelCache(Path root, String token, Path credentials, String project, boolean publicOnly) {
         if (project != null && !project.matches("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")) {
             throw new IllegalArgumentException("--project: a project's name, not '" + project + "'");
         }
@@ -72,6 +77,15 @@ public final class ModelCache {
         this.token = token;
         this.credentials = credentials;
         this.project = project;
+        this.publicOnly = publicOnly;
+    }
+
+    /**
+     * This cache, fetching from public hosts only: never from an address of this machine or a private network
+     * ({@code Artifacts.refusePrivate}), for a version whose author is not trusted with the machine it runs on.
+     */
+    public ModelCache publicHostsOnly() {
+        return new ModelCache(root, token, credentials, project, true);
     }
 
     /** Where a file of this digest lives in the cache (whether or not it is there yet). */
@@ -125,7 +139,7 @@ public final class ModelCache {
         }
         Path tmp = Files.createTempFile(target.getParent(), hex + ".", ".part");
         try {
-            try (InputStream in = Artifacts.open(source, token != null ? token : Artifacts.credentialFor(credentials, source))) {
+            try (InputStream in = Artifacts.open(source, token != null ? token : Artifacts.credentialFor(credentials, source), publicOnly)) {
                 Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
             }
             Artifacts.verify(tmp, hex, "model file fetched from " + source, "refusing to cache or serve it");
@@ -155,7 +169,7 @@ public final class ModelCache {
             return;
         }
         try {
-            Artifacts.probe(source, Artifacts.credentialFor(credentials, source));
+            Artifacts.probe(source, Artifacts.credentialFor(credentials, source), publicOnly);
         } catch (IOException e) {
             throw new IOException("project '" + project + "' may not have " + source + " (another project's fetch left it on this node, and"
                     + " this project's own credential must open it first): " + e.getMessage(), e);

@@ -461,15 +461,16 @@ public final class ModelServer implements AutoCloseable {
         }
         boolean fetch = a.containsKey("uri") && a.containsKey("cache");
         if (!(a.containsKey("file") || fetch) || !a.containsKey("sha256")) {
-            System.err.println("usage: ModelServer (--file MODEL | --uri URI --cache DIR [--credentials-dir DIR] [--project P]) --sha256 HEX [--format onnx|xgboost] [--name NAME] [--host H]"
+            System.err.println("usage: ModelServer (--file MODEL | --uri URI --cache DIR [--credentials-dir DIR] [--project P] [--public-hosts-only true]) --sha256 HEX [--format onnx|xgboost] [--name NAME] [--host H]"
                     + " [--port P | env PORT] [--max-batch ROWS --max-delay-us MICROS] [--intra-op-threads N]");
             System.exit(2);
         }
         int port = Integer.parseInt(a.getOrDefault("port", System.getenv().getOrDefault("PORT", "8080")));
         try {
             if (fetch) { // a model file elsewhere: into the cache by digest first (fetched once, verified)
-                ModelCache.Entry e = new ModelCache(Path.of(a.get("cache")), null,
-                        a.containsKey("credentials-dir") ? Path.of(a.get("credentials-dir")) : null, a.get("project"))
+                ModelCache cache = new ModelCache(Path.of(a.get("cache")), null,
+                        a.containsKey("credentials-dir") ? Path.of(a.get("credentials-dir")) : null, a.get("project"));
+                ModelCache.Entry e = ("true".equals(a.get("public-hosts-only")) ? cache.publicHostsOnly() : cache)
                         .ensure(java.net.URI.create(a.get("uri")), a.get("sha256"));
                 System.out.println((e.fetched() ? "fetched " : "cached ") + a.get("uri") + " as " + e.path());
                 a.put("file", e.path().toString());

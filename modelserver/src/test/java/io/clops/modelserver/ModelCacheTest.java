@@ -227,6 +227,52 @@ class ModelCacheTest {
     }
 
     /**
+     * Fetching for a version whose author is not trusted with the machine it runs on (the local runtime): hosts on the
+     * machine itself or a private network are refused before any request goes out, by address or by name; public
+     * addresses pass. The same cache without the restriction fetches the same file.
+     */
+    @Test
+    void aCacheForPublicHostsOnlyRefusesThisMachineAndPrivateNetworksBeforeAsking() throws Exception {
+        byte[] bytes = "a model on localhost".getBytes(StandardCharsets.UTF_8);
+        String sha = Artifacts.sha256(model("local.onnx", "a model on localhost"));
+        java.util.concurrent.atomic.AtomicInteger asked = new java.util.concurrent.atomic.AtomicInteger();
+        HttpServer local = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        local.createContext("/model.onnx", ex -> {
+            asked.incrementAndGet();
+            ex.sendResponseHeaders(200, bytes.length);
+            ex.getResponseBody().write(bytes);
+            ex.close();
+        });
+        local.start();
+        try {
+            int port = local.getAddress().getPort();
+            for (String host : List.of("127.0.0.1", "localhost")) {
+                URI uri = URI.create("http://" + host + ":" + port + "/model.onnx");
+                assertThatThrownBy(() -> new ModelCache(dir.resolve("cache"), null, null, "team-a").publicHostsOnly().ensure(uri, sha))
+                        .hasMessageContaining("fetching " + uri + ": refused, " + host + " is 127.0.0.1, an address of the platform's machine")
+                        .hasMessageContaining("only versions registered by clops.auth.host-users fetch from there");
+            }
+            assertThat(asked.get()).as("no request went out").isZero();
+            assertThat(new ModelCache(dir.resolve("cache"), null, null, "team-a").ensure(URI.create("http://127.0.0.1:" + port + "/model.onnx"), sha)
+                    .fetched()).isTrue();
+            assertThatThrownBy(() -> new ModelCache(dir.resolve("cache"), null, null, "team-b").publicHostsOnly()
+                    .ensure(URI.create("http://localhost:" + port + "/model.onnx"), sha))
+                    .as("nor proves access there for a copy already cached").hasMessageContaining("refused, localhost is 127.0.0.1");
+        } finally {
+            local.stop(0);
+        }
+        for (String address : List.of("169.254.169.254", "10.1.2.3", "172.16.0.9", "192.168.1.1", "100.100.100.200", "0.0.0.0", "224.0.0.1",
+                "[::1]", "[fd00::1]", "[fe80::1]", "[::ffff:127.0.0.1]")) {
+            URI u = URI.create("http://" + address + "/m.onnx");
+            assertThatThrownBy(() -> Artifacts.refusePrivate(u, u)).as(address).hasMessageContaining("refused");
+        }
+        for (String address : List.of("93.184.216.34", "8.8.8.8", "100.128.0.1", "[2606:4700::1111]")) {
+            URI u = URI.create("https://" + address + "/m.onnx");
+            Artifacts.refusePrivate(u, u); // public: no exception
+        }
+    }
+
+    /**
      * An artifact server behind basic auth (Artifactory, Nexus): the host's credential file holds the whole
      * Authorization value and goes as it is; a bare token goes as a bearer token; a credential that would add a header
      * line of its own is refused naming the host, and neither the credential nor a request leaves the node.

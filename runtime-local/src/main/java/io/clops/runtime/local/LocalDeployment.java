@@ -58,7 +58,7 @@ final class LocalDeployment {
             Path log = settings.logs().resolve(base + "." + route + ".model.log");
             ManagedProcess.ensureLog(log);
             List<String> cmd = new ArrayList<>();
-            for (String part : v.getCommand().isEmpty() && v.getArtifact() != null ? modelServer(desired.getProject(), v, desired.getSpec().getBatching(), settings) : v.getCommand()) {
+            for (String part : v.getCommand().isEmpty() && v.getArtifact() != null ? modelServer(desired.getProject(), v, all.get(i).getRegisteredBy(), desired.getSpec().getBatching(), settings) : v.getCommand()) {
                 cmd.add(part.replace("${PORT}", Integer.toString(port)));
             }
             if (!cmd.isEmpty() && cmd.get(0).equals("java")) {
@@ -131,14 +131,18 @@ final class LocalDeployment {
      * loads the file, and a mismatch ends the process with that reason (what the deployment's status then says).
      */
 
-    static List<String> modelServer(String project, ModelVersion v, io.clops.avro.Batching batching, LocalProcessRuntime.Settings settings) {
+    static List<String> modelServer(String project, ModelVersion v, String registeredBy, io.clops.avro.Batching batching,
+                                    LocalProcessRuntime.Settings settings) {
         io.clops.avro.Artifact a = v.getArtifact();
         java.nio.file.Path store = settings.home().resolve("artifacts");
         List<String> where = a.getUri().startsWith("http://") || a.getUri().startsWith("https://")
                 // fetched into the store by digest, once; with the host's token from <home>/model-credentials/<project>/<host>,
                 // if the project has one: one project's credential never fetches for another (as its Secret on Kubernetes)
                 ? List.of("--uri", a.getUri(), "--cache", store.toString(), "--credentials-dir", LocalProcessRuntime.modelCredentials(settings.home(), project).toString(),
-                        "--project", project) // a file another project fetched is served only once this one's credential opens it
+                        "--project", project, // a file another project fetched is served only once this one's credential opens it
+                        // fetched from this machine: what only it reaches (localhost, metadata services, private networks) is
+                        // for its host users' versions
+                        "--public-hosts-only", Boolean.toString(settings.hostUsers() != null && !settings.hostUsers().admits(registeredBy)))
                 : List.of("--file", new io.clops.artifacts.ArtifactStore(store).resolve(a.getUri()).toString());
         List<String> cmd = new java.util.ArrayList<>(List.of(settings.javaBin(), "-Xmx256m", "-XX:+UseSerialGC", "-cp", settings.executorClasspath(),
                 io.clops.runtime.ModelRuntime.MAIN));
