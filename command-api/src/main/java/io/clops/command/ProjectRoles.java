@@ -1,5 +1,8 @@
 package io.clops.command;
 
+import io.clops.api.HostUsers;
+import io.clops.api.RegistryRequests;
+import io.clops.artifacts.ArtifactStore;
 import io.clops.avro.Project;
 import io.clops.avro.ProjectRole;
 import io.clops.gateway.Authorization;
@@ -9,6 +12,7 @@ import io.clops.service.Callers;
 import io.micronaut.context.annotation.Value;
 import jakarta.inject.Singleton;
 
+import java.nio.file.Path;
 import java.util.Optional;
 
 /**
@@ -17,22 +21,22 @@ import java.util.Optional;
  * Any authenticated user may create a project (and is its first admin). A service account acts only in its project.
  * A version that would run on the platform's own machine (a command of its own, a {@code file:} model file) is
  * registered only by the users {@code clops.auth.host-users} names ({@link Callers#hostUser}), whatever their role.
- * Enforced when {@code clops.auth.required}; until then every principal may do everything (docs/security.md).
+ * Enforced when {@code clops.auth.required}; until then every principal may do everything (docs/security.md), but
+ * name a stored model file its project never received, with tokens or without ({@link #unlinkedFile}).
  */
 @Singleton
 public class ProjectRoles implements Authorization {
     private final ProjectViews projects;
     private final boolean required;
     private final Callers callers;
-
-    private final io.clops.artifacts.ArtifactStore store;
+    private final ArtifactStore store;
 
     public ProjectRoles(ProjectViews projects, @Value("${clops.auth.required:false}") boolean required, Callers callers,
                         @Value("${clops.artifacts.dir:}") String artifactsDir) {
         this.projects = projects;
         this.required = required;
         this.callers = callers;
-        this.store = artifactsDir == null || artifactsDir.isBlank() ? null : new io.clops.artifacts.ArtifactStore(java.nio.file.Path.of(artifactsDir));
+        this.store = artifactsDir == null || artifactsDir.isBlank() ? null : new ArtifactStore(Path.of(artifactsDir));
     }
 
     @Override
@@ -60,7 +64,7 @@ public class ProjectRoles implements Authorization {
                     + what(request) + " needs " + needed.name() + (needed == ProjectRole.admin ? "" : " or admin"));
         }
         if (request instanceof Request.RegisterVersion r && !callers.hostUser(who)) {
-            String field = io.clops.api.HostUsers.hostAccess(r.version());
+            String field = HostUsers.hostAccess(r.version());
             if (field != null) {
                 return Optional.of(field + ": " + (field.equals("command") ? "a version's own command runs" : "a file: path is read")
                         + " on the platform's machine with the platform's own rights, and user '" + who.name() + "' is not one of"
@@ -72,12 +76,12 @@ public class ProjectRoles implements Authorization {
 
     /**
      * A version may name a file in the platform's store only if it was uploaded to the version's project
-     * ({@link io.clops.artifacts.ArtifactStore#linked}): the store is shared by every project, and a digest someone
+     * ({@link ArtifactStore#linked}): the store is shared by every project, and a digest someone
      * learned (a former member, a log line) must not reach another project's file. With or without tokens.
      */
     private Optional<String> unlinkedFile(Request request) {
         if (store == null || !(request instanceof Request.RegisterVersion r) || r.version().getArtifact() == null
-                || !r.version().getArtifact().getUri().startsWith(io.clops.api.RegistryRequests.STORE_PREFIX)) {
+                || !r.version().getArtifact().getUri().startsWith(RegistryRequests.STORE_PREFIX)) {
             return Optional.empty();
         }
         String sha = r.version().getArtifact().getSha256();

@@ -1,8 +1,11 @@
 package io.clops.runtime.local;
 
+import io.clops.api.HostUsers;
 import io.clops.avro.DesiredDeployment;
+import io.clops.avro.ResolvedRoute;
 import io.clops.kafka.TopicAdmin;
 import io.clops.kafka.Topics;
+import io.clops.runtime.ApplyFailed;
 import io.clops.runtime.DeploymentRuntime;
 import io.clops.runtime.ObservationWriter;
 import org.slf4j.Logger;
@@ -46,7 +49,7 @@ public final class LocalProcessRuntime implements DeploymentRuntime {
      *                      anyone's (a platform without tokens, where every request acts for the local user)
      */
     public record Settings(Path home, String bootstrap, String javaBin, String executorClasspath, Path executorCds, String authPublicKey,
-                           Map<String, String> kafkaClient, io.clops.api.HostUsers hostUsers) {
+                           Map<String, String> kafkaClient, HostUsers hostUsers) {
         public static Settings defaults(Path home, String bootstrap) {
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
             String cds = System.getProperty("clops.executor.cds");
@@ -64,7 +67,7 @@ public final class LocalProcessRuntime implements DeploymentRuntime {
             return new Settings(home, bootstrap, javaBin, executorClasspath, executorCds, authPublicKey, Map.copyOf(settings), hostUsers);
         }
 
-        public Settings withHostUsers(io.clops.api.HostUsers users) {
+        public Settings withHostUsers(HostUsers users) {
             return new Settings(home, bootstrap, javaBin, executorClasspath, executorCds, authPublicKey, kafkaClient, users);
         }
 
@@ -145,17 +148,17 @@ public final class LocalProcessRuntime implements DeploymentRuntime {
         if (settings.hostUsers() == null) {
             return;
         }
-        List<io.clops.avro.ResolvedRoute> all = new java.util.ArrayList<>(desired.getRoutes());
+        List<ResolvedRoute> all = new java.util.ArrayList<>(desired.getRoutes());
         if (desired.getShadow() != null) {
             all.add(desired.getShadow());
         }
-        for (io.clops.avro.ResolvedRoute r : all) {
-            String field = io.clops.api.HostUsers.hostAccess(r.getVersion());
+        for (ResolvedRoute r : all) {
+            String field = HostUsers.hostAccess(r.getVersion());
             if (field != null && !settings.hostUsers().admits(r.getRegisteredBy())) {
                 String v = r.getVersion().getModel() + ":" + r.getVersion().getVersion();
-                throw new io.clops.runtime.ApplyFailed(v + " would run on this machine with the platform's rights (its " + field + "), and "
+                throw new ApplyFailed(v + " would run on this machine with the platform's rights (its " + field + "), and "
                         + (r.getRegisteredBy() == null ? "who registered it is not known here (deploy it again to resolve it anew)"
-                        : "it was registered by '" + r.getRegisteredBy() + "', who is not one of " + io.clops.api.HostUsers.SETTING)
+                        : "it was registered by '" + r.getRegisteredBy() + "', who is not one of " + HostUsers.SETTING)
                         + ": not started", null);
             }
         }
