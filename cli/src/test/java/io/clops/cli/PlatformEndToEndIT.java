@@ -174,6 +174,21 @@ class PlatformEndToEndIT {
         assertThat(routes).containsOnlyKeys("iris-v1", "iris-v2");
     }
 
+    /** An image is for a cluster: this machine refuses to start one and says so, instead of failing somewhere inside. */
+    @Test
+    void anImageOnlyVersionIsRefusedHereSayingWhy() throws Exception {
+        start();
+        assertThat(clops("model", "register", "web", "--image", "registry.example/web:1").code()).isZero();
+        assertThat(clops("deploy", "-f", spec("metadata: { name: web }\nspec: { model: web:1, mode: sync }\n").toString()).code()).isZero();
+        String[] reason = {""};
+        await("the deployment says why it does not start", () -> {
+            reason[0] = clops("get", "deployment", "web", "-o", "json").json().at("/status/reason").asText();
+            return !reason[0].isEmpty() && !reason[0].startsWith("rolling out");
+        });
+        assertThat(reason[0]).contains("web:1 is a container image (registry.example/web:1), and this runtime runs a version's command or serves"
+                + " its model file, not images");
+    }
+
     @Test
     void aProjectsQuotaRefusesWhatDoesNotFitAndDeletingItStopsEveryProcessInIt() throws Exception {
         start();

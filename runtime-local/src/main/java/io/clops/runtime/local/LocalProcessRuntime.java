@@ -118,7 +118,7 @@ public final class LocalProcessRuntime implements DeploymentRuntime {
 
     @Override
     public synchronized void apply(DesiredDeployment desired) {
-        refuseUntrusted(desired); // before anything changes: what runs now keeps running
+        refuseWhatCannotRunHere(desired); // before anything changes: what runs now keeps running
         String key = Topics.deploymentKey(desired.getProject(), desired.getName());
         LocalDeployment current = deployments.get(key);
         if (current != null && current.generation() == desired.getGeneration()) {
@@ -140,22 +140,25 @@ public final class LocalProcessRuntime implements DeploymentRuntime {
     }
 
     /**
-     * A version that would run here with the platform's rights (its own command, a file: model file) runs only if one
-     * of the host users registered it: the gateway refuses anyone else's registration, and this holds for versions
+     * What this machine does not start: a version that is only a container image (nothing here runs images), and a
+     * version that would run here with the platform's rights (its own command, a file: model file) unless one of the
+     * host users registered it: the gateway refuses anyone else's registration, and this holds for versions
      * registered before that check or by a user no longer trusted (clops.auth.host-users changed).
      */
-    private void refuseUntrusted(DesiredDeployment desired) {
-        if (settings.hostUsers() == null) {
-            return;
-        }
+    private void refuseWhatCannotRunHere(DesiredDeployment desired) {
         List<ResolvedRoute> all = new java.util.ArrayList<>(desired.getRoutes());
         if (desired.getShadow() != null) {
             all.add(desired.getShadow());
         }
         for (ResolvedRoute r : all) {
+            String v = r.getVersion().getModel() + ":" + r.getVersion().getVersion();
+            if (r.getVersion().getCommand().isEmpty() && r.getVersion().getArtifact() == null) {
+                throw new ApplyFailed(v + " is a container image (" + r.getVersion().getImage() + "), and this runtime runs a version's command or"
+                        + " serves its model file, not images: deploy it on Kubernetes, or register a version with a command (-- CMD …) or a"
+                        + " model file (--file)", null);
+            }
             String field = HostUsers.hostAccess(r.getVersion());
-            if (field != null && !settings.hostUsers().admits(r.getRegisteredBy())) {
-                String v = r.getVersion().getModel() + ":" + r.getVersion().getVersion();
+            if (field != null && settings.hostUsers() != null && !settings.hostUsers().admits(r.getRegisteredBy())) {
                 throw new ApplyFailed(v + " would run on this machine with the platform's rights (its " + field + "), and "
                         + (r.getRegisteredBy() == null ? "who registered it is not known here (deploy it again to resolve it anew)"
                         : "it was registered by '" + r.getRegisteredBy() + "', who is not one of " + HostUsers.SETTING)
