@@ -130,19 +130,15 @@ public final class ModelCache {
     private Entry ensureLocked(URI source, String hex, Path target) throws IOException {
         if (Files.exists(target)) {
             if (Artifacts.sha256(target).equals(hex)) {
-                proveAccess(source, hex);
+                boolean fetched = proveAccess(source, hex, target);
                 markUsed(target);
                 markable(target);
-                return new Entry(target, false);
+                return new Entry(target, fetched);
             }
             Files.delete(target); // changed on this node's disk since it was cached: fetch it again
         }
-        Path tmp = Files.createTempFile(target.getParent(), hex + ".", ".part");
+        Path tmp = fetchVerified(source, hex, target);
         try {
-            try (InputStream in = Artifacts.open(source, token != null ? token : Artifacts.credentialFor(credentials, source), publicOnly)) {
-                Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
-            }
-            Artifacts.verify(tmp, hex, "model file fetched from " + source, "refusing to cache or serve it");
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
             target.toFile().setReadOnly();
             markable(target);
@@ -150,6 +146,24 @@ public final class ModelCache {
             return new Entry(target, true);
         } finally {
             Files.deleteIfExists(tmp);
+        }
+    }
+
+    /** The file from {@code source} in a temporary file beside {@code target}, checked against the digest. */
+    private Path fetchVerified(URI source, String hex, Path target) throws IOException {
+        Path tmp = Files.createTempFile(target.getParent(), hex + ".", ".part");
+        try {
+            try (InputStream in = Artifacts.open(source, token != null ? token : Artifacts.credentialFor(credentials, source), publicOnly)) {
+                Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
+            }
+            Artifacts.verify(tmp, hex, "model file fetched from " + source, "refusing to cache or serve it");
+            if (needsProof(source)) {
+                knownSource(hex, source, true);
+            }
+            return tmp;
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(tmp);
+            throw e;
         }
     }
 
@@ -163,10 +177,22 @@ public final class ModelCache {
         return root.resolve("proven").resolve(project).resolve(hex);
     }
 
-    /** A file on this node that another project fetched: this project's own credential must open its source, once. */
-    private void proveAccess(URI source, String hex) throws IOException {
+    /**
+     * A file on this node that another project fetched: this project must show it may have it, once. From a source
+     * the file was fetched from before (recorded as {@code sources/<hex>}), its own credential opening that source is
+     * enough (one byte asked for); from any other source, the whole file is fetched and checked like a first fetch,
+     * since a host that answers is not yet a host that has these bytes.
+     *
+     * @return whether it fetched the whole file
+     */
+    private boolean proveAccess(URI source, String hex, Path target) throws IOException {
         if (!needsProof(source) || Files.exists(proofOf(hex))) {
-            return;
+            return false;
+        }
+        if (!knownSource(hex, source, false)) {
+            Files.delete(fetchVerified(source, hex, target)); // the same bytes as the cached copy: keep that one
+            proven(hex);
+            return true;
         }
         try {
             Artifacts.probe(source, Artifacts.credentialFor(credentials, source), publicOnly);
@@ -175,6 +201,22 @@ public final class ModelCache {
                     + " this project's own credential must open it first): " + e.getMessage(), e);
         }
         proven(hex);
+        return false;
+    }
+
+    /** Whether the file {@code hex} was fetched from {@code source} before; {@code record}: it just was. */
+    private boolean knownSource(String hex, URI source, boolean record) throws IOException {
+        Path list = root.resolve("sources").resolve(hex);
+        String line = source.toString();
+        java.util.List<String> known = Files.exists(list) ? Files.readAllLines(list) : java.util.List.of();
+        if (known.contains(line)) {
+            return true;
+        }
+        if (record) {
+            Files.createDirectories(list.getParent());
+            Files.writeString(list, line + "\n", StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        }
+        return false;
     }
 
     private void proven(String hex) throws IOException {

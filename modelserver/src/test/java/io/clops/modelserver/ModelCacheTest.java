@@ -221,6 +221,27 @@ class ModelCacheTest {
                     .containsExactly("Bearer a-granted bytes=0-0");
             new ModelCache(dir.resolve("cache"), null, aCreds, "team-a").ensure(uri, sha);
             assertThat(asked).as("proven once, remembered").hasSize(before + 1);
+
+            // a host of team c's own that answers anything is not a host that has these bytes: it must give them all
+            java.util.List<String> fakeSaw = new java.util.concurrent.CopyOnWriteArrayList<>();
+            HttpServer fake = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+            fake.createContext("/", ex -> {
+                fakeSaw.add(String.valueOf(ex.getRequestHeaders().getFirst("Range")));
+                byte[] junk = "whatever you ask for".getBytes(StandardCharsets.UTF_8);
+                ex.sendResponseHeaders(200, junk.length);
+                ex.getResponseBody().write(junk);
+                ex.close();
+            });
+            fake.start();
+            try {
+                URI mirror = URI.create("http://127.0.0.1:" + fake.getAddress().getPort() + "/team-b/model.onnx");
+                assertThatThrownBy(() -> new ModelCache(dir.resolve("cache"), null, null, "team-c").ensure(mirror, sha))
+                        .isInstanceOf(Artifacts.DigestMismatch.class);
+                assertThat(fakeSaw).as("the whole file asked for, not one byte").containsExactly("null");
+                assertThat(Files.readAllBytes(dir.resolve("cache/sha256/" + sha))).as("the node's copy untouched").isEqualTo(bytes);
+            } finally {
+                fake.stop(0);
+            }
         } finally {
             hub.stop(0);
         }
