@@ -55,7 +55,7 @@ public final class GetCommand implements Callable<Integer> {
                 ModelCommand.fail(a);
                 Output.print(spec.commandLine().getOut(), root.output, root.output == Output.Format.table ? a.body().get("versions") : a.body(),
                         List.of(Output.col("MODEL", "/model"), Output.col("VERSION", "/version"), Output.col("PROTOCOL", "/protocol"),
-                                Output.col("BY", "/registeredBy"), Output.col("COMMAND", "/command"), Output.col("IMAGE", "/image")));
+                                Output.col("BY", "/registeredBy"), ModelCommand.SERVES));
                 return 0;
             }
             default -> throw new CliException("unknown kind '" + kind + "' (deployments, models, projects)", 2);

@@ -17,6 +17,26 @@ import java.util.concurrent.Callable;
         ModelCommand.Register.class, ModelCommand.Alias.class, ModelCommand.Unalias.class, ModelCommand.Archive.class,
         ModelCommand.ListModels.class})
 public final class ModelCommand {
+    /**
+     * What a version serves, in a table: its command, its image, or its model file (format, then the store's digest
+     * abbreviated or the URI it is fetched from). Empty cells in COMMAND and IMAGE columns said nothing for files.
+     */
+    static final Output.Column SERVES = new Output.Column("SERVES", n -> {
+        if (n.path("command").isArray() && !n.path("command").isEmpty()) {
+            return n.path("command").toString();
+        }
+        if (n.path("image").isTextual()) {
+            return "image " + n.path("image").asText();
+        }
+        com.fasterxml.jackson.databind.JsonNode file = n.path("artifact");
+        if (file.isObject()) {
+            String uri = file.path("uri").asText();
+            return file.path("format").asText() + " file " + (uri.startsWith(io.clops.api.RegistryRequests.STORE_PREFIX)
+                    ? "sha256:" + file.path("sha256").asText().substring(0, Math.min(12, file.path("sha256").asText().length())) : uri);
+        }
+        return "";
+    });
+
 
     @Command(name = "register", description = "Register a new version of a model (command after --, --example iris, or a model file: --file).")
     static final class Register implements Callable<Integer> {
@@ -190,8 +210,7 @@ public final class ModelCommand {
                 ((ObjectNode) a.body()).put("alias", alias);
             }
             Output.print(spec.commandLine().getOut(), root.output, a.body(), List.of(Output.col("MODEL", "/model"),
-                    Output.col("VERSION", "/version"), Output.col("ALIAS", "/alias"), Output.col("PROTOCOL", "/protocol"),
-                    Output.col("COMMAND", "/command")));
+                    Output.col("VERSION", "/version"), Output.col("ALIAS", "/alias"), Output.col("PROTOCOL", "/protocol"), SERVES));
             return 0;
         }
 

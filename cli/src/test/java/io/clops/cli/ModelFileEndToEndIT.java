@@ -75,6 +75,7 @@ class ModelFileEndToEndIT {
         assertThat(sha).matches("[0-9a-f]{64}");
         assertThat(reg.at("/artifact/uri").asText()).isEqualTo("clops:artifacts/sha256/" + sha);
         assertThat(reg.path("command")).as("no command of its own").isEmpty();
+        assertThat(ok("get", "model", "iris-onnx").out()).as("the table says what it serves").contains("onnx file sha256:" + sha.substring(0, 12));
 
         ApiClient api = new ApiClient(platform.apiUrl(), null);
         ApiClient.Answer pickle = api.upload("/api/v1/projects/files/artifacts?format=pickle", new byte[]{1, 2, 3});

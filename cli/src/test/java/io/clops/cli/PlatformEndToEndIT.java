@@ -178,7 +178,9 @@ class PlatformEndToEndIT {
     @Test
     void anImageOnlyVersionIsRefusedHereSayingWhy() throws Exception {
         start();
-        assertThat(clops("model", "register", "web", "--image", "registry.example/web:1").code()).isZero();
+        CliRun registered = clops("model", "register", "web", "--image", "registry.example/web:1");
+        assertThat(registered.code()).isZero();
+        assertThat(registered.out()).as("the table says what it serves").containsPattern("web\\s+1\\s+v2\\s+image registry.example/web:1");
         assertThat(clops("deploy", "-f", spec("metadata: { name: web }\nspec: { model: web:1, mode: sync }\n").toString()).code()).isZero();
         String[] reason = {""};
         await("the deployment says why it does not start", () -> {
