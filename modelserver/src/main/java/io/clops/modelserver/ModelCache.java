@@ -158,7 +158,7 @@ public final class ModelCache {
             }
             Artifacts.verify(tmp, hex, "model file fetched from " + source, "refusing to cache or serve it");
             if (needsProof(source)) {
-                knownSource(hex, source, true);
+                recordSource(hex, source);
             }
             return tmp;
         } catch (IOException | RuntimeException e) {
@@ -189,7 +189,7 @@ public final class ModelCache {
         if (!needsProof(source) || Files.exists(proofOf(hex))) {
             return false;
         }
-        if (!knownSource(hex, source, false)) {
+        if (!fetchedFrom(hex, source)) {
             Files.delete(fetchVerified(source, hex, target)); // the same bytes as the cached copy: keep that one
             proven(hex);
             return true;
@@ -204,19 +204,22 @@ public final class ModelCache {
         return false;
     }
 
-    /** Whether the file {@code hex} was fetched from {@code source} before; {@code record}: it just was. */
-    private boolean knownSource(String hex, URI source, boolean record) throws IOException {
-        Path list = root.resolve("sources").resolve(hex);
-        String line = source.toString();
-        java.util.List<String> known = Files.exists(list) ? Files.readAllLines(list) : java.util.List.of();
-        if (known.contains(line)) {
-            return true;
+    private Path sourcesOf(String hex) {
+        return root.resolve("sources").resolve(hex);
+    }
+
+    /** Whether the file {@code hex} was fetched from {@code source} before (and checked). */
+    private boolean fetchedFrom(String hex, URI source) throws IOException {
+        Path list = sourcesOf(hex);
+        return Files.exists(list) && Files.readAllLines(list).contains(source.toString());
+    }
+
+    /** The file {@code hex} was just fetched from {@code source} and checked. */
+    private void recordSource(String hex, URI source) throws IOException {
+        if (!fetchedFrom(hex, source)) {
+            Files.createDirectories(sourcesOf(hex).getParent());
+            Files.writeString(sourcesOf(hex), source + "\n", StandardOpenOption.CREATE, StandardOpenOption.APPEND);
         }
-        if (record) {
-            Files.createDirectories(list.getParent());
-            Files.writeString(list, line + "\n", StandardOpenOption.CREATE, StandardOpenOption.APPEND);
-        }
-        return false;
     }
 
     private void proven(String hex) throws IOException {

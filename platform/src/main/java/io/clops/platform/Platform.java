@@ -117,10 +117,9 @@ public final class Platform implements AutoCloseable {
                     "micronaut.server.host", o.apiHost(), "clops.auth.dir", o.home().resolve("auth").toString(),
                     "clops.auth.required", o.authRequired(), "clops.kafka.acls", kafkaAcls(),
                     "clops.artifacts.dir", o.home().resolve("artifacts").toString())); // model files: the local runtime reads the same
-            if (o.hostUsers() != null) {
-                props.put("clops.auth.host-users", o.hostUsers());
-            } else if ("kubernetes".equals(o.runtime()) && System.getenv("CLOPS_AUTH_HOST_USERS") == null) {
-                props.put("clops.auth.host-users", "*"); // a version's command runs in its project's pods, not here
+            String hostUsers = hostUsersSetting(o);
+            if (hostUsers != null) {
+                props.put(io.clops.api.HostUsers.SETTING, hostUsers);
             }
             if ("true".equals(System.getenv("CLOPS_KUBERNETES_POD_TOKENS"))) { // in a cluster: pods fetch model files with their own tokens
                 props.put("clops.kubernetes.pod-tokens", true);
@@ -154,7 +153,8 @@ public final class Platform implements AutoCloseable {
                         + " move it to model-credentials/<project>/" + host + " for the projects that may use it"));
                 LocalProcessRuntime runtime = new LocalProcessRuntime(LocalProcessRuntime.Settings.defaults(o.home(), bootstrap)
                         .withAuthPublicKey(executorKey(o)).withKafkaClient(io.clops.kafka.KafkaConfigs.fromEnvironment())
-                        .withHostUsers(o.authRequired() ? hostUsers(o) : null),
+                        .withHostUsers(o.authRequired() ? io.clops.api.HostUsers.parse(hostUsersSetting(o),
+                                io.clops.service.Callers.localUser(System.getenv("CLOPS_GATEWAY_LOCAL_USER"))) : null),
                         status, Clock.systemUTC());
                 started.push(runtime);
                 started.push(new ReconcileWorker(bootstrap, runtime, status).start());
@@ -169,11 +169,13 @@ public final class Platform implements AutoCloseable {
      * of their own, its password derived under {@code CLOPS_EXECUTOR_KAFKA_KEY} or, without it, under a hash of the
      * worker's own Kafka login (every worker has the same); null: executors use the platform's Kafka settings.
      */
-    /** clops.auth.host-users as the API reads it: the option, else the environment, else the local user alone. */
-    static io.clops.api.HostUsers hostUsers(Options o) {
-        String local = System.getenv("CLOPS_GATEWAY_LOCAL_USER");
-        return io.clops.api.HostUsers.parse(o.hostUsers() != null ? o.hostUsers() : System.getenv("CLOPS_AUTH_HOST_USERS"),
-                local == null || local.isBlank() ? System.getProperty("user.name", "clops") : local);
+    /**
+     * clops.auth.host-users for the API and the local runtime alike: the option, else the environment, else everyone
+     * on Kubernetes (a version's command runs in its project's pods, not here); null: the default, the local admin.
+     */
+    static String hostUsersSetting(Options o) {
+        String env = System.getenv("CLOPS_AUTH_HOST_USERS");
+        return o.hostUsers() != null ? o.hostUsers() : env != null ? env : "kubernetes".equals(o.runtime()) ? io.clops.api.HostUsers.EVERYONE : null;
     }
 
     /** Host credentials for model files where every project's fetch used them, before each project had its own. */

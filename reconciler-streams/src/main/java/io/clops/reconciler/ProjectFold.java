@@ -159,9 +159,9 @@ public final class ProjectFold {
                 return refused(v.setCode(QUOTA_EXCEEDED), over.get());
             }
         }
+        // unchanged: the same spec resolved to the same routes (versions, and who registered each: a generation resolved
+        // before routes carried that rolls once)
         if (existing.isPresent() && existing.get().getSpec().equals(deploy.getSpec())
-                && resolvedVersions(existing.get()).equals(resolved.versions())
-                // and resolved alike: a generation resolved before routes carried who registered each version rolls
                 && existing.get().getRoutes().equals(resolved.routes()) && java.util.Objects.equals(existing.get().getShadow(), resolved.shadow())) {
             return v.setAccepted(true).setReason("unchanged").setGeneration(existing.get().getGeneration()).build();
         }

@@ -26,7 +26,7 @@ public class Callers {
     public Callers(@Value("${clops.gateway.local-user:}") String user, @Value("${clops.auth.required:false}") boolean required,
                    Tokens tokens, Revocations revocations, @Value("${clops.auth.auditors:}") String auditors,
                    @Value("${clops.auth.host-users:}") String hostUsers) {
-        this.local = new Principal(user == null || user.isBlank() ? System.getProperty("user.name", "clops") : user);
+        this.local = new Principal(localUser(user));
         this.required = required;
         this.tokens = tokens;
         this.revocations = revocations;
@@ -37,6 +37,11 @@ public class Callers {
             }
         }
         this.hostUsers = io.clops.api.HostUsers.parse(hostUsers, local.name());
+    }
+
+    /** Whom requests without a token act for: {@code clops.gateway.local-user} if set, else the operating-system user. */
+    public static String localUser(String configured) {
+        return configured == null || configured.isBlank() ? System.getProperty("user.name", "clops") : configured;
     }
 
     private static java.util.Set<String> names(String list) {

@@ -106,8 +106,10 @@ public final class ArtifactStore {
     }
 
     private Path mark(String project, String sha256) {
-        if (project == null || !project.matches("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")) {
-            throw new IllegalArgumentException("not a project name: " + project);
+        java.util.List<io.clops.api.FieldError> wrong = new java.util.ArrayList<>();
+        io.clops.api.Names.checkProject("project", project, wrong);
+        if (!wrong.isEmpty()) {
+            throw new IllegalArgumentException(wrong.get(0).message());
         }
         path(sha256); // checks the digest's form
         return root.resolve("projects").resolve(project).resolve(sha256);

@@ -142,7 +142,7 @@ final class LocalDeployment {
                         "--project", project, // a file another project fetched is served only once this one's credential opens it
                         // fetched from this machine: what only it reaches (localhost, metadata services, private networks) is
                         // for its host users' versions
-                        "--public-hosts-only", Boolean.toString(settings.hostUsers() != null && !settings.hostUsers().admits(registeredBy)))
+                        "--public-hosts-only", Boolean.toString(!settings.trusts(registeredBy)))
                 : List.of("--file", new io.clops.artifacts.ArtifactStore(store).resolve(a.getUri()).toString());
         List<String> cmd = new java.util.ArrayList<>(List.of(settings.javaBin(), "-Xmx256m", "-XX:+UseSerialGC", "-cp", settings.executorClasspath(),
                 io.clops.runtime.ModelRuntime.MAIN));

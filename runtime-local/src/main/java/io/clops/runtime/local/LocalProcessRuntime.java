@@ -71,6 +71,11 @@ public final class LocalProcessRuntime implements DeploymentRuntime {
             return new Settings(home, bootstrap, javaBin, executorClasspath, executorCds, authPublicKey, kafkaClient, users);
         }
 
+        /** Whether a version {@code registeredBy} (null: not known) wrote may run here with the platform's rights. */
+        boolean trusts(String registeredBy) {
+            return hostUsers == null || hostUsers.admits(registeredBy);
+        }
+
         Path logs() {
             return home.resolve("logs");
         }
@@ -158,7 +163,7 @@ public final class LocalProcessRuntime implements DeploymentRuntime {
                         + " model file (--file)", null);
             }
             String field = HostUsers.hostAccess(r.getVersion());
-            if (field != null && settings.hostUsers() != null && !settings.hostUsers().admits(r.getRegisteredBy())) {
+            if (field != null && !settings.trusts(r.getRegisteredBy())) {
                 throw new ApplyFailed(v + " would run on this machine with the platform's rights (its " + field + "), and "
                         + (r.getRegisteredBy() == null ? "who registered it is not known here (deploy it again to resolve it anew)"
                         : "it was registered by '" + r.getRegisteredBy() + "', who is not one of " + HostUsers.SETTING)
