@@ -22,11 +22,16 @@ public final class DeployCommand implements Callable<Integer> {
     @Option(names = {"-f", "--file"}, required = true, description = "spec file (YAML or JSON); - reads stdin") String file;
     @Option(names = "--wait", description = "wait until the deployment is Ready") boolean waitReady;
     @Option(names = "--timeout", defaultValue = "120", description = "seconds to wait with --wait (default ${DEFAULT-VALUE})") int timeout;
+    @Option(names = "--fail-after", defaultValue = "30", description = {"with --wait: give up (exit 1, with the reason) when the new generation",
+            "failed and is still not Ready this many seconds later (default ${DEFAULT-VALUE}; 0: at its first failure)"}) int failAfter;
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
     @Override
     public Integer call() {
         Main root = Ui.root(spec);
+        if (failAfter < 0) {
+            throw new CliException("--fail-after: seconds, 0 or more, not " + failAfter, CliException.USAGE);
+        }
         JsonNode doc = read(file);
         String project = doc.at("/metadata/project").asText(null);
         if (project == null) {
@@ -44,7 +49,8 @@ public final class DeployCommand implements Callable<Integer> {
         }
         JsonNode shown = a.body();
         if (waitReady) {
-            shown = Ui.await(spec, api, project, name, false, Duration.ofSeconds(timeout));
+            shown = Ui.awaitReady(spec, api, project, name, a.body().path("generation").asLong(), Duration.ofSeconds(timeout),
+                    Duration.ofSeconds(failAfter));
             Output.print(spec.commandLine().getOut(), root.output, shown, Ui.DEPLOYMENT_COLUMNS);
         } else {
             Output.print(spec.commandLine().getOut(), root.output, shown, List.of(Output.col("DEPLOYMENT", "/deployment"),

@@ -46,7 +46,8 @@ final class HistoryCommand {
             ApiClient.Answer a = api.send("POST", "/api/v1/projects/" + root.project + "/deployments/" + name + "/rollback", body);
             ModelCommand.fail(a);
             if (await) {
-                Ui.await(spec, api, root.project, name, false, java.time.Duration.ofSeconds(120));
+                Ui.awaitReady(spec, api, root.project, name, a.body().path("generation").asLong(), java.time.Duration.ofSeconds(120),
+                        java.time.Duration.ofSeconds(30));
             }
             Output.print(spec.commandLine().getOut(), root.output, a.body(), List.of(Output.col("DEPLOYMENT", "/deployment"),
                     Output.col("GENERATION", "/generation"), Output.col("VERDICT", "/verdict"), Output.col("REASON", "/reason")));

@@ -34,14 +34,29 @@ final class Ui {
         err.flush();
     }
 
+    /** Polls a deployment until it is gone; prints each phase change as a progress line. */
+    static JsonNode awaitGone(CommandLine.Model.CommandSpec spec, ApiClient api, String project, String name, Duration timeout) {
+        return await(spec, api, project, name, true, 0, timeout, null);
+    }
+
     /**
-     * Polls a deployment until its status is Ready for its current generation (or it is gone, when
-     * {@code untilGone}); prints each phase change as a progress line.
+     * Polls a deployment until its status is Ready for its current generation (at least {@code generation}, when the
+     * command's answer named one); prints each phase change as a progress line. A generation that fails and is still
+     * not Ready {@code failAfter} later ends the wait with the last failure's reason (exit 1): a model that crashes as
+     * it starts, or a spec the runtime refuses, does not make a pipeline wait for the whole timeout. The platform goes
+     * on retrying it; a failure that clears within {@code failAfter} (a restart that comes up) is only shown.
      */
-    static JsonNode await(CommandLine.Model.CommandSpec spec, ApiClient api, String project, String name,
-                          boolean untilGone, Duration timeout) {
+    static JsonNode awaitReady(CommandLine.Model.CommandSpec spec, ApiClient api, String project, String name, long generation,
+                               Duration timeout, Duration failAfter) {
+        return await(spec, api, project, name, false, generation, timeout, failAfter);
+    }
+
+    private static JsonNode await(CommandLine.Model.CommandSpec spec, ApiClient api, String project, String name,
+                                  boolean untilGone, long generation, Duration timeout, Duration failAfter) {
         long deadline = System.nanoTime() + timeout.toNanos();
         String last = "";
+        long failedSince = 0;
+        String failure = null;
         while (true) {
             ApiClient.Answer a = api.get("/api/v1/projects/" + project + "/deployments/" + name);
             if (untilGone && a.status() == 404) {
@@ -49,14 +64,26 @@ final class Ui {
             }
             if (!untilGone && a.ok()) {
                 JsonNode st = a.body().path("status");
-                String now = st.path("phase").asText() + (st.path("reason").isTextual() ? ": " + st.path("reason").asText() : "");
+                String phase = st.path("phase").asText();
+                String now = phase + (st.path("reason").isTextual() ? ": " + st.path("reason").asText() : "");
                 if (!now.equals(last)) {
                     progress(spec, name + " " + now);
                     last = now;
                 }
-                if (io.clops.avro.DeploymentPhase.Ready.name().equals(st.path("phase").asText())
-                        && st.path("observedGeneration").asLong() >= a.body().path("generation").asLong()) {
+                long current = Math.max(generation, a.body().path("generation").asLong());
+                boolean observed = st.path("observedGeneration").asLong() >= current;
+                if (observed && io.clops.avro.DeploymentPhase.Ready.name().equals(phase)) {
                     return a.body();
+                }
+                if (observed && io.clops.avro.DeploymentPhase.Failed.name().equals(phase)) {
+                    failure = st.path("reason").asText("no reason given");
+                    if (failedSince == 0) {
+                        failedSince = System.nanoTime();
+                    }
+                }
+                if (failedSince != 0 && System.nanoTime() - failedSince >= failAfter.toNanos()) {
+                    throw new CliException(name + " generation " + current + " failed and was not Ready " + failAfter.toSeconds()
+                            + " s later: " + failure + " (the platform keeps trying; `clops get deployment " + name + "` follows it)");
                 }
             }
             if (System.nanoTime() > deadline) {

@@ -22,7 +22,7 @@ public final class UndeployCommand implements Callable<Integer> {
         ApiClient.Answer a = api.send("DELETE", "/api/v1/projects/" + root.project + "/deployments/" + name, null);
         ModelCommand.fail(a);
         if (waitGone) {
-            Ui.await(spec, api, root.project, name, true, Duration.ofSeconds(60));
+            Ui.awaitGone(spec, api, root.project, name, Duration.ofSeconds(60));
         }
         Output.print(spec.commandLine().getOut(), root.output, a.body(), List.of(Output.col("DEPLOYMENT", "/deployment"),
                 Output.col("VERDICT", "/verdict"), Output.col("REASON", "/reason")));
