@@ -275,12 +275,12 @@ public class AuthController {
     List<String> groups(String user) {
         List<String> out = new ArrayList<>();
         if (callers.auditor(new io.clops.gateway.Principal(user))) { // never a service account's name (Callers refuses one)
-            out.add(io.clops.service.Callers.AUDITORS_GROUP);
+            out.add(io.clops.api.KubeGroups.AUDITORS);
         }
         for (Project p : projects.list()) {
             var role = p.getMembers().get(user);
             if (role != null) {
-                out.add("clops:" + p.getName() + ":" + role.name());
+                out.add(io.clops.api.KubeGroups.member(p.getName(), role.name()));
             }
         }
         return out;

@@ -81,7 +81,7 @@ class ProjectsOnKubernetesIT {
             Await.until("bob bound as modeler", () -> users(p, "modeler").equals(List.of("bob")));
             RoleBinding modeler = client.rbac().roleBindings().inNamespace(p).withName("clops-modeler").get();
             assertThat(modeler.getSubjects()).extracting(Subject::getKind, Subject::getName)
-                    .contains(org.assertj.core.groups.Tuple.tuple("Group", K8sNames.group(p, "modeler")));
+                    .contains(org.assertj.core.groups.Tuple.tuple("Group", io.clops.api.KubeGroups.member(p, "modeler")));
 
             submit(pipeline, new Request.SetQuota(p, quota("{\"cpu\":\"6\",\"memory\":\"8Gi\"}")));
             Await.until("the ResourceQuota follows quota set", () -> hard(p).equals(Map.of("limits.cpu", "6", "limits.memory", "8Gi",

@@ -67,9 +67,6 @@ public class Callers {
         return who.onlyProject() == null && auditors.contains(who.name());
     }
 
-    /** The group kube-apiserver knows the platform's auditors by (TokenReview; bound as viewers in project namespaces). */
-    public static final String AUDITORS_GROUP = "clops:auditors";
-
     public Principal of(HttpRequest<?> request) {
         if (request.getHeaders().get("Authorization") == null && !required) {
             return local;

@@ -100,10 +100,10 @@ public final class K8sModel {
         for (String role : ROLES) {
             List<Subject> subjects = new ArrayList<>();
             subjects.add(new SubjectBuilder().withKind("Group").withApiGroup("rbac.authorization.k8s.io")
-                    .withName(K8sNames.group(project, role)).build());
+                    .withName(io.clops.api.KubeGroups.member(project, role)).build());
             if (role.equals("viewer")) { // the platform's auditors read every project as a viewer does
                 subjects.add(new SubjectBuilder().withKind("Group").withApiGroup("rbac.authorization.k8s.io")
-                        .withName(K8sNames.AUDITORS_GROUP).build());
+                        .withName(io.clops.api.KubeGroups.AUDITORS).build());
             }
             for (String user : settings.members().getOrDefault(role, List.of())) {
                 subjects.add(new SubjectBuilder().withKind("User").withApiGroup("rbac.authorization.k8s.io").withName(user).build());

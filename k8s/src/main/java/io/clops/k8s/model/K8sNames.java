@@ -56,16 +56,6 @@ public final class K8sNames {
         return "clops-" + role;
     }
 
-    public static String group(String project, String role) {
-        return "clops:" + project + ":" + role;
-    }
-
-    /**
-     * The platform's auditors as kube-apiserver knows them (TokenReview groups): bound as viewers in every project's
-     * namespace, nowhere else.
-     */
-    public static final String AUDITORS_GROUP = "clops:auditors";
-
     /** Labels on every object of a deployment; selectors use a subset. */
     public static Map<String, String> labels(DesiredDeployment d) {
         Map<String, String> l = new LinkedHashMap<>();
