@@ -87,7 +87,11 @@ public class Logins implements AutoCloseable {
      * One user's are read from their partition only.
      */
     public Page list(String user, Long sinceMs, Long untilMs, int limit) {
-        List<LoginEvent> all = new ArrayList<>();
+        // the latest `limit` kept as they come (oldest on top, dropped first): memory by the page, not by the partition
+        // (ties in time: the one read later counts as later, as a stable sort of everything read would have it)
+        java.util.PriorityQueue<Seen> latest = new java.util.PriorityQueue<>(Seen.ORDER);
+        boolean truncated = false;
+        long read = 0;
         try (LogSource log = LogSource.kafka(bootstrap)) {
             int partitions = log.partitions(Topics.LOGINS.name());
             for (int p = 0; p < partitions; p++) {
@@ -108,13 +112,21 @@ public class Logins implements AutoCloseable {
                     }
                     if ((sinceMs == null || e.getTimeMs() >= sinceMs)
                             && (untilMs == null || e.getTimeMs() <= untilMs)) {
-                        all.add(e);
+                        latest.add(new Seen(e, read++));
+                        if (latest.size() > limit) {
+                            latest.poll();
+                            truncated = true;
+                        }
                     }
                 }
             }
         }
-        all.sort(Comparator.comparingLong(LoginEvent::getTimeMs));
-        return new Page(new ArrayList<>(all.subList(Math.max(0, all.size() - limit), all.size())), all.size() > limit);
+        List<LoginEvent> page = latest.stream().sorted(Seen.ORDER).map(Seen::event).toList();
+        return new Page(new ArrayList<>(page), truncated);
+    }
+
+    private record Seen(LoginEvent event, long read) {
+        static final Comparator<Seen> ORDER = Comparator.comparingLong((Seen x) -> x.event().getTimeMs()).thenComparingLong(Seen::read);
     }
 
     public long now() {
