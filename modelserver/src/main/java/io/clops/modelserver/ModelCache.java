@@ -186,7 +186,7 @@ public final class ModelCache {
      * @return whether it fetched the whole file
      */
     private boolean proveAccess(URI source, String hex, Path target) throws IOException {
-        if (!needsProof(source) || Files.exists(proofOf(hex))) {
+        if (!needsProof(source) || provenLately(hex)) {
             return false;
         }
         if (!fetchedFrom(hex, source)) {
@@ -202,6 +202,19 @@ public final class ModelCache {
         }
         proven(hex);
         return false;
+    }
+
+    /**
+     * How long a project's proof counts ({@value #PROOF_HOURS} h from when it was made): after that its next pod on the
+     * node proves it again (one byte), so a project that lost its access at the source loses the node's copy too, as
+     * Kubernetes' {@code AlwaysPullImages} makes a pod show it may pull an image a node already has.
+     */
+    static final long PROOF_HOURS = 1;
+
+    private boolean provenLately(String hex) throws IOException {
+        Path mark = proofOf(hex);
+        return Files.exists(mark)
+                && Files.getLastModifiedTime(mark).toMillis() > System.currentTimeMillis() - java.util.concurrent.TimeUnit.HOURS.toMillis(PROOF_HOURS);
     }
 
     private Path sourcesOf(String hex) {
@@ -226,9 +239,7 @@ public final class ModelCache {
         if (project != null) {
             Path mark = proofOf(hex);
             Files.createDirectories(mark.getParent());
-            if (!Files.exists(mark)) {
-                Files.writeString(mark, "");
-            }
+            Files.writeString(mark, ""); // made or renewed: counts from now
         }
     }
 
@@ -365,13 +376,26 @@ public final class ModelCache {
             if (c.hex().equals(keep)) {
                 continue;
             }
-            if (withLockIfFree(c.hex(), held -> deleteUnlessServed(c.path()))) {
+            if (withLockIfFree(c.hex(), held -> deleteUnlessServed(c.path()) && forgetProofs(c.hex()))) {
                 total -= c.size();
                 freed += c.size();
                 removed.add(c.hex());
             }
         }
         return new Pruned(removed, freed);
+    }
+
+    /** Removes every project's proof for a file no longer on the node (a project asking for it again proves it again). */
+    private boolean forgetProofs(String hex) throws IOException {
+        Path proven = root.resolve("proven");
+        if (Files.isDirectory(proven)) {
+            try (var projects = Files.list(proven)) {
+                for (Path p : (Iterable<Path>) projects::iterator) {
+                    Files.deleteIfExists(p.resolve(hex));
+                }
+            }
+        }
+        return true;
     }
 
     /** Runs {@code removal} holding the digest's lock, if no other process holds it; false when it did not run or removed nothing. */

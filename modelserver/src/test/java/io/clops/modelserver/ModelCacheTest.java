@@ -221,6 +221,19 @@ class ModelCacheTest {
                     .containsExactly("Bearer a-granted bytes=0-0");
             new ModelCache(dir.resolve("cache"), null, aCreds, "team-a").ensure(uri, sha);
             assertThat(asked).as("proven once, remembered").hasSize(before + 1);
+            // a proof counts for an hour: then the project's next pod proves it again, and one that lost its access is refused
+            Path aProof = dir.resolve("cache/proven/team-a/" + sha);
+            java.nio.file.attribute.FileTime anHourAgo = java.nio.file.attribute.FileTime.from(java.time.Instant.now().minus(java.time.Duration.ofMinutes(61)));
+            Files.setLastModifiedTime(aProof, anHourAgo);
+            assertThat(new ModelCache(dir.resolve("cache"), null, aCreds, "team-a").ensure(uri, sha).fetched()).isFalse();
+            assertThat(asked.subList(before + 1, asked.size())).as("proven again, one byte").containsExactly("Bearer a-granted bytes=0-0");
+            Files.writeString(aCreds.resolve("127.0.0.1"), "a-revoked\n"); // the hub no longer lets team a read it
+            new ModelCache(dir.resolve("cache"), null, aCreds, "team-a").ensure(uri, sha);
+            assertThat(asked).as("within the hour: the renewed proof stands").hasSize(before + 2);
+            Files.setLastModifiedTime(aProof, anHourAgo);
+            assertThatThrownBy(() -> new ModelCache(dir.resolve("cache"), null, aCreds, "team-a").ensure(uri, sha))
+                    .as("an hour on, access lost at the source is access lost on the node").hasMessageContaining("project 'team-a' may not have " + uri)
+                    .hasMessageContaining("HTTP 403");
 
             // a host of team c's own that answers anything is not a host that has these bytes: it must give them all
             java.util.List<String> fakeSaw = new java.util.concurrent.CopyOnWriteArrayList<>();
@@ -242,6 +255,11 @@ class ModelCacheTest {
             } finally {
                 fake.stop(0);
             }
+            // pruned from the node, the file takes its proofs with it
+            assertThat(dir.resolve("cache/proven/team-b/" + sha)).exists();
+            assertThat(new ModelCache(dir.resolve("cache"), null).prune(1, null).digests()).containsExactly(sha);
+            assertThat(dir.resolve("cache/proven/team-b/" + sha)).doesNotExist();
+            assertThat(aProof).doesNotExist();
         } finally {
             hub.stop(0);
         }
