@@ -64,9 +64,12 @@ public final class Artifacts {
 
     /**
      * Refuses {@code at} when its host is, or resolves to, an address of this machine or of a private network:
-     * loopback, link-local (cloud metadata services), site-local and unique-local, carrier-grade NAT, unspecified,
-     * multicast. What a process fetches for a user not trusted with the machine must not reach what only the machine
-     * can (a name that resolves differently a moment later is not caught: the check is at resolution).
+     * loopback, any address of this machine's own interfaces (a public one reaches what listens on every interface),
+     * link-local (cloud metadata services), site-local and unique-local, carrier-grade NAT, unspecified, multicast,
+     * broadcast and reserved (240/4). What a process fetches for a user not trusted with the machine must not reach
+     * what only the machine can. The connection then goes where this check looked only in a process that
+     * {@link #pinResolutions pinned} its resolutions first (else a name answered differently a moment later, DNS
+     * rebinding, would slip past it).
      */
     static void refusePrivate(java.net.URI source, java.net.URI at) throws IOException {
         java.net.InetAddress[] all;
@@ -77,15 +80,27 @@ public final class Artifacts {
         }
         for (java.net.InetAddress a : all) {
             byte[] b = a.getAddress();
-            boolean privateV4 = b.length == 4 && (b[0] == 0 || (b[0] & 0xff) == 100 && (b[1] & 0xc0) == 64); // 0/8, 100.64/10
+            boolean privateV4 = b.length == 4 && (b[0] == 0 || (b[0] & 0xff) == 100 && (b[1] & 0xc0) == 64 // 0/8, 100.64/10
+                    || (b[0] & 0xf0) == 0xf0); // 240/4 (reserved) and 255.255.255.255
             boolean uniqueLocalV6 = b.length == 16 && (b[0] & 0xfe) == 0xfc; // fc00::/7
             if (a.isLoopbackAddress() || a.isLinkLocalAddress() || a.isSiteLocalAddress() || a.isAnyLocalAddress() || a.isMulticastAddress()
-                    || privateV4 || uniqueLocalV6) {
+                    || privateV4 || uniqueLocalV6 || java.net.NetworkInterface.getByInetAddress(a) != null) {
                 throw new IOException("fetching " + source + (at.equals(source) ? "" : " (redirected to " + at + ")") + ": refused, "
                         + at.getHost() + " is " + a.getHostAddress() + ", an address of the platform's machine or a private network;"
                         + " only versions registered by clops.auth.host-users fetch from there");
             }
         }
+    }
+
+    /**
+     * Makes this process connect where {@link #refusePrivate} looked: every name resolved once and its answer kept for
+     * the life of the process (the JDK's address cache, {@code networkaddress.cache.ttl=-1}), so a name whose DNS
+     * answer turns from a public address to a private one between the check and the connection (DNS rebinding) is
+     * still connected to the address the check passed. It must run before this process resolves any name (the JDK
+     * reads the setting once): the first thing a model server fetching for an untrusted author does.
+     */
+    public static void pinResolutions() {
+        java.security.Security.setProperty("networkaddress.cache.ttl", "-1");
     }
 
     /**
@@ -131,6 +146,11 @@ public final class Artifacts {
                     } catch (InterruptedException e) {
                         Thread.currentThread().interrupt();
                         throw new java.io.InterruptedIOException("fetching " + source + ": interrupted");
+                    } catch (IOException e) { // a connection refused, a name unknown, a timeout: say where, not only what
+                        String what = e instanceof java.net.ConnectException ? "could not connect"
+                                : e instanceof java.net.http.HttpTimeoutException ? "timed out" : e.getClass().getSimpleName();
+                        throw new IOException("fetching " + source + (at.equals(source) ? "" : " (redirected to " + at + ")") + ": " + what + " to "
+                                + at.getHost() + ":" + port(at) + (e.getMessage() == null ? "" : " (" + e.getMessage() + ")"), e);
                     }
                     int status = answer.statusCode();
                     java.util.Optional<String> location = answer.headers().firstValue("Location");

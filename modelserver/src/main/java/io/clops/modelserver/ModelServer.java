@@ -466,11 +466,15 @@ public final class ModelServer implements AutoCloseable {
             System.exit(2);
         }
         int port = Integer.parseInt(a.getOrDefault("port", System.getenv().getOrDefault("PORT", "8080")));
+        boolean publicHostsOnly = "true".equals(a.get("public-hosts-only"));
+        if (publicHostsOnly) {
+            Artifacts.pinResolutions(); // before any name is resolved: the fetch connects where the check looked
+        }
         try {
             if (fetch) { // a model file elsewhere: into the cache by digest first (fetched once, verified)
                 ModelCache cache = new ModelCache(Path.of(a.get("cache")), null,
                         a.containsKey("credentials-dir") ? Path.of(a.get("credentials-dir")) : null, a.get("project"));
-                ModelCache.Entry e = ("true".equals(a.get("public-hosts-only")) ? cache.publicHostsOnly() : cache)
+                ModelCache.Entry e = (publicHostsOnly ? cache.publicHostsOnly() : cache)
                         .ensure(java.net.URI.create(a.get("uri")), a.get("sha256"));
                 System.out.println((e.fetched() ? "fetched " : "cached ") + a.get("uri") + " as " + e.path());
                 a.put("file", e.path().toString());

@@ -309,6 +309,97 @@ class ModelCacheTest {
             URI u = URI.create("https://" + address + "/m.onnx");
             Artifacts.refusePrivate(u, u); // public: no exception
         }
+        for (String address : List.of("240.0.0.1", "255.255.255.255")) { // reserved, broadcast
+            URI u = URI.create("http://" + address + "/m.onnx");
+            assertThatThrownBy(() -> Artifacts.refusePrivate(u, u)).as(address).hasMessageContaining("refused");
+        }
+        // this machine's own addresses, public ones too: they reach what listens on every interface
+        List<java.net.InetAddress> own = java.util.Collections.list(java.net.NetworkInterface.getNetworkInterfaces()).stream()
+                .flatMap(java.net.NetworkInterface::inetAddresses).toList();
+        assertThat(own).as("this machine has addresses").isNotEmpty();
+        for (java.net.InetAddress a : own) {
+            String host = a instanceof java.net.Inet6Address ? "[" + a.getHostAddress().replaceAll("%.*", "") + "]" : a.getHostAddress();
+            URI u = URI.create("http://" + host + ":8080/m.onnx");
+            assertThatThrownBy(() -> Artifacts.refusePrivate(u, u)).as(host).hasMessageContaining("refused");
+        }
+    }
+
+    /**
+     * DNS rebinding: a name that answers a public address to the check and this machine's address a moment later, to
+     * the connection. A model server fetching for an untrusted author connects where its check looked. The name is
+     * answered through a named pipe as the JDK's hosts file ({@code jdk.net.hosts.file}), one answer per lookup, and
+     * the JDK's own address cache is off ({@code sun.net.inetaddr.ttl=0}), as a resolver whose answers change would be.
+     */
+    @Test
+    void aNameThatTurnsPrivateAfterTheCheckIsStillConnectedWhereTheCheckLooked() throws Exception {
+        byte[] bytes = "a model on this machine".getBytes(StandardCharsets.UTF_8);
+        String sha = Artifacts.sha256(model("local.onnx", "a model on this machine"));
+        AtomicInteger asked = new AtomicInteger();
+        HttpServer local = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        local.createContext("/model.onnx", ex -> {
+            asked.incrementAndGet();
+            ex.sendResponseHeaders(200, bytes.length);
+            ex.getResponseBody().write(bytes);
+            ex.close();
+        });
+        local.start();
+        Path hosts = dir.resolve("hosts");
+        assertThat(new ProcessBuilder("mkfifo", hosts.toString()).inheritIO().start().waitFor()).as("mkfifo").isZero();
+        AtomicInteger lookups = new AtomicInteger();
+        java.util.concurrent.atomic.AtomicBoolean over = new java.util.concurrent.atomic.AtomicBoolean();
+        URI uri = URI.create("http://rebind.test:" + local.getAddress().getPort() + "/model.onnx");
+        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Djdk.net.hosts.file=" + hosts, "-Dsun.net.inetaddr.ttl=0", "-cp", System.getProperty("java.class.path"), ModelServer.class.getName(),
+                "--uri", uri.toString(), "--cache", dir.resolve("cache").toString(), "--project", "team-a", "--public-hosts-only", "true",
+                "--sha256", sha, "--port", "0")
+                .redirectErrorStream(true).start();
+        Path pipe = hosts.toRealPath();
+        Thread resolver = new Thread(() -> { // the first lookup is answered a public address, every later one 127.0.0.1
+            try {
+                while (!over.get()) {
+                    try (var w = Files.newOutputStream(hosts)) { // blocks until a lookup opens the pipe
+                        if (!over.get()) {
+                            w.write(((lookups.getAndIncrement() == 0 ? "192.0.2.1" : "127.0.0.1") + " rebind.test\n").getBytes(StandardCharsets.US_ASCII));
+                        }
+                    }
+                    while (!over.get() && holds(p.pid(), pipe)) { // one answer per lookup: until that lookup has read to the end and closed it
+                        Thread.onSpinWait();
+                    }
+                }
+            } catch (java.io.IOException e) {
+                // the pipe went away with the test's directory
+            }
+        }, "rebinding-resolver");
+        resolver.setDaemon(true);
+        resolver.start();
+        try {
+            String out;
+            try {
+                java.util.concurrent.CompletableFuture<String> output = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                    try {
+                        return new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                    } catch (java.io.IOException e) {
+                        return e.toString();
+                    }
+                });
+                assertThat(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS))
+                        .as("the model server gave up its fetch (it would serve what it fetched from 127.0.0.1: " + asked.get() + " request(s) there)").isTrue();
+                out = output.get(10, java.util.concurrent.TimeUnit.SECONDS);
+            } finally {
+                p.destroyForcibly();
+            }
+            assertThat(asked.get()).as("nothing asked of this machine's server\n" + out).isZero();
+            assertThat(p.exitValue()).as(out).isEqualTo(3);
+            assertThat(out.strip().lines().reduce((a, b) -> b).orElse("")).as("its last line, what the deployment shows")
+                    .startsWith("fetching " + uri + ": could not connect to rebind.test:" + local.getAddress().getPort());
+            assertThat(lookups.get()).as("the name looked up once: the connection used the check's answer").isEqualTo(1);
+        } finally {
+            over.set(true);
+            // lets a pending open of the resolver's return (read and write: opening it so never waits for a writer)
+            Files.newByteChannel(hosts, java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE).close();
+            resolver.join(10_000);
+            local.stop(0);
+        }
     }
 
     /**
@@ -425,7 +516,22 @@ class ModelCacheTest {
         assertThat(out).contains("registered as " + wrong).contains("its SHA-256 is " + Artifacts.sha256(source));
     }
 
-    /** Caches {@code content} under its digest and marks it used at {@code minutesAgo}; returns the digest. */
+    /** Whether process {@code pid} has {@code file} open (Linux: its {@code /proc/<pid>/fd}). */
+    static boolean holds(long pid, Path file) {
+        try (var fds = Files.list(Path.of("/proc", Long.toString(pid), "fd"))) {
+            return fds.anyMatch(fd -> {
+                try {
+                    return Files.readSymbolicLink(fd).equals(file);
+                } catch (java.io.IOException gone) {
+                    return false;
+                }
+            });
+        } catch (java.io.IOException ended) {
+            return false;
+        }
+    }
+
+        /** Caches {@code content} under its digest and marks it used at {@code minutesAgo}; returns the digest. */
     String cached(ModelCache node, String name, String content, int minutesAgo) throws Exception {
         Path source = model(name, content);
         String sha = Artifacts.sha256(source);
