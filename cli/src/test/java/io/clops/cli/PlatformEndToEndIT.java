@@ -196,9 +196,9 @@ class PlatformEndToEndIT {
         start();
         assertThat(clops("project", "quota", "set", "--cpu", "1", "--deployments", "3").code()).isZero();
         assertThat(clops("model", "register", "iris", "--example", "iris", "--alias", "champion").code()).isZero();
-        for (String name : List.of("a", "b", "c")) {
+        for (String name : List.of("a", "b", "c")) { // a answers over Kafka too
             CliRun d = clops("deploy", "-f", spec(IRIS_SPEC.replace("name: iris", "name: " + name)
-                    .replace("mode: both", "mode: sync\n  resources: { cpu: 300m, memory: 128Mi }")).toString());
+                    .replace("mode: both", "mode: " + (name.equals("a") ? "both" : "sync") + "\n  resources: { cpu: 300m, memory: 128Mi }")).toString());
             assertThat(d.code()).as(d.err()).isZero();
         }
         CliRun over = clops("deploy", "-f", spec(IRIS_SPEC.replace("name: iris", "name: d")).toString());
@@ -209,6 +209,11 @@ class PlatformEndToEndIT {
         assertThat(quota.out()).containsPattern("cpu\\s+1\\s+900m\\s+100m").containsPattern("deployments\\s+3\\s+3\\s+0");
         await("three deployments running", () -> children("io.clops.examples.iris.IrisServer").size() == 3
                 && children("-Dclops.role=executor").size() == 3);
+        CliRun asked = clops("predict", "a", "--async", "-d", SETOSA_VERSICOLOR_VIRGINICA, "-o", "json");
+        assertThat(asked.code()).as(asked.err()).isZero();
+        assertThat(projectTopics("e2e")).as("what the project left on Kafka").contains("clops.infer.e2e.a.requests", "clops.infer.e2e.a.responses",
+                Topics.projectMembers("e2e").name());
+        assertThat(TopicProbe.endOffsetSum(platform.bootstrap(), "clops.infer.e2e.a.requests")).isPositive();
 
         CliRun deleted = clops("project", "delete", "e2e");
         assertThat(deleted.code()).as(deleted.err()).isZero();
@@ -217,6 +222,33 @@ class PlatformEndToEndIT {
                 && children("-Dclops.role=executor").isEmpty());
         assertThat(clops("project", "list", "-o", "json").json().get("items")).isEmpty();
         assertThat(clops("get", "deployments", "-o", "json").json().get("items")).isEmpty();
+        // its requests and answers, inference log, members and consumer groups go with it: a project created later
+        // under the same name, by other people, reads none of them
+        await("the project's topics and consumer groups deleted", () -> projectTopics("e2e").isEmpty() && projectGroups("e2e").isEmpty());
+        assertThat(clops("project", "create", "e2e").code()).isZero();
+        assertThat(clops("model", "register", "iris", "--example", "iris", "--alias", "champion").code()).isZero();
+        CliRun again = clops("deploy", "-f", spec(IRIS_SPEC.replace("name: iris", "name: a")).toString(), "--wait");
+        assertThat(again.code()).as(again.err()).isZero();
+        assertThat(TopicProbe.endOffsetSum(platform.bootstrap(), "clops.infer.e2e.a.requests")).as("a new topic, none of the old requests").isZero();
+        assertThat(TopicProbe.endOffsetSum(platform.bootstrap(), "clops.infer.e2e.a.responses")).as("nor their answers").isZero();
+    }
+
+    List<String> projectTopics(String project) {
+        try (var admin = org.apache.kafka.clients.admin.Admin.create(io.clops.kafka.KafkaConfigs.admin(platform.bootstrap()))) {
+            return admin.listTopics().names().get().stream().filter(t -> t.startsWith("clops.infer." + project + ".")
+                    || t.equals(Topics.inferenceLog(project).name()) || t.equals(Topics.projectMembers(project).name())).sorted().toList();
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    List<String> projectGroups(String project) {
+        try (var admin = org.apache.kafka.clients.admin.Admin.create(io.clops.kafka.KafkaConfigs.admin(platform.bootstrap()))) {
+            return admin.listConsumerGroups().all().get().stream().map(org.apache.kafka.clients.admin.ConsumerGroupListing::groupId)
+                    .filter(g -> g.startsWith("clops.executor." + project + ".") || g.startsWith(project + ".")).sorted().toList();
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
     }
 
     static boolean accepts(String url) {

@@ -68,6 +68,42 @@ public final class ProjectMembers implements AutoCloseable {
         last.put(name, java.util.Optional.empty());
     }
 
+    /**
+     * What a deleted project leaves on Kafka goes with it, so that a project created later under the same name (by
+     * other people) finds none of it: its deployments' request and response topics ({@code clops.infer.<project>.*}),
+     * its inference log, its members topic, and the consumer groups of its executors and of its members' apps
+     * ({@code clops.executor.<project>.*}, {@code <project>.*}). The audit trail, which is the platform's, keeps what
+     * was done. Call it once the project's deployments are gone (their executors no longer write). Idempotent.
+     *
+     * @return the topics and groups deleted
+     */
+    List<String> deleteData(String name) {
+        try {
+            List<String> topics = admin.listTopics().names().get(30, TimeUnit.SECONDS).stream()
+                    .filter(t -> t.startsWith("clops.infer." + name + ".") || t.equals(Topics.inferenceLog(name).name())
+                            || t.equals(Topics.projectMembers(name).name()))
+                    .sorted().toList();
+            List<String> groups = admin.listConsumerGroups().all().get(30, TimeUnit.SECONDS).stream()
+                    .map(org.apache.kafka.clients.admin.ConsumerGroupListing::groupId)
+                    .filter(g -> g.startsWith("clops.executor." + name + ".") || g.startsWith(name + "."))
+                    .sorted().toList();
+            if (!topics.isEmpty()) {
+                admin.deleteTopics(topics).all().get(30, TimeUnit.SECONDS);
+            }
+            if (!groups.isEmpty()) {
+                admin.deleteConsumerGroups(groups).all().get(30, TimeUnit.SECONDS);
+            }
+            List<String> out = new java.util.ArrayList<>(topics);
+            out.addAll(groups);
+            return out;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while deleting project " + name + "'s topics", e);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("could not delete project " + name + "'s topics and consumer groups: " + e.getMessage(), e);
+        }
+    }
+
     private void send(String topic, String key, Project value) {
         try {
             producer.send(new ProducerRecord<>(topic, key, value)).get(30, TimeUnit.SECONDS);

@@ -312,6 +312,14 @@ public final class ReconcileWorker implements AutoCloseable {
             } else {
                 members.remove(name);
                 runtime.deleteProject(name);
+                String left = deploymentsLeft(name);
+                if (left != null) { // their executors may still write: the project's topics go after them
+                    throw new IllegalStateException("its deployments are still being removed (" + left + ")");
+                }
+                List<String> deleted = members.deleteData(name);
+                if (!deleted.isEmpty()) {
+                    LOG.info("project {} deleted: removed its topics and consumer groups {}", name, deleted);
+                }
             }
             projectsApplied.add(name);
             succeeded(name);
@@ -320,6 +328,24 @@ public final class ReconcileWorker implements AutoCloseable {
             LOG.warn("project {}: {} failed (attempt {}), next in {} ms: {}", name, p.isPresent() ? "apply" : "delete", retry.attempt(),
                     retry.delay().toMillis(), reason(e), retry.attempt() == 1 ? e : null);
         }
+    }
+
+    /** A deployment of {@code project} still desired or still waiting for this worker to remove it; null when none. */
+    private String deploymentsLeft(String project) {
+        Map<String, DesiredDeployment> all = ownedDesired != null ? ownedDesired.snapshot() : desired.snapshot();
+        for (String key : all.keySet()) {
+            if (projectOf(key).equals(project) && !isProjectKey(key)) {
+                return key;
+            }
+        }
+        synchronized (due) {
+            for (String key : due.keySet()) {
+                if (projectOf(key).equals(project) && !isProjectKey(key)) {
+                    return key;
+                }
+            }
+        }
+        return null;
     }
 
     private record Retry(int attempt, Duration delay) {
