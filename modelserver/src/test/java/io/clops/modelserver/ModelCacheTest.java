@@ -272,17 +272,9 @@ class ModelCacheTest {
      */
     @Test
     void aCacheForPublicHostsOnlyRefusesThisMachineAndPrivateNetworksBeforeAsking() throws Exception {
-        byte[] bytes = "a model on localhost".getBytes(StandardCharsets.UTF_8);
         String sha = Artifacts.sha256(model("local.onnx", "a model on localhost"));
-        java.util.concurrent.atomic.AtomicInteger asked = new java.util.concurrent.atomic.AtomicInteger();
-        HttpServer local = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-        local.createContext("/model.onnx", ex -> {
-            asked.incrementAndGet();
-            ex.sendResponseHeaders(200, bytes.length);
-            ex.getResponseBody().write(bytes);
-            ex.close();
-        });
-        local.start();
+        AtomicInteger asked = new AtomicInteger();
+        HttpServer local = servingOnThisMachine("a model on localhost", asked);
         try {
             int port = local.getAddress().getPort();
             for (String host : List.of("127.0.0.1", "localhost")) {
@@ -332,17 +324,9 @@ class ModelCacheTest {
      */
     @Test
     void aNameThatTurnsPrivateAfterTheCheckIsStillConnectedWhereTheCheckLooked() throws Exception {
-        byte[] bytes = "a model on this machine".getBytes(StandardCharsets.UTF_8);
         String sha = Artifacts.sha256(model("local.onnx", "a model on this machine"));
         AtomicInteger asked = new AtomicInteger();
-        HttpServer local = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-        local.createContext("/model.onnx", ex -> {
-            asked.incrementAndGet();
-            ex.sendResponseHeaders(200, bytes.length);
-            ex.getResponseBody().write(bytes);
-            ex.close();
-        });
-        local.start();
+        HttpServer local = servingOnThisMachine("a model on this machine", asked);
         Path hosts = dir.resolve("hosts");
         assertThat(new ProcessBuilder("mkfifo", hosts.toString()).inheritIO().start().waitFor()).as("mkfifo").isZero();
         AtomicInteger lookups = new AtomicInteger();
@@ -514,6 +498,20 @@ class ModelCacheTest {
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(p.waitFor()).isEqualTo(3);
         assertThat(out).contains("registered as " + wrong).contains("its SHA-256 is " + Artifacts.sha256(source));
+    }
+
+    /** A server on 127.0.0.1 answering {@code /model.onnx} with {@code content}, counting what it is asked. */
+    static HttpServer servingOnThisMachine(String content, AtomicInteger asked) throws java.io.IOException {
+        byte[] bytes = content.getBytes(StandardCharsets.UTF_8);
+        HttpServer local = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        local.createContext("/model.onnx", ex -> {
+            asked.incrementAndGet();
+            ex.sendResponseHeaders(200, bytes.length);
+            ex.getResponseBody().write(bytes);
+            ex.close();
+        });
+        local.start();
+        return local;
     }
 
     /** Whether process {@code pid} has {@code file} open (Linux: its {@code /proc/<pid>/fd}). */
