@@ -125,6 +125,8 @@ class ProjectMembersIT {
             Await.until("the deleted project's members topic is gone", Duration.ofSeconds(30), () -> {
                 try (var admin = org.apache.kafka.clients.admin.Admin.create(KafkaConfigs.admin(bootstrap))) {
                     return !admin.listTopics().names().get().contains(Topics.projectMembers("pm-a").name());
+                } catch (InterruptedException | java.util.concurrent.ExecutionException e) {
+                    throw new IllegalStateException(e);
                 }
             });
             assertThat(runtime.calls).contains("delete pm-a");
