@@ -314,7 +314,10 @@ public final class ReconcileWorker implements AutoCloseable {
                 runtime.deleteProject(name);
                 String left = deploymentsLeft(name);
                 if (left != null) { // their executors may still write: the project's topics go after them
-                    throw new IllegalStateException("its deployments are still being removed (" + left + ")");
+                    Retry retry = failed(name);
+                    LOG.info("project {} deleted: its topics wait for its deployments to be removed ({}); again in {} ms", name, left,
+                            retry.delay().toMillis());
+                    return;
                 }
                 List<String> deleted = members.deleteData(name);
                 if (!deleted.isEmpty()) {
