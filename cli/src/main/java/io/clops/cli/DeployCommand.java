@@ -29,9 +29,7 @@ public final class DeployCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Main root = Ui.root(spec);
-        if (failAfter < 0) {
-            throw new CliException("--fail-after: seconds, 0 or more, not " + failAfter, CliException.USAGE);
-        }
+        Ui.checkWait(timeout, failAfter);
         JsonNode doc = read(file);
         String project = doc.at("/metadata/project").asText(null);
         if (project == null) {

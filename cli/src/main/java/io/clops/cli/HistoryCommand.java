@@ -36,18 +36,22 @@ final class HistoryCommand {
         @Parameters(index = "0", description = "deployment name") String name;
         @Option(names = "--to-generation", required = true, description = "the generation whose spec to deploy (clops history NAME)") long generation;
         @Option(names = "--wait", description = "wait until the new generation is Ready") boolean await;
+        @Option(names = "--timeout", defaultValue = "120", description = "seconds to wait with --wait (default ${DEFAULT-VALUE})") int timeout;
+        @Option(names = "--fail-after", defaultValue = "30", description = {"with --wait: give up (exit 1, with the reason) when the new generation",
+                "failed and is still not Ready this many seconds later (default ${DEFAULT-VALUE}; 0: at its first failure)"}) int failAfter;
         @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
         @Override
         public Integer call() {
             Main root = Ui.root(spec);
+            Ui.checkWait(timeout, failAfter);
             ApiClient api = root.api();
             ObjectNode body = ApiClient.JSON.createObjectNode().put("generation", generation);
             ApiClient.Answer a = api.send("POST", "/api/v1/projects/" + root.project + "/deployments/" + name + "/rollback", body);
             ModelCommand.fail(a);
             if (await) {
-                Ui.awaitReady(spec, api, root.project, name, a.body().path("generation").asLong(), java.time.Duration.ofSeconds(120),
-                        java.time.Duration.ofSeconds(30));
+                Ui.awaitReady(spec, api, root.project, name, a.body().path("generation").asLong(), java.time.Duration.ofSeconds(timeout),
+                        java.time.Duration.ofSeconds(failAfter));
             }
             Output.print(spec.commandLine().getOut(), root.output, a.body(), List.of(Output.col("DEPLOYMENT", "/deployment"),
                     Output.col("GENERATION", "/generation"), Output.col("VERDICT", "/verdict"), Output.col("REASON", "/reason")));

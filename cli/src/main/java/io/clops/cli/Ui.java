@@ -34,6 +34,16 @@ final class Ui {
         err.flush();
     }
 
+    /** --timeout and --fail-after of a command that waits: refused before anything is sent. */
+    static void checkWait(int timeout, int failAfter) {
+        if (timeout < 1) {
+            throw new CliException("--timeout: seconds, 1 or more, not " + timeout, CliException.USAGE);
+        }
+        if (failAfter < 0) {
+            throw new CliException("--fail-after: seconds, 0 or more, not " + failAfter, CliException.USAGE);
+        }
+    }
+
     /** Polls a deployment until it is gone; prints each phase change as a progress line. */
     static JsonNode awaitGone(CommandLine.Model.CommandSpec spec, ApiClient api, String project, String name, Duration timeout) {
         return await(spec, api, project, name, true, 0, timeout, null);

@@ -4,6 +4,7 @@ import org.junit.jupiter.api.Test;
 
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -34,6 +35,20 @@ class CliParsingTest {
                 "--server", "http://127.0.0.1:1", "predict", "iris", "-d", "@/nonexistent/request.json");
         assertThat(code).as("refused before any call to the API").isEqualTo(2);
         assertThat(err.toString()).contains("--data @/nonexistent/request.json: cannot read /nonexistent/request.json: no such file");
+    }
+
+    @Test
+    void waitingFlagsOutOfRangeAreUsageErrorsBeforeAnyCallToTheApi() {
+        for (String[] args : List.of(new String[]{"deploy", "-f", "-", "--wait", "--fail-after", "-1"},
+                new String[]{"deploy", "-f", "-", "--wait", "--timeout", "0"},
+                new String[]{"rollback", "iris", "--to-generation", "1", "--wait", "--fail-after", "-5"})) {
+            StringWriter err = new StringWriter();
+            java.util.List<String> all = new java.util.ArrayList<>(List.of("--server", "http://127.0.0.1:1"));
+            all.addAll(List.of(args));
+            int code = Main.run(new PrintWriter(new StringWriter()), new PrintWriter(err, true), all.toArray(String[]::new));
+            assertThat(code).as(String.join(" ", args) + ": refused before any call to the API (which is unreachable: 3)").isEqualTo(2);
+            assertThat(err.toString()).containsPattern("--(fail-after|timeout): seconds, [01] or more, not -?\\d+");
+        }
     }
 
     @Test
