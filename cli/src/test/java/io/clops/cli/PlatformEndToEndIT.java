@@ -235,8 +235,7 @@ class PlatformEndToEndIT {
 
     List<String> projectTopics(String project) {
         try (var admin = org.apache.kafka.clients.admin.Admin.create(io.clops.kafka.KafkaConfigs.admin(platform.bootstrap()))) {
-            return admin.listTopics().names().get().stream().filter(t -> t.startsWith("clops.infer." + project + ".")
-                    || t.equals(Topics.inferenceLog(project).name()) || t.equals(Topics.projectMembers(project).name())).sorted().toList();
+            return admin.listTopics().names().get().stream().filter(t -> Topics.ofProject(project, t)).sorted().toList();
         } catch (Exception e) {
             throw new AssertionError(e);
         }
@@ -245,7 +244,7 @@ class PlatformEndToEndIT {
     List<String> projectGroups(String project) {
         try (var admin = org.apache.kafka.clients.admin.Admin.create(io.clops.kafka.KafkaConfigs.admin(platform.bootstrap()))) {
             return admin.listConsumerGroups().all().get().stream().map(org.apache.kafka.clients.admin.ConsumerGroupListing::groupId)
-                    .filter(g -> g.startsWith("clops.executor." + project + ".") || g.startsWith(project + ".")).sorted().toList();
+                    .filter(g -> Topics.groupOfProject(project, g)).sorted().toList();
         } catch (Exception e) {
             throw new AssertionError(e);
         }

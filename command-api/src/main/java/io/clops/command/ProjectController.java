@@ -169,7 +169,8 @@ public class ProjectController {
         out.put("saslMechanism", "SCRAM-SHA-512");
         out.put("username", c.username());
         out.put("password", c.password());
-        out.put("topics", "clops.infer." + project + ".* (read, write), clops.intake (write); consumer groups " + project + ".*");
+        out.put("topics", io.clops.kafka.Topics.inferPrefix(project) + "* (read, write), clops.intake (write); consumer groups "
+                + io.clops.kafka.Topics.memberGroupPrefix(project) + "*");
         out.put("note", "the password is shown once; asking again sets a new one");
         return Http.json(HttpStatus.OK, out);
     }

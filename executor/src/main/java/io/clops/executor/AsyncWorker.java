@@ -432,7 +432,8 @@ public final class AsyncWorker implements Runnable, AutoCloseable {
          */
         static String notOurs(String topic, String project) {
             if (topic.startsWith("clops.")) {
-                String rest = topic.startsWith("clops.infer." + project + ".") ? topic.substring(("clops.infer." + project + ".").length()) : null;
+                String prefix = Topics.inferPrefix(project);
+                String rest = topic.startsWith(prefix) ? topic.substring(prefix.length()) : null;
                 if (rest != null && rest.endsWith(".responses") && RESPONSE_DEPLOYMENT.matcher(rest.substring(0, rest.length() - 10)).matches()) {
                     return null;
                 }

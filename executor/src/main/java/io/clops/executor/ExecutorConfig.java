@@ -115,6 +115,6 @@ public record ExecutorConfig(int port, List<Route> routes, Route shadow, String 
     }
 
     public String consumerGroup() {
-        return "clops.executor." + project + "." + deployment;
+        return Topics.executorGroupPrefix(project) + deployment;
     }
 }

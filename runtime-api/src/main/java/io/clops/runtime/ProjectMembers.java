@@ -81,13 +81,10 @@ public final class ProjectMembers implements AutoCloseable {
     List<String> deleteData(String name) {
         try {
             List<String> topics = admin.listTopics().names().get(30, TimeUnit.SECONDS).stream()
-                    .filter(t -> t.startsWith("clops.infer." + name + ".") || t.equals(Topics.inferenceLog(name).name())
-                            || t.equals(Topics.projectMembers(name).name()))
-                    .sorted().toList();
+                    .filter(t -> Topics.ofProject(name, t)).sorted().toList();
             List<String> groups = admin.listConsumerGroups().all().get(30, TimeUnit.SECONDS).stream()
                     .map(org.apache.kafka.clients.admin.ConsumerGroupListing::groupId)
-                    .filter(g -> g.startsWith("clops.executor." + name + ".") || g.startsWith(name + "."))
-                    .sorted().toList();
+                    .filter(g -> Topics.groupOfProject(name, g)).sorted().toList();
             if (!topics.isEmpty()) {
                 admin.deleteTopics(topics).all().get(30, TimeUnit.SECONDS);
             }
@@ -98,7 +95,7 @@ public final class ProjectMembers implements AutoCloseable {
                     out.add(g.getKey());
                 } catch (ExecutionException e) {
                     if (!(e.getCause() instanceof org.apache.kafka.common.errors.GroupNotEmptyException)
-                            || g.getKey().startsWith("clops.executor.")) {
+                            || g.getKey().startsWith(Topics.executorGroupPrefix(name))) {
                         throw e; // an executor's group outlives it for a session timeout: tried again (a deployment of
                                  // the same name later must not start from its offsets)
                     }

@@ -335,20 +335,11 @@ public final class ReconcileWorker implements AutoCloseable {
 
     /** A deployment of {@code project} still desired or still waiting for this worker to remove it; null when none. */
     private String deploymentsLeft(String project) {
-        Map<String, DesiredDeployment> all = ownedDesired != null ? ownedDesired.snapshot() : desired.snapshot();
-        for (String key : all.keySet()) {
-            if (projectOf(key).equals(project) && !isProjectKey(key)) {
-                return key;
-            }
-        }
+        List<String> keys = new ArrayList<>((ownedDesired != null ? ownedDesired.snapshot() : desired.snapshot()).keySet());
         synchronized (due) {
-            for (String key : due.keySet()) {
-                if (projectOf(key).equals(project) && !isProjectKey(key)) {
-                    return key;
-                }
-            }
+            keys.addAll(due.keySet());
         }
-        return null;
+        return keys.stream().filter(k -> !isProjectKey(k) && projectOf(k).equals(project)).findFirst().orElse(null);
     }
 
     private record Retry(int attempt, Duration delay) {

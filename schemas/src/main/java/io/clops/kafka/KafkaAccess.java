@@ -79,11 +79,11 @@ public final class KafkaAccess {
     public static List<AclBinding> bindings(String project, String member) {
         String user = "User:" + principal(project, member);
         List<AclBinding> out = new ArrayList<>();
-        ResourcePattern topics = new ResourcePattern(ResourceType.TOPIC, "clops.infer." + project + ".", PatternType.PREFIXED);
+        ResourcePattern topics = new ResourcePattern(ResourceType.TOPIC, Topics.inferPrefix(project), PatternType.PREFIXED);
         for (AclOperation op : List.of(AclOperation.READ, AclOperation.WRITE, AclOperation.DESCRIBE)) {
             out.add(new AclBinding(topics, new AccessControlEntry(user, "*", op, AclPermissionType.ALLOW)));
         }
-        ResourcePattern groups = new ResourcePattern(ResourceType.GROUP, project + ".", PatternType.PREFIXED);
+        ResourcePattern groups = new ResourcePattern(ResourceType.GROUP, Topics.memberGroupPrefix(project), PatternType.PREFIXED);
         out.add(new AclBinding(groups, new AccessControlEntry(user, "*", AclOperation.READ, AclPermissionType.ALLOW)));
         ResourcePattern intake = new ResourcePattern(ResourceType.TOPIC, Topics.INTAKE.name(), PatternType.LITERAL);
         for (AclOperation op : List.of(AclOperation.WRITE, AclOperation.DESCRIBE)) {
@@ -126,11 +126,11 @@ public final class KafkaAccess {
     public static List<AclBinding> executorBindings(String project) {
         String user = "User:" + executorPrincipal(project);
         List<AclBinding> out = new ArrayList<>();
-        ResourcePattern topics = new ResourcePattern(ResourceType.TOPIC, "clops.infer." + project + ".", PatternType.PREFIXED);
+        ResourcePattern topics = new ResourcePattern(ResourceType.TOPIC, Topics.inferPrefix(project), PatternType.PREFIXED);
         for (AclOperation op : List.of(AclOperation.READ, AclOperation.WRITE, AclOperation.DESCRIBE, AclOperation.CREATE)) {
             out.add(new AclBinding(topics, new AccessControlEntry(user, "*", op, AclPermissionType.ALLOW)));
         }
-        ResourcePattern groups = new ResourcePattern(ResourceType.GROUP, "clops.executor." + project + ".", PatternType.PREFIXED);
+        ResourcePattern groups = new ResourcePattern(ResourceType.GROUP, Topics.executorGroupPrefix(project), PatternType.PREFIXED);
         out.add(new AclBinding(groups, new AccessControlEntry(user, "*", AclOperation.READ, AclPermissionType.ALLOW)));
         ResourcePattern log = new ResourcePattern(ResourceType.TOPIC, Topics.inferenceLog(project).name(), PatternType.LITERAL);
         for (AclOperation op : List.of(AclOperation.WRITE, AclOperation.DESCRIBE, AclOperation.CREATE)) {
@@ -185,7 +185,7 @@ public final class KafkaAccess {
 
     /** Removes every member's principal in a project (a deleted project): those its topics' ACLs name. */
     public static void revokeAll(Admin admin, String project) {
-        ResourcePatternFilter topics = new ResourcePatternFilter(ResourceType.TOPIC, "clops.infer." + project + ".", PatternType.PREFIXED);
+        ResourcePatternFilter topics = new ResourcePatternFilter(ResourceType.TOPIC, Topics.inferPrefix(project), PatternType.PREFIXED);
         var bindings = await(admin.describeAcls(new AclBindingFilter(topics, AccessControlEntryFilter.ANY)).values(), "list the ACLs of " + project);
         String prefix = "User:" + project + ".";
         bindings.stream().map(b -> b.entry().principal()).filter(p -> p.startsWith(prefix)).distinct()

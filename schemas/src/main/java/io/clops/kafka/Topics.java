@@ -74,15 +74,40 @@ public final class Topics {
     public static final List<TopicSpec> ALL = List.of(COMMANDS.spec(), REGISTRY.spec(), CLUSTER.spec(),
             COMMAND_RESULTS.spec(), DESIRED.spec(), STATUS.spec(), SCHEMAS.spec(), DEADLETTER.spec(), INTAKE.spec(), MODELS.spec(), PROJECTS.spec(), REVOCATIONS.spec(), AUDIT.spec(), LOGINS.spec());
 
+    /** What every topic of a project's deployments starts with (requests, answers, callers' reply-to topics). */
+    public static String inferPrefix(String project) {
+        return "clops.infer." + project + ".";
+    }
+
     /** Async inference request topic of one deployment: keyed by request id, OIP v2 JSON or an Avro envelope. */
     public static Topic<String, byte[]> inferRequests(String project, String deployment) {
-        return new Topic<>(new TopicSpec("clops.infer." + project + "." + deployment + ".requests", PARTITIONS, "delete",
+        return new Topic<>(new TopicSpec(inferPrefix(project) + deployment + ".requests", PARTITIONS, "delete",
                 TopicSpec.DAYS_7), KEY, Serdes.ByteArray());
     }
 
     public static Topic<String, byte[]> inferResponses(String project, String deployment) {
-        return new Topic<>(new TopicSpec("clops.infer." + project + "." + deployment + ".responses", PARTITIONS, "delete",
+        return new Topic<>(new TopicSpec(inferPrefix(project) + deployment + ".responses", PARTITIONS, "delete",
                 TopicSpec.DAYS_7), KEY, Serdes.ByteArray());
+    }
+
+    /** What the consumer groups of a project's executors start with: {@code clops.executor.<project>.<deployment>}. */
+    public static String executorGroupPrefix(String project) {
+        return "clops.executor." + project + ".";
+    }
+
+    /** What the consumer groups of a project's members' apps start with (their Kafka credentials may use no other). */
+    public static String memberGroupPrefix(String project) {
+        return project + ".";
+    }
+
+    /** Whether {@code topic} is one of {@code project}'s own: its deployments' topics, its inference log, its members. */
+    public static boolean ofProject(String project, String topic) {
+        return topic.startsWith(inferPrefix(project)) || topic.equals(inferenceLog(project).name()) || topic.equals(projectMembers(project).name());
+    }
+
+    /** Whether consumer group {@code group} is one of {@code project}'s: its executors' or its members' apps'. */
+    public static boolean groupOfProject(String project, String group) {
+        return group.startsWith(executorGroupPrefix(project)) || group.startsWith(memberGroupPrefix(project));
     }
 
     /**
